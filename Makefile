@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Tests always use the machine's real PostgreSQL and Redis.
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} DEBUG=1
+
+.PHONY: run test install catalogues lint clean
+
+install: $(STAMP) catalogues
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Compile the .po catalogues with Babel: no system gettext needed.
+catalogues: $(STAMP)
+	$(VENV)/bin/pybabel compile --domain django --directory locale --statistics
+
+run: install
+	$(PY) -m supportdesk.launcher
+
+test: install
+	$(TEST_ENV) $(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var

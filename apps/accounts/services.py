@@ -1,0 +1,61 @@
+"""Writes for users and roles: tokens, role membership, agent profiles."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from apps.accounts.models import AgentProfile, ApiToken, hash_token
+from apps.accounts.roles import ROLE_PERMISSIONS, Role
+from apps.policy.languages import Channel, normalise_language
+
+
+def create_api_token(*, user, name: str = "") -> str:
+    """Issue a token for a staff user and return the raw key; it is never shown again."""
+    if not user.is_staff:
+        raise ValueError(f"{user.username} is not staff; API tokens are for staff only")
+    raw = ApiToken.new_raw_key()
+    ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:8])
+    return raw
+
+
+def user_for_token(raw: str):
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    return token.user if token else None
+
+
+@transaction.atomic
+def ensure_role_groups() -> dict[str, Group]:
+    """Create or refresh the role groups with their permissions."""
+    groups = {}
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        perms = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(perms)
+        groups[role] = group
+    return groups
+
+
+@transaction.atomic
+def make_agent(*, user, languages: list[str], channels: list[str], time_zone: str = "UTC",
+               manager: bool = False) -> AgentProfile:
+    """Give a user the agent (or User Support Manager) role with their skills."""
+    languages = [normalise_language(code) for code in languages]
+    unknown = set(channels) - set(Channel.values)
+    if unknown:
+        raise ValueError(f"unknown channels: {', '.join(sorted(unknown))}")
+    if Channel.VOICE in channels and not set(languages) & {"en", "sv"}:
+        raise ValueError("phone is served in English and Swedish only")
+    groups = ensure_role_groups()
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(groups[Role.SUPPORT_MANAGER if manager else Role.AGENT])
+    profile, _ = AgentProfile.objects.update_or_create(
+        user=user, defaults={"languages": languages, "channels": channels, "time_zone": time_zone}
+    )
+    return profile

@@ -1,0 +1,46 @@
+"""REST endpoints for owners' administrative seats."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.responses import Status
+
+from apps.owners import services
+from apps.owners.models import ExtensionOwner
+
+router = Router(tags=["owners"])
+
+
+class SeatIn(Schema):
+    username: str
+
+
+class SeatOut(Schema):
+    owner: str
+    username: str
+    seat: int
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+@router.post("/owners/{slug}/admins", response={201: SeatOut, 409: ErrorOut},
+             summary="Give a user one of the owner's two admin seats")
+def grant_seat(request, slug: str, payload: SeatIn):
+    owner = get_object_or_404(ExtensionOwner, slug=slug)
+    user = get_object_or_404(get_user_model(), username=payload.username)
+    try:
+        admin = services.grant_owner_admin(owner=owner, user=user)
+    except (services.SeatLimitReached, ValueError) as error:
+        return Status(409, {"detail": str(error)})
+    return Status(201, {"owner": owner.slug, "username": user.username, "seat": admin.seat})
+
+
+@router.delete("/owners/{slug}/admins/{username}", response={204: None},
+               summary="Free an admin seat")
+def revoke_seat(request, slug: str, username: str):
+    owner = get_object_or_404(ExtensionOwner, slug=slug)
+    user = get_object_or_404(get_user_model(), username=username)
+    services.revoke_owner_admin(owner=owner, user=user)
+    return Status(204, None)

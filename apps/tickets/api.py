@@ -1,0 +1,97 @@
+"""REST endpoints for tickets: translate HTTP to selectors, nothing more."""
+
+from datetime import datetime
+
+from django.http import Http404
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from apps.policy.languages import Channel, Language
+from apps.tickets import selectors
+from apps.tickets.models import Ticket
+
+router = Router(tags=["tickets"])
+
+
+class AttachmentOut(Schema):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class MessageOut(Schema):
+    direction: str
+    external_id: str
+    body_text: str
+    automatic: bool
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+
+class ContactOut(Schema):
+    name: str
+    email: str
+    phone: str
+    language: str
+
+
+class SlaTargetOut(Schema):
+    kind: str
+    due_at: datetime | None
+    met_at: datetime | None
+    breached: bool
+
+
+class TicketSummaryOut(Schema):
+    reference: str
+    channel: str
+    language: str
+    region: str | None = Field(None, alias="region.slug")
+    status: str
+    scope: str
+    category: str
+    extension: str | None = Field(None, alias="extension.slug")
+    subject: str
+    received_at: datetime
+
+
+class TicketOut(TicketSummaryOut):
+    contact: ContactOut
+    messages: list[MessageOut]
+    sla_targets: list[SlaTargetOut]
+    jira_key: str | None
+
+    @staticmethod
+    def resolve_messages(ticket: Ticket):
+        return list(ticket.messages.all())
+
+    @staticmethod
+    def resolve_sla_targets(ticket: Ticket):
+        return selectors.sla_targets_of(ticket)
+
+    @staticmethod
+    def resolve_jira_key(ticket: Ticket):
+        return selectors.jira_key_of(ticket)
+
+
+class TicketFilter(Schema):
+    channel: Channel | None = None
+    language: Language | None = None
+    status: Ticket.Status | None = None
+    since: datetime | None = None
+
+
+@router.get("/tickets/{reference}", response=TicketOut, summary="One ticket with its thread")
+def get_ticket(request, reference: str):
+    ticket = selectors.ticket_by_reference(reference)
+    if ticket is None:
+        raise Http404(f"no ticket {reference}")
+    return ticket
+
+
+@router.get("/tickets", response=list[TicketSummaryOut], summary="Tickets, filtered and paginated")
+@paginate(PageNumberPagination, page_size=50)
+def list_tickets(request, filters: Query[TicketFilter]):
+    return selectors.ticket_list(channel=filters.channel or "", language=filters.language or "",
+                                 status=filters.status or "", since=filters.since)

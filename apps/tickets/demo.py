@@ -1,0 +1,103 @@
+"""Demo data for `manage.py seed_demo`: regions, queues, agents, owners (idempotent)."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
+
+from apps.accounts.models import ApiToken, hash_token
+from apps.accounts.services import ensure_role_groups, make_agent
+from apps.owners.models import Extension, ExtensionOwner
+from apps.owners.services import grant_owner_admin
+from apps.policy.languages import Channel, Language
+from apps.policy.models import Region
+from apps.routing.models import Queue
+
+DEMO_PASSWORD = "supportdesk"
+
+REGIONS = [
+    ("us", "United States", "America/New_York"),
+    ("europe", "Europe", "Europe/Stockholm"),
+    ("malaysia", "Malaysia", "Asia/Kuala_Lumpur"),
+    ("japan", "Japan", "Asia/Tokyo"),
+]
+
+AGENTS = [
+    # username, language, channels, time zone
+    ("agent_en", "en", [Channel.CHAT, Channel.VOICE, Channel.EMAIL, Channel.FEEDBACK], "America/New_York"),
+    ("agent_sv", "sv", [Channel.CHAT, Channel.VOICE, Channel.EMAIL, Channel.FEEDBACK], "Europe/Stockholm"),
+    ("agent_es", "es", [Channel.CHAT, Channel.EMAIL, Channel.FEEDBACK], "Europe/Madrid"),
+    ("agent_de", "de", [Channel.CHAT, Channel.EMAIL, Channel.FEEDBACK], "Europe/Berlin"),
+    ("agent_zh", "zh-hans", [Channel.EMAIL, Channel.FEEDBACK], "Asia/Kuala_Lumpur"),
+    ("agent_ja", "ja", [Channel.EMAIL, Channel.FEEDBACK], "Asia/Tokyo"),
+]
+
+OWNERS = [
+    ("acme-extensions", "Acme Extensions", [("acme-stairs", "Acme Stairs", False),
+                                            ("acme-lighting", "Acme Lighting", True)],
+     ["acme_admin1", "acme_admin2"]),
+    ("nordic-kitchens", "Nordic Kitchens", [("nk-cabinets", "NK Cabinets", False),
+                                            ("nk-worktops", "NK Worktops", False)],
+     ["nk_admin1", "nk_admin2"]),
+]
+
+MANAGER = "manager"
+
+
+def demo_token(username: str) -> str:
+    # A fixed, printed demo token keeps seeding idempotent; never used outside demo data.
+    return f"sd_demo_{username}"
+
+
+def _user(username: str, *, staff: bool = True):
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com", "is_staff": staff})
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    return user
+
+
+def _queue_name(language: str, kind: str) -> dict[str, str]:
+    """The queue's name in every language, for the modeltranslation fields."""
+    names = {}
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            names[f"name_{code.replace('-', '_')}"] = gettext("%(language)s – %(kind)s") % {
+                "language": Language(language).label, "kind": Queue.Kind(kind).label}
+    return names
+
+
+@transaction.atomic
+def seed_demo() -> list[tuple[str, str]]:
+    """Create the demo data; returns (what, value) lines to print."""
+    ensure_role_groups()
+    for slug, name, tz_name in REGIONS:
+        Region.objects.update_or_create(slug=slug, defaults={"name": name, "tz_name": tz_name})
+    for language in Language.values:
+        for kind in Queue.Kind.values:
+            names = _queue_name(language, kind)
+            Queue.objects.update_or_create(language=language, kind=kind,
+                                           defaults={"name": names["name_en"], **names})
+    lines = []
+    for username, language, channels, tz_name in AGENTS:
+        make_agent(user=_user(username), languages=[language], channels=channels, time_zone=tz_name)
+        lines.append(("agent", username))
+    manager = _user(MANAGER)
+    make_agent(user=manager, languages=Language.values, channels=[Channel.EMAIL, Channel.FEEDBACK],
+               time_zone="Europe/Stockholm", manager=True)
+    lines.append(("User Support Manager", MANAGER))
+    for owner_slug, owner_name, extensions, admins in OWNERS:
+        owner, _ = ExtensionOwner.objects.update_or_create(slug=owner_slug, defaults={"name": owner_name})
+        for ext_slug, ext_name, trained in extensions:
+            Extension.objects.update_or_create(
+                slug=ext_slug, defaults={"name": ext_name, "owner": owner, "trained_specialist": trained})
+        for username in admins:
+            grant_owner_admin(owner=owner, user=_user(username, staff=False))
+            lines.append((f"owner admin of {owner_slug}", username))
+    token = demo_token(MANAGER)
+    ApiToken.objects.get_or_create(key_hash=hash_token(token),
+                                   defaults={"user": manager, "name": "demo", "prefix": token[:8]})
+    lines.append(("API token (manager)", token))
+    return lines

@@ -1,0 +1,45 @@
+"""Reads of tickets shaped for the API and screens; no writes here."""
+
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from apps.tickets.models import Attachment, Message, Ticket
+
+
+def ticket_detail_queryset() -> QuerySet[Ticket]:
+    return Ticket.objects.select_related("contact", "region", "extension", "queue").prefetch_related(
+        Prefetch("messages", queryset=Message.objects.order_by("created_at", "pk").prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))),
+    )
+
+
+def ticket_by_reference(reference: str) -> Ticket | None:
+    return ticket_detail_queryset().filter(reference=reference.upper()).first()
+
+
+def ticket_list(*, channel: str = "", language: str = "", status: str = "",
+                since: datetime | None = None) -> QuerySet[Ticket]:
+    """Tickets filtered as the API's list asks, newest first."""
+    tickets = Ticket.objects.select_related("contact", "region", "extension").order_by("-received_at", "-pk")
+    if channel:
+        tickets = tickets.filter(channel=channel)
+    if language:
+        tickets = tickets.filter(language=language)
+    if status:
+        tickets = tickets.filter(status=status)
+    if since:
+        tickets = tickets.filter(received_at__gte=since)
+    return tickets
+
+
+def sla_targets_of(ticket: Ticket) -> list:
+    """The ticket's SLA targets once the SLA app records them (it adds ``sla_targets``)."""
+    targets = getattr(ticket, "sla_targets", None)
+    return list(targets.all()) if targets is not None else []
+
+
+def jira_key_of(ticket: Ticket) -> str | None:
+    """The owner's Jira issue key, once the ticket has been forwarded."""
+    link = getattr(ticket, "jira_link", None)
+    return getattr(link, "issue_key", None) or None

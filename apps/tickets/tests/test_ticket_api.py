@@ -1,0 +1,68 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from apps.tickets import services
+from apps.tickets.models import Attachment
+
+
+@pytest.fixture
+def ticket(contact):
+    ticket = services.open_ticket(
+        channel="email", contact=contact, subject="Krasch", body="Hej",
+        external_ref="<m-1@example.com>", external_id="<m-1@example.com>",
+        received_at=datetime(2025, 12, 23, 14, 0, tzinfo=UTC))
+    message = ticket.messages.get()
+    Attachment.objects.create(message=message, file="attachments/x", filename="log.txt",
+                              content_type="text/plain", size=3, sha256="a" * 64)
+    return ticket
+
+
+def test_a_ticket_is_returned_with_its_thread(api_client, ticket):
+    response = api_client.get(f"/api/tickets/{ticket.reference}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["reference"] == ticket.reference
+    assert (body["channel"], body["language"], body["region"], body["status"]) == (
+        "email", "sv", "europe", "new")
+    assert body["scope"] == "untriaged" and body["extension"] is None
+    assert body["contact"]["email"] == "ada@example.com"
+    (message,) = body["messages"]
+    assert message["external_id"] == "<m-1@example.com>"
+    assert message["direction"] == "inbound"
+    assert message["attachments"] == [
+        {"filename": "log.txt", "content_type": "text/plain", "size": 3, "sha256": "a" * 64}]
+    assert body["jira_key"] is None
+    assert isinstance(body["sla_targets"], list)
+
+
+def test_an_unknown_reference_is_404(api_client, db):
+    assert api_client.get("/api/tickets/SD-999999").status_code == 404
+
+
+def test_the_api_requires_a_staff_token(client, ticket):
+    assert client.get(f"/api/tickets/{ticket.reference}").status_code == 401
+    response = client.get(f"/api/tickets/{ticket.reference}", HTTP_AUTHORIZATION="Bearer wrong")
+    assert response.status_code == 401
+
+
+def test_the_list_filters_and_paginates(api_client, contact):
+    for i in range(55):
+        services.open_ticket(channel="email" if i % 2 else "chat", contact=contact, subject=f"t{i}",
+                             body="x", external_ref=f"r{i}",
+                             received_at=datetime(2026, 1, 1 + i % 28, tzinfo=UTC))
+    page = api_client.get("/api/tickets").json()
+    assert page["count"] == 55 and len(page["items"]) == 50
+    assert len(api_client.get("/api/tickets?page=2").json()["items"]) == 5
+    chats = api_client.get("/api/tickets?channel=chat").json()
+    assert chats["count"] == 28
+    assert {item["channel"] for item in chats["items"]} == {"chat"}
+    recent = api_client.get("/api/tickets?since=2026-01-20T00:00:00Z").json()
+    assert recent["count"] == sum(1 for i in range(55) if 1 + i % 28 >= 20)
+    assert api_client.get("/api/tickets?language=fi").status_code == 422
+
+
+def test_the_openapi_document_describes_the_ticket_endpoints(client, db):
+    document = client.get("/api/openapi.json").json()
+    assert "/api/tickets/{reference}" in document["paths"]
+    assert "/api/tickets" in document["paths"]

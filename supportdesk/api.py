@@ -1,0 +1,13 @@
+"""The REST API: one NinjaAPI collecting each app's router (wiring only)."""
+
+from ninja import NinjaAPI
+
+from apps.accounts.api_auth import StaffToken
+from apps.owners.api import router as owners_router
+from apps.tickets.api import router as tickets_router
+
+api = NinjaAPI(title="Support desk API", version="1", auth=StaffToken(),
+               description="Tickets, SLA and availability of the support desk. "
+                           "Staff authenticate with `Authorization: Bearer <token>`.")
+api.add_router("", tickets_router)
+api.add_router("", owners_router)

@@ -1,0 +1,114 @@
+"""`make run`: pick the data stores, migrate, seed, and serve daphne with a worker.
+
+PostgreSQL and Redis are used when DATABASE_URL/REDIS_URL are set or when they
+answer on their default local ports; otherwise the desk runs embedded (SQLite,
+in-memory channel layer, jobs in process) and says so in one log line.
+"""
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/supportdesk"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+log = logging.getLogger("supportdesk.launcher")
+
+
+def listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_postgres_database(url: str) -> bool:
+    """Create the desk's database on a local server if it is missing."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[-1]
+    try:
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return True
+    except psycopg.Error as error:
+        log.warning("PostgreSQL at %s not usable (%s)", url, error)
+        return False
+
+
+def choose_stores(env: dict) -> str:
+    local_postgres = not env.get("DATABASE_URL") and listening("127.0.0.1", 5432)
+    if local_postgres and ensure_postgres_database(DEFAULT_DATABASE_URL):
+        env["DATABASE_URL"] = DEFAULT_DATABASE_URL
+    if not env.get("REDIS_URL") and listening("127.0.0.1", 6379):
+        env["REDIS_URL"] = DEFAULT_REDIS_URL
+    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite (var/supportdesk.sqlite3)"
+    layer = "Redis channel layer and rq worker" if env.get("REDIS_URL") else (
+        "in-memory channel layer, jobs run in process")
+    return f"data stores: {database}; {layer}"
+
+
+def manage(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    env = dict(os.environ)
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    log.info(choose_stores(env))
+    manage("migrate", "--no-input", "-v", "0", env=env)
+    manage("seed_demo", env=env)
+    host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
+    children = [subprocess.Popen([sys.executable, "-m", "daphne", "-b", host, "-p", port,
+                                  "supportdesk.asgi:application"], cwd=BASE_DIR, env=env)]
+    if env.get("REDIS_URL"):
+        children.append(subprocess.Popen(
+            [sys.executable, "manage.py", "rqworker", "--with-scheduler", *worker_queues()],
+            cwd=BASE_DIR, env=env))
+    log.info("serving http://%s:%s/ (admin /admin/, API document /api/docs)", host, port)
+    return supervise(children)
+
+
+def worker_queues() -> list[str]:
+    return ["default", "sla", "mail", "jira"]
+
+
+def supervise(children: list[subprocess.Popen]) -> int:
+    """Run until Ctrl-C or a child exits, then stop every child."""
+    stop = {"requested": False}
+
+    def request_stop(signum, frame):
+        stop["requested"] = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    while not stop["requested"]:
+        for child in children:
+            if child.poll() is not None:
+                log.error("%s exited with %s", child.args[2], child.returncode)
+                stop["requested"], exit_code = True, child.returncode or 1
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
