@@ -5,14 +5,10 @@ import pytest
 
 @pytest.fixture
 def regions(db):
-    from apps.policy.models import Region
+    """The policy's default regions, channel rules and SLA targets, as seed_demo installs them."""
+    from apps.policy.defaults import install_default_policy
 
-    return {slug: Region.objects.create(slug=slug, name=name, tz_name=tz) for slug, name, tz in [
-        ("us", "United States", "America/New_York"),
-        ("europe", "Europe", "Europe/Stockholm"),
-        ("malaysia", "Malaysia", "Asia/Kuala_Lumpur"),
-        ("japan", "Japan", "Asia/Tokyo"),
-    ]}
+    return install_default_policy()
 
 
 @pytest.fixture
@@ -51,3 +47,26 @@ def api_client(agent, client):
     token = create_api_token(user=agent)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
+
+
+@pytest.fixture
+def redis_queues():
+    """Empty rq queues on the test Redis (db 15), so a burst worker runs only this test's jobs."""
+    import django_rq
+
+    connection = django_rq.get_connection("default")
+    connection.flushdb()
+    yield django_rq
+    connection.flushdb()
+
+
+def run_worker(*queues: str) -> None:
+    """Run a real rq worker in burst mode until the queues are empty.
+
+    SimpleWorker runs jobs in this process, so they see the test's database
+    transaction and Django's test mail outbox.
+    """
+    import django_rq
+    from rq import SimpleWorker
+
+    django_rq.get_worker(*queues, worker_class=SimpleWorker).work(burst=True)

@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from apps.accounts.api_auth import StaffToken
 from apps.owners.api import router as owners_router
+from apps.sla.api import router as sla_router
 from apps.tickets.api import router as tickets_router
 
 api = NinjaAPI(title="Support desk API", version="1", auth=StaffToken(),
@@ -11,3 +12,4 @@ api = NinjaAPI(title="Support desk API", version="1", auth=StaffToken(),
                            "Staff authenticate with `Authorization: Bearer <token>`.")
 api.add_router("", tickets_router)
 api.add_router("", owners_router)
+api.add_router("", sla_router)

@@ -75,6 +75,13 @@ def main() -> int:
         children.append(subprocess.Popen(
             [sys.executable, "manage.py", "rqworker", "--with-scheduler", *worker_queues()],
             cwd=BASE_DIR, env=env))
+        children.append(subprocess.Popen(
+            [sys.executable, "manage.py", "rqcron", "supportdesk.cron"], cwd=BASE_DIR, env=env))
+    else:
+        # No Redis, no rq: the periodic SLA sweep runs as a plain loop instead.
+        interval = env.get("SLA_SWEEP_INTERVAL_SECONDS", "15")
+        children.append(subprocess.Popen(
+            [sys.executable, "manage.py", "sla_sweep", "--every", interval], cwd=BASE_DIR, env=env))
     log.info("serving http://%s:%s/ (admin /admin/, API document /api/docs)", host, port)
     return supervise(children)
 
@@ -96,7 +103,7 @@ def supervise(children: list[subprocess.Popen]) -> int:
     while not stop["requested"]:
         for child in children:
             if child.poll() is not None:
-                log.error("%s exited with %s", child.args[2], child.returncode)
+                log.error("%s exited with %s", " ".join(child.args[1:4]), child.returncode)
                 stop["requested"], exit_code = True, child.returncode or 1
         time.sleep(0.5)
     for child in children:

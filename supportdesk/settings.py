@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "apps.owners",
     "apps.routing",
     "apps.tickets",
+    "apps.sla",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -97,9 +99,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Without Redis, rq runs each job synchronously in the enqueuing process.
+# Without Redis there is no rq: supportdesk.jobs runs each job in process instead.
 RQ_QUEUES = {
-    name: ({"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300} if REDIS_URL else {"ASYNC": False})
+    name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300}
     for name in ("default", "sla", "mail", "jira")
 }
 SLA_SWEEP_INTERVAL_SECONDS = env_int("SLA_SWEEP_INTERVAL_SECONDS", 15)

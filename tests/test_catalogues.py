@@ -23,7 +23,7 @@ def source_messages() -> set[str]:
                 ROOT / folder, method_map=[("**/migrations/**", "ignore"), ("**/tests/**", "ignore"),
                                            ("**.py", "python")], keywords=PY_KEYWORDS):
             found.add(message[0] if isinstance(message, tuple) else message)
-    for template in ROOT.glob("**/templates/**/*.html"):
+    for template in [*ROOT.glob("**/templates/**/*.html"), *ROOT.glob("**/templates/**/*.txt")]:
         if ".venv" in template.parts:
             continue
         text = template.read_text()

@@ -15,7 +15,7 @@ def load_settings(**env):
         [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
          "'supportdesk.settings'); django.setup(); from django.conf import settings; "
          "print(settings.DATABASES['default']['ENGINE'], settings.CHANNEL_LAYERS['default']['BACKEND'], "
-         "settings.RQ_QUEUES['default'].get('ASYNC', True), settings.TIME_ZONE, settings.USE_TZ)"],
+         "bool(settings.REDIS_URL), settings.TIME_ZONE, settings.USE_TZ)"],
         cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
 
 

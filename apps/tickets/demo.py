@@ -10,18 +10,11 @@ from apps.accounts.models import ApiToken, hash_token
 from apps.accounts.services import ensure_role_groups, make_agent
 from apps.owners.models import Extension, ExtensionOwner
 from apps.owners.services import grant_owner_admin
+from apps.policy.defaults import install_default_policy
 from apps.policy.languages import Channel, Language
-from apps.policy.models import Region
 from apps.routing.models import Queue
 
 DEMO_PASSWORD = "supportdesk"
-
-REGIONS = [
-    ("us", "United States", "America/New_York"),
-    ("europe", "Europe", "Europe/Stockholm"),
-    ("malaysia", "Malaysia", "Asia/Kuala_Lumpur"),
-    ("japan", "Japan", "Asia/Tokyo"),
-]
 
 AGENTS = [
     # username, language, channels, time zone
@@ -73,8 +66,7 @@ def _queue_name(language: str, kind: str) -> dict[str, str]:
 def seed_demo() -> list[tuple[str, str]]:
     """Create the demo data; returns (what, value) lines to print."""
     ensure_role_groups()
-    for slug, name, tz_name in REGIONS:
-        Region.objects.update_or_create(slug=slug, defaults={"name": name, "tz_name": tz_name})
+    install_default_policy()
     for language in Language.values:
         for kind in Queue.Kind.values:
             names = _queue_name(language, kind)

@@ -12,7 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.policy.languages import Channel, normalise_language
+from apps.policy.services import PolicyError, region_for
 from apps.routing.services import queue_for
+from apps.sla.services import record_acknowledgement, record_response, start_clocks
 from apps.tickets.models import (
     Contact,
     Message,
@@ -78,11 +80,13 @@ def _check_language(language: str) -> str:
 def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, external_ref: str = "",
                 language: str | None = None, region=None, body_html: str = "",
                 external_id: str = "", received_at: datetime | None = None,
-                extension=None, actor: Actor | None = None) -> Ticket:
+                waiting_since: datetime | None = None, extension=None,
+                actor: Actor | None = None) -> Ticket:
     """Open a ticket from any channel; a repeated ``(channel, external_ref)`` returns the first.
 
     The region comes from the entry point when the channel knows it (passed in),
-    else from the contact.
+    else from the contact, else from the language's default region. ``waiting_since``
+    starts a live channel's response clock when the user begins to wait for a person.
     """
     _check_channel(channel)
     language = _check_language(language or contact.language)
@@ -96,7 +100,8 @@ def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, exte
         with transaction.atomic():
             ticket = Ticket.objects.create(
                 channel=channel, external_ref=external_ref, contact=contact, language=language,
-                region=region or contact.region, subject=subject[:300], received_at=received_at,
+                region=region or region_for(contact=contact, language=language),
+                subject=subject[:300], received_at=received_at,
                 extension=extension, queue=queue_for(language=language, channel=channel),
             )
     except IntegrityError:
@@ -113,6 +118,12 @@ def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, exte
         add_message(ticket=ticket, direction=Message.Direction.INBOUND, body=body,
                     body_html=body_html, author_contact=contact, external_id=external_id,
                     created_at=received_at)
+    try:
+        with transaction.atomic():
+            start_clocks(ticket=ticket, waiting_since=waiting_since)
+    except PolicyError as error:
+        # A gap in the policy must never lose a ticket: keep it and say why it has no clock.
+        log_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
     return ticket
 
 
@@ -162,6 +173,7 @@ def _record_first_response(*, ticket: Ticket, at: datetime, user) -> None:
         change_status(ticket=ticket, to=Status.OPEN, actor=Actor(user=user))
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
+        record_response(ticket=ticket, at=at)
 
 
 @transaction.atomic
@@ -218,6 +230,8 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
         ticket.acknowledged_at = now
         fields.append("acknowledged_at")
     ticket.save(update_fields=fields)
+    if "acknowledged_at" in fields:
+        record_acknowledgement(ticket=ticket, at=now)
     log_event(ticket=ticket, kind=TicketEvent.Kind.TRIAGED, actor=actor, at=now,
               data={"scope": scope, "category": category,
                     "extension": extension.slug if extension else None, "language": ticket.language})

@@ -33,7 +33,10 @@ def test_a_ticket_is_returned_with_its_thread(api_client, ticket):
     assert message["attachments"] == [
         {"filename": "log.txt", "content_type": "text/plain", "size": 3, "sha256": "a" * 64}]
     assert body["jira_key"] is None
-    assert isinstance(body["sla_targets"], list)
+    targets = {t["kind"]: t for t in body["sla_targets"]}
+    assert targets["acknowledge"]["due_at"] == "2025-12-30T08:00:00Z"
+    assert targets["first_response"] == {"kind": "first_response", "due_at": "2025-12-23T22:00:00Z",
+                                         "met_at": None, "breached": False}
 
 
 def test_an_unknown_reference_is_404(api_client, db):

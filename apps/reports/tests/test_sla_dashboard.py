@@ -1,0 +1,47 @@
+from datetime import UTC, datetime
+
+import time_machine
+from django.contrib.auth import get_user_model
+
+from apps.accounts.services import make_agent
+from apps.reports.selectors import sla_compliance
+from apps.sla.services import sweep
+from apps.tickets import services
+
+
+def open_chat(contact, ref, at):
+    with time_machine.travel(at, tick=False):
+        return services.open_ticket(channel="chat", contact=contact, subject="", body="x", external_ref=ref)
+
+
+def seed(contact, agent):
+    on_time = open_chat(contact, "a", datetime(2026, 7, 6, 9, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 7, 6, 9, 0, 30, tzinfo=UTC), tick=False):
+        services.add_message(ticket=on_time, direction="outbound", body="hi", author_user=agent)
+    open_chat(contact, "b", datetime(2026, 7, 6, 10, tzinfo=UTC))
+    sweep(now=datetime(2026, 7, 6, 10, 5, tzinfo=UTC))      # b's first response breaches
+    open_chat(contact, "c", datetime(2026, 7, 6, 11, tzinfo=UTC))   # still pending
+
+
+def test_compliance_counts_met_breached_and_pending(contact, agent):
+    seed(contact, agent)
+    rows = sla_compliance(start=datetime(2026, 7, 1, tzinfo=UTC), end=datetime(2026, 10, 1, tzinfo=UTC),
+                          by="channel")
+    response = next(r for r in rows if r.kind == "first_response")
+    assert (response.key, response.met, response.breached, response.pending) == ("chat", 1, 1, 1)
+    assert response.compliance == 0.5
+    ack = next(r for r in rows if r.kind == "acknowledge")
+    assert (ack.met, ack.breached, ack.pending) == (1, 0, 2)
+
+
+def test_the_dashboard_is_for_the_support_manager_only(client, contact, agent):
+    seed(contact, agent)
+    client.force_login(agent)
+    assert client.get("/reports/sla/").status_code == 302
+    manager = get_user_model().objects.create_user("usm", password="pw")
+    make_agent(user=manager, languages=["en"], channels=["email"], manager=True)
+    client.force_login(manager)
+    page = client.get("/reports/sla/?from=2026-07-01&to=2026-09-30")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "SLA compliance" in html and "50 %" in html and "europe" in html

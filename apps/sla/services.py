@@ -1,0 +1,205 @@
+"""SLA clocks: start them on a ticket, meet them, sweep for warnings and breaches.
+
+Two targets per ticket: *acknowledge* (business hours of the ticket's region) and
+*first response* (email/feedback inside the 24x5 window; chat and calls in wall
+time). Deadlines are computed once, stored, and recomputed only when the policy
+changes, so the sweep is an indexed ``due_at <= now`` query.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.policy.businesstime import CalendarError, calendar_for
+from apps.policy.models import Region, SlaPolicy
+from apps.policy.services import PolicyError, channel_rule, region_calendar, window_spec
+from apps.sla.models import SlaTarget
+from apps.tickets.models import Ticket, TicketEvent
+from supportdesk.jobs import enqueue_on_commit
+
+log = logging.getLogger(__name__)
+
+Kind = SlaTarget.Kind
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str
+    clock: str
+    target_seconds: int
+    due_at: datetime
+    warn_at: datetime
+
+
+def sla_policy(channel: str) -> SlaPolicy:
+    policy = SlaPolicy.objects.filter(channel=channel).first()
+    if policy is None:
+        raise PolicyError(_("No SLA policy is configured for the %(channel)s channel.") % {"channel": channel})
+    return policy
+
+
+def _add(*, clock: str, channel: str, region: Region | None, start: datetime, seconds: int) -> datetime:
+    if clock == SlaPolicy.Clock.WALL:
+        return (start + timedelta(seconds=seconds)).astimezone(UTC)
+    if clock == SlaPolicy.Clock.WINDOW:
+        rule = channel_rule(channel)
+        if rule.window is None:
+            raise PolicyError(_("The %(channel)s channel has no service window.") % {"channel": channel})
+        return calendar_for(window_spec(rule.window)).add_business_time(start, seconds)
+    if region is None:
+        raise PolicyError(_("A region is needed for business-hours clocks."))
+    return region_calendar(region).add_business_time(start, seconds)
+
+
+def _deadline(*, kind: str, clock: str, seconds: int, share: float, channel: str,
+              region: Region | None, start: datetime) -> Deadline:
+    due = _add(clock=clock, channel=channel, region=region, start=start, seconds=seconds)
+    warn = _add(clock=clock, channel=channel, region=region, start=start, seconds=int(seconds * share))
+    return Deadline(kind=kind, clock=clock, target_seconds=seconds, due_at=due, warn_at=warn)
+
+
+def compute_deadlines(*, channel: str, region: Region | None, received: datetime,
+                      waiting_since: datetime | None = None) -> list[Deadline]:
+    """The deadlines a ticket of this channel and region gets; raises PolicyError on bad input."""
+    if received.tzinfo is None or (waiting_since and waiting_since.tzinfo is None):
+        raise PolicyError(_("A time zone is required (naive datetime)."))
+    policy = sla_policy(channel)
+    deadlines = []
+    try:
+        if region is not None:
+            deadlines.append(_deadline(
+                kind=Kind.ACKNOWLEDGE, clock=SlaPolicy.Clock.REGION, seconds=policy.acknowledge_seconds,
+                share=policy.warning_share, channel=channel, region=region, start=received))
+        deadlines.append(_deadline(
+            kind=Kind.FIRST_RESPONSE, clock=policy.response_clock, seconds=policy.response_seconds,
+            share=policy.warning_share, channel=channel, region=region, start=waiting_since or received))
+    except CalendarError as error:
+        raise PolicyError(str(error)) from error
+    return deadlines
+
+
+def preview(*, region: Region, channel: str, received: datetime) -> dict[str, datetime]:
+    """``{"acknowledge_due", "response_due"}`` for a ticket received now in this region."""
+    deadlines = {d.kind: d.due_at for d in compute_deadlines(channel=channel, region=region, received=received)}
+    return {"acknowledge_due": deadlines[Kind.ACKNOWLEDGE], "response_due": deadlines[Kind.FIRST_RESPONSE]}
+
+
+@transaction.atomic
+def start_clocks(*, ticket: Ticket, waiting_since: datetime | None = None) -> list[SlaTarget]:
+    """Create the ticket's targets; a ticket received while closed counts from the next opening.
+
+    ``waiting_since`` is when a live user started waiting for a person (chat queue,
+    phone queue); it defaults to the receipt.
+    """
+    deadlines = compute_deadlines(channel=ticket.channel, region=ticket.region,
+                                  received=ticket.received_at, waiting_since=waiting_since)
+    targets = []
+    for deadline in deadlines:
+        target, _created = SlaTarget.objects.update_or_create(
+            ticket=ticket, kind=deadline.kind,
+            defaults={"clock": deadline.clock, "target_seconds": deadline.target_seconds,
+                      "started_at": waiting_since if deadline.kind == Kind.FIRST_RESPONSE and waiting_since
+                      else ticket.received_at,
+                      "due_at": deadline.due_at, "warn_at": deadline.warn_at},
+        )
+        targets.append(target)
+    if ticket.region is None:
+        log.warning("ticket %s has no region: no acknowledgement clock", ticket.reference)
+    return targets
+
+
+def _meet(*, ticket: Ticket, kinds: list[str], at: datetime) -> None:
+    for target in SlaTarget.objects.filter(ticket=ticket, kind__in=kinds, met_at__isnull=True):
+        SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True).update(met_at=at)
+        TicketEvent.objects.create(
+            ticket=ticket, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=at,
+            data={"target": target.kind, "event": "met", "due_at": target.due_at.isoformat(),
+                  "late": at > target.due_at})
+
+
+def record_response(*, ticket: Ticket, at: datetime) -> None:
+    """A person answered: first response and acknowledgement are met."""
+    _meet(ticket=ticket, kinds=[Kind.FIRST_RESPONSE, Kind.ACKNOWLEDGE], at=at)
+
+
+def record_acknowledgement(*, ticket: Ticket, at: datetime) -> None:
+    """A person triaged the ticket: the acknowledgement is met."""
+    _meet(ticket=ticket, kinds=[Kind.ACKNOWLEDGE], at=at)
+
+
+def running_targets():
+    return SlaTarget.objects.filter(met_at__isnull=True, breached_at__isnull=True)
+
+
+def recompute_running_targets(*, region_id: int | None = None) -> int:
+    """Recompute deadlines of running targets after a policy edit; met and breached ones keep their history."""
+    targets = running_targets().select_related("ticket__region")
+    if region_id is not None:
+        targets = targets.filter(ticket__region_id=region_id)
+    changed = 0
+    for target in targets.iterator(chunk_size=500):
+        ticket = target.ticket
+        waiting_since = target.started_at if target.kind == Kind.FIRST_RESPONSE else None
+        try:
+            deadlines = compute_deadlines(channel=ticket.channel, region=ticket.region,
+                                          received=ticket.received_at, waiting_since=waiting_since)
+        except PolicyError as error:
+            log.warning("cannot recompute %s of %s: %s", target.kind, ticket.reference, error)
+            continue
+        for deadline in deadlines:
+            if deadline.kind == target.kind and (deadline.due_at, deadline.warn_at) != (target.due_at, target.warn_at):
+                changed += SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True, breached_at__isnull=True).update(
+                    due_at=deadline.due_at, warn_at=deadline.warn_at, clock=deadline.clock,
+                    target_seconds=deadline.target_seconds)
+    return changed
+
+
+def request_recompute(*, region_id: int | None = None) -> None:
+    """Queue a recomputation once the policy edit is committed."""
+    enqueue_on_commit("sla", "apps.sla.jobs.recompute_running_targets_job", region_id)
+
+
+@dataclass
+class SweepResult:
+    breached: list[int] = field(default_factory=list)
+    warned: list[int] = field(default_factory=list)
+
+
+def _claim(queryset, *, limit: int) -> list[tuple[int, int, str, datetime]]:
+    # SKIP LOCKED lets two sweepers run at once without claiming the same target twice.
+    return list(queryset.select_for_update(skip_locked=True).order_by()
+                .values_list("pk", "ticket_id", "kind", "due_at")[:limit])
+
+
+@transaction.atomic
+def sweep(*, now: datetime | None = None, limit: int = 10_000) -> SweepResult:
+    """Mark breaches and warnings that have fallen due; notify on commit."""
+    now = now or timezone.now()
+    result = SweepResult()
+    breaching = _claim(running_targets().filter(due_at__lte=now), limit=limit)
+    if breaching:
+        ids = [row[0] for row in breaching]
+        SlaTarget.objects.filter(pk__in=ids).update(breached_at=now)
+        _log_sla_events(breaching, event="breached", at=now)
+        result.breached = ids
+    warning = _claim(running_targets().filter(warned_at__isnull=True, warn_at__lte=now), limit=limit)
+    if warning:
+        ids = [row[0] for row in warning]
+        SlaTarget.objects.filter(pk__in=ids).update(warned_at=now)
+        _log_sla_events(warning, event="warning", at=now)
+        result.warned = ids
+    if result.breached or result.warned:
+        enqueue_on_commit("sla", "apps.sla.jobs.notify_job", result.warned, result.breached)
+    return result
+
+
+def _log_sla_events(rows, *, event: str, at: datetime) -> None:
+    TicketEvent.objects.bulk_create([
+        TicketEvent(ticket_id=ticket_id, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=at,
+                    data={"target": kind, "event": event, "due_at": due_at.isoformat()})
+        for _pk, ticket_id, kind, due_at in rows
+    ])

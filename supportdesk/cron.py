@@ -1,0 +1,8 @@
+"""Periodic jobs for `manage.py rqcron supportdesk.cron` (started by `make run`)."""
+
+from django.conf import settings
+from rq import cron
+
+from apps.sla.jobs import sweep_job
+
+cron.register(sweep_job, "sla", interval=settings.SLA_SWEEP_INTERVAL_SECONDS, name="sla-sweep")
