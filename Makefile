@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} DEBUG=1
 
-.PHONY: run test install catalogues lint clean
+.PHONY: run test install catalogues messages lint clean
 
 install: $(STAMP) catalogues
 
@@ -32,3 +32,8 @@ lint: install
 
 clean:
 	rm -rf $(VENV) var
+
+# Refresh the catalogues from the source (needs GNU gettext's xgettext, a developer tool).
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l sv -l es -l de -l zh_Hans -l ja -e html,txt,py \
+		--ignore=.venv --ignore=var --ignore=bench -v 0

@@ -46,6 +46,10 @@ def ensure_postgres_database(url: str) -> bool:
 
 
 def choose_stores(env: dict) -> str:
+    if env.get("EMBEDDED") == "1":
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        return "data stores: SQLite (var/supportdesk.sqlite3); in-memory channel layer, jobs run in process"
     local_postgres = not env.get("DATABASE_URL") and listening("127.0.0.1", 5432)
     if local_postgres and ensure_postgres_database(DEFAULT_DATABASE_URL):
         env["DATABASE_URL"] = DEFAULT_DATABASE_URL

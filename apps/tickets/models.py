@@ -76,6 +76,10 @@ class Ticket(models.Model):
                               related_name="tickets", verbose_name=_("queue"))
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                  blank=True, related_name="assigned_tickets", verbose_name=_("assignee"))
+    unparsed = models.BooleanField(
+        _("unparsed"), default=False,
+        help_text=_("The incoming message could not be parsed; its raw form is attached."),
+    )
     received_at = models.DateTimeField(_("received at"))
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
