@@ -21,7 +21,7 @@ def queues(db):
 
 
 @pytest.fixture
-def contact(regions):
+def contact(regions, queues):
     from apps.tickets.models import Contact
 
     return Contact.objects.create(name="Ada Lind", email="ada@example.com", language="sv",

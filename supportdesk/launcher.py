@@ -82,10 +82,8 @@ def main() -> int:
         children.append(subprocess.Popen(
             [sys.executable, "manage.py", "rqcron", "supportdesk.cron"], cwd=BASE_DIR, env=env))
     else:
-        # No Redis, no rq: the periodic SLA sweep runs as a plain loop instead.
-        interval = env.get("SLA_SWEEP_INTERVAL_SECONDS", "15")
-        children.append(subprocess.Popen(
-            [sys.executable, "manage.py", "sla_sweep", "--every", interval], cwd=BASE_DIR, env=env))
+        # No Redis, no rq: the periodic jobs run as a plain loop instead.
+        children.append(subprocess.Popen([sys.executable, "manage.py", "tick"], cwd=BASE_DIR, env=env))
     log.info("serving http://%s:%s/ (admin /admin/, API document /api/docs)", host, port)
     return supervise(children)
 

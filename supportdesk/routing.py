@@ -1,3 +1,5 @@
-"""Websocket routes; each channel app appends its own patterns here."""
+"""Websocket routes of every channel app (wiring only)."""
 
-websocket_urlpatterns: list = []
+from apps.console.routing import websocket_urlpatterns as console_routes
+
+websocket_urlpatterns: list = [*console_routes]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.tickets",
     "apps.sla",
     "apps.reports",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.AgentTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -69,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.console.context_processors.console",
             ],
         },
     },
@@ -87,11 +90,15 @@ REDIS_URL = env_str("REDIS_URL")
 EMBEDDED = not (DATABASE_URL and REDIS_URL)
 
 if REDIS_URL:
+    # Pub/sub fans a group message out inside each process instead of queueing one copy per
+    # socket in Redis; the core layer drops messages over capacity (bench/RESULTS.md). Pub/sub
+    # can miss messages published during a Redis outage, so every client resyncs by cursor.
+    CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
-        }
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        if CHANNEL_LAYER == "pubsub"
+        else {"BACKEND": "channels_redis.core.RedisChannelLayer",
+              "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30}}
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
@@ -114,7 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/console/"
 
 # --- languages and time ------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -178,4 +185,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# How an agent's reply reaches the user, per channel: "dotted.path(ticket=, message=)".
+REPLY_DELIVERY = {
+    "email": "apps.mail.services.send_reply",
+    "feedback": "apps.mail.services.send_reply",
+    "chat": "apps.chat.services.deliver_agent_message",
 }

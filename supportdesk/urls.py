@@ -6,12 +6,13 @@ from django.views.generic import RedirectView
 from supportdesk.api import api
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("reports/", include("apps.reports.urls")),
+    path("console/", include("apps.console.urls")),
     path("django-rq/", include("django_rq.urls")),
 ]

@@ -41,4 +41,7 @@ def test_postgres_and_redis_when_their_urls_are_set():
     result = load_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x", REDIS_URL="redis://127.0.0.1:6379/3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:3] == ["django.db.backends.postgresql",
-                                         "channels_redis.core.RedisChannelLayer", "True"]
+                                         "channels_redis.pubsub.RedisPubSubChannelLayer", "True"]
+    core = load_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x", REDIS_URL="redis://127.0.0.1:6379/3",
+                         CHANNEL_LAYER="core")
+    assert core.stdout.split()[1] == "channels_redis.core.RedisChannelLayer"

@@ -1,5 +1,6 @@
 """Language queues: one per language, split into live and async work."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,3 +33,62 @@ LIVE_CHANNELS = {Channel.CHAT, Channel.VOICE}
 
 def queue_kind_for(channel: str) -> str:
     return Queue.Kind.LIVE if channel in LIVE_CHANNELS else Queue.Kind.ASYNC
+
+
+class AgentState(models.Model):
+    """Live routing state of one agent: presence, capacity, when they last took work."""
+
+    class Presence(models.TextChoices):
+        ONLINE = "online", _("Online")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_state",
+                                verbose_name=_("agent"))
+    presence = models.CharField(_("presence"), max_length=8, choices=Presence.choices, default=Presence.OFFLINE)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+    last_assigned_at = models.DateTimeField(
+        _("last assigned at"), null=True, blank=True,
+        help_text=_("Live work goes to the eligible agent idle the longest."))
+    max_chats = models.PositiveSmallIntegerField(_("concurrent chats"), default=3)
+    max_calls = models.PositiveSmallIntegerField(_("concurrent calls"), default=1)
+    trained_extensions = models.ManyToManyField(
+        "owners.Extension", blank=True, related_name="trained_agents", verbose_name=_("trained on"),
+        help_text=_("Extensions with the Trained Specialist add-on this agent may answer."))
+
+    class Meta:
+        verbose_name = _("agent state")
+        verbose_name_plural = _("agent states")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_presence_display()})"
+
+
+class Offer(models.Model):
+    """Live work offered to one agent; unanswered offers expire and move on."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="offers",
+                               verbose_name=_("ticket"))
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers",
+                              verbose_name=_("agent"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    offered_at = models.DateTimeField(_("offered at"))
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        indexes = [models.Index(fields=["expires_at"], name="offer_pending_expiry",
+                                condition=models.Q(status="pending"))]
+        constraints = [models.UniqueConstraint(fields=["ticket"], condition=models.Q(status="pending"),
+                                               name="one_pending_offer_per_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} → {self.agent} ({self.status})"

@@ -1,8 +1,324 @@
-"""Routing writes: which queue a ticket enters."""
+"""Routing: which queue a ticket enters, who is offered or assigned it, agents' presence.
 
-from apps.routing.models import Queue, queue_kind_for
+Live work (chat, calls) is offered to the eligible online agent who has been idle
+longest; an offer not accepted in ``OFFER_SECONDS`` moves on. Async work (email,
+feedback, voicemail) is assigned round-robin among eligible agents on shift.
+Taking a ticket is a conditional UPDATE, so of two agents exactly one wins.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.roles import Role
+from apps.policy.languages import Channel
+from apps.routing.models import LIVE_CHANNELS, AgentState, Offer, Queue, queue_kind_for
+
+OFFER_SECONDS = 20
+PRESENCE_TIMEOUT_SECONDS = 60
+OPEN_STATUSES = ("new", "open")
+
+
+class RoutingError(Exception):
+    """A routing action refused; the message is safe to show to the agent."""
+
+
+class AlreadyTaken(RoutingError):
+    pass
+
+
+class NotAllowed(RoutingError):
+    pass
 
 
 def queue_for(*, language: str, channel: str) -> Queue | None:
     """The language queue of the right kind; None until an administrator creates it."""
     return Queue.objects.filter(language=language, kind=queue_kind_for(channel)).first()
+
+
+def agent_state(user) -> AgentState:
+    state, _created = AgentState.objects.get_or_create(user=user)
+    return state
+
+
+def is_manager(user) -> bool:
+    return user.is_superuser or user.groups.filter(name=Role.SUPPORT_MANAGER).exists()
+
+
+def visible_queues(user) -> list[Queue]:
+    """The queues an agent works: their languages, and live/async by the channels they take."""
+    if is_manager(user):
+        return list(Queue.objects.all())
+    profile = getattr(user, "agent_profile", None)
+    if profile is None:
+        return []
+    kinds = {queue_kind_for(channel) for channel in profile.channels}
+    return list(Queue.objects.filter(language__in=profile.languages, kind__in=kinds))
+
+
+def can_act_on(user, ticket) -> bool:
+    if ticket.assignee_id == user.pk or is_manager(user):
+        return True
+    profile = getattr(user, "agent_profile", None)
+    return bool(profile and ticket.language in profile.languages and ticket.channel in profile.channels)
+
+
+def presence_is_fresh(state: AgentState, now: datetime) -> bool:
+    return (state.presence == AgentState.Presence.ONLINE and state.last_seen_at is not None
+            and state.last_seen_at >= now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS))
+
+
+def _load(user_ids: list[int]) -> dict[int, dict[str, int]]:
+    from apps.tickets.models import Ticket
+
+    rows = (Ticket.objects.filter(assignee_id__in=user_ids, status__in=OPEN_STATUSES,
+                                  channel__in=list(LIVE_CHANNELS))
+            .values("assignee_id").annotate(chats=Count("pk", filter=Q(channel=Channel.CHAT)),
+                                            calls=Count("pk", filter=Q(channel=Channel.VOICE))))
+    return {row["assignee_id"]: row for row in rows}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user: object
+    state: AgentState
+
+
+def needs_trained_specialist(ticket) -> bool:
+    return bool(ticket.extension_id and ticket.extension.trained_specialist
+                and ticket.category == "functionality_question")
+
+
+def eligible_agents(ticket, *, now: datetime | None = None) -> list[Candidate]:
+    """Online agents with the ticket's language and channel, spare capacity and, if needed, training.
+
+    Ordered by who has been idle longest (never assigned first).
+    """
+    now = now or timezone.now()
+    states = (AgentState.objects.select_related("user__agent_profile")
+              .filter(user__is_active=True, presence=AgentState.Presence.ONLINE,
+                      last_seen_at__gte=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)))
+    if needs_trained_specialist(ticket):
+        states = states.filter(trained_extensions=ticket.extension_id)
+    candidates = []
+    for state in states:
+        profile = getattr(state.user, "agent_profile", None)
+        if profile and ticket.language in profile.languages and ticket.channel in profile.channels:
+            candidates.append(Candidate(state.user, state))
+    load = _load([c.user.pk for c in candidates])
+    spare = [c for c in candidates if _has_capacity(c.state, load.get(c.user.pk), ticket.channel)]
+    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    return sorted(spare, key=lambda c: (c.state.last_assigned_at or epoch, c.user.pk))
+
+
+def _has_capacity(state: AgentState, load: dict | None, channel: str) -> bool:
+    if channel == Channel.CHAT:
+        return (load or {}).get("chats", 0) < state.max_chats
+    if channel == Channel.VOICE:
+        return (load or {}).get("calls", 0) < state.max_calls
+    return True
+
+
+def live_agents_online(*, language: str, channel: str, now: datetime | None = None) -> int:
+    """How many agents could take a live item now; 0 means the channel should offer an alternative."""
+    now = now or timezone.now()
+    count = 0
+    for state in AgentState.objects.select_related("user__agent_profile").filter(
+            user__is_active=True, presence=AgentState.Presence.ONLINE,
+            last_seen_at__gte=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)):
+        profile = getattr(state.user, "agent_profile", None)
+        if profile and language in profile.languages and channel in profile.channels:
+            count += 1
+    return count
+
+
+def route_ticket(*, ticket) -> None:
+    """Offer live work, assign async work round-robin; leave it queued when nobody is eligible."""
+    if ticket.assignee_id:
+        return
+    if ticket.channel in LIVE_CHANNELS:
+        offer_next(ticket=ticket)
+        return
+    candidates = eligible_agents(ticket)
+    if candidates:
+        try:
+            take_ticket(ticket=ticket, user=candidates[0].user, by_routing=True)
+        except AlreadyTaken:
+            pass
+
+
+@transaction.atomic
+def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:
+    """Offer a live ticket to the next agent, skipping those who already let it pass."""
+    now = now or timezone.now()
+    from apps.tickets.models import Ticket
+
+    # Lock the ticket so two expiries never create two pending offers.
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.assignee_id or ticket.status not in OPEN_STATUSES:
+        return None
+    if Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).exists():
+        return None
+    passed = set(Offer.objects.filter(ticket=ticket).values_list("agent_id", flat=True))
+    candidates = eligible_agents(ticket, now=now)
+    fresh = [c for c in candidates if c.user.pk not in passed]
+    if not fresh:
+        # Everybody had a turn: start another round, but not with whoever just let it pass.
+        last = Offer.objects.filter(ticket=ticket).order_by("-offered_at").values_list("agent_id", flat=True).first()
+        fresh = [c for c in candidates if c.user.pk != last] or candidates
+    if not fresh:
+        return None
+    offer = Offer.objects.create(ticket=ticket, agent=fresh[0].user, offered_at=now,
+                                 expires_at=now + timedelta(seconds=OFFER_SECONDS))
+    _publish_offer(offer)
+    return offer
+
+
+def _publish_offer(offer: Offer) -> None:
+    from apps.console.events import send_to_agent_on_commit
+
+    send_to_agent_on_commit(offer.agent_id, {
+        "type": "offer", "offer": offer.pk, "ticket": offer.ticket.reference,
+        "channel": offer.ticket.channel, "language": offer.ticket.language,
+        "subject": offer.ticket.subject, "expires_at": offer.expires_at.isoformat(),
+    })
+
+
+@transaction.atomic
+def take_ticket(*, ticket, user, by_routing: bool = False):
+    """Assign an unassigned ticket to ``user``; exactly one of two racing agents wins."""
+    from apps.tickets.models import Ticket, TicketEvent
+    from apps.tickets.services import Actor, change_status, log_event
+
+    if not by_routing and not can_act_on(user, ticket):
+        raise NotAllowed(_("This ticket is outside your queues."))
+    won = Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(assignee=user, updated_at=timezone.now())
+    if not won:
+        raise AlreadyTaken(_("Another agent has already taken this ticket."))
+    ticket.refresh_from_db()
+    now = timezone.now()
+    AgentState.objects.update_or_create(user=user, defaults={"last_assigned_at": now})
+    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).exclude(agent=user).update(
+        status=Offer.Status.WITHDRAWN)
+    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING, agent=user).update(status=Offer.Status.ACCEPTED)
+    actor = Actor(label="routing") if by_routing else Actor(user=user)
+    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, data={"from": None, "to": user.pk,
+                                                                              "to_name": user.get_username()})
+    if ticket.status == "new" and ticket.channel in LIVE_CHANNELS:
+        change_status(ticket=ticket, to="open", actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def accept_offer(*, offer_id: int, user):
+    offer = Offer.objects.select_related("ticket").filter(pk=offer_id, agent=user).first()
+    if offer is None:
+        raise NotAllowed(_("This offer is not yours."))
+    if offer.status != Offer.Status.PENDING:
+        raise AlreadyTaken(_("This offer is no longer open."))
+    return take_ticket(ticket=offer.ticket, user=user)
+
+
+@transaction.atomic
+def decline_offer(*, offer_id: int, user) -> Offer | None:
+    declined = Offer.objects.filter(pk=offer_id, agent=user, status=Offer.Status.PENDING).update(
+        status=Offer.Status.DECLINED)
+    if not declined:
+        return None
+    return offer_next(ticket=Offer.objects.get(pk=offer_id).ticket)
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Move unanswered offers on to the next agent."""
+    now = now or timezone.now()
+    expired = 0
+    for offer in Offer.objects.filter(status=Offer.Status.PENDING, expires_at__lte=now).select_related("ticket"):
+        with transaction.atomic():
+            if Offer.objects.filter(pk=offer.pk, status=Offer.Status.PENDING).update(status=Offer.Status.EXPIRED):
+                expired += 1
+                offer_next(ticket=offer.ticket, now=now)
+    return expired
+
+
+@transaction.atomic
+def transfer_ticket(*, ticket, user, to_agent=None, to_queue: Queue | None = None):
+    """Hand a ticket to another agent or back to a queue (unassigned)."""
+    from apps.tickets.models import Ticket, TicketEvent
+    from apps.tickets.services import Actor, log_event
+
+    if not can_act_on(user, ticket):
+        raise NotAllowed(_("This ticket is outside your queues."))
+    if to_agent is not None and not can_act_on(to_agent, ticket):
+        raise NotAllowed(_("%(agent)s does not take this language or channel.") % {"agent": to_agent.get_username()})
+    fields = {"assignee": to_agent, "updated_at": timezone.now()}
+    if to_queue is not None:
+        fields["queue"] = to_queue
+    Ticket.objects.filter(pk=ticket.pk).update(**fields)
+    ticket.refresh_from_db()
+    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).update(status=Offer.Status.WITHDRAWN)
+    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=Actor(user=user), data={
+        "from": user.pk, "to": to_agent.pk if to_agent else None,
+        "to_name": to_agent.get_username() if to_agent else None, "queue": to_queue.pk if to_queue else None})
+    if to_agent is None:
+        route_ticket(ticket=ticket)
+    return ticket
+
+
+def heartbeat(*, user, now: datetime | None = None) -> AgentState:
+    """The console is open: keep the agent online (an away agent stays away)."""
+    now = now or timezone.now()
+    state = agent_state(user)
+    presence = state.presence if state.presence == AgentState.Presence.AWAY else AgentState.Presence.ONLINE
+    AgentState.objects.filter(pk=state.pk).update(last_seen_at=now, presence=presence)
+    state.last_seen_at, state.presence = now, presence
+    return state
+
+
+def set_presence(*, user, presence: str, now: datetime | None = None) -> AgentState:
+    if presence not in AgentState.Presence.values:
+        raise RoutingError(_("Unknown presence %(presence)s.") % {"presence": presence})
+    now = now or timezone.now()
+    state = agent_state(user)
+    AgentState.objects.filter(pk=state.pk).update(presence=presence, last_seen_at=now)
+    state.presence, state.last_seen_at = presence, now
+    if presence != AgentState.Presence.ONLINE:
+        _release_offers(user=user, now=now)
+    return state
+
+
+def expire_presence(*, now: datetime | None = None) -> int:
+    """Agents whose console missed its heartbeat go offline; their offers move on."""
+    now = now or timezone.now()
+    stale = list(AgentState.objects.exclude(presence=AgentState.Presence.OFFLINE)
+                 .filter(Q(last_seen_at__lt=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS))
+                         | Q(last_seen_at__isnull=True)).select_related("user"))
+    for state in stale:
+        AgentState.objects.filter(pk=state.pk).update(presence=AgentState.Presence.OFFLINE)
+        _release_offers(user=state.user, now=now)
+    return len(stale)
+
+
+def _release_offers(*, user, now: datetime) -> None:
+    for offer in Offer.objects.filter(agent=user, status=Offer.Status.PENDING).select_related("ticket"):
+        with transaction.atomic():
+            if Offer.objects.filter(pk=offer.pk, status=Offer.Status.PENDING).update(status=Offer.Status.EXPIRED):
+                offer_next(ticket=offer.ticket, now=now)
+
+
+def reroute_after_triage(*, ticket) -> None:
+    """A functionality question about a Trained Specialist extension belongs to a trained agent."""
+    if not needs_trained_specialist(ticket):
+        return
+    if ticket.assignee_id and AgentState.objects.filter(
+            user_id=ticket.assignee_id, trained_extensions=ticket.extension_id).exists():
+        return
+    from apps.tickets.models import Ticket
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=None)
+    ticket.assignee = None
+    route_ticket(ticket=ticket)
+

@@ -19,6 +19,7 @@ from apps.policy.models import Region, SlaPolicy
 from apps.policy.services import PolicyError, channel_rule, region_calendar, window_spec
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Ticket, TicketEvent
+from apps.console.events import broadcast_events_on_commit
 from supportdesk.jobs import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,11 @@ def start_clocks(*, ticket: Ticket, waiting_since: datetime | None = None) -> li
 def _meet(*, ticket: Ticket, kinds: list[str], at: datetime) -> None:
     for target in SlaTarget.objects.filter(ticket=ticket, kind__in=kinds, met_at__isnull=True):
         SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True).update(met_at=at)
-        TicketEvent.objects.create(
+        event = TicketEvent.objects.create(
             ticket=ticket, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=at,
             data={"target": target.kind, "event": "met", "due_at": target.due_at.isoformat(),
                   "late": at > target.due_at})
+        broadcast_events_on_commit([event.pk])
 
 
 def record_response(*, ticket: Ticket, at: datetime) -> None:
@@ -198,8 +200,10 @@ def sweep(*, now: datetime | None = None, limit: int = 10_000) -> SweepResult:
 
 
 def _log_sla_events(rows, *, event: str, at: datetime) -> None:
-    TicketEvent.objects.bulk_create([
+    created = TicketEvent.objects.bulk_create([
         TicketEvent(ticket_id=ticket_id, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=at,
                     data={"target": kind, "event": event, "due_at": due_at.isoformat()})
         for _pk, ticket_id, kind, due_at in rows
     ])
+    # One job pushes them to the consoles, so a large sweep stays a few queries long.
+    enqueue_on_commit("default", "apps.console.jobs.broadcast_events_job", [e.pk for e in created])

@@ -4,22 +4,28 @@ Every channel (chat, voice, mail, feedback, API) calls these functions, so the S
 clocks, routing and the event log behave the same whatever the channel.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, region_for
-from apps.routing.services import queue_for
+from apps.routing.services import queue_for, reroute_after_triage, route_ticket
+from apps.console.events import broadcast_events_on_commit
 from apps.sla.services import record_acknowledgement, record_response, start_clocks
 from apps.tickets.models import (
+    Attachment,
     Contact,
     Message,
     Ticket,
     TicketEvent,
+    attachment_path,
     format_reference,
 )
 
@@ -58,10 +64,12 @@ class Actor:
 def log_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data: dict | None = None,
               at: datetime | None = None) -> TicketEvent:
     actor = actor or Actor.system()
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket, kind=kind, actor=actor.user, actor_label=actor.label,
         data=data or {}, created_at=at or timezone.now(),
     )
+    broadcast_events_on_commit([event.pk])
+    return event
 
 
 def _check_channel(channel: str) -> None:
@@ -81,7 +89,7 @@ def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, exte
                 language: str | None = None, region=None, body_html: str = "",
                 external_id: str = "", received_at: datetime | None = None,
                 waiting_since: datetime | None = None, extension=None,
-                actor: Actor | None = None) -> Ticket:
+                actor: Actor | None = None, unparsed: bool = False) -> Ticket:
     """Open a ticket from any channel; a repeated ``(channel, external_ref)`` returns the first.
 
     The region comes from the entry point when the channel knows it (passed in),
@@ -103,6 +111,7 @@ def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, exte
                 region=region or region_for(contact=contact, language=language),
                 subject=subject[:300], received_at=received_at,
                 extension=extension, queue=queue_for(language=language, channel=channel),
+                unparsed=unparsed,
             )
     except IntegrityError:
         if not external_ref:
@@ -124,6 +133,7 @@ def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, exte
     except PolicyError as error:
         # A gap in the policy must never lose a ticket: keep it and say why it has no clock.
         log_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
+    route_ticket(ticket=ticket)
     return ticket
 
 
@@ -235,6 +245,7 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
     log_event(ticket=ticket, kind=TicketEvent.Kind.TRIAGED, actor=actor, at=now,
               data={"scope": scope, "category": category,
                     "extension": extension.slug if extension else None, "language": ticket.language})
+    reroute_after_triage(ticket=ticket)
     return ticket
 
 
@@ -247,3 +258,18 @@ def find_or_create_contact(*, email: str = "", phone: str = "", name: str = "",
         return contact
     return Contact.objects.create(email=email, phone=phone, name=name,
                                   language=_check_language(language), region=region)
+
+
+def add_attachment(*, message: Message, filename: str, content_type: str, data: bytes) -> Attachment:
+    """Store a file on a message, content-addressed: the same bytes are kept on disk once."""
+    digest = hashlib.sha256(data).hexdigest()
+    attachment = Attachment(message=message, filename=(filename or "attachment")[:255],
+                            content_type=(content_type or "application/octet-stream")[:255],
+                            size=len(data), sha256=digest)
+    path = attachment_path(attachment, attachment.filename)
+    if default_storage.exists(path):
+        attachment.file.name = path
+    else:
+        attachment.file.save(attachment.filename, ContentFile(data), save=False)
+    attachment.save()
+    return attachment

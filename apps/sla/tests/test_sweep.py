@@ -86,8 +86,9 @@ def test_a_rollback_leaves_no_notification_job(contact, redis_queues, django_cap
     open_chat(contact, "c4")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         sweep(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
-    assert len(callbacks) == 1          # only queued on commit
+    assert len(callbacks) == 2          # console broadcast and notification, both only on commit
     assert redis_queues.get_queue("sla").count == 0
+    assert redis_queues.get_queue("default").count == 0
 
 
 def test_targets_are_ordered_for_the_index(db):

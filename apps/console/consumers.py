@@ -1,0 +1,135 @@
+"""The console websocket: authorise, join the agent's groups, move frames to services.
+
+Close codes: 4401 not signed in, 4403 signed in but not an agent.
+"""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.cache import cache
+
+from apps.console import selectors
+from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
+from apps.routing import services as routing
+from apps.tickets.models import Ticket
+
+VIEWER_SECONDS = 30
+
+
+def _console_groups(user) -> list[str] | None:
+    if not user.is_active or not user.is_staff:
+        return None
+    if routing.is_manager(user):
+        return [MANAGERS_GROUP, agent_group(user.pk)]
+    if getattr(user, "agent_profile", None) is None:
+        return None
+    return [queue_group(q.pk) for q in routing.visible_queues(user)] + [agent_group(user.pk)]
+
+
+def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
+    """Agents with this ticket open, kept in the shared cache with a short expiry."""
+    import time
+
+    key = f"console:viewers:{reference}"
+    now = time.time()
+    viewers = {name: seen for name, seen in (cache.get(key) or {}).items() if seen > now - VIEWER_SECONDS}
+    if leaving:
+        viewers.pop(user.get_username(), None)
+    else:
+        viewers[user.get_username()] = now
+    cache.set(key, viewers, VIEWER_SECONDS)
+    return sorted(viewers)
+
+
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.groups_joined = await database_sync_to_async(_console_groups)(user)
+        if not self.groups_joined:
+            await self.close(code=4403)
+            return
+        self.user = user
+        self.viewing = None
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        state = await database_sync_to_async(routing.heartbeat)(user=user)
+        cursor = await database_sync_to_async(selectors.latest_event_id)()
+        await self.send_json({"type": "hello", "cursor": cursor, "presence": state.presence})
+
+    async def disconnect(self, code):
+        for group in getattr(self, "groups_joined", None) or []:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, frame, **kwargs):
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        handler = {
+            "heartbeat": self.on_heartbeat, "presence": self.on_presence, "resync": self.on_resync,
+            "accept": self.on_accept, "decline": self.on_decline, "take": self.on_take,
+            "viewing": self.on_viewing,
+        }.get(kind)
+        if handler is None:
+            await self.send_json({"type": "error", "error": "unknown_type", "detail": str(kind)})
+            return
+        try:
+            await handler(frame)
+        except routing.RoutingError as error:
+            await self.send_json({"type": "error", "error": type(error).__name__, "detail": str(error),
+                                  "request": kind})
+        except (KeyError, TypeError, ValueError) as error:
+            await self.send_json({"type": "error", "error": "bad_frame", "detail": str(error), "request": kind})
+
+    async def on_heartbeat(self, frame):
+        await database_sync_to_async(routing.heartbeat)(user=self.user)
+        await self.send_json({"type": "heartbeat"})
+
+    async def on_presence(self, frame):
+        state = await database_sync_to_async(routing.set_presence)(user=self.user, presence=frame["presence"])
+        await self.send_json({"type": "presence", "presence": state.presence})
+
+    async def on_resync(self, frame):
+        missed = await database_sync_to_async(selectors.events_after)(user=self.user, after=int(frame["after"]))
+        for payload in missed:
+            await self.send_json(payload)
+        await self.send_json({"type": "resynced", "count": len(missed)})
+
+    async def on_accept(self, frame):
+        ticket = await database_sync_to_async(routing.accept_offer)(offer_id=int(frame["offer"]), user=self.user)
+        await self.send_json({"type": "accepted", "ticket": ticket.reference})
+
+    async def on_decline(self, frame):
+        await database_sync_to_async(routing.decline_offer)(offer_id=int(frame["offer"]), user=self.user)
+        await self.send_json({"type": "declined", "offer": int(frame["offer"])})
+
+    async def on_take(self, frame):
+        def take():
+            ticket = Ticket.objects.get(reference=frame["ticket"])
+            return routing.take_ticket(ticket=ticket, user=self.user)
+
+        try:
+            ticket = await database_sync_to_async(take)()
+        except Ticket.DoesNotExist as error:
+            raise ValueError("unknown ticket") from error
+        await self.send_json({"type": "accepted", "ticket": ticket.reference})
+
+    async def on_viewing(self, frame):
+        reference = str(frame["ticket"])
+
+        def viewers_and_queue():
+            ticket = Ticket.objects.filter(reference=reference).only("queue_id").first()
+            if ticket is None or not routing.can_act_on(self.user, ticket):
+                raise routing.NotAllowed("not your ticket")
+            return _viewers(reference, self.user, bool(frame.get("leaving"))), ticket.queue_id
+
+        viewers, queue_id = await database_sync_to_async(viewers_and_queue)()
+        payload = {"type": "viewers", "ticket": reference, "agents": viewers}
+        for group in [MANAGERS_GROUP, *([queue_group(queue_id)] if queue_id else [])]:
+            await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
+
+    async def desk_event(self, event):
+        if "text" in event:
+            await self.send(text_data=event["text"])
+        else:
+            await self.send_json(event["payload"])

@@ -1,0 +1,55 @@
+"""Group sends from synchronous code without a new event loop per call.
+
+``async_to_sync`` outside an event loop makes a fresh loop per call, and the Redis
+channel layers open new connections per loop: ~10 ms a send. One long-lived loop
+thread per process keeps the layer's connection warm. Callers wait for the send,
+so a worker process that exits right after its job loses nothing.
+"""
+
+import asyncio
+import logging
+import os
+import threading
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+log = logging.getLogger(__name__)
+SEND_TIMEOUT_SECONDS = 5
+
+
+class _LoopThread:
+    def __init__(self):
+        self.loop = None
+        self.pid = None
+        self.lock = threading.Lock()
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            # A forked child (an rq work horse) has no copy of the thread: start its own.
+            if self.loop is None or self.pid != os.getpid():
+                self.loop = asyncio.new_event_loop()
+                self.pid = os.getpid()
+                threading.Thread(target=self.loop.run_forever, name="console-push", daemon=True).start()
+            return self.loop
+
+
+_loop_thread = _LoopThread()
+
+
+async def _send_all(layer, sends: list[tuple[str, dict]]) -> None:
+    for group, message in sends:
+        await layer.group_send(group, message)
+
+
+def group_send_many(sends: list[tuple[str, dict]]) -> None:
+    """Send (group, message) pairs in order."""
+    layer = get_channel_layer()
+    if layer is None or not sends:
+        return
+    if isinstance(layer, InMemoryChannelLayer):
+        # The in-memory layer lives on the server's own loop; asgiref routes there.
+        async_to_sync(_send_all)(layer, sends)
+        return
+    future = asyncio.run_coroutine_threadsafe(_send_all(layer, sends), _loop_thread.get())
+    future.result(timeout=SEND_TIMEOUT_SECONDS)

@@ -1,0 +1,134 @@
+"""Reads for the console: queue screens, the ticket view, event payloads for the websocket."""
+
+from django.db.models import Count, Q, QuerySet
+
+from apps.routing.services import is_manager, visible_queues
+from apps.sla.models import SlaTarget
+from apps.tickets.models import Message, Ticket, TicketEvent
+
+WAITING = ("new", "open", "pending")
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def sla_payload(targets) -> list[dict]:
+    return [{"kind": t.kind, "due_at": _iso(t.due_at), "warn_at": _iso(t.warn_at), "met_at": _iso(t.met_at),
+             "breached": t.breached} for t in targets]
+
+
+def ticket_payload(ticket: Ticket) -> dict:
+    return {
+        "reference": ticket.reference, "channel": ticket.channel, "language": ticket.language,
+        "status": ticket.status, "subject": ticket.subject, "queue": ticket.queue_id,
+        "assignee_id": ticket.assignee_id,
+        "assignee": ticket.assignee.get_username() if ticket.assignee_id else None,
+        "contact": str(ticket.contact), "received_at": _iso(ticket.received_at),
+        "scope": ticket.scope, "category": ticket.category,
+        "sla": sla_payload(ticket.sla_targets.all()),
+    }
+
+
+def message_payload(message: Message) -> dict:
+    author = message.author_user.get_username() if message.author_user_id else str(message.author_contact or "")
+    return {"id": message.pk, "direction": message.direction, "body_text": message.body_text,
+            "automatic": message.automatic, "author": author, "created_at": _iso(message.created_at),
+            "channel": message.channel}
+
+
+def event_payloads(event_ids: list[int]) -> list[dict]:
+    """Websocket payloads for events, in id order, each with its ticket's current state."""
+    events = list(TicketEvent.objects.filter(pk__in=event_ids).select_related(
+        "ticket__assignee", "ticket__contact", "actor").prefetch_related("ticket__sla_targets").order_by("pk"))
+    message_ids = [e.data.get("message_id") for e in events if e.kind == TicketEvent.Kind.MESSAGE]
+    messages = {m.pk: m for m in Message.objects.filter(pk__in=[i for i in message_ids if i])
+                .select_related("author_user", "author_contact")}
+    payloads = []
+    for event in events:
+        payload = {
+            "type": "ticket.event", "id": event.pk, "kind": event.kind, "data": event.data,
+            "at": _iso(event.created_at), "actor": event.actor.get_username() if event.actor_id else event.actor_label,
+            "ticket": ticket_payload(event.ticket),
+        }
+        message = messages.get(event.data.get("message_id"))
+        if message is not None:
+            payload["message"] = message_payload(message)
+        payloads.append(payload)
+    return payloads
+
+
+def visible_tickets(user) -> QuerySet[Ticket]:
+    """Tickets in the agent's queues or assigned to them (everything for managers)."""
+    tickets = Ticket.objects.all()
+    if is_manager(user):
+        return tickets
+    return tickets.filter(Q(queue__in=visible_queues(user)) | Q(assignee=user))
+
+
+def events_after(*, user, after: int, limit: int = 1000) -> list[dict]:
+    """What a reconnecting console missed since its cursor."""
+    ids = list(TicketEvent.objects.filter(pk__gt=after, ticket__in=visible_tickets(user))
+               .order_by("pk").values_list("pk", flat=True)[:limit])
+    return event_payloads(ids)
+
+
+def latest_event_id() -> int:
+    return TicketEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def console_queue(*, user, limit: int = 200) -> list[Ticket]:
+    """Waiting and open work the agent may take or has, the nearest SLA deadline first."""
+    return list(
+        visible_tickets(user).filter(status__in=WAITING)
+        .select_related("contact", "assignee", "queue").prefetch_related("sla_targets")
+        .order_by("received_at")[:limit]
+    )
+
+
+def live_counts(*, user) -> dict[str, int]:
+    tickets = visible_tickets(user).filter(status__in=WAITING)
+    return tickets.aggregate(
+        waiting_chats=Count("pk", filter=Q(channel="chat", assignee__isnull=True)),
+        waiting_calls=Count("pk", filter=Q(channel="voice", assignee__isnull=True)),
+        open_emails=Count("pk", filter=Q(channel__in=["email", "feedback"])),
+    )
+
+
+def ticket_view(*, reference: str) -> Ticket | None:
+    return (Ticket.objects.select_related("contact", "region", "extension", "queue", "assignee")
+            .prefetch_related("messages__attachments", "messages__author_user", "events__actor", "sla_targets")
+            .filter(reference=reference).first())
+
+
+def breached_targets(limit: int = 100) -> QuerySet[SlaTarget]:
+    return (SlaTarget.objects.filter(breached_at__isnull=False, met_at__isnull=True,
+                                     ticket__status__in=WAITING)
+            .select_related("ticket").order_by("-breached_at")[:limit])
+
+
+def agent_overview() -> list[dict]:
+    """Every agent's presence and live load, for the manager."""
+    from django.contrib.auth import get_user_model
+
+    users = (get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
+             .select_related("agent_profile", "agent_state").order_by("username"))
+    load = dict(Ticket.objects.filter(status__in=("new", "open"), assignee__isnull=False)
+                .values_list("assignee_id").annotate(n=Count("pk")))
+    rows = []
+    for user in users:
+        state = getattr(user, "agent_state", None)
+        rows.append({"user": user, "languages": user.agent_profile.languages,
+                     "channels": user.agent_profile.channels,
+                     "presence": state.get_presence_display() if state else "—",
+                     "last_seen_at": state.last_seen_at if state else None, "open_tickets": load.get(user.pk, 0)})
+    return rows
+
+
+def queue_overview() -> QuerySet:
+    from apps.routing.models import Queue
+
+    return Queue.objects.annotate(
+        waiting=Count("tickets", filter=Q(tickets__status__in=WAITING, tickets__assignee__isnull=True)),
+        open=Count("tickets", filter=Q(tickets__status__in=WAITING)),
+    ).order_by("language", "kind")

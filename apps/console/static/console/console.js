@@ -1,0 +1,197 @@
+/* The agent console: one websocket, live queue and ticket updates, offers, SLA countdowns.
+ * Every change arrives as a "ticket.event" whose id is a cursor; after a reconnect the
+ * console asks for everything after its cursor, so nothing is missed. */
+(function () {
+  "use strict";
+  var S = JSON.parse(document.getElementById("console-strings").textContent);
+  var page = document.querySelector("[data-console]");
+  var mode = page ? page.dataset.console : "";
+  var ticketRef = mode === "ticket" ? page.dataset.ref : null;
+  var WAITING = ["new", "open", "pending"];
+  var socket = null, retry = 0, heartbeatTimer = null, viewingTimer = null, currentOffer = null;
+  var status = document.getElementById("live-status");
+
+  function fmt(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key] == null ? "" : values[key]; });
+  }
+  function cursor() { return parseInt(localStorage.getItem("console.cursor") || "0", 10); }
+  function setCursor(id) { if (id > cursor()) localStorage.setItem("console.cursor", String(id)); }
+  function send(frame) { if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame)); }
+  function text(tag, value, cls) {
+    var el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el;
+  }
+  function localTime(iso) {
+    try {
+      return new Intl.DateTimeFormat(CONSOLE.language, {dateStyle: "short", timeStyle: "short",
+        timeZone: CONSOLE.timeZone}).format(new Date(iso));
+    } catch (e) { return iso; }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/console/");
+    socket.onopen = function () {
+      retry = 0;
+      status.textContent = S.connected; status.className = "live on";
+      if (cursor()) send({type: "resync", after: cursor()});
+      heartbeatTimer = setInterval(function () { send({type: "heartbeat"}); }, 20000);
+      if (ticketRef) {
+        send({type: "viewing", ticket: ticketRef});
+        viewingTimer = setInterval(function () { send({type: "viewing", ticket: ticketRef}); }, 15000);
+      }
+    };
+    socket.onmessage = function (message) { handle(JSON.parse(message.data)); };
+    socket.onclose = function (event) {
+      clearInterval(heartbeatTimer); clearInterval(viewingTimer);
+      status.textContent = S.reconnecting; status.className = "live off";
+      if (event.code === 4401 || event.code === 4403) return;   // not allowed: do not hammer the server
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 250 * Math.pow(2, retry));
+    };
+  }
+
+  function handle(frame) {
+    if (frame.type === "hello") { if (!cursor()) setCursor(frame.cursor); return; }
+    if (frame.type === "ticket.event") { setCursor(frame.id); onTicketEvent(frame); return; }
+    if (frame.type === "offer") { showOffer(frame); return; }
+    if (frame.type === "accepted") { location.href = "/console/tickets/" + frame.ticket + "/"; return; }
+    if (frame.type === "viewers") { showViewers(frame); return; }
+    if (frame.type === "error") { showError(frame.detail); }
+  }
+
+  function onTicketEvent(frame) {
+    var t = frame.ticket;
+    if (mode === "home") upsertRow(t);
+    if (ticketRef && t.reference === ticketRef) updateTicketPage(frame);
+    if (currentOffer && currentOffer.ticket === t.reference && t.assignee) clearOffer();
+  }
+
+  function upsertRow(t) {
+    var body = document.querySelector("#queue tbody");
+    var row = body.querySelector('tr[data-ref="' + t.reference + '"]');
+    if (WAITING.indexOf(t.status) < 0) { if (row) row.remove(); recount(); return; }
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.ref = t.reference;
+      var link = document.createElement("a");
+      link.href = "/console/tickets/" + t.reference + "/"; link.textContent = t.reference;
+      var cell = document.createElement("td"); cell.appendChild(link); row.appendChild(cell);
+      ["channel", "language", "subject", "status", "assignee", "age", "sla"].forEach(function (name) {
+        row.appendChild(text("td", "", name));
+      });
+      body.appendChild(row);
+      row.classList.add("fresh");
+    }
+    var cells = row.children;
+    cells[1].textContent = t.channel; cells[2].textContent = t.language; cells[3].textContent = t.subject;
+    cells[4].textContent = t.status; cells[5].textContent = t.assignee || "—";
+    row.dataset.received = t.received_at; row.dataset.channel = t.channel;
+    row.dataset.assigned = t.assignee ? "1" : "";
+    cells[7].dataset.sla = JSON.stringify(t.sla);
+    recount(); tick();
+  }
+
+  function recount() {
+    var rows = document.querySelectorAll("#queue tbody tr");
+    var chats = 0, calls = 0, emails = 0;
+    rows.forEach(function (row) {
+      var channel = row.dataset.channel, assigned = row.dataset.assigned;
+      if (channel === "chat" && !assigned) chats++;
+      if (channel === "voice" && !assigned) calls++;
+      if (channel === "email" || channel === "feedback") emails++;
+    });
+    document.getElementById("count-chats").textContent = chats;
+    document.getElementById("count-calls").textContent = calls;
+    document.getElementById("count-emails").textContent = emails;
+  }
+
+  function updateTicketPage(frame) {
+    var t = frame.ticket;
+    document.getElementById("ticket-status").textContent = t.status;
+    document.getElementById("ticket-assignee").textContent = t.assignee || "—";
+    var list = document.getElementById("sla");
+    list.innerHTML = "";
+    t.sla.forEach(function (target) {
+      var item = text("li", target.kind + ": " + localTime(target.due_at), "sla");
+      item.dataset.sla = JSON.stringify([target]); list.appendChild(item);
+    });
+    if (frame.message && !document.querySelector('#thread li[data-id="' + frame.message.id + '"]')) {
+      var m = frame.message, item = document.createElement("li");
+      item.className = "msg " + m.direction; item.dataset.id = m.id;
+      item.appendChild(text("div", m.author + " · " + localTime(m.created_at), "meta"));
+      item.appendChild(text("div", m.body_text, "body"));     // text only: never HTML from users
+      document.getElementById("thread").appendChild(item);
+    }
+    var events = document.getElementById("events");
+    events.appendChild(text("li", localTime(frame.at) + " · " + frame.kind + " · " + (frame.actor || "")));
+    tick();
+  }
+
+  function showOffer(offer) {
+    currentOffer = offer;
+    var box = document.getElementById("offers");
+    if (!box) return;
+    box.innerHTML = "";
+    var card = text("div", fmt(S.offer, offer), "offer card");
+    var accept = text("button", S.accept + " (a)"); accept.onclick = acceptOffer;
+    var decline = text("button", S.decline, "secondary");
+    decline.onclick = function () { send({type: "decline", offer: offer.offer}); clearOffer(); };
+    card.appendChild(accept); card.appendChild(decline); box.appendChild(card);
+  }
+  function acceptOffer() { if (currentOffer) send({type: "accept", offer: currentOffer.offer}); }
+  function clearOffer() { currentOffer = null; var box = document.getElementById("offers"); if (box) box.innerHTML = ""; }
+
+  function showViewers(frame) {
+    var notice = document.getElementById("collision");
+    if (!notice || frame.ticket !== ticketRef) return;
+    var me = document.querySelector("header span[style]").textContent.trim();
+    var others = frame.agents.filter(function (name) { return name !== me; });
+    notice.hidden = others.length === 0;
+    notice.textContent = fmt(S.alsoViewing, {agents: others.join(", ")});
+  }
+  function showError(detail) {
+    var box = document.getElementById("offers");
+    if (box) { box.innerHTML = ""; box.appendChild(text("p", detail, "error")); }
+  }
+
+  /* SLA countdown: green until the warning share, amber until the deadline, red after. */
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-sla]").forEach(function (el) {
+      var targets = JSON.parse(el.dataset.sla || "[]");
+      var open = targets.filter(function (t) { return !t.met_at; });
+      var target = open.sort(function (a, b) { return new Date(a.due_at) - new Date(b.due_at); })[0];
+      el.classList.remove("green", "amber", "red", "done");
+      if (!target) { el.classList.add("done"); if (mode === "home") el.textContent = S.met; return; }
+      var due = new Date(target.due_at).getTime(), warn = new Date(target.warn_at).getTime();
+      var state = target.breached || now >= due ? "red" : now >= warn ? "amber" : "green";
+      el.classList.add(state);
+      if (mode === "home") el.textContent = state === "red" ? S.breached : remaining(due - now);
+    });
+    document.querySelectorAll("#queue tbody tr").forEach(function (row) {
+      if (row.dataset.received) row.querySelector(".age").textContent =
+        remaining(now - new Date(row.dataset.received).getTime());
+    });
+  }
+  function remaining(ms) {
+    var s = Math.max(0, Math.round(ms / 1000));
+    if (s < 3600) return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+    var h = Math.floor(s / 3600);
+    return h < 48 ? h + "h " + Math.floor((s % 3600) / 60) + "m" : Math.floor(h / 24) + "d " + (h % 24) + "h";
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "textarea" || tag === "input" || tag === "select" || event.ctrlKey || event.metaKey) return;
+    if (event.key === "a") acceptOffer();
+    if (event.key === "r") { var reply = document.getElementById("reply-body"); if (reply) { reply.focus(); event.preventDefault(); } }
+    if (event.key === "c") { var resolve = document.getElementById("resolve-form"); if (resolve) resolve.submit(); }
+  });
+  var canned = document.getElementById("canned");
+  if (canned) canned.onchange = function () {
+    var reply = document.getElementById("reply-body"); reply.value = canned.value; reply.focus();
+  };
+  window.addEventListener("beforeunload", function () { if (ticketRef) send({type: "viewing", ticket: ticketRef, leaving: true}); });
+
+  setInterval(tick, 1000); tick(); connect();
+})();

@@ -1,0 +1,107 @@
+"""Console pages: the agent's actions through HTTP, each ending in one service call."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.services import make_agent
+from apps.tickets import services as tickets
+from apps.tickets.models import Message, Ticket
+
+
+@pytest.fixture
+def ticket(contact):
+    return tickets.open_ticket(channel="email", contact=contact, subject="Krasch", body="hej",
+                               external_ref="<m-1@example.com>")
+
+
+@pytest.fixture
+def signed_in(client, agent):
+    client.force_login(agent)
+    return client
+
+
+def test_the_console_lists_waiting_work_with_counts(signed_in, ticket):
+    page = signed_in.get("/console/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert ticket.reference in html and 'id="count-emails">1<' in html
+
+
+def test_the_console_needs_an_agent(client, db):
+    assert client.get("/console/").status_code == 302       # to the login page
+    plain = get_user_model().objects.create_user("plain", is_staff=True)
+    client.force_login(plain)
+    assert client.get("/console/").status_code == 403
+
+
+def test_a_reply_is_stored_meets_the_clock_and_shows_in_the_thread(signed_in, ticket, agent):
+    response = signed_in.post(f"/console/tickets/{ticket.reference}/reply/", {"body": "Vi fixar det", "kind": "reply"})
+    assert response.status_code == 302
+    reply = Message.objects.get(ticket=ticket, direction="outbound")
+    assert reply.author_user == agent and reply.body_text == "Vi fixar det"
+    assert ticket.sla_targets.get(kind="first_response").met_at == reply.created_at
+    assert "Vi fixar det" in signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode()
+
+
+def test_an_internal_note_does_not_meet_the_clock(signed_in, ticket):
+    signed_in.post(f"/console/tickets/{ticket.reference}/reply/", {"body": "check logs", "kind": "note"})
+    assert Message.objects.get(ticket=ticket, direction="note").body_text == "check logs"
+    assert ticket.sla_targets.get(kind="first_response").met_at is None
+
+
+def test_status_changes_follow_the_transitions_and_show_refusals(signed_in, ticket):
+    signed_in.post(f"/console/tickets/{ticket.reference}/status/", {"status": "resolved"})
+    assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
+    page = signed_in.post(f"/console/tickets/{ticket.reference}/status/", {"status": "forwarded"}, follow=True)
+    assert "cannot move" in page.content.decode()
+
+
+def test_triage_sets_scope_category_and_extension(signed_in, ticket):
+    from apps.owners.models import Extension, ExtensionOwner
+
+    Extension.objects.create(name="Stairs", slug="acme-stairs",
+                             owner=ExtensionOwner.objects.create(name="Acme", slug="acme"))
+    signed_in.post(f"/console/tickets/{ticket.reference}/triage/",
+                   {"scope": "extension", "category": "bug", "extension": "acme-stairs", "language": "sv"})
+    ticket.refresh_from_db()
+    assert (ticket.scope, ticket.category, ticket.extension.slug) == ("extension", "bug", "acme-stairs")
+    assert ticket.sla_targets.get(kind="acknowledge").met_at is not None
+
+
+def test_take_and_transfer(signed_in, ticket, agent):
+    other = get_user_model().objects.create_user("other_sv", is_staff=True)
+    make_agent(user=other, languages=["sv"], channels=["email"])
+    signed_in.post(f"/console/tickets/{ticket.reference}/take/")
+    assert Ticket.objects.get(pk=ticket.pk).assignee == agent
+    signed_in.post(f"/console/tickets/{ticket.reference}/transfer/", {"agent": other.pk})
+    assert Ticket.objects.get(pk=ticket.pk).assignee == other
+
+
+def test_tickets_outside_the_agents_queues_are_not_shown(client, ticket):
+    german = get_user_model().objects.create_user("de_agent", is_staff=True)
+    make_agent(user=german, languages=["de"], channels=["email"])
+    client.force_login(german)
+    assert client.get(f"/console/tickets/{ticket.reference}/").status_code == 404
+    assert client.post(f"/console/tickets/{ticket.reference}/reply/", {"body": "x"}).status_code == 404
+
+
+def test_the_manager_view_shows_agents_queues_and_breaches(client, ticket, agent):
+    from datetime import UTC, datetime
+
+    from apps.sla.services import sweep
+
+    sweep(now=datetime(2099, 1, 1, tzinfo=UTC))
+    manager = get_user_model().objects.create_user("usm", is_staff=True)
+    make_agent(user=manager, languages=["en"], channels=["email"], manager=True)
+    client.force_login(manager)
+    html = client.get("/console/manager/").content.decode()
+    assert "agent_sv" in html and ticket.reference in html
+    client.force_login(agent)
+    assert client.get("/console/manager/").status_code == 403
+
+
+def test_times_are_shown_in_the_agents_zone(signed_in, ticket, agent):
+    agent.agent_profile.time_zone = "Asia/Tokyo"
+    agent.agent_profile.save()
+    html = signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode()
+    assert "JST" in html

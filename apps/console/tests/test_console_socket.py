@@ -1,0 +1,170 @@
+"""The console websocket over the real Redis channel layer: auth, scoping, resync, offers."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+
+from apps.accounts.services import make_agent
+from apps.routing.models import AgentState, Offer
+from apps.tickets import services as tickets
+from supportdesk.routing import websocket_urlpatterns
+
+pytestmark = pytest.mark.django_db(transaction=True)
+User = get_user_model()
+application = URLRouter(websocket_urlpatterns)
+
+
+def agent(name, languages, channels=("chat", "email")):
+    user = User.objects.create_user(name, email=f"{name}@example.com")
+    make_agent(user=user, languages=list(languages), channels=list(channels))
+    return User.objects.get(pk=user.pk)
+
+
+async def connected(user):
+    communicator = WebsocketCommunicator(application, "/ws/console/")
+    communicator.scope["user"] = user
+    ok, code = await communicator.connect()
+    return communicator, ok, code
+
+
+async def frames_until(communicator, predicate, limit=20):
+    for _ in range(limit):
+        frame = await communicator.receive_json_from(timeout=3)
+        if predicate(frame):
+            return frame
+    raise AssertionError("expected frame never came")
+
+
+def run(coroutine_function):
+    return async_to_sync(coroutine_function)()
+
+
+@pytest.fixture
+def flushed_layer():
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+def test_unauthenticated_sockets_are_closed_with_4401(regions, queues, flushed_layer):
+    from django.contrib.auth.models import AnonymousUser
+
+    async def scenario():
+        _, ok, code = await connected(AnonymousUser())
+        assert (ok, code) == (False, 4401)
+    run(scenario)
+
+
+def test_signed_in_non_agents_are_closed_with_4403(regions, queues, flushed_layer):
+    customer = User.objects.create_user("customer")
+
+    async def scenario():
+        _, ok, code = await connected(customer)
+        assert (ok, code) == (False, 4403)
+    run(scenario)
+
+
+def test_an_agent_receives_only_what_their_queues_allow(regions, queues, flushed_layer):
+    swede, german = agent("swede", ["sv"]), agent("german", ["de"])
+    contact_sv = tickets.find_or_create_contact(email="sv@example.com", language="sv", region=regions["europe"])
+    contact_de = tickets.find_or_create_contact(email="de@example.com", language="de", region=regions["europe"])
+
+    async def scenario():
+        sv_socket, ok, _ = await connected(swede)
+        assert ok
+        assert (await sv_socket.receive_json_from())["type"] == "hello"
+        de_socket, _, _ = await connected(german)
+        await de_socket.receive_json_from()
+        from channels.db import database_sync_to_async
+
+        german_ticket = await database_sync_to_async(tickets.open_ticket)(
+            channel="email", contact=contact_de, subject="Hallo", body="x", external_ref="de-1")
+        swedish_ticket = await database_sync_to_async(tickets.open_ticket)(
+            channel="email", contact=contact_sv, subject="Hej", body="x", external_ref="sv-1")
+        frame = await frames_until(sv_socket, lambda f: f.get("type") == "ticket.event")
+        assert frame["ticket"]["reference"] == swedish_ticket.reference
+        assert frame["kind"] == "opened"
+        seen = [frame]
+        while not await sv_socket.receive_nothing(timeout=0.3):
+            seen.append(await sv_socket.receive_json_from())
+        assert all(f["ticket"]["reference"] != german_ticket.reference for f in seen if "ticket" in f)
+        frame = await frames_until(de_socket, lambda f: f.get("type") == "ticket.event")
+        assert frame["ticket"]["reference"] == german_ticket.reference
+        await sv_socket.disconnect()
+        await de_socket.disconnect()
+    run(scenario)
+
+
+def test_a_reconnecting_console_gets_every_missed_event_in_order(regions, queues, flushed_layer, contact):
+    swede = agent("swede", ["sv"])
+    first = tickets.open_ticket(channel="email", contact=contact, subject="one", body="x", external_ref="m1")
+    cursor = first.events.order_by("-pk").first().pk
+    second = tickets.open_ticket(channel="email", contact=contact, subject="two", body="x", external_ref="m2")
+    tickets.change_status(ticket=first, to="pending")
+
+    async def scenario():
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        await socket.send_json_to({"type": "resync", "after": cursor})
+        replayed = []
+        while True:
+            frame = await socket.receive_json_from()
+            if frame["type"] == "resynced":
+                break
+            replayed.append(frame)
+        ids = [f["id"] for f in replayed]
+        assert ids == sorted(ids) and min(ids) > cursor
+        kinds = [(f["ticket"]["reference"], f["kind"]) for f in replayed]
+        assert (second.reference, "opened") in kinds and (first.reference, "status") in kinds
+        await socket.disconnect()
+    run(scenario)
+
+
+def test_offers_reach_the_agent_and_a_late_second_accept_is_told(regions, queues, flushed_layer, contact):
+    from django.utils import timezone
+
+    swede, other = agent("swede", ["sv"]), agent("other", ["sv"])
+    for user in (swede, other):
+        AgentState.objects.create(user=user, presence="online", last_seen_at=timezone.now())
+
+    async def scenario():
+        from channels.db import database_sync_to_async
+
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        other_socket, _, _ = await connected(other)
+        await other_socket.receive_json_from()
+        ticket = await database_sync_to_async(tickets.open_ticket)(
+            channel="chat", contact=contact, subject="", body="hej", external_ref="conv-1")
+        offer = await database_sync_to_async(lambda: Offer.objects.get(ticket=ticket))()
+        target_socket = socket if offer.agent_id == swede.pk else other_socket
+        loser_socket = other_socket if target_socket is socket else socket
+        frame = await frames_until(target_socket, lambda f: f.get("type") == "offer")
+        assert frame["ticket"] == ticket.reference
+        await loser_socket.send_json_to({"type": "take", "ticket": ticket.reference})
+        assert (await frames_until(loser_socket, lambda f: f.get("type") == "accepted"))["ticket"] == ticket.reference
+        await target_socket.send_json_to({"type": "accept", "offer": frame["offer"]})
+        error = await frames_until(target_socket, lambda f: f.get("type") == "error")
+        assert error["request"] == "accept"
+        await socket.disconnect()
+        await other_socket.disconnect()
+    run(scenario)
+
+
+def test_bad_frames_get_an_error_frame_not_a_crash(regions, queues, flushed_layer):
+    swede = agent("swede", ["sv"])
+
+    async def scenario():
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        await socket.send_json_to({"type": "launch-missiles"})
+        assert (await socket.receive_json_from())["error"] == "unknown_type"
+        await socket.send_json_to({"type": "accept"})
+        assert (await socket.receive_json_from())["error"] == "bad_frame"
+        await socket.send_json_to({"type": "heartbeat"})
+        assert (await socket.receive_json_from())["type"] == "heartbeat"
+        await socket.disconnect()
+    run(scenario)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from apps.console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.console_home, name="home"),
+    path("presence/", views.post_presence, name="presence"),
+    path("manager/", views.manager_view, name="manager"),
+    path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
+    path("tickets/<str:reference>/reply/", views.post_reply, name="reply"),
+    path("tickets/<str:reference>/status/", views.post_status, name="status"),
+    path("tickets/<str:reference>/triage/", views.post_triage, name="triage"),
+    path("tickets/<str:reference>/take/", views.post_take, name="take"),
+    path("tickets/<str:reference>/transfer/", views.post_transfer, name="transfer"),
+]

@@ -1,0 +1,149 @@
+"""Console pages: they parse the request, check the agent may act, call one service, respond."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.console import selectors
+from apps.console import services as console
+from apps.owners.models import Extension
+from apps.routing import services as routing
+from apps.routing.models import AgentState, Queue
+from apps.tickets import services as tickets
+from apps.tickets.models import CannedResponse, Ticket
+
+
+def agent_required(view):
+    """Signed-in staff with an agent profile (or a manager); others are refused."""
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_staff or not (routing.is_manager(user) or hasattr(user, "agent_profile")):
+            return HttpResponseForbidden(_("The console is for agents."))
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _ticket_for(request, reference: str) -> Ticket:
+    ticket = selectors.ticket_view(reference=reference)
+    if ticket is None:
+        raise Http404(reference)
+    if not routing.can_act_on(request.user, ticket):
+        raise Http404(reference)   # outside the agent's queues: not even its existence is shown
+    return ticket
+
+
+def _strings() -> dict[str, str]:
+    """Texts the console's script shows, translated in the agent's language."""
+    return {
+        "offer": _("New %(channel)s in %(language)s: %(subject)s"),
+        "accept": _("Accept"), "decline": _("Decline"), "taken": _("Taken by %(agent)s"),
+        "alsoViewing": _("Also viewing: %(agents)s"), "reconnecting": _("Reconnecting…"),
+        "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
+        "open": _("Open"),
+    }
+
+
+@agent_required
+def console_home(request):
+    user = request.user
+    return render(request, "console/home.html", {
+        "queues": routing.visible_queues(user), "tickets": selectors.console_queue(user=user),
+        "counts": selectors.live_counts(user=user), "state": routing.agent_state(user),
+        "strings": _strings(), "presences": AgentState.Presence.choices,
+    })
+
+
+@agent_required
+def ticket_detail(request, reference):
+    ticket = _ticket_for(request, reference)
+    return render(request, "console/ticket.html", {
+        "ticket": ticket, "thread": ticket.messages.all(), "events": ticket.events.all(),
+        "targets": ticket.sla_targets.all(), "strings": _strings(),
+        "canned": CannedResponse.objects.order_by("title"), "canned_language": ticket.language,
+        "statuses": [(s, Ticket.Status(s).label) for s in sorted(tickets.ALLOWED_TRANSITIONS[ticket.status])],
+        "scopes": [c for c in Ticket.Scope.choices if c[0] != Ticket.Scope.UNTRIAGED],
+        "categories": Ticket.Category.choices, "extensions": Extension.objects.order_by("name"),
+        "languages": Ticket._meta.get_field("language").choices,
+        "agents": get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
+        .order_by("username"),
+        "queues": Queue.objects.all(),
+    })
+
+
+def _act(request, reference, action):
+    """Run one ticket action and come back to the ticket, with its error shown if refused."""
+    ticket = _ticket_for(request, reference)
+    try:
+        action(ticket)
+    except (tickets.TicketError, routing.RoutingError) as error:
+        messages.error(request, str(error))
+    return redirect("console:ticket", reference=reference)
+
+
+@require_POST
+@agent_required
+def post_reply(request, reference):
+    body = request.POST.get("body", "")
+    if request.POST.get("kind") == "note":
+        return _act(request, reference, lambda t: console.note(ticket=t, user=request.user, body=body))
+    return _act(request, reference, lambda t: console.reply(ticket=t, user=request.user, body=body))
+
+
+@require_POST
+@agent_required
+def post_status(request, reference):
+    return _act(request, reference, lambda t: tickets.change_status(
+        ticket=t, to=request.POST.get("status", ""), actor=tickets.Actor(user=request.user)))
+
+
+@require_POST
+@agent_required
+def post_triage(request, reference):
+    extension = Extension.objects.filter(slug=request.POST.get("extension", "")).first()
+    return _act(request, reference, lambda t: tickets.triage_ticket(
+        ticket=t, scope=request.POST.get("scope", ""), category=request.POST.get("category", ""),
+        extension=extension, language=request.POST.get("language") or None,
+        actor=tickets.Actor(user=request.user)))
+
+
+@require_POST
+@agent_required
+def post_take(request, reference):
+    return _act(request, reference, lambda t: routing.take_ticket(ticket=t, user=request.user))
+
+
+@require_POST
+@agent_required
+def post_transfer(request, reference):
+    to_agent = get_user_model().objects.filter(pk=request.POST.get("agent") or None).first()
+    to_queue = Queue.objects.filter(pk=request.POST.get("queue") or None).first()
+    return _act(request, reference, lambda t: routing.transfer_ticket(
+        ticket=t, user=request.user, to_agent=to_agent, to_queue=to_queue))
+
+
+@require_POST
+@agent_required
+def post_presence(request):
+    try:
+        routing.set_presence(user=request.user, presence=request.POST.get("presence", ""))
+    except routing.RoutingError as error:
+        messages.error(request, str(error))
+    return redirect("console:home")
+
+
+@agent_required
+def manager_view(request):
+    if not routing.is_manager(request.user):
+        return HttpResponseForbidden(_("This view is for the User Support Manager."))
+    return render(request, "console/manager.html", {
+        "agents": selectors.agent_overview(), "queues": selectors.queue_overview(),
+        "breaches": selectors.breached_targets(), "strings": _strings(),
+    })

@@ -1,0 +1,71 @@
+"""An agent works a ticket in the real console: it appears live, they reply, status and SLA follow."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.services import make_agent
+from apps.tickets import services as tickets
+from apps.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def in_another_thread(work):
+    """Run a write as another worker would: off the thread that holds Playwright's event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run():
+        try:
+            return work()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
+@pytest.fixture
+def contact_sv(regions, queues):
+    """An agent and a contact, written before Playwright starts its event loop in this thread."""
+    agent = get_user_model().objects.create_user("agent_sv", password="pw-agent-sv")
+    make_agent(user=agent, languages=["sv"], channels=["chat", "email"], time_zone="Europe/Stockholm")
+    return tickets.find_or_create_contact(email="ada@example.com", name="Ada Lind", language="sv",
+                                          region=regions["europe"])
+
+
+def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, browser, artifacts):
+    contact = contact_sv
+    page = browser.new_page(locale="sv-SE")
+    page.goto(f"{desk_server}/accounts/login/?next=/console/")
+    page.fill("#id_username", "agent_sv")
+    page.fill("#id_password", "pw-agent-sv")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/")
+    page.wait_for_selector("#live-status.on", timeout=10_000)
+
+    ticket = in_another_thread(lambda: tickets.open_ticket(
+        channel="email", contact=contact, subject="Appen kraschar vid start", body="Hej, appen kraschar.",
+        external_ref="<live-1@example.com>"))
+    row = page.wait_for_selector(f'#queue tr[data-ref="{ticket.reference}"]', timeout=5_000)
+    assert "Appen kraschar" in row.inner_text()
+    assert page.inner_text("#count-emails") == "1"
+    page.wait_for_function(
+        f"document.querySelector('#queue tr[data-ref=\"{ticket.reference}\"] td.sla').classList.contains('green')")
+    page.screenshot(path=str(artifacts / "console-queue.png"), full_page=True)
+
+    page.click(f'#queue tr[data-ref="{ticket.reference}"] a')
+    page.wait_for_selector("#reply-body")
+    page.keyboard.press("r")
+    page.keyboard.type("Hej Ada! Vi tittar på det.")
+    page.click("#send-reply")
+    page.wait_for_selector("#thread li.outbound")
+    assert "Vi tittar på det" in page.inner_text("#thread")
+    page.wait_for_function("document.querySelectorAll('#sla .sla.done').length === 2")
+    page.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
+
+    stored = in_another_thread(lambda: Ticket.objects.prefetch_related("sla_targets").get(pk=ticket.pk))
+    assert stored.status == Ticket.Status.OPEN
+    assert stored.first_response_at is not None
+    assert all(target.met_at for target in stored.sla_targets.all())
