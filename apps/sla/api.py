@@ -6,7 +6,10 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from apps.policy.languages import normalise_language
 from apps.policy.services import PolicyError, availability, get_region
+from apps.routing.models import LIVE_CHANNELS
+from apps.routing.services import live_agents_online
 from apps.sla.services import preview
 
 router = Router(tags=["policy"])
@@ -24,6 +27,7 @@ class AvailabilityOut(Schema):
     open: bool
     reason: str
     next_opening: datetime | None
+    agents_online: int | None = None
     checked_at: datetime
 
 
@@ -49,5 +53,10 @@ def channel_availability(request, channel: str, language: str, region: str):
         answer = availability(channel=channel, language=language, region=get_region(region), at=now)
     except PolicyError as error:
         raise HttpError(400, str(error)) from error
+    agents = None
+    if channel in LIVE_CHANNELS and answer.open:
+        # Live channels need a person now: with nobody online the widget/IVR offer an alternative.
+        agents = live_agents_online(language=normalise_language(language), channel=channel, now=now)
     return {"channel": channel, "language": language, "region": region, "open": answer.open,
-            "reason": answer.reason, "next_opening": _utc(answer.next_opening), "checked_at": now}
+            "reason": answer.reason, "next_opening": _utc(answer.next_opening), "agents_online": agents,
+            "checked_at": now}

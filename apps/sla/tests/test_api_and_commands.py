@@ -38,7 +38,7 @@ def test_sla_due_command_prints_the_same_json(regions, capsys):
 @time_machine.travel("2025-05-16 23:30 +00:00", tick=False)   # Friday 19:30 New York
 def test_availability_open_and_closed_with_next_opening(client, regions):
     chat = client.get("/api/availability", {"channel": "chat", "language": "de", "region": "europe"}).json()
-    assert (chat["open"], chat["reason"]) == (True, "open")
+    assert (chat["open"], chat["reason"], chat["agents_online"]) == (True, "open", 0)   # open, but nobody there
     phone = client.get("/api/availability", {"channel": "voice", "language": "sv", "region": "europe"}).json()
     assert (phone["open"], phone["next_opening"]) == (False, "2025-05-19T06:00:00Z")   # Mon 08:00 CEST
     japanese = client.get("/api/availability", {"channel": "chat", "language": "ja", "region": "japan"}).json()
@@ -63,3 +63,14 @@ def test_phone_follows_regional_holidays(client, regions):
 def test_availability_bad_input(client, regions):
     response = client.get("/api/availability", {"channel": "chat", "language": "fi", "region": "europe"})
     assert response.status_code == 400 and "Unsupported language" in response.json()["detail"]
+
+
+@time_machine.travel("2025-05-19 09:00 +00:00", tick=False)
+def test_availability_counts_the_online_agents_of_a_live_channel(client, regions, agent):
+    from apps.routing.services import heartbeat
+
+    heartbeat(user=agent)
+    chat = client.get("/api/availability", {"channel": "chat", "language": "sv", "region": "europe"}).json()
+    assert chat["agents_online"] == 1
+    email = client.get("/api/availability", {"channel": "email", "language": "sv", "region": "europe"}).json()
+    assert email["agents_online"] is None
