@@ -93,6 +93,17 @@ class RegionAdmin(RecomputeOnSave, admin.ModelAdmin):
         request_recompute(region_id=form.instance.pk)
 
 
+@admin.register(OpeningPeriod)
+class OpeningPeriodAdmin(RecomputeOnSave, admin.ModelAdmin):
+    """Periods are usually edited inline on their region; this list shows them all at once."""
+
+    list_display = ["region", "weekday", "start", "end"]
+    list_filter = ["region", "weekday"]
+
+    def recompute_region_id(self, obj):
+        return obj.region_id
+
+
 @admin.register(DateOverride)
 class DateOverrideAdmin(RecomputeOnSave, admin.ModelAdmin):
     list_display = ["region", "date", "kind", "start", "end", "note"]

@@ -59,6 +59,20 @@ class OpeningPeriod(models.Model):
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
 
+    def clean(self):
+        from apps.policy.businesstime import CalendarError, Period, validate_periods
+        from apps.policy.services import span_minutes
+
+        if self.region_id is None or self.start is None or self.end is None:
+            return
+        siblings = self.region.periods.exclude(pk=self.pk)
+        periods = [Period(p.weekday, *span_minutes(p.start, p.end)) for p in siblings]
+        periods.append(Period(self.weekday, *span_minutes(self.start, self.end)))
+        try:
+            validate_periods(periods)
+        except CalendarError as error:
+            raise ValidationError(str(error)) from error
+
 
 class DateOverride(models.Model):
     """A date that differs from the weekly pattern: an extra closure, special hours or a reopened holiday."""

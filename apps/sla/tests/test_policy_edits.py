@@ -70,3 +70,11 @@ def test_the_admin_refuses_overlapping_opening_periods(regions, admin_client):
     assert response.status_code == 200
     assert "overlap" in response.content.decode().lower()
     assert europe.periods.count() == n
+
+
+def test_a_single_overlapping_period_is_refused_too(regions, admin_client):
+    europe = regions["europe"]
+    response = admin_client.post("/admin/policy/openingperiod/add/",
+                                 {"region": europe.pk, "weekday": 1, "start": "16:30", "end": "18:00"})
+    assert response.status_code == 200 and "overlap" in response.content.decode().lower()
+    assert europe.periods.filter(weekday=1).count() == 1
