@@ -168,3 +168,25 @@ def test_bad_frames_get_an_error_frame_not_a_crash(regions, queues, flushed_laye
         assert (await socket.receive_json_from())["type"] == "heartbeat"
         await socket.disconnect()
     run(scenario)
+
+
+def test_two_agents_on_one_ticket_are_told_about_each_other(regions, queues, flushed_layer, contact):
+    first, second = agent("first", ["sv"]), agent("second", ["sv"])
+    ticket = tickets.open_ticket(channel="email", contact=contact, subject="x", body="x", external_ref="v1")
+
+    async def scenario():
+        a, _, _ = await connected(first)
+        await a.receive_json_from()
+        b, _, _ = await connected(second)
+        await b.receive_json_from()
+        await a.send_json_to({"type": "viewing", "ticket": ticket.reference})
+        await frames_until(a, lambda f: f.get("type") == "viewers")
+        await b.send_json_to({"type": "viewing", "ticket": ticket.reference})
+        seen = await frames_until(a, lambda f: f.get("type") == "viewers" and len(f["agents"]) == 2)
+        assert seen["agents"] == ["first", "second"] and seen["ticket"] == ticket.reference
+        await b.send_json_to({"type": "viewing", "ticket": ticket.reference, "leaving": True})
+        left = await frames_until(a, lambda f: f.get("type") == "viewers" and len(f["agents"]) == 1)
+        assert left["agents"] == ["first"]
+        await a.disconnect()
+        await b.disconnect()
+    run(scenario)
