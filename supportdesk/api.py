@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from apps.accounts.api_auth import StaffToken
+from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
 from apps.tickets.api import router as tickets_router
@@ -13,3 +14,4 @@ api = NinjaAPI(title="Support desk API", version="1", auth=StaffToken(),
 api.add_router("", tickets_router)
 api.add_router("", owners_router)
 api.add_router("", sla_router)
+api.add_router("", feedback_router)  # its own auth: the installation's X-Api-Key

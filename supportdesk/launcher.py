@@ -84,7 +84,12 @@ def main() -> int:
     else:
         # No Redis, no rq: the periodic jobs run as a plain loop instead.
         children.append(subprocess.Popen([sys.executable, "manage.py", "tick"], cwd=BASE_DIR, env=env))
-    log.info("serving http://%s:%s/ (admin /admin/, API document /api/docs)", host, port)
+    # Mail in: the SMTP listener stores each message before it answers 250.
+    smtp_port = env.get("MAIL_SMTP_PORT", "2525")
+    children.append(subprocess.Popen(
+        [sys.executable, "manage.py", "smtp_server", "--port", smtp_port], cwd=BASE_DIR, env=env))
+    log.info("serving http://%s:%s/ (admin /admin/, API document /api/docs); SMTP on port %s",
+             host, port, smtp_port)
     return supervise(children)
 
 

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "apps.tickets",
     "apps.sla",
     "apps.reports",
+    "apps.mail",
+    "apps.feedback",
     "apps.console",
 ]
 
@@ -163,6 +165,29 @@ EMAIL_BACKEND = env_str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 
+# --- mail in and out (apps.mail) ---------------------------------------------
+MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 25 * 1024 * 1024)
+# Shared secret of POST /email/inbound; empty turns the webhook off.
+MAIL_INBOUND_SECRET = env_str("MAIL_INBOUND_SECRET")
+MAIL_SMTP_HOST = env_str("MAIL_SMTP_HOST", "127.0.0.1")
+MAIL_SMTP_PORT = env_int("MAIL_SMTP_PORT", 2525)
+MAIL_THREAD_DAYS = env_int("MAIL_THREAD_DAYS", 14)
+MAIL_RECEIPTS_PER_SENDER_PER_HOUR = env_int("MAIL_RECEIPTS_PER_SENDER_PER_HOUR", 3)
+IMAP_HOST = env_str("IMAP_HOST")
+IMAP_PORT = env_int("IMAP_PORT", 993)
+IMAP_SSL = env_bool("IMAP_SSL", default=True)
+IMAP_USER = env_str("IMAP_USER")
+IMAP_PASSWORD = env_str("IMAP_PASSWORD")
+IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX")
+# Processed mail is moved here; empty keeps it in place, flagged \Seen.
+IMAP_PROCESSED_FOLDER = env_str("IMAP_PROCESSED_FOLDER")
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60)
+
+# --- feedback reports (apps.feedback) ----------------------------------------
+FEEDBACK_MAX_ATTACHMENTS = env_int("FEEDBACK_MAX_ATTACHMENTS", 5)
+FEEDBACK_MAX_ATTACHMENT_BYTES = env_int("FEEDBACK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+FEEDBACK_MAX_MESSAGE_CHARS = env_int("FEEDBACK_MAX_MESSAGE_CHARS", 20_000)
+
 # --- integrations ------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
@@ -185,6 +210,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # aiosmtpd logs every SMTP command at INFO.
+    "loggers": {"mail.log": {"level": "WARNING"}},
 }
 
 # How an agent's reply reaches the user, per channel: "dotted.path(ticket=, message=)".

@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("reports/", include("apps.reports.urls")),
+    path("email/", include("apps.mail.urls")),
     path("console/", include("apps.console.urls")),
     path("django-rq/", include("django_rq.urls")),
 ]

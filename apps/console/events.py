@@ -53,7 +53,28 @@ def publish_events(event_ids: list[int]) -> None:
 
 
 def broadcast_events_on_commit(event_ids: list[int]) -> None:
-    transaction.on_commit(lambda: publish_events(event_ids))
+    """Publish after commit, once per transaction however many events it wrote."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        publish_events(event_ids)
+        return
+    batch = getattr(connection, "_console_batch", None)
+    # A rolled-back (save)point drops its callbacks: then this batch's flush is gone, start anew.
+    if batch is None or not any(func == batch.flush for _sids, func, _robust in connection.run_on_commit):
+        batch = connection._console_batch = _Batch(connection)
+        transaction.on_commit(batch.flush)
+    batch.ids.extend(event_ids)
+
+
+class _Batch:
+    def __init__(self, connection):
+        self.connection = connection
+        self.ids: list[int] = []
+
+    def flush(self) -> None:
+        if getattr(self.connection, "_console_batch", None) is self:
+            self.connection._console_batch = None
+        publish_events(self.ids)
 
 
 def send_to_agent_on_commit(user_id: int, payload: dict) -> None:

@@ -48,8 +48,11 @@ def group_send_many(sends: list[tuple[str, dict]]) -> None:
     if layer is None or not sends:
         return
     if isinstance(layer, InMemoryChannelLayer):
-        # The in-memory layer lives on the server's own loop; asgiref routes there.
-        async_to_sync(_send_all)(layer, sends)
+        # In-memory groups live in this process only: skip those nobody here listens to.
+        sends = [(group, message) for group, message in sends if layer.groups.get(group)]
+        if sends:
+            # The in-memory layer lives on the server's own loop; asgiref routes there.
+            async_to_sync(_send_all)(layer, sends)
         return
     future = asyncio.run_coroutine_threadsafe(_send_all(layer, sends), _loop_thread.get())
     future.result(timeout=SEND_TIMEOUT_SECONDS)

@@ -6,6 +6,7 @@ feedback, voicemail) is assigned round-robin among eligible agents on shift.
 Taking a ticket is a conditional UPDATE, so of two agents exactly one wins.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -145,10 +146,8 @@ def route_ticket(*, ticket) -> None:
         return
     candidates = eligible_agents(ticket)
     if candidates:
-        try:
+        with contextlib.suppress(AlreadyTaken):   # somebody took it meanwhile: fine
             take_ticket(ticket=ticket, user=candidates[0].user, by_routing=True)
-        except AlreadyTaken:
-            pass
 
 
 @transaction.atomic

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.console.events import broadcast_events_on_commit
 from apps.policy.businesstime import CalendarError, calendar_for
 from apps.policy.models import Region, SlaPolicy
 from apps.policy.services import PolicyError, channel_rule, region_calendar, window_spec
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Ticket, TicketEvent
-from apps.console.events import broadcast_events_on_commit
 from supportdesk.jobs import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -43,24 +43,25 @@ def sla_policy(channel: str) -> SlaPolicy:
     return policy
 
 
-def _add(*, clock: str, channel: str, region: Region | None, start: datetime, seconds: int) -> datetime:
+def _adder(*, clock: str, channel: str, region: Region | None):
+    """``add(start, seconds)`` on the clock's calendar, looked up once for both due and warning."""
     if clock == SlaPolicy.Clock.WALL:
-        return (start + timedelta(seconds=seconds)).astimezone(UTC)
+        return lambda start, seconds: (start + timedelta(seconds=seconds)).astimezone(UTC)
     if clock == SlaPolicy.Clock.WINDOW:
         rule = channel_rule(channel)
         if rule.window is None:
             raise PolicyError(_("The %(channel)s channel has no service window.") % {"channel": channel})
-        return calendar_for(window_spec(rule.window)).add_business_time(start, seconds)
+        return calendar_for(window_spec(rule.window)).add_business_time
     if region is None:
         raise PolicyError(_("A region is needed for business-hours clocks."))
-    return region_calendar(region).add_business_time(start, seconds)
+    return region_calendar(region).add_business_time
 
 
 def _deadline(*, kind: str, clock: str, seconds: int, share: float, channel: str,
               region: Region | None, start: datetime) -> Deadline:
-    due = _add(clock=clock, channel=channel, region=region, start=start, seconds=seconds)
-    warn = _add(clock=clock, channel=channel, region=region, start=start, seconds=int(seconds * share))
-    return Deadline(kind=kind, clock=clock, target_seconds=seconds, due_at=due, warn_at=warn)
+    add = _adder(clock=clock, channel=channel, region=region)
+    return Deadline(kind=kind, clock=clock, target_seconds=seconds, due_at=add(start, seconds),
+                    warn_at=add(start, int(seconds * share)))
 
 
 def compute_deadlines(*, channel: str, region: Region | None, received: datetime,
@@ -98,16 +99,16 @@ def start_clocks(*, ticket: Ticket, waiting_since: datetime | None = None) -> li
     """
     deadlines = compute_deadlines(channel=ticket.channel, region=ticket.region,
                                   received=ticket.received_at, waiting_since=waiting_since)
-    targets = []
-    for deadline in deadlines:
-        target, _created = SlaTarget.objects.update_or_create(
-            ticket=ticket, kind=deadline.kind,
-            defaults={"clock": deadline.clock, "target_seconds": deadline.target_seconds,
-                      "started_at": waiting_since if deadline.kind == Kind.FIRST_RESPONSE and waiting_since
-                      else ticket.received_at,
-                      "due_at": deadline.due_at, "warn_at": deadline.warn_at},
-        )
-        targets.append(target)
+    targets = [
+        SlaTarget(ticket=ticket, kind=d.kind, clock=d.clock, target_seconds=d.target_seconds,
+                  started_at=waiting_since if d.kind == Kind.FIRST_RESPONSE and waiting_since else ticket.received_at,
+                  due_at=d.due_at, warn_at=d.warn_at)
+        for d in deadlines
+    ]
+    # One statement; a second start (a retried intake) restarts the clocks instead of failing.
+    SlaTarget.objects.bulk_create(
+        targets, update_conflicts=True, unique_fields=["ticket", "kind"],
+        update_fields=["clock", "target_seconds", "started_at", "due_at", "warn_at"])
     if ticket.region is None:
         log.warning("ticket %s has no region: no acknowledgement clock", ticket.reference)
     return targets

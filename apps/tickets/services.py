@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.console.events import broadcast_events_on_commit
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, region_for
 from apps.routing.services import queue_for, reroute_after_triage, route_ticket
-from apps.console.events import broadcast_events_on_commit
 from apps.sla.services import record_acknowledgement, record_response, start_clocks
 from apps.tickets.models import (
     Attachment,

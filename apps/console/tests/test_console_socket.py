@@ -190,3 +190,24 @@ def test_two_agents_on_one_ticket_are_told_about_each_other(regions, queues, flu
         await a.disconnect()
         await b.disconnect()
     run(scenario)
+
+
+def test_one_transaction_is_pushed_once_and_a_rollback_pushes_nothing(regions, queues, contact, monkeypatch):
+    from django.db import transaction
+
+    from apps.console import events
+
+    published = []
+    monkeypatch.setattr(events, "publish_events", lambda ids: published.append(list(ids)))
+    ticket = tickets.open_ticket(channel="email", contact=contact, subject="x", body="x", external_ref="b1")
+    assert len(published) == 1 and len(published[0]) >= 2          # opened + message (+ routing)
+    published.clear()
+    try:
+        with transaction.atomic():
+            tickets.change_status(ticket=ticket, to="pending")
+            raise RuntimeError("abort")
+    except RuntimeError:
+        pass
+    assert published == []
+    tickets.change_status(ticket=ticket, to="open")
+    assert len(published) == 1 and len(published[0]) == 1

@@ -1,0 +1,26 @@
+"""Background work of the mail app; jobs take ids, so a rerun repeats nothing harmful."""
+
+from apps.mail import services
+
+
+def process_inbound_job(inbound_id: int) -> str:
+    return services.process_inbound(inbound_id=inbound_id).outcome
+
+
+def deliver_outbound_job(outbound_id: int) -> bool:
+    return services.deliver_outbound(outbound_id=outbound_id)
+
+
+def process_pending_job() -> int:
+    return services.process_pending()
+
+
+def poll_imap_job() -> int:
+    """One poll of the configured IMAP folder (IMAP_* settings)."""
+    from apps.mail.imap import ImapAccount, ImapFolder
+
+    folder = ImapFolder(ImapAccount.from_settings())
+    try:
+        return services.poll_imap(folder=folder).fetched
+    finally:
+        folder.close()

@@ -1,0 +1,111 @@
+"""Reads for mail: which ticket a message belongs to, which desk address it was sent to.
+
+Threading tries, in order: the Message-IDs it answers (In-Reply-To, then every
+References entry, so an Outlook reply whose In-Reply-To names a message we never
+saw still threads through the older ids it carries), the ids of the mail a bounce
+reports on, the ``[SD-000123]`` tag in the subject, then the same sender writing
+about the same (normalised) subject within ``MAIL_THREAD_DAYS``.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from apps.mail.models import InboundEmail, MailReference, MailThread
+from apps.mail.parsing import ParsedEmail
+from apps.mail.subjects import normalise_subject, reference_in_subject
+from apps.policy.models import EntryPoint
+from apps.tickets.models import Ticket
+
+
+def ticket_by_message_ids(ids: list[str]) -> Ticket | None:
+    """The ticket of the first id (in the order given) that the desk has seen or sent."""
+    if not ids:
+        return None
+    found = {ref.message_id: ref.ticket for ref in
+             MailReference.objects.filter(message_id__in=ids).select_related("ticket")}
+    for message_id in ids:
+        if message_id in found:
+            return found[message_id]
+    return None
+
+
+def ticket_by_subject_tag(subject: str) -> Ticket | None:
+    reference = reference_in_subject(subject)
+    return Ticket.objects.filter(reference=reference).first() if reference else None
+
+
+def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime) -> Ticket | None:
+    normalised = normalise_subject(subject)
+    if not address or not normalised:
+        return None
+    since = now - timedelta(days=settings.MAIL_THREAD_DAYS)
+    thread = (MailThread.objects.filter(address=address.lower(), normalised_subject=normalised,
+                                        last_inbound_at__gte=since)
+              .select_related("ticket").order_by("-last_inbound_at").first())
+    return thread.ticket if thread else None
+
+
+def ticket_for_mail(*, parsed: ParsedEmail, now: datetime) -> tuple[Ticket | None, str]:
+    """The ticket this message continues and the rule that found it, or (None, "")."""
+    ticket = ticket_by_message_ids(parsed.thread_ids)
+    if ticket:
+        return ticket, "message-id"
+    if parsed.bounced_message_ids:
+        ticket = ticket_by_message_ids(parsed.bounced_message_ids)
+        if ticket:
+            return ticket, "bounce"
+    ticket = ticket_by_subject_tag(parsed.subject)
+    if ticket:
+        return ticket, "subject-tag"
+    if not parsed.is_automatic:
+        ticket = ticket_by_sender_and_subject(address=parsed.from_address, subject=parsed.subject, now=now)
+        if ticket:
+            return ticket, "sender-subject"
+    return None, ""
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    address: str
+    default_language: str
+
+
+def desk_mailboxes() -> dict[str, Mailbox]:
+    """The desk's mailbox entry points by lower-cased address (a handful of rows)."""
+    rows = EntryPoint.objects.filter(kind=EntryPoint.Kind.MAILBOX).values_list("address", "default_language")
+    return {address.lower(): Mailbox(address=address, default_language=language) for address, language in rows}
+
+
+def mailbox_entry_point(addresses: list[str], *, mailboxes: dict[str, Mailbox] | None = None) -> Mailbox | None:
+    """The first desk mailbox among the recipients (To, Cc, Delivered-To, envelope)."""
+    wanted = [address.lower() for address in addresses if address]
+    if not wanted:
+        return None
+    mailboxes = desk_mailboxes() if mailboxes is None else mailboxes
+    for address in wanted:
+        if address in mailboxes:
+            return mailboxes[address]
+    return None
+
+
+def is_desk_address(address: str, *, mailboxes: dict[str, Mailbox] | None = None) -> bool:
+    """Mail from the desk's own addresses is a loop, never a user."""
+    if not address:
+        return False
+    mailboxes = desk_mailboxes() if mailboxes is None else mailboxes
+    return address.lower() in mailboxes or address.lower() == settings.DEFAULT_FROM_EMAIL.lower()
+
+
+def review_list() -> QuerySet[InboundEmail]:
+    """Automatic mail that matched no ticket, oldest first, for a person to look at."""
+    return (InboundEmail.objects.filter(outcome=InboundEmail.Outcome.REVIEW, reviewed_at__isnull=True)
+            .defer("raw").order_by("received_at", "pk"))
+
+
+def pending_inbound(*, older_than: datetime) -> QuerySet[InboundEmail]:
+    """Stored messages not processed yet (a crash or a lost job), oldest first."""
+    return (InboundEmail.objects.filter(processed_at__isnull=True, received_at__lte=older_than)
+            .order_by("received_at", "pk").values_list("pk", flat=True))

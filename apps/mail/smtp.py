@@ -1,0 +1,76 @@
+"""The SMTP listener (aiosmtpd): store the raw message, then say 250; say 4xx when it cannot.
+
+A 250 is a promise that the message will not be lost, so it is sent only after
+the raw bytes are committed to the database. If they cannot be (the database
+is down), the answer is 451 and the sending server keeps the message and
+retries later. Over ``MAIL_MAX_BYTES`` aiosmtpd itself answers 552 (it also
+announces the limit in EHLO's SIZE, so most senders never try).
+"""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from apps.mail import services
+from apps.mail.models import InboundEmail
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = "250 2.0.0 Message accepted"
+TEMPORARY_FAILURE = "451 4.3.0 Message not stored; please try again later"
+TOO_LARGE = "552 5.3.4 Message exceeds the fixed maximum message size"
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+
+
+def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
+    """Store one message and queue its processing; returns the SMTP answer."""
+    close_old_connections()  # drop a connection the database closed since the last message
+    try:
+        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.SMTP,
+                                         envelope_from=mail_from, envelope_to=rcpt_tos)
+    except services.MessageTooLarge:
+        return TOO_LARGE
+    except Exception:
+        log.exception("could not store a message from %s; answering 451", mail_from)
+        return TEMPORARY_FAILURE
+    try:
+        services.queue_processing(inbound=inbound)
+    except Exception:
+        # Stored is what counts: the pending sweep processes it later.
+        log.exception("stored mail %s but could not queue its processing", inbound.pk)
+    return ACCEPTED
+
+
+class DeskHandler:
+    """Stores each message from one worker thread, which owns the database connection."""
+
+    def __init__(self):
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-store")
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        store = partial(store_message, raw=raw, mail_from=_text(envelope.mail_from),
+                        rcpt_tos=[_text(r) for r in envelope.rcpt_tos])
+        return await asyncio.get_running_loop().run_in_executor(self.executor, store)
+
+    def close(self) -> None:
+        """Close the worker's database connection and stop it (after the controller has stopped)."""
+        self.executor.submit(connections.close_all).result(timeout=10)
+        self.executor.shutdown(wait=True)
+
+
+def make_controller(*, host: str, port: int) -> Controller:
+    """An aiosmtpd controller serving the desk's handler (it runs in its own thread once started)."""
+    return Controller(DeskHandler(), hostname=host, port=port, data_size_limit=settings.MAIL_MAX_BYTES,
+                      enable_SMTPUTF8=True, ready_timeout=10)

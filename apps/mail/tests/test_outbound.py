@@ -1,0 +1,109 @@
+"""Receipts and agent replies go out by SMTP (to an aiosmtpd sink) and the user's answer threads back."""
+
+import pytest
+from django.utils import translation
+
+from apps.mail import services
+from apps.mail.models import InboundEmail, OutboundEmail
+from apps.mail.tests.conftest import build_email, ingest
+from apps.sla.models import SlaTarget
+from apps.tickets import services as tickets
+from apps.tickets.models import Message, ReceiptTemplate
+from conftest import run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_receipt_is_sent_by_the_mail_worker_with_the_reference_and_never_stops_a_clock(
+        mailboxes, smtp_sink, redis_queues):
+    inbound = ingest(build_email(message_id="<rcpt-1@client.example.org>"))
+    ticket = inbound.ticket
+
+    run_worker("mail")
+
+    [sent] = smtp_sink.messages()
+    assert sent["To"] == "ada@example.org"
+    assert sent["From"] == "support-eu@example.com"  # the address the user wrote to
+    assert f"[{ticket.reference}]" in sent["Subject"]
+    assert ticket.reference in sent.get_content()
+    assert sent["In-Reply-To"] == "<rcpt-1@client.example.org>"
+    assert sent["Auto-Submitted"] == "auto-replied"
+    receipt = OutboundEmail.objects.get(ticket=ticket)
+    assert receipt.status == OutboundEmail.Status.SENT and sent["Message-ID"] == receipt.message_id
+    assert receipt.ticket_message.automatic
+    assert not SlaTarget.objects.filter(ticket=ticket, met_at__isnull=False).exists()
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is None and ticket.acknowledged_at is None
+
+
+def test_the_receipt_uses_the_admins_template_in_the_tickets_language(mailboxes, smtp_sink, redis_queues):
+    ReceiptTemplate.objects.create(
+        channel="email", subject_en="Received {reference}", body_en="Thanks {name}",
+        subject_ja="受付 {reference}", body_ja="{name} 様、お問い合わせありがとうございます。")
+    inbound = ingest(build_email(sender="Taro <taro@example.jp>", to="support-jp@example.com",
+                                 subject="アプリが起動しません", body="アプリが起動しません。確認をお願いします。"))
+    ticket = inbound.ticket
+    assert ticket.language == "ja" and ticket.region.slug == "japan"
+
+    run_worker("mail")
+
+    [sent] = smtp_sink.messages()
+    assert sent["Subject"] == f"受付 [{ticket.reference}]"
+    assert sent.get_content().strip() == "Taro 様、お問い合わせありがとうございます。"
+
+
+def test_the_default_receipt_is_rendered_in_the_tickets_language(mailboxes, smtp_sink, redis_queues):
+    inbound = ingest(build_email(headers={"Content-Language": "de"}, subject="Absturz",
+                                 body="Die Anwendung stürzt beim Öffnen ab."))
+    run_worker("mail")
+    [sent] = smtp_sink.messages()
+    with translation.override("de"):
+        expected = services._receipt_text(inbound.ticket)[0]
+    assert inbound.ticket.language == "de"
+    assert sent["Subject"] == expected
+
+
+def test_an_agents_reply_goes_out_threaded_and_the_users_answer_comes_back_to_the_ticket(
+        mailboxes, agent, smtp_sink, redis_queues):
+    first = ingest(build_email(message_id="<thr-1@client.example.org>", subject="Krasch vid export"))
+    ticket = first.ticket
+    message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
+                                  body="Hej Ada, prova att uppdatera till 4.2.")
+    outbound = services.send_reply(ticket=ticket, message=message)
+    assert services.send_reply(ticket=ticket, message=message) == outbound  # a second call sends nothing more
+
+    run_worker("mail")
+
+    reply = next(m for m in smtp_sink.messages() if m["Message-ID"] == outbound.message_id)
+    assert reply["Subject"] == f"Re: Krasch vid export [{ticket.reference}]"
+    assert reply["In-Reply-To"] == "<thr-1@client.example.org>"
+    assert "<thr-1@client.example.org>" in reply["References"]
+    assert "prova att uppdatera" in reply.get_content()
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None  # the person's reply stopped the clock, not the receipt
+
+    answer = ingest(build_email(subject=str(reply["Subject"]).replace("Re:", "SV: Re:"), body="Tack, det hjälpte!",
+                                in_reply_to=outbound.message_id,
+                                references=f"<thr-1@client.example.org> {outbound.message_id}"))
+    assert answer.outcome == InboundEmail.Outcome.REPLY
+    assert answer.ticket == ticket
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT).count() == 1  # no receipt for a reply
+
+
+def test_a_failed_send_is_marked_failed_and_can_be_retried(mailboxes, agent, settings):
+    from apps.mail.tests.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    inbound = ingest(build_email())
+    outbound = OutboundEmail.objects.get(ticket=inbound.ticket)
+    with pytest.raises(OSError):
+        services.deliver_outbound(outbound_id=outbound.pk)
+    outbound.refresh_from_db()
+    assert outbound.status == OutboundEmail.Status.FAILED and outbound.attempts == 1 and outbound.last_error
+
+
+def test_only_the_tickets_outbound_messages_can_be_sent(mailboxes):
+    inbound = ingest(build_email())
+    with pytest.raises(tickets.TicketError):
+        services.send_reply(ticket=inbound.ticket, message=inbound.ticket_message)

@@ -1,0 +1,88 @@
+"""The SMTP listener over a real socket: 250 only once stored, 451 when it cannot store, 552 when too big."""
+
+import os
+import smtplib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from apps.mail.models import InboundEmail
+from apps.mail.smtp import make_controller
+from apps.mail.tests.conftest import build_email, free_port
+from apps.tickets.models import Ticket
+from conftest import run_worker
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def listener(settings):
+    settings.MAIL_MAX_BYTES = 20_000
+    port = free_port()
+    controller = make_controller(host="127.0.0.1", port=port)
+    controller.start()
+    yield port
+    controller.stop()
+    controller.handler.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepted_mail_is_stored_before_250_and_processed_by_the_mail_worker(regions, listener, redis_queues):
+    raw = build_email(message_id="<smtp-1@client.example.org>").replace(b"\n", b"\r\n")  # as MTAs send it
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        refused = client.sendmail("ada@example.org", ["support-eu@example.com"], raw)
+
+    assert refused == {}
+    inbound = InboundEmail.objects.get()
+    assert bytes(inbound.raw) == raw
+    assert inbound.source == InboundEmail.Source.SMTP
+    assert inbound.envelope_to == ["support-eu@example.com"]
+    assert inbound.processed_at is None  # stored and acknowledged; processing is the worker's job
+
+    run_worker("mail")
+
+    inbound.refresh_from_db()
+    assert inbound.outcome == InboundEmail.Outcome.NEW_TICKET
+    assert inbound.ticket.region.slug == "europe"
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_over_the_limit_is_refused_with_552(regions, listener):
+    raw = build_email(body=("x" * 70 + "\n") * 500).replace(b"\n", b"\r\n")
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("size") and int(client.esmtp_features["size"]) == 20_000
+        # Without SIZE= in MAIL FROM the server must refuse during DATA.
+        client.mail("ada@example.org")
+        client.rcpt("support-eu@example.com")
+        code, message = client.data(raw)
+
+    assert code == 552
+    assert not InboundEmail.objects.exists()
+
+
+def test_the_listener_answers_451_when_the_database_is_down():
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/unreachable", "DEBUG": "1",
+           "REDIS_URL": "", "LOG_LEVEL": "CRITICAL"}
+    server = subprocess.Popen([sys.executable, "manage.py", "smtp_server", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "smtp_server did not start"
+                time.sleep(0.2)
+        with client, pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("ada@example.org", ["support-eu@example.com"], build_email())
+        assert refused.value.smtp_code == 451
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
