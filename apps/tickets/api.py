@@ -68,7 +68,7 @@ class TicketOut(TicketSummaryOut):
 
     @staticmethod
     def resolve_sla_targets(ticket: Ticket):
-        return selectors.sla_targets_of(ticket)
+        return list(ticket.sla_targets.all())
 
     @staticmethod
     def resolve_jira_key(ticket: Ticket):

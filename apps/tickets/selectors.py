@@ -11,6 +11,7 @@ def ticket_detail_queryset() -> QuerySet[Ticket]:
     return Ticket.objects.select_related("contact", "region", "extension", "queue").prefetch_related(
         Prefetch("messages", queryset=Message.objects.order_by("created_at", "pk").prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))),
+        "sla_targets",
     )
 
 
@@ -31,12 +32,6 @@ def ticket_list(*, channel: str = "", language: str = "", status: str = "",
     if since:
         tickets = tickets.filter(received_at__gte=since)
     return tickets
-
-
-def sla_targets_of(ticket: Ticket) -> list:
-    """The ticket's SLA targets once the SLA app records them (it adds ``sla_targets``)."""
-    targets = getattr(ticket, "sla_targets", None)
-    return list(targets.all()) if targets is not None else []
 
 
 def jira_key_of(ticket: Ticket) -> str | None:
