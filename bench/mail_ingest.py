@@ -35,7 +35,9 @@ from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT / ".." / "shared"
+# The team's shared folder: $SUPPORTDESK_SHARED, beside the checkout, or /work/shared.
+SHARED = next((Path(c) for c in (os.environ.get("SUPPORTDESK_SHARED", ""), ROOT / ".." / "shared", "/work/shared")
+               if c and Path(c, "corpus").is_dir()), ROOT / ".." / "shared")
 CORPUS = SHARED / "corpus" / "email"
 PEER = SHARED / "bench" / "helpdesk_peer" / "bench_ingest.py"
 DATABASE = "sd_mail_bench"

@@ -10,7 +10,7 @@ import logging
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from apps.console.push import group_send_many
+from apps.console.push import anyone_listening, group_send_many
 from apps.console.selectors import event_payloads
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def groups_for(payload: dict) -> list[str]:
 
 def publish_events(event_ids: list[int]) -> None:
     """Send committed events to their groups; a push failure never fails the write that caused it."""
-    if not event_ids:
+    if not event_ids or not anyone_listening():
         return
     try:
         sends = []

@@ -42,6 +42,14 @@ async def _send_all(layer, sends: list[tuple[str, dict]]) -> None:
         await layer.group_send(group, message)
 
 
+def anyone_listening() -> bool:
+    """False only when it is certain no socket could receive: an in-memory layer with no groups here."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    return not isinstance(layer, InMemoryChannelLayer) or any(layer.groups.values())
+
+
 def group_send_many(sends: list[tuple[str, dict]]) -> None:
     """Send (group, message) pairs in order."""
     layer = get_channel_layer()
