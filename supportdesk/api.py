@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from apps.accounts.api_auth import StaffToken
+from apps.chat.api import router as chat_router
 from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
@@ -15,3 +16,4 @@ api.add_router("", tickets_router)
 api.add_router("", owners_router)
 api.add_router("", sla_router)
 api.add_router("", feedback_router)  # its own auth: the installation's X-Api-Key
+api.add_router("", chat_router)  # public: the widget; a visitor token guards each conversation

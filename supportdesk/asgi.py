@@ -11,9 +11,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.chat.origins import WidgetOriginGate  # noqa: E402
+from apps.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    # The widget's socket may come from any embedding site and needs no session; everything else
+    # keeps the host check and session auth.
+    "websocket": WidgetOriginGate(URLRouter(chat_routes), fallback=AllowedHostsOriginValidator(
+        AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
 })

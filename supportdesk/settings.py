@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.mail",
     "apps.feedback",
     "apps.console",
+    "apps.chat",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "apps.chat.middleware.WidgetCorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,8 +98,11 @@ if REDIS_URL:
     # socket in Redis; the core layer drops messages over capacity (bench/RESULTS.md). Pub/sub
     # can miss messages published during a Redis outage, so every client resyncs by cursor.
     CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
+    # Pub/sub channels ignore Redis database numbers: a prefix per database keeps desks apart.
+    _CHANNEL_PREFIX = "sd" + (REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL.rsplit("/", 1)[-1].isdigit() else "0")
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                    "CONFIG": {"hosts": [REDIS_URL], "prefix": _CHANNEL_PREFIX}}
         if CHANNEL_LAYER == "pubsub"
         else {"BACKEND": "channels_redis.core.RedisChannelLayer",
               "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30}}
@@ -187,6 +192,22 @@ IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60)
 FEEDBACK_MAX_ATTACHMENTS = env_int("FEEDBACK_MAX_ATTACHMENTS", 5)
 FEEDBACK_MAX_ATTACHMENT_BYTES = env_int("FEEDBACK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 FEEDBACK_MAX_MESSAGE_CHARS = env_int("FEEDBACK_MAX_MESSAGE_CHARS", 20_000)
+
+# --- live chat (apps.chat) ----------------------------------------------------
+CHAT_TOKEN_MAX_AGE_SECONDS = env_int("CHAT_TOKEN_MAX_AGE_SECONDS", 24 * 3600)
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
+CHAT_MAX_FRAME_BYTES = env_int("CHAT_MAX_FRAME_BYTES", 16 * 1024)
+# Token buckets: sustained messages per minute, bursts of up to CHAT_MESSAGE_BURST.
+CHAT_VISITOR_MESSAGES_PER_MINUTE = env_int("CHAT_VISITOR_MESSAGES_PER_MINUTE", 60)
+CHAT_MESSAGE_BURST = env_int("CHAT_MESSAGE_BURST", 10)
+CHAT_IP_MESSAGES_PER_MINUTE = env_int("CHAT_IP_MESSAGES_PER_MINUTE", 600)
+CHAT_IP_CONVERSATIONS_PER_HOUR = env_int("CHAT_IP_CONVERSATIONS_PER_HOUR", 30)
+CHAT_FRAMES_PER_SECOND = env_int("CHAT_FRAMES_PER_SECOND", 20)
+CHAT_MAX_ATTACHMENT_BYTES = env_int("CHAT_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+CHAT_ATTACHMENT_TYPES = env_list("CHAT_ATTACHMENT_TYPES", [
+    "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"])
+# Sites allowed to embed the widget ("*" = any): a visitor token, not a cookie, authorises it.
+CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS", ["*"])
 
 # --- integrations ------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")

@@ -15,5 +15,6 @@ urlpatterns = [
     path("reports/", include("apps.reports.urls")),
     path("email/", include("apps.mail.urls")),
     path("console/", include("apps.console.urls")),
+    path("widget/", include("apps.chat.urls")),
     path("django-rq/", include("django_rq.urls")),
 ]

@@ -7,6 +7,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 
+from apps.chat import agent_frames as chat_frames
+from apps.chat.dispatch import SweepOnlyAroundDatabaseCalls
 from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
 from apps.routing import services as routing
@@ -40,7 +42,7 @@ def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
     return sorted(viewers)
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -69,6 +71,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             "heartbeat": self.on_heartbeat, "presence": self.on_presence, "resync": self.on_resync,
             "accept": self.on_accept, "decline": self.on_decline, "take": self.on_take,
             "viewing": self.on_viewing,
+            **dict.fromkeys(chat_frames.HANDLERS, self.on_chat),
         }.get(kind)
         if handler is None:
             await self.send_json({"type": "error", "error": "unknown_type", "detail": str(kind)})
@@ -127,6 +130,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         payload = {"type": "viewers", "ticket": reference, "agents": viewers}
         for group in [MANAGERS_GROUP, *([queue_group(queue_id)] if queue_id else [])]:
             await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
+
+    async def on_chat(self, frame):
+        """Live chat frames (chat.send, chat.typing, chat.read, chat.resume, chat.end): apps.chat answers."""
+        await chat_frames.handle(self, frame)
 
     async def desk_event(self, event):
         if "text" in event:

@@ -1,5 +1,6 @@
 """A real daphne serving the test database, and Debian's Chromium driven by Playwright."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -76,3 +77,144 @@ def browser(monkeypatch):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def in_another_thread(work):
+    """Run a write as another worker would: off the thread that holds Playwright's event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run():
+        try:
+            return work()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
+class CuttableProxy:
+    """A TCP proxy in front of the desk whose connections can be cut, like a dropped network.
+
+    Browsers' offline emulation leaves open websockets working, so a real cut needs
+    the connection itself to go away: ``cut()`` closes every proxied connection and
+    refuses new ones until ``restore()``.
+    """
+
+    def __init__(self, target_port: int):
+        import threading
+
+        self.target_port = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.lock = threading.Lock()
+        self.open: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                self._close(end)
+
+    def _close(self, end):
+        with self.lock:
+            self.open.discard(end)
+        with contextlib.suppress(OSError):     # already gone
+            end.shutdown(socket.SHUT_RDWR)
+        end.close()
+
+    def cut(self):
+        self.up = False
+        with self.lock:
+            ends = list(self.open)
+        for end in ends:
+            self._close(end)
+
+    def restore(self):
+        self.up = True
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def cuttable(desk_server):
+    """The desk behind a proxy whose connections the test can cut and restore."""
+    proxy = CuttableProxy(int(desk_server.rsplit(":", 1)[1]))
+    yield proxy
+    proxy.close()
+
+
+class RestartableDesk:
+    """daphne on a fixed port that a test can stop and start again, like a deploy or a crash."""
+
+    def __init__(self, env: dict):
+        self.port, self.env, self.process = free_port(), env, None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                                         "supportdesk.asgi:application"], cwd=ROOT, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            time.sleep(0.1)
+        raise RuntimeError("daphne did not start")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def restartable_desk(transactional_db, settings):
+    from django.db import connection
+
+    desk = RestartableDesk({**os.environ, "DEBUG": "1", "REDIS_URL": settings.REDIS_URL,
+                            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)})
+    desk.start()
+    yield desk
+    desk.stop()

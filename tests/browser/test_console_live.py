@@ -6,24 +6,9 @@ from django.contrib.auth import get_user_model
 from apps.accounts.services import make_agent
 from apps.tickets import services as tickets
 from apps.tickets.models import Ticket
+from tests.browser.conftest import in_another_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def in_another_thread(work):
-    """Run a write as another worker would: off the thread that holds Playwright's event loop."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    def run():
-        try:
-            return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result()
 
 
 @pytest.fixture

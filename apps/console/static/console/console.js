@@ -34,6 +34,7 @@
       retry = 0;
       status.textContent = S.connected; status.className = "live on";
       if (cursor()) send({type: "resync", after: cursor()});
+      if (window.consoleChat) window.consoleChat.connected(send);   // apps/chat: live chat panel
       heartbeatTimer = setInterval(function () { send({type: "heartbeat"}); }, 20000);
       if (ticketRef) {
         send({type: "viewing", ticket: ticketRef});
@@ -51,6 +52,10 @@
   }
 
   function handle(frame) {
+    if (window.consoleChat && (frame.type.indexOf("chat.") === 0 ||
+        (frame.type === "error" && String(frame.request).indexOf("chat.") === 0))) {
+      window.consoleChat.handle(frame, send); return;
+    }
     if (frame.type === "hello") { if (!cursor()) setCursor(frame.cursor); return; }
     if (frame.type === "ticket.event") { setCursor(frame.id); onTicketEvent(frame); return; }
     if (frame.type === "offer") { showOffer(frame); return; }

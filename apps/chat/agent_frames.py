@@ -1,0 +1,89 @@
+"""Chat frames an agent sends on the console socket (``chat.send``, ``chat.typing``, …).
+
+The console consumer hands every ``chat.*`` frame to ``handle``; this module parses
+it, calls the chat services and answers on the same socket. A ticket reference is
+looked up once per process (it never changes its conversation).
+"""
+
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
+
+from apps.chat import events, selectors, services
+from apps.chat import protocol as p
+from apps.chat.models import Entry
+from apps.chat.writer import writer
+from apps.console.events import MANAGERS_GROUP
+from apps.routing.services import can_act_on
+
+_conversations: dict[str, str] = {}
+
+
+def _conversation_id(reference: str, user) -> str | None:
+    if reference in _conversations:
+        return _conversations[reference]
+    conversation = selectors.conversation_for_ticket(reference=reference)
+    if conversation is None or not can_act_on(user, conversation.ticket):
+        return None
+    if len(_conversations) > 100_000:
+        _conversations.clear()
+    _conversations[reference] = str(conversation.pk)
+    return _conversations[reference]
+
+
+async def handle(consumer, raw: dict) -> None:
+    try:
+        frame = p.parse_agent_frame(raw)
+        conversation_id = _conversations.get(frame.data["ticket"]) or await database_sync_to_async(
+            _conversation_id)(frame.data["ticket"], consumer.user)
+        if conversation_id is None:
+            raise p.ProtocolError("unknown_chat", _("No chat you may work on has this reference."))
+        await HANDLERS[frame.type](consumer, conversation_id, frame.data)
+    except p.ProtocolError as error:
+        await consumer.send_json({**error.frame(), "error": error.code, "request": raw.get("type")})
+    except services.ChatError as error:
+        await consumer.send_json({"type": "error", "error": error.code, "code": error.code, "detail": error.detail,
+                                  "request": raw.get("type")})
+
+
+async def send(consumer, conversation_id, data):
+    result = await writer().submit(services.Outgoing(
+        conversation_id=conversation_id, sender=Entry.Sender.AGENT, body=data["body"], client_id=data["client_id"],
+        user_id=consumer.user.pk, may_override=MANAGERS_GROUP in (consumer.groups_joined or [])))
+    if isinstance(result, services.Refused):
+        return await consumer.send_json({"type": "error", "error": result.code, "code": result.code,
+                                          "detail": result.detail,
+                                          "client_id": data["client_id"], "request": "chat.send"})
+    await events.publish(events.stored_pushes(result), consumer.channel_layer)
+    await consumer.send_json({**events.ack_frame(result, type_="chat.ack"), "ticket": result.ticket})
+
+
+async def typing(consumer, conversation_id, data):
+    await events.publish([events.visitor_push(conversation_id, {"type": "typing", "from": "agent"})],
+                         consumer.channel_layer)
+
+
+async def read(consumer, conversation_id, data):
+    seq = await database_sync_to_async(services.mark_read)(
+        conversation_id=conversation_id, side=Entry.Sender.AGENT, seq=data["seq"])
+    await events.publish([events.visitor_push(conversation_id, {"type": "read", "by": "agent", "seq": seq})],
+                         consumer.channel_layer)
+
+
+async def resume(consumer, conversation_id, data):
+    """The chat panel (re)connected: replay what it missed; an assignee opening a waiting chat joins it."""
+    await database_sync_to_async(services.agent_joined)(conversation_id=conversation_id, user=consumer.user)
+    frames = await database_sync_to_async(selectors.replay_frames)(
+        conversation_id=conversation_id, after=data["after"], for_agent=True)
+    for frame in frames:
+        await consumer.send_json(frame)
+    conversation = await database_sync_to_async(selectors.conversation)(conversation_id=conversation_id)
+    state = await database_sync_to_async(selectors.state_frame)(conversation=conversation, type_="chat.state")
+    await consumer.send_json(state)
+
+
+async def end(consumer, conversation_id, data):
+    await database_sync_to_async(services.end_conversation)(
+        conversation_id=conversation_id, by=Entry.Sender.AGENT, user=consumer.user)
+
+
+HANDLERS = {"chat.send": send, "chat.typing": typing, "chat.read": read, "chat.resume": resume, "chat.end": end}

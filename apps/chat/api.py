@@ -1,0 +1,218 @@
+"""Public chat endpoints for the widget: start a conversation, forms, availability, files.
+
+No staff auth: a conversation's own endpoints take the visitor token (header
+``X-Chat-Token`` or ``?token=``); starting one is limited per IP address.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import FileResponse
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
+
+from apps.chat import events, limits, selectors, services
+from apps.chat.models import Entry
+from apps.chat.tokens import TokenError, TokenForAnotherConversation, check_visitor_token, visitor_token
+from apps.owners.models import Extension
+from apps.policy.languages import Channel, Language
+from apps.policy.models import ChannelRule
+from apps.policy.services import PolicyError
+
+router = Router(tags=["chat"])
+
+
+class ErrorOut(Schema):
+    code: str
+    detail: str
+
+
+class UnavailableOut(ErrorOut):
+    mode: str
+    next_opening: datetime | None = None
+
+
+class StartIn(Schema):
+    language: str
+    name: str = ""
+    email: str
+    extension: str = ""
+    page_url: str = ""
+    entry_point: str = ""
+
+
+class StartOut(Schema):
+    conversation: uuid.UUID
+    token: str
+    websocket: str
+    ticket: str
+    expires_in: int
+
+
+class OfflineIn(Schema):
+    language: str
+    name: str = ""
+    email: str
+    message: str
+    extension: str = ""
+    page_url: str = ""
+    entry_point: str = ""
+    request_id: str = ""
+
+
+class OfflineOut(Schema):
+    reference: str
+
+
+class AvailabilityOut(Schema):
+    mode: str
+    reason: str
+    region: str
+    next_opening: datetime | None
+
+
+class AckOut(Schema):
+    type: str
+    client_id: str
+    seq: int
+    id: int
+    at: datetime
+    duplicate: bool
+    attachments: list[dict]
+
+
+def _ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _contact_fields(payload) -> ErrorOut | None:
+    try:
+        validate_email(payload.email)
+    except ValidationError:
+        return ErrorOut(code="bad_email", detail=_("Please give a valid email address."))
+    if len(payload.name) > 200 or len(payload.page_url) > 2000 or len(payload.entry_point) > 100:
+        return ErrorOut(code="too_long", detail=_("A field is too long."))
+    return None
+
+
+@router.post("/chat/conversations", auth=None, response={201: StartOut, 400: ErrorOut, 409: UnavailableOut,
+                                                          429: ErrorOut},
+             summary="Start a chat: a conversation id and a visitor token for that conversation only")
+def start_conversation(request, payload: StartIn):
+    error = _contact_fields(payload)
+    if error:
+        return Status(400, error)
+    if not limits.conversation_start_allowed(_ip(request)):
+        return Status(429, ErrorOut(code="rate_limited",
+                                    detail=_("Too many chats from your address; try again later.")))
+    try:
+        conversation = services.start_conversation(
+            language=payload.language, name=payload.name.strip(), email=payload.email.strip(),
+            extension=payload.extension, page_url=payload.page_url, entry_point=payload.entry_point, ip=_ip(request))
+    except services.ChatUnavailable as refusal:
+        return Status(409, UnavailableOut(code=refusal.code, detail=refusal.detail, **refusal.extra))
+    except (services.ChatError, PolicyError) as refusal:
+        return Status(400, ErrorOut(code=getattr(refusal, "code", "policy"), detail=str(refusal)))
+    return Status(201, StartOut(conversation=conversation.pk, token=visitor_token(conversation.pk),
+                                websocket=f"/ws/chat/{conversation.pk}/", ticket=conversation.ticket.reference,
+                                expires_in=settings.CHAT_TOKEN_MAX_AGE_SECONDS))
+
+
+@router.post("/chat/offline", auth=None, response={201: OfflineOut, 400: ErrorOut, 429: ErrorOut},
+             summary="The offline and email forms: an email ticket answered by email")
+def leave_offline_message(request, payload: OfflineIn):
+    error = _contact_fields(payload)
+    if error:
+        return Status(400, error)
+    if not payload.message.strip() or len(payload.message) > settings.FEEDBACK_MAX_MESSAGE_CHARS:
+        limit = settings.FEEDBACK_MAX_MESSAGE_CHARS
+        return Status(400, ErrorOut(code="bad_message", detail=_(
+            "Please write your question (at most %(limit)d characters).") % {"limit": limit}))
+    if len(payload.request_id) > 64:
+        return Status(400, ErrorOut(code="too_long", detail=_("A field is too long.")))
+    if not limits.conversation_start_allowed(_ip(request)):
+        return Status(429, ErrorOut(code="rate_limited",
+                                    detail=_("Too many requests from your address; try again later.")))
+    try:
+        ticket = services.leave_offline_message(
+            language=payload.language, name=payload.name.strip(), email=payload.email.strip(),
+            message=payload.message.strip(), extension=payload.extension, page_url=payload.page_url,
+            entry_point=payload.entry_point, request_id=payload.request_id)
+    except (ValueError, PolicyError) as refusal:
+        return Status(400, ErrorOut(code="bad_request", detail=str(refusal)))
+    return Status(201, OfflineOut(reference=ticket.reference))
+
+
+@router.get("/chat/availability", auth=None, response={200: AvailabilityOut, 400: ErrorOut},
+            summary="What the widget offers now: chat, the offline form, or the email form")
+def chat_availability(request, language: str, entry_point: str = ""):
+    try:
+        return Status(200, services.chat_availability(language=language, entry_point=entry_point))
+    except (ValueError, PolicyError) as error:
+        return Status(400, ErrorOut(code="bad_request", detail=str(error)))
+
+
+@router.get("/chat/config", auth=None, summary="Languages, extensions and limits the widget shows")
+def widget_config(request):
+    rule = ChannelRule.objects.filter(channel=Channel.CHAT).first()
+    return {
+        "languages": list(Language.values), "chat_languages": list(rule.languages) if rule else [],
+        "extensions": [{"slug": e.slug, "name": e.name} for e in Extension.objects.order_by("name")],
+        "limits": {"message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+                   "attachment_bytes": settings.CHAT_MAX_ATTACHMENT_BYTES,
+                   "attachment_types": settings.CHAT_ATTACHMENT_TYPES},
+    }
+
+
+def _token_error(request, conversation_id, token: str = "") -> Status | None:
+    try:
+        check_visitor_token(request.headers.get("X-Chat-Token") or token, conversation_id)
+    except TokenError as error:
+        status = 403 if isinstance(error, TokenForAnotherConversation) else 401
+        return Status(status, ErrorOut(code=error.code, detail=_("This chat link is not valid for this conversation.")))
+    return None
+
+
+@router.post("/chat/conversations/{conversation_id}/attachments", auth=None,
+             response={201: AckOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 413: ErrorOut,
+                       415: ErrorOut},
+             summary="Attach a file to the chat (visitor token in X-Chat-Token)")
+def upload_attachment(request, conversation_id: uuid.UUID, client_id: Form[str], file: File[UploadedFile]):
+    refused = _token_error(request, conversation_id)
+    if refused:
+        return refused
+    if file.size > settings.CHAT_MAX_ATTACHMENT_BYTES:
+        megabytes = settings.CHAT_MAX_ATTACHMENT_BYTES // (1024 * 1024)
+        return Status(413, ErrorOut(code="too_large", detail=_("Files may be at most %(mb)d MB.") % {"mb": megabytes}))
+    content_type = (file.content_type or "").split(";")[0].strip().lower()
+    if content_type not in settings.CHAT_ATTACHMENT_TYPES:
+        return Status(415, ErrorOut(code="bad_type", detail=_("This kind of file cannot be sent in the chat.")))
+    if limits.ip_message_wait(_ip(request)):
+        return Status(409, ErrorOut(code="rate_limited", detail=_("You are sending messages too fast.")))
+    name = (file.name or "attachment").replace("/", "_").replace("\\", "_")[:255]
+    result = services.store_message(services.Outgoing(
+        conversation_id=str(conversation_id), sender=Entry.Sender.VISITOR, body=name, client_id=client_id[:64],
+        upload=services.Upload(filename=name, content_type=content_type, data=file.read())))
+    if isinstance(result, services.Refused):
+        return Status(409, ErrorOut(code=result.code, detail=result.detail))
+    events.publish_sync(events.stored_pushes(result))
+    return Status(201, {**events.ack_frame(result), "attachments": list(result.attachments)})
+
+
+@router.get("/chat/conversations/{conversation_id}/attachments/{attachment_id}", auth=None,
+            response={401: ErrorOut, 403: ErrorOut, 404: ErrorOut}, summary="Download a chat attachment")
+def download_attachment(request, conversation_id: uuid.UUID, attachment_id: int, token: str = ""):
+    refused = _token_error(request, conversation_id, token)
+    if refused:
+        return refused
+    attachment = selectors.attachment(conversation_id=conversation_id, attachment_id=attachment_id)
+    if attachment is None:
+        return Status(404, ErrorOut(code="not_found", detail=_("No such file in this chat.")))
+    # Always a download, never rendered inline: a file from a stranger must not run in our origin.
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
+                        content_type="application/octet-stream")

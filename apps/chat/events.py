@@ -1,0 +1,93 @@
+"""Chat pushes: frame payloads for the visitor's and the agent's sockets, and sending them.
+
+Visitor sockets join the conversation's group and receive ready-made JSON text (one
+encoding per message, whatever the number of sockets). Agents receive chat frames on
+their console socket through the agent's own group, as the console's ``desk.event``.
+A failed push is logged, never raised: the message is already stored and clients
+catch up by sequence number.
+"""
+
+import json
+import logging
+
+from channels.layers import get_channel_layer
+
+from apps.chat.models import visitor_group
+from apps.console.events import agent_group
+from apps.console.push import group_send_many
+
+log = logging.getLogger(__name__)
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def message_frame(stored) -> dict:
+    """A stored message as the visitor's widget sees it."""
+    frame = {"type": "message", "seq": stored.seq, "id": stored.message_id, "from": stored.sender,
+             "author": stored.author, "body": stored.body, "at": _iso(stored.at)}
+    if stored.client_id:
+        frame["client_id"] = stored.client_id
+    if stored.attachments:
+        frame["attachments"] = list(stored.attachments)
+    return frame
+
+
+def agent_frame(stored) -> dict:
+    """A stored message as the agent's console sees it."""
+    return {**message_frame(stored), "type": "chat.message", "ticket": stored.ticket,
+            "conversation": stored.conversation_id}
+
+
+def ack_frame(stored, *, type_: str = "ack") -> dict:
+    return {"type": type_, "client_id": stored.client_id, "seq": stored.seq, "id": stored.message_id,
+            "at": _iso(stored.at), "duplicate": stored.duplicate}
+
+
+def visitor_push(conversation_id, frame: dict) -> tuple[str, dict]:
+    return visitor_group(conversation_id), {"type": "chat.push", "text": json.dumps(frame)}
+
+
+def agent_push(user_id: int, payload: dict) -> tuple[str, dict]:
+    return agent_group(user_id), {"type": "desk.event", "text": json.dumps(payload)}
+
+
+def stored_pushes(stored) -> list[tuple[str, dict]]:
+    """Who hears about a stored message: the other side only (the sender gets an ack)."""
+    if stored.duplicate:
+        return []
+    if stored.sender == "agent":
+        return [visitor_push(stored.conversation_id, message_frame(stored))]
+    if stored.assignee_id:
+        return [agent_push(stored.assignee_id, agent_frame(stored))]
+    return []    # still queued: the agent who takes it reads the thread from the ticket
+
+
+def ended_pushes(conversation, *, by: str) -> list[tuple[str, dict]]:
+    pushes = [visitor_push(conversation.pk, {"type": "ended", "by": by})]
+    if conversation.ticket.assignee_id:
+        pushes.append(agent_push(conversation.ticket.assignee_id, {
+            "type": "chat.ended", "ticket": conversation.ticket.reference, "by": by}))
+    return pushes
+
+
+async def publish(pushes: list[tuple[str, dict]], layer=None) -> None:
+    layer = layer or get_channel_layer()
+    if layer is None:
+        return
+    for group, message in pushes:
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            log.exception("chat push to %s failed", group)
+
+
+def publish_sync(pushes: list[tuple[str, dict]]) -> None:
+    """From synchronous code (after a commit): through the console's long-lived push loop."""
+    if not pushes:
+        return
+    try:
+        group_send_many(pushes)
+    except Exception:
+        log.exception("chat push to %s failed", [group for group, _message in pushes])

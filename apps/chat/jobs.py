@@ -1,0 +1,22 @@
+"""Background chat work: the transcript email (rq queue ``mail``)."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from apps.chat import selectors
+
+
+def send_transcript(conversation_id: str) -> int:
+    """Email the whole transcript to the visitor, in the chat's language; returns the lines sent."""
+    conversation = selectors.conversation(conversation_id=conversation_id)
+    if conversation is None or not conversation.visitor_email:
+        return 0
+    lines = selectors.transcript(conversation_id=conversation_id)
+    with translation.override(conversation.language):
+        subject = _("Your chat transcript %(reference)s") % {"reference": conversation.ticket.reference}
+        body = render_to_string("chat/transcript.txt", {"conversation": conversation, "lines": lines})
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [conversation.visitor_email])
+    return len(lines)

@@ -1,0 +1,485 @@
+"""Chat writes: start a conversation, store messages in order, read marks, end, transcripts.
+
+Every message is stored (PostgreSQL, committed) before anyone is told about it, and
+gets the conversation's next sequence number under a row lock, so both sides see one
+order and a client that missed something asks for a replay after its last number.
+
+``store_messages`` takes a batch: the socket servers collect the messages that arrive
+while a write is in flight and store them in one transaction (group commit), because
+one commit per chat line would not carry hundreds of conversations on one machine.
+Messages that change a ticket's state (an agent's first answer, a visitor coming back
+to a resolved ticket, an attachment) go through ``tickets.services.add_message`` one by
+one; the rest are inserted in bulk with the same rows add_message would write.
+"""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.chat.models import Conversation, Entry
+from apps.owners.models import Extension
+from apps.policy.languages import Channel, normalise_language
+from apps.policy.services import PolicyError, availability, region_for
+from apps.routing.services import live_agents_online
+from apps.tickets import services as tickets
+from apps.tickets.models import Message, Ticket, TicketEvent
+from supportdesk.jobs import enqueue_on_commit
+
+log = logging.getLogger(__name__)
+
+Sender = Entry.Sender
+TRANSCRIPT_EVERY_SECONDS = 600
+
+
+class ChatError(ValueError):
+    """A chat request refused; ``code`` is for clients, the message is safe to show."""
+
+    def __init__(self, code: str, detail: str, **extra):
+        super().__init__(detail)
+        self.code, self.detail, self.extra = code, detail, extra
+
+
+class ChatUnavailable(ChatError):
+    """Chat cannot be offered now (closed, nobody online, language not served by chat)."""
+
+
+# --- starting -----------------------------------------------------------------
+
+def chat_availability(*, language: str, entry_point: str = "", at: datetime | None = None) -> dict:
+    """What the widget should offer: ``chat``, ``offline`` (async form) or ``email`` (language)."""
+    at = at or timezone.now()
+    language = normalise_language(language)
+    region = region_for(entry_point=entry_point, language=language)
+    if region is None:
+        raise PolicyError(_("No region is configured for this widget or language."))
+    answer = availability(channel=Channel.CHAT, language=language, region=region, at=at)
+    if answer.reason == "language_not_served":
+        return {"mode": "email", "reason": answer.reason, "next_opening": None, "region": region.slug}
+    if not answer.open:
+        return {"mode": "offline", "reason": "closed", "next_opening": answer.next_opening, "region": region.slug}
+    if not live_agents_online(language=language, channel=Channel.CHAT, now=at):
+        return {"mode": "offline", "reason": "no_agents", "next_opening": None, "region": region.slug}
+    return {"mode": "chat", "reason": "open", "next_opening": None, "region": region.slug}
+
+
+@transaction.atomic
+def start_conversation(*, language: str, name: str, email: str, extension: str = "", page_url: str = "",
+                       entry_point: str = "", ip: str | None = None, at: datetime | None = None,
+                       check_availability: bool = True) -> Conversation:
+    """Open a chat ticket (channel chat), enter the language's live queue and start the 1 min clock.
+
+    Refused with ``ChatUnavailable`` when the widget should show the offline or email form.
+    """
+    at = at or timezone.now()
+    try:
+        language = normalise_language(language)
+    except ValueError as error:
+        raise ChatError("bad_language", _("Unsupported language %(language)s.") % {"language": language}) from error
+    if check_availability:
+        answer = chat_availability(language=language, entry_point=entry_point, at=at)
+        if answer["mode"] != "chat":
+            raise ChatUnavailable(answer["reason"], _("Chat is not available now; please leave a message."),
+                                  mode=answer["mode"], next_opening=answer["next_opening"])
+    region = region_for(entry_point=entry_point, language=language)
+    contact = tickets.find_or_create_contact(email=email, name=name, language=language, region=region)
+    conversation_id = uuid.uuid4()
+    with translation.override(language):
+        subject = _("Live chat with %(name)s") % {"name": name or email}
+    ticket = tickets.open_ticket(
+        channel=Channel.CHAT, contact=contact, subject=subject, body="", external_ref=f"chat:{conversation_id}",
+        language=language, region=region, received_at=at, waiting_since=at,
+        extension=Extension.objects.filter(slug=extension).first() if extension else None)
+    return Conversation.objects.create(
+        id=conversation_id, ticket=ticket, language=language, entry_point=entry_point[:100],
+        page_url=page_url[:2000], visitor_name=name[:200], visitor_email=email, visitor_ip=ip, started_at=at)
+
+
+@transaction.atomic
+def leave_offline_message(*, language: str, name: str, email: str, message: str, extension: str = "",
+                          page_url: str = "", entry_point: str = "", request_id: str = "") -> Ticket:
+    """The offline and email forms: an email-channel ticket (8 h target), answered by email.
+
+    ``request_id`` (the widget's id for this form) makes a resubmitted form open no second ticket.
+    """
+    language = normalise_language(language)
+    region = region_for(entry_point=entry_point, language=language)
+    contact = tickets.find_or_create_contact(email=email, name=name, language=language, region=region)
+    body = message
+    if page_url:
+        body = f"{message}\n\n— {page_url}"
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    return tickets.open_ticket(
+        channel=Channel.EMAIL, contact=contact, subject=first_line[:120], body=body,
+        external_ref=f"chat-form:{request_id or uuid.uuid4()}", language=language, region=region,
+        extension=Extension.objects.filter(slug=extension).first() if extension else None)
+
+
+# --- messages -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message a socket or upload wants stored."""
+
+    conversation_id: str
+    sender: str
+    body: str
+    client_id: str = ""
+    user_id: int | None = None
+    may_override: bool = False       # a manager may write into any chat
+    upload: Upload | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    conversation_id: str
+    ticket: str
+    seq: int
+    message_id: int
+    sender: str
+    author: str
+    body: str
+    client_id: str
+    at: datetime
+    assignee_id: int | None
+    duplicate: bool = False
+    attachments: tuple = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Refused:
+    code: str
+    detail: str
+    client_id: str = ""
+
+
+def display_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+def external_id(conversation_id, sender: str, client_id: str) -> str:
+    """The message's id on the chat channel: makes ``tickets.Message`` itself refuse a duplicate."""
+    return f"chat:{uuid.UUID(str(conversation_id)).hex}:{sender}:{client_id}" if client_id else ""
+
+
+def _attachments(message: Message) -> tuple:
+    return tuple({"id": a.pk, "filename": a.filename, "size": a.size, "content_type": a.content_type}
+                 for a in message.attachments.all())
+
+
+def _stored(conversation: Conversation, entry: Entry, message: Message, author: str, duplicate=False,
+            attachments=()) -> Stored:
+    return Stored(conversation_id=str(conversation.pk), ticket=conversation.ticket.reference, seq=entry.seq,
+                  message_id=message.pk, sender=entry.sender, author=author, body=message.body_text,
+                  client_id=entry.client_id, at=message.created_at, assignee_id=conversation.ticket.assignee_id,
+                  duplicate=duplicate, attachments=attachments)
+
+
+@dataclass
+class _Locked:
+    """A conversation row locked for a batch, with what the batch needs of its ticket."""
+
+    id: str
+    last_seq: int
+    state: str
+    visitor_name: str
+    visitor_email: str
+    ticket_id: int
+    reference: str
+    status: str
+    first_response_at: datetime | None
+    assignee_id: int | None
+    contact_id: int
+    dirty: bool = False
+
+
+def _lock(ids: list[str]) -> dict[str, _Locked]:
+    # Hand-written SQL: this runs for every batch, and building the ORM's join for it cost more
+    # CPU than the whole write. Rows are locked in id order so two processes cannot deadlock.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
+            f"t.first_response_at, t.assignee_id, t.contact_id FROM {Conversation._meta.db_table} c "
+            f"JOIN {Ticket._meta.db_table} t ON t.id = c.ticket_id WHERE c.id = ANY(%s::uuid[]) "
+            f"ORDER BY c.id FOR UPDATE OF c", [ids])
+        return {str(row[0]): _Locked(str(row[0]), *row[1:]) for row in cursor.fetchall()}
+
+
+def _known_entries(ids: list[str], client_ids: list[str]) -> dict[tuple, tuple[int, int]]:
+    if not client_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT conversation_id, sender, client_id, seq, message_id FROM {Entry._meta.db_table} "
+                       f"WHERE conversation_id = ANY(%s::uuid[]) AND client_id = ANY(%s)", [ids, client_ids])
+        return {(str(c), sender, client): (seq, message) for c, sender, client, seq, message in cursor.fetchall()}
+
+
+_names: dict[int, tuple[str, float]] = {}
+NAME_SECONDS = 300
+
+
+def _display_names(user_ids: set[int]) -> dict[int, str]:
+    """Agents' names as visitors see them, cached for a few minutes per process."""
+    now = time.monotonic()
+    missing = [pk for pk in user_ids if pk not in _names or _names[pk][1] < now]
+    if missing:
+        for user in get_user_model().objects.filter(pk__in=missing):
+            _names[user.pk] = (display_name(user), now + NAME_SECONDS)
+    return {pk: _names[pk][0] for pk in user_ids if pk in _names}
+
+
+def _needs_ticket_service(item: Outgoing, row: _Locked) -> bool:
+    """Messages that change the ticket (clocks, status) or carry files take add_message itself."""
+    if item.upload is not None:
+        return True
+    if item.sender == Sender.AGENT:
+        return row.first_response_at is None or row.status == Ticket.Status.NEW
+    return row.status in (Ticket.Status.PENDING, Ticket.Status.RESOLVED)
+
+
+@transaction.atomic
+def store_messages(items: list[Outgoing]) -> list[Stored | Refused]:
+    """Store a batch of messages in one transaction; results are in the order of ``items``.
+
+    A message whose client id was already stored in its conversation is not stored
+    again: its first result comes back with ``duplicate=True``.
+    """
+    now = timezone.now()
+    ids = sorted({str(item.conversation_id) for item in items})
+    rows = _lock(ids)
+    known = _known_entries(ids, sorted({item.client_id for item in items if item.client_id}))
+    names = _display_names({item.user_id for item in items if item.user_id})
+
+    results: list[Stored | Refused | None] = [None] * len(items)
+    in_batch: dict[tuple, int] = {}
+    duplicates: dict[int, tuple[_Locked, Outgoing, int, int]] = {}
+    accepted: list[tuple[int, Outgoing, _Locked]] = []
+    for index, item in enumerate(items):
+        row = rows.get(str(item.conversation_id))
+        if row is None:
+            results[index] = Refused("unknown_conversation", _("This conversation does not exist."), item.client_id)
+            continue
+        key = (row.id, item.sender, item.client_id)
+        if item.client_id and key in known:
+            duplicates[index] = (row, item, *known[key])
+            continue
+        if item.client_id and key in in_batch:
+            continue            # filled in from its first copy below
+        refusal = _refusal(item, row)
+        if refusal:
+            results[index] = refusal
+            continue
+        if item.client_id:
+            in_batch[key] = index
+        accepted.append((index, item, row))
+
+    fast: list[tuple[Outgoing, _Locked, Message]] = []
+
+    def flush_fast():
+        if not fast:
+            return
+        Message.objects.bulk_create([message for *_, message in fast])
+        TicketEvent.objects.bulk_create([_message_event(row, item, message) for item, row, message in fast])
+        fast.clear()
+
+    stored: list[tuple[int, Outgoing, _Locked, int, Message]] = []
+    for index, item, row in accepted:
+        row.last_seq += 1
+        row.dirty = True
+        if item.sender == Sender.AGENT and row.state == Conversation.State.WAITING:
+            row.state = Conversation.State.ACTIVE
+        if _needs_ticket_service(item, row):
+            flush_fast()        # keep message ids in sequence order
+            message = _store_one(item, row, now)
+        else:
+            message = _new_message(item, row, now)
+            fast.append((item, row, message))
+        stored.append((index, item, row, row.last_seq, message))
+    flush_fast()
+    _insert_entries([(row.id, seq, message.pk, item.sender, item.client_id) for _, item, row, seq, message in stored])
+    _save_rows([row for row in rows.values() if row.dirty])
+
+    for index, item, row, seq, message in stored:
+        author = names.get(item.user_id, "") if item.sender == Sender.AGENT else row.visitor_name
+        attachments = _attachments(message) if item.upload else ()
+        results[index] = _result(row, seq, message, item.sender, item.client_id, author, attachments=attachments)
+    if duplicates:
+        messages = Message.objects.prefetch_related("attachments").in_bulk([d[3] for d in duplicates.values()])
+        for index, (row, item, seq, message_id) in duplicates.items():
+            message = messages[message_id]
+            author = display_name(message.author_user) if item.sender == Sender.AGENT else row.visitor_name
+            results[index] = _result(row, seq, message, item.sender, item.client_id, author, duplicate=True,
+                                     attachments=_attachments(message))
+    for index, item in enumerate(items):
+        if results[index] is None:      # a second copy within the batch
+            first = results[in_batch[(str(item.conversation_id), item.sender, item.client_id)]]
+            results[index] = Stored(**{**first.__dict__, "duplicate": True})
+    return results
+
+
+def _result(row: _Locked, seq: int, message: Message, sender: str, client_id: str, author: str,
+            duplicate: bool = False, attachments=()) -> Stored:
+    return Stored(conversation_id=row.id, ticket=row.reference, seq=seq, message_id=message.pk, sender=sender,
+                  author=author, body=message.body_text, client_id=client_id, at=message.created_at,
+                  assignee_id=row.assignee_id, duplicate=duplicate, attachments=attachments)
+
+
+def _insert_entries(values: list[tuple]) -> None:
+    if not values:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {Entry._meta.db_table} (conversation_id, seq, message_id, sender, client_id) "
+                       f"VALUES " + ", ".join(["(%s::uuid, %s, %s, %s, %s)"] * len(values)),
+                       [field for value in values for field in value])
+
+
+def _save_rows(rows: list[_Locked]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Conversation._meta.db_table} AS c SET last_seq = v.last_seq, state = v.state "
+                       f"FROM (VALUES " + ", ".join(["(%s::uuid, %s::bigint, %s)"] * len(rows)) +
+                       ") AS v(id, last_seq, state) WHERE c.id = v.id",
+                       [field for row in rows for field in (row.id, row.last_seq, row.state)])
+
+
+def _refusal(item: Outgoing, row: _Locked) -> Refused | None:
+    if row.state == Conversation.State.ENDED:
+        return Refused("closed", _("This chat has ended."), item.client_id)
+    if item.sender == Sender.AGENT and row.assignee_id != item.user_id and not item.may_override:
+        return Refused("not_assignee", _("Take the chat before writing in it."), item.client_id)
+    if item.sender not in Sender.values:
+        return Refused("bad_sender", "unknown sender", item.client_id)
+    return None
+
+
+def _direction(item: Outgoing) -> str:
+    return Message.Direction.OUTBOUND if item.sender == Sender.AGENT else Message.Direction.INBOUND
+
+
+def _new_message(item: Outgoing, row: _Locked, now: datetime) -> Message:
+    return Message(ticket_id=row.ticket_id, direction=_direction(item), body_text=item.body,
+                   author_user_id=item.user_id if item.sender == Sender.AGENT else None,
+                   author_contact_id=row.contact_id if item.sender == Sender.VISITOR else None,
+                   external_id=external_id(row.id, item.sender, item.client_id), channel=Channel.CHAT,
+                   created_at=now)
+
+
+def _message_event(row: _Locked, item: Outgoing, message: Message) -> TicketEvent:
+    """The same event add_message logs. Consoles get chat lines as chat.message pushes, so it is
+    not pushed again; a console's cursor resync still returns it."""
+    agent = item.sender == Sender.AGENT
+    return TicketEvent(ticket_id=row.ticket_id, kind=TicketEvent.Kind.MESSAGE, actor_id=item.user_id if agent else None,
+                       actor_label="" if agent else (row.visitor_name or row.visitor_email),
+                       data={"message_id": message.pk, "direction": message.direction, "automatic": False},
+                       created_at=message.created_at)
+
+
+def _store_one(item: Outgoing, row: _Locked, now: datetime) -> Message:
+    ticket = Ticket.objects.select_related("contact").get(pk=row.ticket_id)
+    user = get_user_model().objects.get(pk=item.user_id) if item.sender == Sender.AGENT else None
+    message = tickets.add_message(
+        ticket=ticket, direction=_direction(item), body=item.body, author_user=user,
+        author_contact=ticket.contact if item.sender == Sender.VISITOR else None,
+        external_id=external_id(row.id, item.sender, item.client_id), channel=Channel.CHAT, created_at=now)
+    if item.upload is not None:
+        tickets.add_attachment(message=message, filename=item.upload.filename,
+                               content_type=item.upload.content_type, data=item.upload.data)
+    row.status, row.first_response_at = ticket.status, ticket.first_response_at
+    return message
+
+
+def store_message(item: Outgoing) -> Stored | Refused:
+    return store_messages([item])[0]
+
+
+@transaction.atomic
+def deliver_agent_message(*, ticket: Ticket, message: Message) -> Stored | None:
+    """REPLY_DELIVERY hook: a reply stored by the console joins the conversation and reaches the visitor.
+
+    Runs inside the reply's transaction; the push waits for its commit.
+    """
+    from apps.chat import events
+
+    conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
+                    .filter(ticket=ticket).first())
+    if conversation is None or Entry.objects.filter(message=message).exists():
+        return None
+    conversation.last_seq += 1
+    if conversation.state == Conversation.State.WAITING:
+        conversation.state = Conversation.State.ACTIVE
+    conversation.save(update_fields=["last_seq", "state"])
+    entry = Entry.objects.create(conversation=conversation, seq=conversation.last_seq, message=message,
+                                 sender=Sender.AGENT)
+    stored = _stored(conversation, entry, message, display_name(message.author_user),
+                     attachments=_attachments(message))
+    transaction.on_commit(lambda: events.publish_sync(events.stored_pushes(stored)))
+    return stored
+
+
+# --- the rest of the conversation ---------------------------------------------
+
+def mark_read(*, conversation_id, side: str, seq: int) -> int:
+    """Record how far one side has read (never backwards, never past the last message)."""
+    name = "agent_read_seq" if side == Sender.AGENT else "visitor_read_seq"
+    Conversation.objects.filter(pk=conversation_id).update(**{name: Greatest(F(name), Least(seq, F("last_seq")))})
+    return Conversation.objects.filter(pk=conversation_id).values_list(name, flat=True).first() or 0
+
+
+@transaction.atomic
+def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | None:
+    """End the chat; the transcript stays on the ticket with a note saying who ended it."""
+    conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
+                    .filter(pk=conversation_id).first())
+    if conversation is None or conversation.state == Conversation.State.ENDED:
+        return conversation
+    conversation.state, conversation.ended_at, conversation.ended_by = Conversation.State.ENDED, timezone.now(), by
+    conversation.save(update_fields=["state", "ended_at", "ended_by"])
+    note = (_("The visitor ended the chat.") if by == Sender.VISITOR
+            else _("%(agent)s ended the chat.") % {"agent": display_name(user)})
+    tickets.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note,
+                        author_user=user, automatic=True)
+    from apps.chat import events
+
+    transaction.on_commit(lambda: events.publish_sync(events.ended_pushes(conversation, by=by)))
+    return conversation
+
+
+def agent_joined(*, conversation_id, user) -> Conversation | None:
+    """The assignee opened the chat: the visitor learns the agent's name."""
+    from apps.chat import events
+
+    updated = Conversation.objects.filter(pk=conversation_id, state=Conversation.State.WAITING,
+                                          ticket__assignee=user).update(state=Conversation.State.ACTIVE)
+    if not updated:
+        return None
+    conversation = Conversation.objects.get(pk=conversation_id)
+    events.publish_sync([events.visitor_push(conversation.pk, {"type": "agent", "name": display_name(user)})])
+    return conversation
+
+
+def request_transcript(*, conversation_id) -> str:
+    """Email the transcript to the address the visitor gave; at most once per 10 minutes."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None or not conversation.visitor_email:
+        raise ChatError("no_email", _("We have no email address for this chat."))
+    if not cache.add(f"chat:transcript:{conversation.pk}", 1, TRANSCRIPT_EVERY_SECONDS):
+        raise ChatError("rate_limited", _("The transcript was sent a moment ago; please check your inbox."))
+    enqueue_on_commit("mail", "apps.chat.jobs.send_transcript", str(conversation.pk))
+    return conversation.visitor_email

@@ -1,0 +1,128 @@
+/* The console's live chat panel: messages over the console socket, typing both ways, delivery state.
+ * console.js hands over every chat.* frame and tells us when its socket (re)connects; we then ask
+ * for everything after the last sequence number we have, and resend what was never acknowledged. */
+(function () {
+  "use strict";
+  var panel = document.getElementById("chat-panel");
+  if (!panel) return;
+  var ref = panel.dataset.ref, lastSeq = parseInt(panel.dataset.lastSeq || "0", 10);
+  var thread = document.getElementById("thread"), form = document.getElementById("chat-form");
+  var body = document.getElementById("chat-body"), typingLine = document.getElementById("chat-typing");
+  var stateChip = document.getElementById("chat-state");
+  var send = null, outbox = [], typingSent = 0, typingTimer = null, readSent = 0, visitorRead = 0;
+
+  function text(tag, value, cls) { var el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el; }
+  function newId() { return "a-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10); }
+  function place(li, seq) {
+    /* Chat lines stay in sequence order, before lines still waiting for their number; lines
+       rendered with the page are older than any number that arrives later. */
+    li.dataset.seq = seq;
+    var before = Array.prototype.filter.call(thread.children, function (x) {
+      return x !== li && ((x.dataset.seq && +x.dataset.seq > seq) || (x.dataset.client && !x.dataset.seq));
+    })[0];
+    thread.insertBefore(li, before || null);
+  }
+  function line(m) {
+    var li = document.createElement("li");
+    li.className = "msg " + (m.from === "agent" ? "outbound" : "inbound");
+    if (m.id) li.dataset.id = m.id;
+    li.appendChild(text("div", (m.author || "") + (m.at ? " · " + new Date(m.at).toLocaleTimeString() : ""), "meta"));
+    li.appendChild(text("div", m.body, "body"));          // text only: never HTML from visitors
+    (m.attachments || []).forEach(function (a) { li.appendChild(text("div", "📎 " + a.filename, "attachment")); });
+    if (m.from === "agent") li.appendChild(text("div", "", "delivery"));
+    return li;
+  }
+  function delivery(li, key) {
+    var el = li.querySelector(".delivery");
+    if (el) { el.textContent = panel.dataset["s" + key[0].toUpperCase() + key.slice(1)]; li.dataset.delivery = key; }
+  }
+  function onMessage(m) {
+    // A number skipped means a push was lost between server processes: ask for a replay.
+    if (m.seq > lastSeq + 1 && send) send({type: "chat.resume", ticket: ref, after: lastSeq});
+    if (m.seq > lastSeq) lastSeq = m.seq;
+    var li = (m.client_id && thread.querySelector('li[data-client="' + m.client_id + '"]')) ||
+             thread.querySelector('li[data-id="' + m.id + '"]');
+    if (!li) { li = line(m); }
+    if (m.seq) place(li, m.seq);
+    if (m.from === "agent") delivery(li, m.seq <= visitorRead ? "read" : "sent");
+    if (m.from === "visitor") { typingLine.textContent = ""; markRead(); }
+  }
+  function markRead() {
+    if (document.hidden || !send || lastSeq <= readSent) return;
+    readSent = lastSeq; send({type: "chat.read", ticket: ref, seq: lastSeq});
+  }
+  function showState(state) {
+    panel.dataset.state = state;
+    stateChip.textContent = state === "ended" ? panel.dataset.sEnded : state === "waiting" ? panel.dataset.sWaiting : panel.dataset.sActive;
+    form.hidden = state === "ended";
+  }
+
+  window.consoleChat = {
+    connected: function (sendFn) {
+      send = sendFn;
+      send({type: "chat.resume", ticket: ref, after: lastSeq});
+      outbox.forEach(function (m) { send(m); });
+    },
+    handle: function (frame, sendFn) {
+      send = sendFn;
+      if (frame.ticket && frame.ticket !== ref) return;
+      if (frame.type === "chat.message") return onMessage(frame);
+      if (frame.type === "chat.ack") {
+        outbox = outbox.filter(function (m) { return m.client_id !== frame.client_id; });
+        var li = thread.querySelector('li[data-client="' + frame.client_id + '"]');
+        if (li) {
+          var twin = thread.querySelector('li[data-id="' + frame.id + '"]');   // pushed as a ticket event first
+          if (twin && twin !== li) twin.remove();
+          li.dataset.id = frame.id; place(li, frame.seq); delivery(li, frame.seq <= visitorRead ? "read" : "sent");
+        }
+        if (frame.seq > lastSeq) lastSeq = frame.seq;
+        return;
+      }
+      if (frame.type === "chat.typing") {
+        typingLine.textContent = panel.dataset.sTyping.replace("%(name)s", panel.dataset.visitor);
+        clearTimeout(typingTimer); typingTimer = setTimeout(function () { typingLine.textContent = ""; }, 4000);
+        return;
+      }
+      if (frame.type === "chat.read") {
+        visitorRead = Math.max(visitorRead, frame.seq);
+        thread.querySelectorAll("li.outbound[data-seq]").forEach(function (li) {
+          if (+li.dataset.seq <= visitorRead) delivery(li, "read");
+        });
+        return;
+      }
+      if (frame.type === "chat.state") {
+        visitorRead = Math.max(visitorRead, frame.visitor_read_seq || 0);
+        showState(frame.state); markRead(); return;
+      }
+      if (frame.type === "chat.ended") { showState("ended"); return; }
+      if (frame.type === "error" && frame.client_id) {
+        outbox = outbox.filter(function (m) { return m.client_id !== frame.client_id; });
+        var failed = thread.querySelector('li[data-client="' + frame.client_id + '"]');
+        if (failed) delivery(failed, "failed");
+      }
+    }
+  };
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var value = body.value.trim();
+    if (!value) return;
+    body.value = "";
+    var frame = {type: "chat.send", ticket: ref, client_id: newId(), body: value};
+    var li = line({from: "agent", body: value, author: ""});
+    li.dataset.client = frame.client_id;
+    thread.appendChild(li); delivery(li, "sending");
+    outbox.push(frame);
+    if (send) send(frame);
+  });
+  body.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+  });
+  body.addEventListener("input", function () {
+    if (send && Date.now() - typingSent > 2000) { typingSent = Date.now(); send({type: "chat.typing", ticket: ref}); }
+  });
+  document.getElementById("chat-end").addEventListener("click", function () {
+    if (send) send({type: "chat.end", ticket: ref});
+  });
+  document.addEventListener("visibilitychange", markRead);
+})();

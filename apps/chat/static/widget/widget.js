@@ -1,0 +1,571 @@
+/* Support desk chat widget. Embed with one tag:
+ *   <script src="https://desk.example.com/static/widget/widget.js" data-entry-point="widget-europe" async></script>
+ * Vanilla JS in a shadow root (the host page's CSS cannot reach it). Protocol: docs/chat-protocol.md.
+ * Zero loss: every message has a client id and, once stored, a sequence number; the conversation id,
+ * token, last seen number and unsent messages live in sessionStorage, so after a drop or a reload the
+ * widget reconnects with ?after=<last seen>, the server replays what it missed, and unsent messages are
+ * sent again (the server stores a client id once). Text is only ever inserted as text. */
+(function () {
+  "use strict";
+  if (window.__supportDeskChat) return;
+  window.__supportDeskChat = true;
+
+  var script = document.currentScript || document.querySelector('script[src*="widget/widget.js"]');
+  var BASE = new URL(script.src, location.href).origin;
+  var ENTRY = script.getAttribute("data-entry-point") || "";
+  var KEY = "supportdesk.chat." + ENTRY;
+  var CHAT_LANGS = ["en", "sv", "es", "de"];
+  var NAMES = {en: "English", sv: "Svenska", es: "Español", de: "Deutsch", "zh-hans": "简体中文", ja: "日本語"};
+  var T = {
+    en: {title: "Chat with support", open: "Chat with us", close: "Close chat", language: "Language",
+      name: "Your name", email: "Email", extension: "Product or extension", core: "The core product",
+      start: "Start chat", connecting: "Connecting…", message: "Message", send: "Send", attach: "Attach a file",
+      transcript: "Email me the transcript", transcriptSent: "The transcript is on its way to %(email)s.",
+      end: "End chat", ended: "The chat has ended. Thank you!", newChat: "Start a new chat",
+      waiting: "Waiting for an agent…", queue: "You are number %(position)s in the queue.",
+      wait: "Expected wait: about %(minutes)s min.", waitUnknown: "We cannot estimate the wait right now.",
+      joined: "%(name)s joined the chat.", typing: "%(name)s is typing…", agent: "Agent", you: "You",
+      sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent",
+      reconnecting: "Connection lost. Reconnecting…", offlineTitle: "Leave us a message",
+      closed: "Live chat is closed right now. It is open 24 hours a day, Monday to Friday.",
+      nextOpening: "Chat opens again %(when)s.", noAgents: "No agent is free to chat in your language right now.",
+      offlineIntro: "Leave a message and we will answer by email.", question: "Your question",
+      sendMessage: "Send message", thanks: "Thank you! We received your request %(reference)s and will answer by email.",
+      notOffered: "", tooLarge: "The file is too large (at most %(mb)s MB).", badType: "This kind of file cannot be sent.",
+      expired: "This chat has expired.", error: "Something went wrong. Please try again.",
+      rateLimited: "You are sending messages too fast; it will be sent in a moment.", download: "Download"},
+    sv: {title: "Chatta med supporten", open: "Chatta med oss", close: "Stäng chatten", language: "Språk",
+      name: "Ditt namn", email: "E-post", extension: "Produkt eller tillägg", core: "Kärnprodukten",
+      start: "Starta chatten", connecting: "Ansluter…", message: "Meddelande", send: "Skicka", attach: "Bifoga en fil",
+      transcript: "Mejla mig chattloggen", transcriptSent: "Chattloggen skickas till %(email)s.",
+      end: "Avsluta chatten", ended: "Chatten är avslutad. Tack!", newChat: "Starta en ny chatt",
+      waiting: "Väntar på en handläggare…", queue: "Du är nummer %(position)s i kön.",
+      wait: "Beräknad väntetid: cirka %(minutes)s min.", waitUnknown: "Vi kan inte uppskatta väntetiden just nu.",
+      joined: "%(name)s har anslutit till chatten.", typing: "%(name)s skriver…", agent: "Handläggare", you: "Du",
+      sending: "Skickar…", sent: "Skickat", read: "Läst", failed: "Inte skickat",
+      reconnecting: "Anslutningen bröts. Ansluter igen…", offlineTitle: "Lämna ett meddelande",
+      closed: "Chatten är stängd just nu. Den är öppen dygnet runt, måndag till fredag.",
+      nextOpening: "Chatten öppnar igen %(when)s.", noAgents: "Ingen handläggare kan chatta på ditt språk just nu.",
+      offlineIntro: "Lämna ett meddelande så svarar vi via e-post.", question: "Din fråga",
+      sendMessage: "Skicka meddelandet", thanks: "Tack! Vi har tagit emot ärende %(reference)s och svarar via e-post.",
+      notOffered: "", tooLarge: "Filen är för stor (högst %(mb)s MB).", badType: "Den här filtypen kan inte skickas.",
+      expired: "Chatten har gått ut.", error: "Något gick fel. Försök igen.",
+      rateLimited: "Du skickar för snabbt; meddelandet skickas strax.", download: "Ladda ner"},
+    es: {title: "Chat con soporte", open: "Chatea con nosotros", close: "Cerrar el chat", language: "Idioma",
+      name: "Tu nombre", email: "Correo electrónico", extension: "Producto o extensión", core: "El producto principal",
+      start: "Iniciar chat", connecting: "Conectando…", message: "Mensaje", send: "Enviar", attach: "Adjuntar un archivo",
+      transcript: "Enviarme la transcripción", transcriptSent: "La transcripción se enviará a %(email)s.",
+      end: "Terminar el chat", ended: "El chat ha terminado. ¡Gracias!", newChat: "Iniciar un chat nuevo",
+      waiting: "Esperando a un agente…", queue: "Eres el número %(position)s en la cola.",
+      wait: "Espera estimada: unos %(minutes)s min.", waitUnknown: "Ahora no podemos estimar la espera.",
+      joined: "%(name)s se ha unido al chat.", typing: "%(name)s está escribiendo…", agent: "Agente", you: "Tú",
+      sending: "Enviando…", sent: "Enviado", read: "Leído", failed: "No enviado",
+      reconnecting: "Se perdió la conexión. Reconectando…", offlineTitle: "Déjanos un mensaje",
+      closed: "El chat está cerrado ahora. Abre las 24 horas, de lunes a viernes.",
+      nextOpening: "El chat vuelve a abrir %(when)s.", noAgents: "Ahora no hay agentes libres para chatear en tu idioma.",
+      offlineIntro: "Deja un mensaje y te responderemos por correo.", question: "Tu pregunta",
+      sendMessage: "Enviar mensaje", thanks: "¡Gracias! Hemos recibido tu solicitud %(reference)s y te responderemos por correo.",
+      notOffered: "", tooLarge: "El archivo es demasiado grande (máximo %(mb)s MB).", badType: "Este tipo de archivo no se puede enviar.",
+      expired: "Este chat ha caducado.", error: "Algo salió mal. Inténtalo de nuevo.",
+      rateLimited: "Estás enviando demasiado rápido; se enviará en un momento.", download: "Descargar"},
+    de: {title: "Chat mit dem Support", open: "Chatten Sie mit uns", close: "Chat schließen", language: "Sprache",
+      name: "Ihr Name", email: "E-Mail", extension: "Produkt oder Erweiterung", core: "Das Kernprodukt",
+      start: "Chat starten", connecting: "Verbinde…", message: "Nachricht", send: "Senden", attach: "Datei anhängen",
+      transcript: "Verlauf per E-Mail senden", transcriptSent: "Der Verlauf wird an %(email)s gesendet.",
+      end: "Chat beenden", ended: "Der Chat ist beendet. Vielen Dank!", newChat: "Neuen Chat starten",
+      waiting: "Warten auf einen Mitarbeiter…", queue: "Sie sind Nummer %(position)s in der Warteschlange.",
+      wait: "Voraussichtliche Wartezeit: etwa %(minutes)s Min.", waitUnknown: "Die Wartezeit lässt sich gerade nicht schätzen.",
+      joined: "%(name)s ist dem Chat beigetreten.", typing: "%(name)s schreibt…", agent: "Mitarbeiter", you: "Sie",
+      sending: "Wird gesendet…", sent: "Gesendet", read: "Gelesen", failed: "Nicht gesendet",
+      reconnecting: "Verbindung unterbrochen. Verbinde erneut…", offlineTitle: "Hinterlassen Sie eine Nachricht",
+      closed: "Der Chat ist gerade geschlossen. Er ist montags bis freitags rund um die Uhr geöffnet.",
+      nextOpening: "Der Chat öffnet wieder %(when)s.", noAgents: "Gerade ist kein Mitarbeiter für Ihre Sprache frei.",
+      offlineIntro: "Hinterlassen Sie eine Nachricht, wir antworten per E-Mail.", question: "Ihre Frage",
+      sendMessage: "Nachricht senden", thanks: "Danke! Wir haben Ihre Anfrage %(reference)s erhalten und antworten per E-Mail.",
+      notOffered: "", tooLarge: "Die Datei ist zu groß (höchstens %(mb)s MB).", badType: "Diese Dateiart kann nicht gesendet werden.",
+      expired: "Dieser Chat ist abgelaufen.", error: "Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.",
+      rateLimited: "Sie senden zu schnell; die Nachricht wird gleich gesendet.", download: "Herunterladen"},
+    "zh-hans": {title: "联系客服", open: "联系我们", close: "关闭", language: "语言",
+      name: "您的姓名", email: "电子邮箱", extension: "产品或扩展", core: "核心产品",
+      start: "开始聊天", connecting: "正在连接…", message: "消息", send: "发送", attach: "附加文件",
+      transcript: "", transcriptSent: "", end: "", ended: "", newChat: "", waiting: "", queue: "", wait: "",
+      waitUnknown: "", joined: "", typing: "", agent: "客服", you: "您", sending: "正在发送…", sent: "已发送",
+      read: "已读", failed: "未发送", reconnecting: "连接中断，正在重新连接…", offlineTitle: "通过电子邮件联系我们",
+      closed: "", nextOpening: "", noAgents: "", offlineIntro: "请留下您的问题，我们会通过电子邮件用中文回复您。",
+      question: "您的问题", sendMessage: "发送", thanks: "谢谢！我们已收到您的请求 %(reference)s，将通过电子邮件回复您。",
+      notOffered: "很抱歉，在线聊天不提供中文服务。您可以通过电子邮件联系我们，我们会用中文回复。",
+      tooLarge: "文件太大（最大 %(mb)s MB）。", badType: "无法发送此类文件。", expired: "此会话已过期。",
+      error: "出现错误，请重试。", rateLimited: "", download: "下载"},
+    ja: {title: "サポートへのお問い合わせ", open: "お問い合わせ", close: "閉じる", language: "言語",
+      name: "お名前", email: "メールアドレス", extension: "製品または拡張機能", core: "コア製品",
+      start: "チャットを開始", connecting: "接続中…", message: "メッセージ", send: "送信", attach: "ファイルを添付",
+      transcript: "", transcriptSent: "", end: "", ended: "", newChat: "", waiting: "", queue: "", wait: "",
+      waitUnknown: "", joined: "", typing: "", agent: "担当者", you: "あなた", sending: "送信中…", sent: "送信済み",
+      read: "既読", failed: "未送信", reconnecting: "接続が切れました。再接続しています…", offlineTitle: "メールでのお問い合わせ",
+      closed: "", nextOpening: "", noAgents: "", offlineIntro: "ご質問をお書きください。日本語でメールにてご回答します。",
+      question: "ご質問", sendMessage: "送信", thanks: "ありがとうございます。お問い合わせ %(reference)s を受け付けました。メールでご回答します。",
+      notOffered: "申し訳ありませんが、チャットは日本語に対応していません。メールでお問い合わせいただければ、日本語でご回答します。",
+      tooLarge: "ファイルが大きすぎます（最大 %(mb)s MB）。", badType: "この種類のファイルは送信できません。",
+      expired: "このチャットは期限切れです。", error: "エラーが発生しました。もう一度お試しください。", rateLimited: "",
+      download: "ダウンロード"}
+  };
+
+  /* ---------- state (survives reloads and drops within the browser tab) ---------- */
+  var state = load() || {};
+  var lang = state.lang || script.getAttribute("data-language") || browserLanguage();
+  var config = {extensions: [], limits: {attachment_bytes: 10485760, attachment_types: []}};
+  var socket = null, retry = 0, pingTimer = null, pongDeadline = null, typingSent = 0, typingTimer = null;
+  var readSent = 0, resumeAsked = 0, known = {};   // seq -> true for everything rendered
+
+  function load() { try { return JSON.parse(sessionStorage.getItem(KEY)); } catch (e) { return null; } }
+  function save() { try { sessionStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode */ } }
+  function s(key, values) {
+    var text = (T[lang] && T[lang][key]) || T.en[key] || key;
+    return text.replace(/%\((\w+)\)s/g, function (_, k) { return values && values[k] != null ? values[k] : ""; });
+  }
+  function browserLanguage() {
+    var tags = navigator.languages || [navigator.language || "en"];
+    for (var i = 0; i < tags.length; i++) {
+      var tag = String(tags[i]).toLowerCase();
+      if (tag.indexOf("zh") === 0) return "zh-hans";
+      var primary = tag.split("-")[0];
+      if (NAMES[primary]) return primary;
+    }
+    return "en";
+  }
+  function newId() {
+    return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() :
+      Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+  function api(path, options) {
+    options = options || {};
+    options.headers = options.headers || {};
+    if (state.token) options.headers["X-Chat-Token"] = state.token;
+    return fetch(BASE + path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        body.__status = response.status; return body;
+      });
+    });
+  }
+  function postJSON(path, data) {
+    return api(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(data)});
+  }
+
+  /* ---------- DOM helpers: text only, never innerHTML from data ---------- */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else if (name.indexOf("on") === 0) node.addEventListener(name.slice(2), attrs[name]);
+      else if (attrs[name] !== false && attrs[name] != null) node.setAttribute(name, attrs[name] === true ? "" : attrs[name]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+  var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]]/gi;
+  function richText(body) {
+    /* Links become anchors only for http(s) URLs, opened without access to this page. */
+    var fragment = document.createDocumentFragment(), last = 0, match;
+    URL_RE.lastIndex = 0;
+    while ((match = URL_RE.exec(body))) {
+      fragment.appendChild(document.createTextNode(body.slice(last, match.index)));
+      var href = null;
+      try { var url = new URL(match[0]); if (url.protocol === "http:" || url.protocol === "https:") href = url.href; } catch (e) { href = null; }
+      fragment.appendChild(href ? el("a", {href: href, target: "_blank", rel: "noopener noreferrer nofollow ugc", text: match[0]})
+        : document.createTextNode(match[0]));
+      last = match.index + match[0].length;
+    }
+    fragment.appendChild(document.createTextNode(body.slice(last)));
+    return fragment;
+  }
+
+  /* ---------- shell ---------- */
+  var host = el("div", {id: "supportdesk-chat"});
+  var root = host.attachShadow({mode: "open"});
+  var style = el("style", {text: CSS()});
+  var launcher = el("button", {class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", onclick: toggle});
+  var panel = el("section", {id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true});
+  var status = el("p", {class: "status", role: "status", "aria-live": "polite"});
+  root.appendChild(style); root.appendChild(launcher); root.appendChild(panel);
+
+  function toggle() { setOpen(panel.hidden); }
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    state.open = open; save();
+    if (open) { var first = panel.querySelector("textarea, input, select, button"); if (first) first.focus(); sendRead(); }
+    else launcher.focus();
+  }
+  panel.addEventListener("keydown", function (event) { if (event.key === "Escape") setOpen(false); });
+
+  function frame(bodyNodes) {
+    panel.textContent = "";
+    panel.setAttribute("lang", lang);
+    panel.appendChild(el("header", {}, [
+      el("h2", {id: "sd-title", text: s("title")}),
+      el("button", {class: "x", "aria-label": s("close"), text: "×", onclick: function () { setOpen(false); }})]));
+    panel.appendChild(status);
+    bodyNodes.forEach(function (node) { panel.appendChild(node); });
+    launcher.textContent = s("open");
+  }
+  function setStatus(text) { status.textContent = text || ""; }
+
+  function field(label, input) { return el("label", {}, [el("span", {text: label}), input]); }
+  function languageSelect(onchange) {
+    var select = el("select", {name: "language", onchange: onchange});
+    Object.keys(NAMES).forEach(function (code) {
+      select.appendChild(el("option", {value: code, lang: code, text: NAMES[code], selected: code === lang}));
+    });
+    return select;
+  }
+  function extensionSelect() {
+    var select = el("select", {name: "extension"}, [el("option", {value: "", text: s("core")})]);
+    config.extensions.forEach(function (x) { select.appendChild(el("option", {value: x.slug, text: x.name})); });
+    return select;
+  }
+
+  /* ---------- pre-chat ---------- */
+  function showPrechat() {
+    if (CHAT_LANGS.indexOf(lang) < 0) return showForm("language");
+    var name = el("input", {name: "name", required: true, autocomplete: "name", maxlength: "200"});
+    var email = el("input", {name: "email", type: "email", required: true, autocomplete: "email"});
+    var extension = extensionSelect();
+    var form = el("form", {class: "stack", id: "sd-prechat"}, [
+      field(s("language"), languageSelect(function (e) { lang = e.target.value; state.lang = lang; save(); showPrechat(); })),
+      field(s("name"), name), field(s("email"), email), field(s("extension"), extension),
+      el("button", {type: "submit", class: "primary", text: s("start")})]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      start({language: lang, name: name.value, email: email.value, extension: extension.value});
+    });
+    frame([form]);
+  }
+
+  function start(details) {
+    setStatus(s("connecting"));
+    var q = "?language=" + encodeURIComponent(details.language) + "&entry_point=" + encodeURIComponent(ENTRY);
+    api("/api/chat/availability" + q).then(function (answer) {
+      if (answer.mode !== "chat") return showForm(answer.mode === "email" ? "language" : answer.reason, answer, details);
+      return postJSON("/api/chat/conversations", {language: details.language, name: details.name, email: details.email,
+        extension: details.extension, page_url: location.href, entry_point: ENTRY}).then(function (reply) {
+        if (reply.__status === 409) return showForm(reply.code, reply, details);
+        if (reply.__status !== 201) return setStatus(reply.detail || s("error"));
+        state = {lang: lang, open: true, conversation: reply.conversation, token: reply.token, last: 0,
+                 name: details.name, outbox: [], messages: [], agent: null, ended: false};
+        save(); showChat(); connect();
+      });
+    }).catch(function () { setStatus(s("error")); });
+  }
+
+  /* ---------- offline form and email form (zh-hans, ja) ---------- */
+  function showForm(reason, answer, details) {
+    details = details || {};
+    var intro = [];
+    if (reason === "language") intro.push(el("p", {class: "notice", text: s("notOffered")}));
+    if (reason === "closed") {
+      intro.push(el("p", {class: "notice", text: s("closed")}));
+      if (answer && answer.next_opening) {
+        var when = new Intl.DateTimeFormat(lang === "zh-hans" ? "zh-CN" : lang,
+          {weekday: "long", hour: "2-digit", minute: "2-digit"}).format(new Date(answer.next_opening));
+        intro.push(el("p", {text: s("nextOpening", {when: when})}));
+      }
+    }
+    if (reason === "no_agents") intro.push(el("p", {class: "notice", text: s("noAgents")}));
+    intro.push(el("p", {text: s("offlineIntro")}));
+    var name = el("input", {name: "name", required: true, autocomplete: "name", value: details.name || ""});
+    var email = el("input", {name: "email", type: "email", required: true, autocomplete: "email", value: details.email || ""});
+    var extension = extensionSelect();
+    var question = el("textarea", {name: "message", required: true, rows: "4", maxlength: "20000"});
+    var requestId = newId();
+    var form = el("form", {class: "stack", id: "sd-email-form"}, intro.concat([
+      field(s("language"), languageSelect(function (e) { lang = e.target.value; state.lang = lang; save(); showPrechat(); })),
+      field(s("name"), name), field(s("email"), email), field(s("extension"), extension), field(s("question"), question),
+      el("button", {type: "submit", class: "primary", text: s("sendMessage")})]));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      postJSON("/api/chat/offline", {language: lang, name: name.value, email: email.value, extension: extension.value,
+        message: question.value, page_url: location.href, entry_point: ENTRY, request_id: requestId}).then(function (reply) {
+        if (reply.__status !== 201) return setStatus(reply.detail || s("error"));
+        frame([el("p", {class: "thanks", id: "sd-thanks", text: s("thanks", {reference: reply.reference})})]);
+      }).catch(function () { setStatus(s("error")); });
+    });
+    frame([form]);
+    setStatus("");
+  }
+
+  /* ---------- the chat ---------- */
+  var log, typingLine, queueLine, agentLine, composer, input;
+  function showChat() {
+    log = el("ol", {class: "log", role: "log", "aria-live": "polite", "aria-label": s("title")});
+    agentLine = el("p", {class: "agent"});
+    queueLine = el("p", {class: "queue"});
+    typingLine = el("p", {class: "typing", "aria-live": "polite"});
+    input = el("textarea", {name: "message", rows: "2", "aria-label": s("message"), maxlength: "4000",
+      oninput: sendTyping, onkeydown: function (event) {
+        if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }
+      }});
+    var file = el("input", {type: "file", class: "file", "aria-label": s("attach"), onchange: function () { attach(file); }});
+    composer = el("form", {class: "composer", id: "sd-composer"}, [input,
+      el("button", {type: "submit", class: "primary", text: s("send")}), file]);
+    composer.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+    var actions = el("div", {class: "actions"}, [
+      el("button", {type: "button", class: "link", id: "sd-transcript", text: s("transcript"),
+        onclick: function () { send({type: "transcript"}); }}),
+      el("button", {type: "button", class: "link", id: "sd-end", text: s("end"),
+        onclick: function () { send({type: "end"}); }})]);
+    frame([agentLine, queueLine, log, typingLine, composer, actions]);
+    known = {};
+    (state.messages || []).forEach(render);
+    (state.outbox || []).forEach(function (m) { render({client_id: m.client_id, body: m.body, from: "visitor", pending: true}); });
+    showAgent(); if (state.ended) showEnded();
+  }
+
+  function showAgent() {
+    if (!agentLine) return;
+    agentLine.textContent = state.agent ? state.agent : s("waiting");
+    if (state.agent) queueLine.textContent = "";
+  }
+  function showQueue(queue) {
+    if (!queueLine || !queue || state.agent) return;
+    var minutes = queue.expected_wait_seconds == null ? null : Math.max(1, Math.round(queue.expected_wait_seconds / 60));
+    queueLine.textContent = s("queue", {position: queue.position}) + " " +
+      (minutes == null ? s("waitUnknown") : s("wait", {minutes: minutes}));
+  }
+  function showEnded() {
+    if (composer) composer.hidden = true;
+    var end = panel.querySelector("#sd-end"); if (end) end.hidden = true;
+    if (!panel.querySelector("#sd-ended")) {
+      panel.appendChild(el("p", {id: "sd-ended", class: "notice", text: s("ended")}));
+      panel.appendChild(el("button", {type: "button", class: "primary", text: s("newChat"), onclick: function () {
+        state = {lang: lang, open: true}; save(); showPrechat(); }}));
+    }
+  }
+
+  function render(m) {
+    /* One line per message, kept in sequence order; a pending line is replaced by its stored self. */
+    var li = m.client_id ? log.querySelector('li[data-client="' + CSS_escape(m.client_id) + '"]') : null;
+    if (m.seq && known[m.seq] && !li) return;
+    if (!li) {
+      li = el("li", {class: "msg " + (m.from === "agent" ? "agent" : "visitor")}, [
+        el("span", {class: "who", text: m.from === "agent" ? (m.author || s("agent")) : s("you")}),
+        el("span", {class: "body"}), el("span", {class: "state"})]);
+      if (m.client_id) li.setAttribute("data-client", m.client_id);
+      li.querySelector(".body").appendChild(richText(m.body || ""));
+      (m.attachments || []).forEach(function (a) {
+        li.querySelector(".body").appendChild(el("a", {class: "file", text: "📎 " + a.filename, download: a.filename,
+          href: BASE + "/api/chat/conversations/" + state.conversation + "/attachments/" + a.id + "?token=" +
+            encodeURIComponent(state.token)}));
+      });
+    }
+    if (m.seq) {
+      // In sequence order, before the lines still waiting for their number.
+      li.setAttribute("data-seq", m.seq); known[m.seq] = true;
+      var before = Array.prototype.filter.call(log.children, function (x) {
+        var seq = x.getAttribute("data-seq");
+        return x !== li && ((seq && +seq > m.seq) || (x.hasAttribute("data-client") && !seq));
+      })[0];
+      log.insertBefore(li, before || null);
+    } else if (li.parentNode !== log) log.appendChild(li);
+    if (m.from !== "agent") {
+      var st = m.failed ? s("failed") : m.pending ? s("sending") : (m.seq && m.seq <= (state.agentRead || 0)) ? s("read") : s("sent");
+      li.querySelector(".state").textContent = st;
+      li.setAttribute("data-state", m.failed ? "failed" : m.pending ? "pending" : st === s("read") ? "read" : "sent");
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+  function CSS_escape(value) { return String(value).replace(/["\\]/g, "\\$&"); }
+
+  function remember(m) {
+    /* The visible transcript, by sequence number; "last" is the highest number with no gap below it. */
+    state.messages = state.messages || [];
+    if (state.messages.some(function (x) { return x.seq === m.seq; })) return;
+    state.messages.push({seq: m.seq, id: m.id, from: m.from, author: m.author, body: m.body, client_id: m.client_id,
+      attachments: m.attachments});
+    state.messages.sort(function (a, b) { return a.seq - b.seq; });
+    var have = {}; state.messages.forEach(function (x) { have[x.seq] = true; });
+    while (have[(state.last || 0) + 1]) state.last = (state.last || 0) + 1;
+    save();
+  }
+  function checkGap(lastSeq) {
+    /* A number we never saw: ask for a replay (at most once a second). */
+    if (lastSeq > (state.last || 0) && Date.now() - resumeAsked > 1000 && !(state.outbox || []).length) {
+      resumeAsked = Date.now(); send({type: "resume", after: state.last || 0});
+    }
+  }
+
+  function submit() {
+    var body = input.value.trim();
+    if (!body) return;
+    input.value = "";
+    var m = {client_id: newId(), body: body};
+    state.outbox = (state.outbox || []).concat([m]); save();
+    render({client_id: m.client_id, body: body, from: "visitor", pending: true});
+    send({type: "message", client_id: m.client_id, body: body});
+  }
+  function flushOutbox() {
+    (state.outbox || []).forEach(function (m) { send({type: "message", client_id: m.client_id, body: m.body}); });
+  }
+  function acked(frame) {
+    var m = (state.outbox || []).filter(function (x) { return x.client_id === frame.client_id; })[0];
+    state.outbox = (state.outbox || []).filter(function (x) { return x.client_id !== frame.client_id; });
+    var stored = {seq: frame.seq, id: frame.id, from: "visitor", body: m ? m.body : "", client_id: frame.client_id,
+      attachments: frame.attachments};
+    if (!m) {  // the replay already carried it, or an upload
+      var line = log && log.querySelector('li[data-client="' + CSS_escape(frame.client_id) + '"] .body');
+      stored.body = line ? line.textContent : "";
+    }
+    remember(stored); render(stored);
+  }
+
+  function attach(file) {
+    var f = file.files[0]; file.value = "";
+    if (!f) return;
+    if (f.size > config.limits.attachment_bytes) return setStatus(s("tooLarge", {mb: Math.round(config.limits.attachment_bytes / 1048576)}));
+    if (config.limits.attachment_types.length && config.limits.attachment_types.indexOf(f.type) < 0) return setStatus(s("badType"));
+    var clientId = newId(), data = new FormData();
+    data.append("client_id", clientId); data.append("file", f, f.name);
+    render({client_id: clientId, body: f.name, from: "visitor", pending: true});
+    api("/api/chat/conversations/" + state.conversation + "/attachments", {method: "POST", body: data}).then(function (reply) {
+      if (reply.__status !== 201) { render({client_id: clientId, body: f.name, from: "visitor", failed: true}); return setStatus(reply.detail || s("error")); }
+      var li = log.querySelector('li[data-client="' + CSS_escape(clientId) + '"]'); if (li) li.remove();
+      var stored = {seq: reply.seq, id: reply.id, from: "visitor", body: f.name, client_id: clientId, attachments: reply.attachments};
+      remember(stored); render(stored);
+    });
+  }
+
+  function sendTyping() {
+    if (Date.now() - typingSent > 2000) { typingSent = Date.now(); send({type: "typing"}); }
+  }
+  function sendRead() {
+    if (panel.hidden || document.hidden || !state.messages) return;
+    var top = 0;
+    state.messages.forEach(function (m) { if (m.from === "agent" && m.seq > top) top = m.seq; });
+    if (top > readSent) { readSent = top; send({type: "read", seq: top}); }
+  }
+  document.addEventListener("visibilitychange", sendRead);
+
+  /* ---------- the socket ---------- */
+  function send(frame) { if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame)); }
+  function connect() {
+    if (!state.conversation || state.ended) return;
+    if (socket && socket.readyState < 2) return;
+    var scheme = BASE.indexOf("https:") === 0 ? "wss://" : "ws://";
+    var ws = socket = new WebSocket(scheme + BASE.replace(/^https?:\/\//, "") + "/ws/chat/" + state.conversation +
+      "/?token=" + encodeURIComponent(state.token) + "&after=" + (state.last || 0));
+    ws.onopen = function () { retry = 0; setStatus(""); schedulePing(); };
+    ws.onmessage = function (event) { handle(JSON.parse(event.data)); };
+    ws.onclose = function (event) {
+      if (ws !== socket) return;
+      clearTimeout(pingTimer); clearTimeout(pongDeadline);
+      if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
+        state = {lang: lang, open: true}; save(); showPrechat(); return setStatus(s("expired"));
+      }
+      if (state.ended) return;
+      setStatus(s("reconnecting"));
+      retry = Math.min(retry + 1, 5);
+      setTimeout(connect, 300 * Math.pow(2, retry - 1));
+    };
+  }
+  function schedulePing() {
+    /* A ping says how far we are; the pong says how far the conversation is. It also finds dead
+       connections a dropped network leaves open, and keeps the queue position fresh. */
+    clearTimeout(pingTimer);
+    pingTimer = setTimeout(function () {
+      send({type: "ping", last_seq: state.last || 0});
+      clearTimeout(pongDeadline);
+      pongDeadline = setTimeout(function () { if (socket) socket.close(); }, 8000);
+      schedulePing();
+    }, state.agent ? 15000 : 5000);
+  }
+
+  function handle(f) {
+    if (f.type === "hello" || f.type === "pong" || f.type === "resumed") {
+      if (f.type === "pong") clearTimeout(pongDeadline);
+      if (f.agent_read_seq != null) state.agentRead = Math.max(state.agentRead || 0, f.agent_read_seq);
+      if (f.agent) { state.agent = f.agent.name; showAgent(); }
+      if (f.queue) showQueue(f.queue);
+      if (f.state === "ended") { state.ended = true; save(); showEnded(); }
+      if (f.type === "hello") { setTimeout(flushOutbox, 0); }
+      else checkGap(f.last_seq);
+      save();
+      return;
+    }
+    if (f.type === "message") {
+      if (f.from === "visitor" && f.client_id) {
+        state.outbox = (state.outbox || []).filter(function (x) { return x.client_id !== f.client_id; });
+      }
+      remember(f); render(f);
+      if (f.from === "agent") { typingLine.textContent = ""; if (f.author && !state.agent) { state.agent = f.author; showAgent(); } sendRead(); }
+      if (f.seq > (state.last || 0) + 1) checkGap(f.seq);
+      return;
+    }
+    if (f.type === "ack") { acked(f); return; }
+    if (f.type === "typing") {
+      typingLine.textContent = s("typing", {name: state.agent || s("agent")});
+      clearTimeout(typingTimer); typingTimer = setTimeout(function () { typingLine.textContent = ""; }, 4000);
+      return;
+    }
+    if (f.type === "read") {
+      state.agentRead = Math.max(state.agentRead || 0, f.seq); save();
+      (state.messages || []).forEach(function (m) { if (m.from === "visitor") render(m); });
+      return;
+    }
+    if (f.type === "agent") { state.agent = f.name; save(); showAgent(); log.appendChild(el("li", {class: "sys", text: s("joined", {name: f.name})})); return; }
+    if (f.type === "ended") { state.ended = true; save(); showEnded(); if (socket) socket.close(); return; }
+    if (f.type === "transcript") { setStatus(s("transcriptSent", {email: f.email})); return; }
+    if (f.type === "error") {
+      if (f.code === "rate_limited" && f.client_id) {
+        setStatus(s("rateLimited"));
+        setTimeout(function () {
+          var m = (state.outbox || []).filter(function (x) { return x.client_id === f.client_id; })[0];
+          if (m) send({type: "message", client_id: m.client_id, body: m.body});
+        }, (f.retry_after || 1) * 1000);
+        return;
+      }
+      if (f.client_id) {
+        state.outbox = (state.outbox || []).filter(function (x) { return x.client_id !== f.client_id; }); save();
+        var li = log && log.querySelector('li[data-client="' + CSS_escape(f.client_id) + '"]');
+        if (li) { li.querySelector(".state").textContent = s("failed"); li.setAttribute("data-state", "failed"); }
+      }
+      if (f.code === "closed") { state.ended = true; save(); showEnded(); }
+      setStatus(f.detail || s("error"));
+    }
+  }
+
+  window.addEventListener("online", function () { retry = 0; connect(); });
+
+  function CSS() {
+    return ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,sans-serif;font-size:15px}" +
+      ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:12px 18px;border:0;border-radius:24px;" +
+      "background:#1f5faa;color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3)}" +
+      ".panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:min(370px,calc(100vw - 40px));" +
+      "max-height:min(600px,calc(100vh - 100px));display:flex;flex-direction:column;background:#fff;color:#1a1a1a;" +
+      "border-radius:10px;box-shadow:0 4px 24px rgba(0,0,0,.3);overflow:hidden}.panel[hidden]{display:none}" +
+      "header{display:flex;align-items:center;justify-content:space-between;background:#1f5faa;color:#fff;padding:8px 12px}" +
+      "h2{margin:0;font-size:16px}.x{background:none;border:0;color:#fff;font-size:22px;cursor:pointer}" +
+      ".stack{display:flex;flex-direction:column;gap:8px;padding:12px;overflow:auto}label{display:flex;flex-direction:column;gap:2px}" +
+      "input,select,textarea{padding:6px;border:1px solid #888;border-radius:4px;width:100%}" +
+      ".primary{background:#1f5faa;color:#fff;border:0;border-radius:4px;padding:8px 12px;cursor:pointer}" +
+      ".link{background:none;border:0;color:#1f5faa;text-decoration:underline;cursor:pointer;padding:4px}" +
+      ":focus-visible{outline:3px solid #f5a623;outline-offset:1px}" +
+      ".status{margin:0;padding:0 12px;color:#8a1f11;min-height:0}.status:empty{display:none}" +
+      ".notice{background:#fff6dd;padding:8px;border-radius:4px;margin:0}" +
+      ".agent,.queue,.typing{margin:4px 12px;color:#444}.typing:empty,.queue:empty{display:none}" +
+      ".log{list-style:none;margin:0;padding:8px 12px;overflow:auto;flex:1;min-height:160px}" +
+      ".msg{margin:6px 0;padding:6px 8px;border-radius:8px;max-width:85%;display:flex;flex-direction:column}" +
+      ".msg.visitor{margin-left:auto;background:#e3edf9}.msg.agent{background:#f0f0f0}" +
+      ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:#555}.state:empty{display:none}" +
+      ".sys{text-align:center;font-size:13px;color:#555}.composer{display:flex;gap:6px;padding:8px 12px;flex-wrap:wrap}" +
+      ".composer textarea{flex:1}.file{font-size:12px}.actions{display:flex;justify-content:space-between;padding:0 8px 8px}" +
+      ".thanks{padding:12px}a{color:#1f5faa}";
+  }
+
+  function boot() {
+    document.body.appendChild(host);
+    api("/api/chat/config").then(function (c) { if (c.__status === 200) config = c; }).finally(function () {
+      if (state.conversation) { showChat(); connect(); } else showPrechat();
+      if (state.open) setOpen(true);
+    });
+  }
+  if (document.body) boot(); else document.addEventListener("DOMContentLoaded", boot);
+})();

@@ -1,0 +1,293 @@
+"""The visitor's socket and the agent's chat frames, over the real Redis channel layer and PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from apps.chat.models import Conversation, Entry
+from apps.chat.tests.conftest import agent_socket, frames_until, run, start, visitor_socket
+from apps.chat.tokens import visitor_token
+from apps.sla.models import SlaTarget
+from apps.tickets.models import Message
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("flushed_layer")]
+
+
+def test_a_valid_token_connects_and_the_hello_tells_the_state(conversation):
+    async def scenario():
+        socket, connected, _ = await visitor_socket(conversation.pk)
+        assert connected
+        hello = await socket.receive_json_from()
+        assert hello["type"] == "hello" and hello["conversation"] == str(conversation.pk)
+        assert hello["last_seq"] == 0 and hello["agent"] == {"name": "Sara Berg"}
+        await socket.disconnect()
+    run(scenario)
+
+
+def test_a_token_for_another_conversation_is_refused_with_4403(conversation):
+    other = start(email="bo@example.com")
+
+    async def scenario():
+        socket, connected, _ = await visitor_socket(conversation.pk, token=visitor_token(other.pk))
+        assert connected      # accepted only to say why, then closed
+        error = await socket.receive_json_from()
+        assert error == {"type": "error", "code": "token_other_conversation", "detail": error["detail"]}
+        assert (await socket.receive_output())["code"] == 4403
+    run(scenario)
+
+
+def test_a_forged_token_is_refused_with_4401(conversation):
+    async def scenario():
+        socket, _, _ = await visitor_socket(conversation.pk, token="not-a-token")
+        assert (await socket.receive_json_from())["code"] == "token_invalid"
+        assert (await socket.receive_output())["code"] == 4401
+    run(scenario)
+
+
+def test_an_expired_token_gets_an_error_frame_and_4401(conversation, settings):
+    settings.CHAT_TOKEN_MAX_AGE_SECONDS = 3600
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        old = visitor_token(conversation.pk)
+
+    async def scenario():
+        socket, _, _ = await visitor_socket(conversation.pk, token=old)
+        error = await socket.receive_json_from()
+        assert error["code"] == "token_expired" and "expired" in error["detail"]
+        assert (await socket.receive_output())["code"] == 4401
+    run(scenario)
+
+
+def test_visitor_messages_are_stored_before_the_agent_gets_them_in_order(conversation, online_agent):
+    reference = conversation.ticket.reference
+
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        for n in range(5):
+            await visitor.send_json_to({"type": "message", "client_id": f"v{n}", "body": f"Hej {n}"})
+        acks = [await frames_until(visitor, lambda f: f["type"] == "ack") for _ in range(5)]
+        assert [a["seq"] for a in acks] == [1, 2, 3, 4, 5]
+        got = [await frames_until(agent, lambda f: f["type"] == "chat.message") for _ in range(5)]
+        assert [(f["seq"], f["body"], f["from"]) for f in got] == [(n + 1, f"Hej {n}", "visitor") for n in range(5)]
+        assert got[0]["ticket"] == reference
+        stored = await database_sync_to_async(lambda: list(
+            Entry.objects.filter(conversation=conversation).order_by("seq")
+            .values_list("seq", "message__body_text", "message__direction")))()
+        assert stored == [(n + 1, f"Hej {n}", "inbound") for n in range(5)]
+        await visitor.disconnect()
+        await agent.disconnect()
+    run(scenario)
+
+
+def test_the_agents_first_chat_message_reaches_the_visitor_and_meets_the_one_minute_target(conversation, online_agent):
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        await agent.send_json_to({"type": "chat.send", "ticket": conversation.ticket.reference,
+                                  "client_id": "a1", "body": "Hej Ada, hur kan jag hjälpa dig?"})
+        ack = await frames_until(agent, lambda f: f["type"] == "chat.ack")
+        assert ack["seq"] == 1 and ack["duplicate"] is False
+        message = await frames_until(visitor, lambda f: f["type"] == "message")
+        assert (message["seq"], message["from"], message["author"]) == (1, "agent", "Sara Berg")
+        assert message["body"] == "Hej Ada, hur kan jag hjälpa dig?"
+        await visitor.disconnect()
+        await agent.disconnect()
+    run(scenario)
+    target = SlaTarget.objects.get(ticket=conversation.ticket, kind=SlaTarget.Kind.FIRST_RESPONSE)
+    assert target.met_at is not None and target.met_at <= target.due_at
+    assert Conversation.objects.get(pk=conversation.pk).state == Conversation.State.ACTIVE
+
+
+def test_resume_after_n_replays_only_the_later_messages_in_order(conversation, online_agent):
+    from apps.chat import services
+
+    for n in range(6):
+        sender, user = ("agent", online_agent.pk) if n % 2 else ("visitor", None)
+        services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender=sender,
+                                                 body=f"line {n}", client_id=f"c{n}", user_id=user))
+
+    async def scenario():
+        visitor, _, _ = await visitor_socket(conversation.pk, after=3)
+        assert (await visitor.receive_json_from())["last_seq"] == 6
+        replay = [await visitor.receive_json_from() for _ in range(4)]
+        assert [(f["type"], f["seq"], f["body"]) for f in replay[:3]] == [
+            ("message", 4, "line 3"), ("message", 5, "line 4"), ("message", 6, "line 5")]
+        assert replay[3] == {"type": "resumed", "after": 3, "count": 3, "last_seq": 6, "state": "active"}
+        await visitor.send_json_to({"type": "resume", "after": 5})
+        assert (await visitor.receive_json_from())["seq"] == 6
+        assert (await visitor.receive_json_from())["type"] == "resumed"
+        await visitor.disconnect()
+    run(scenario)
+
+
+def test_a_resent_client_id_is_stored_once_and_acknowledged_again(conversation, online_agent):
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        frame = {"type": "message", "client_id": "same-id", "body": "Only once"}
+        await visitor.send_json_to(frame)
+        first = await frames_until(visitor, lambda f: f["type"] == "ack")
+        await visitor.disconnect()
+        again, _, _ = await visitor_socket(conversation.pk, after=0)   # reconnect, resend
+        await again.send_json_to(frame)
+        frames = [await again.receive_json_from() for _ in range(4)]
+        ack = [f for f in frames if f["type"] == "ack"][0]
+        assert (ack["seq"], ack["id"], ack["duplicate"]) == (first["seq"], first["id"], True)
+        await frames_until(agent, lambda f: f["type"] == "chat.message")
+        assert await agent.receive_nothing(timeout=0.3)       # the agent saw it once
+        await again.disconnect()
+        await agent.disconnect()
+    run(scenario)
+    assert Message.objects.filter(ticket=conversation.ticket, body_text="Only once").count() == 1
+
+
+def test_bad_frames_get_error_frames_and_the_socket_keeps_working(conversation, settings):
+    settings.CHAT_MAX_FRAME_BYTES = 2000
+
+    async def scenario():
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        cases = [
+            ("x" * 3000, "too_large"), ("{not json", "bad_json"), ("[1, 2]", "bad_frame"),
+            ('{"type": "launch"}', "unknown_type"), ('{"type": "message", "body": "no id"}', "bad_frame"),
+            ('{"type": "message", "client_id": "e1", "body": "   "}', "empty"),
+            ('{"type": "message", "client_id": "e2", "body": "' + "y" * 1900 + '"}', "too_long"),
+            ('{"type": "resume", "after": "x"}', "bad_frame"),
+        ]
+        settings.CHAT_MAX_MESSAGE_CHARS = 1000
+        for text, code in cases:
+            await visitor.send_to(text_data=text)
+            assert (await visitor.receive_json_from())["code"] == code, text[:40]
+        await visitor.send_to(bytes_data=b"\x00\x01")
+        assert (await visitor.receive_json_from())["code"] == "bad_frame"
+        await visitor.send_json_to({"type": "message", "client_id": "ok", "body": "<b>still</b> here"})
+        ack = await visitor.receive_json_from()
+        assert ack["type"] == "ack" and ack["seq"] == 1
+        await visitor.disconnect()
+    run(scenario)
+    # Stored as text, exactly as typed: escaping is the renderer's job.
+    assert Message.objects.get(ticket=conversation.ticket).body_text == "<b>still</b> here"
+
+
+def test_messages_over_the_rate_are_refused_with_retry_after_and_floods_are_closed(conversation, settings):
+    settings.CHAT_VISITOR_MESSAGES_PER_MINUTE = 6
+    settings.CHAT_MESSAGE_BURST = 3
+    settings.CHAT_FRAMES_PER_SECOND = 5
+
+    async def scenario():
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        results = []
+        for n in range(5):
+            await visitor.send_json_to({"type": "message", "client_id": f"r{n}", "body": "spam"})
+            results.append(await visitor.receive_json_from())
+        assert [r["type"] for r in results] == ["ack", "ack", "ack", "error", "error"]
+        assert results[3]["code"] == "rate_limited" and results[3]["retry_after"] > 0
+        for _ in range(60):
+            await visitor.send_json_to({"type": "typing"})
+        output = None
+        while True:
+            output = await visitor.receive_output(timeout=3)
+            if output["type"] == "websocket.close":
+                break
+        assert output["code"] == 4429
+    run(scenario)
+    assert Entry.objects.filter(conversation=conversation).count() == 3
+
+
+def test_an_ended_chat_refuses_messages_and_keeps_its_transcript(conversation, online_agent):
+    reference = conversation.ticket.reference
+
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        await visitor.send_json_to({"type": "message", "client_id": "m1", "body": "Tack, det löste sig"})
+        await frames_until(visitor, lambda f: f["type"] == "ack")
+        await visitor.send_json_to({"type": "end"})
+        assert (await frames_until(visitor, lambda f: f["type"] == "ended"))["by"] == "visitor"
+        assert (await frames_until(agent, lambda f: f["type"] == "chat.ended"))["ticket"] == reference
+        await visitor.send_json_to({"type": "message", "client_id": "m2", "body": "one more"})
+        assert (await frames_until(visitor, lambda f: f["type"] == "error"))["code"] == "closed"
+        await visitor.disconnect()
+        await agent.disconnect()
+    run(scenario)
+    bodies = list(Message.objects.filter(ticket=conversation.ticket).values_list("body_text", flat=True))
+    assert bodies == ["Tack, det löste sig", "The visitor ended the chat."]
+
+
+def test_a_reply_from_the_console_form_reaches_the_visitor_with_the_next_number(conversation, online_agent):
+    from apps.console.services import reply
+
+    async def scenario():
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        await database_sync_to_async(reply)(ticket=conversation.ticket, user=online_agent, body="Hej från formuläret")
+        message = await frames_until(visitor, lambda f: f["type"] == "message")
+        assert (message["seq"], message["body"], message["from"]) == (1, "Hej från formuläret", "agent")
+        await visitor.disconnect()
+    run(scenario)
+
+
+def test_typing_and_read_marks_travel_both_ways(conversation, online_agent):
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        ref = conversation.ticket.reference
+        await visitor.send_json_to({"type": "typing"})
+        assert (await frames_until(agent, lambda f: f["type"] == "chat.typing"))["ticket"] == ref
+        await agent.send_json_to({"type": "chat.typing", "ticket": ref})
+        assert (await frames_until(visitor, lambda f: f["type"] == "typing"))["from"] == "agent"
+        await agent.send_json_to({"type": "chat.send", "ticket": ref, "client_id": "a1", "body": "Hej"})
+        await frames_until(visitor, lambda f: f["type"] == "message")
+        await visitor.send_json_to({"type": "read", "seq": 1})
+        read = await frames_until(agent, lambda f: f["type"] == "chat.read")
+        assert (read["by"], read["seq"]) == ("visitor", 1)
+        await visitor.disconnect()
+        await agent.disconnect()
+    run(scenario)
+
+
+def test_an_agent_who_has_not_taken_the_chat_cannot_write_in_it(online_agent, regions, queues):
+    conversation = start()
+
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        await agent.send_json_to({"type": "chat.send", "ticket": conversation.ticket.reference,
+                                  "client_id": "x", "body": "hej"})
+        error = await frames_until(agent, lambda f: f["type"] == "error")
+        assert error["code"] == "not_assignee" and error["client_id"] == "x"
+        await agent.disconnect()
+    run(scenario)
+
+
+def test_the_transcript_is_emailed_in_the_chats_language(conversation, online_agent, redis_queues, mailoutbox):
+    from apps.chat import services
+    from conftest import run_worker
+
+    services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
+                                             body="Hur byter jag licens?", client_id="t1"))
+    services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="agent",
+                                             body="Under Inställningar.", client_id="t2", user_id=online_agent.pk))
+
+    async def scenario():
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        await visitor.send_json_to({"type": "transcript"})
+        assert (await visitor.receive_json_from()) == {"type": "transcript", "email": "ada@example.com"}
+        await visitor.send_json_to({"type": "transcript"})
+        assert (await visitor.receive_json_from())["code"] == "rate_limited"
+        await visitor.disconnect()
+    run(scenario)
+    run_worker("mail")
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == ["ada@example.com"] and conversation.ticket.reference in mail.subject
+    assert "Hur byter jag licens?" in mail.body and "Sara Berg: Under Inställningar." in mail.body

@@ -1,0 +1,193 @@
+"""A visitor chats from the demo page with an agent in the console, through a real network cut.
+
+Both sides must end with the same ordered transcript, and the database must hold exactly
+that transcript once. A second test: a Chinese visitor is told (in Chinese) that chat is
+not offered and opens an email ticket instead.
+"""
+
+from datetime import time
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.services import make_agent
+from apps.chat.models import Conversation, Entry
+from apps.policy.models import ServiceWindow
+from apps.tickets.models import Ticket
+from tests.browser.conftest import in_another_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PANEL = "#supportdesk-chat"
+
+
+@pytest.fixture
+def chat_desk(regions, queues):
+    """A Swedish chat agent, and the chat window open all week so the test does not depend on the day."""
+    ServiceWindow.objects.filter(name="24x5").update(open_weekday=0, open_time=time(0, 0), open_tz="UTC",
+                                                     close_weekday=6, close_time=time(23, 59), close_tz="UTC")
+    agent = get_user_model().objects.create_user("agent_sv", password="pw-agent-sv", first_name="Sara",
+                                                 last_name="Berg")
+    make_agent(user=agent, languages=["sv"], channels=["chat", "email"], time_zone="Europe/Stockholm")
+    return agent
+
+
+def agent_console(browser, base):
+    page = browser.new_context(locale="sv-SE").new_page()
+    page.goto(f"{base}/accounts/login/?next=/console/")
+    page.fill("#id_username", "agent_sv")
+    page.fill("#id_password", "pw-agent-sv")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/")
+    page.wait_for_selector("#live-status.on", timeout=10_000)
+    return page
+
+
+def widget_lines(page) -> list[tuple[int, str]]:
+    return page.eval_on_selector_all(
+        f"{PANEL} li.msg[data-seq]", "els => els.map(e => [+e.dataset.seq, e.querySelector('.body').textContent])")
+
+
+def console_lines(page) -> list[tuple[int, str]]:
+    return page.eval_on_selector_all(
+        "#thread li.msg[data-seq]", "els => els.map(e => [+e.dataset.seq, e.querySelector('.body').textContent])")
+
+
+def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
+        chat_desk, desk_server, cuttable, browser, artifacts):
+    agent = agent_console(browser, desk_server)
+
+    visitor_context = browser.new_context(locale="sv-SE")
+    visitor = visitor_context.new_page()
+    visitor.goto(f"http://127.0.0.1:{cuttable.port}/widget/demo/")     # the visitor's traffic goes through the proxy
+    visitor.click(f"{PANEL} .launcher")
+    assert visitor.locator(f"{PANEL} select[name=language]").input_value() == "sv"   # from the browser
+    visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
+    visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
+    visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
+    visitor.wait_for_selector(f"{PANEL} #sd-composer")
+
+    agent.wait_for_selector("#offers .offer button", timeout=10_000).click()      # accept the offer
+    agent.wait_for_url("**/console/tickets/*/")
+    agent.wait_for_selector("#chat-panel")
+    visitor.wait_for_function(
+        f"document.querySelector('{PANEL}').shadowRoot.querySelector('.agent').textContent.includes('Sara Berg')")
+
+    def visitor_says(text):
+        visitor.fill(f"{PANEL} #sd-composer textarea", text)
+        visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
+
+    def agent_says(text):
+        agent.fill("#chat-body", text)
+        agent.press("#chat-body", "Enter")
+
+    visitor_says("Hej! Programmet startar inte.")
+    agent.wait_for_selector("#thread li.msg[data-seq='1']")
+    agent.fill("#chat-body", "H")     # the visitor sees the agent typing
+    agent.type("#chat-body", "ej")
+    visitor.wait_for_function(
+        f"document.querySelector('{PANEL}').shadowRoot.querySelector('.typing').textContent.length > 0")
+    agent.fill("#chat-body", "")
+    agent_says("Hej Ada! Vilken version har du?")
+    visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='2']")
+    visitor.wait_for_selector(f"{PANEL} li.msg.visitor[data-seq='1'][data-state='read']")   # the agent read it
+
+    # The visitor's network drops: both sides keep writing.
+    cuttable.cut()
+    visitor.wait_for_function(
+        f"document.querySelector('{PANEL}').shadowRoot.querySelector('.status').textContent.length > 0")
+    visitor_says("Version 12.3, på Windows.")
+    visitor_says("Hörs jag?")
+    agent_says("Tack, jag kollar.")
+    agent_says("Prova att starta om datorn.")
+    agent.wait_for_selector("#thread li.msg[data-seq='4']")
+    visitor.screenshot(path=str(artifacts / "chat-widget-offline.png"))
+    assert visitor.locator(f"{PANEL} li.msg.visitor[data-state='pending']").count() == 2
+
+    cuttable.restore()
+    visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='6']", timeout=15_000)
+    visitor.wait_for_function(
+        f"document.querySelector('{PANEL}').shadowRoot.querySelectorAll('li.msg[data-state=pending]').length === 0")
+    agent.wait_for_selector("#thread li.msg[data-seq='6']", timeout=10_000)
+    agent_says("Fungerar det nu?")
+    visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='7']")
+    agent.wait_for_selector("#thread li.msg[data-seq='7'][data-delivery]")
+
+    seen_by_visitor, seen_by_agent = widget_lines(visitor), console_lines(agent)
+    assert [seq for seq, _ in seen_by_visitor] == list(range(1, 8))
+    assert seen_by_visitor == seen_by_agent
+    stored = in_another_thread(lambda: list(
+        Entry.objects.filter(conversation__ticket__channel="chat").order_by("seq")
+        .values_list("seq", "message__body_text")))
+    assert [tuple(line) for line in seen_by_visitor] == stored
+    assert {body for _, body in stored} >= {"Version 12.3, på Windows.", "Hörs jag?", "Prova att starta om datorn."}
+    visitor.screenshot(path=str(artifacts / "chat-widget.png"))
+    agent.screenshot(path=str(artifacts / "chat-console.png"), full_page=True)
+
+    # Ending keeps the transcript on the ticket.
+    visitor.click(f"{PANEL} #sd-end")
+    visitor.wait_for_selector(f"{PANEL} #sd-ended")
+    agent.wait_for_function("document.getElementById('chat-form').hidden === true")
+    conversation = in_another_thread(lambda: Conversation.objects.select_related("ticket").get())
+    assert conversation.state == "ended"
+    chat_lines = in_another_thread(
+        lambda: conversation.ticket.messages.filter(direction__in=["inbound", "outbound"]).count())
+    assert chat_lines == 7
+
+
+def test_a_chinese_visitor_is_told_in_chinese_and_gets_the_email_form(chat_desk, desk_server, browser, artifacts):
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{desk_server}/widget/demo/?entry_point=widget-malaysia")
+    page.click(f"{PANEL} .launcher")
+    form = page.wait_for_selector(f"{PANEL} #sd-email-form")
+    assert "在线聊天不提供中文服务" in form.inner_text()
+    assert page.locator(f"{PANEL} select[name=language]").input_value() == "zh-hans"
+    page.fill(f"{PANEL} input[name=name]", "李雷")
+    page.fill(f"{PANEL} input[name=email]", "li@example.com")
+    page.fill(f"{PANEL} textarea[name=message]", "软件启动时崩溃。")
+    page.screenshot(path=str(artifacts / "chat-widget-zh.png"))
+    page.click(f"{PANEL} #sd-email-form button[type=submit]")
+    thanks = page.wait_for_selector(f"{PANEL} #sd-thanks").inner_text()
+    ticket = in_another_thread(lambda: Ticket.objects.select_related("region").get())
+    assert ticket.reference in thanks and "谢谢" in thanks
+    assert (ticket.channel, ticket.language, ticket.region.slug) == ("email", "zh-hans", "malaysia")
+    assert not in_another_thread(lambda: Conversation.objects.exists())
+
+
+def test_a_server_restart_mid_chat_loses_and_doubles_nothing(chat_desk, restartable_desk, browser):
+    base = restartable_desk.url
+    agent = agent_console(browser, base)
+    visitor = browser.new_context(locale="sv-SE").new_page()
+    visitor.goto(f"{base}/widget/demo/")
+    visitor.click(f"{PANEL} .launcher")
+    visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
+    visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
+    visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
+    agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
+    agent.wait_for_selector("#chat-panel")
+
+    visitor.fill(f"{PANEL} #sd-composer textarea", "Hej!")
+    visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
+    agent.wait_for_selector("#thread li.msg[data-seq='1']")
+    agent.fill("#chat-body", "Hej Ada!")
+    agent.press("#chat-body", "Enter")
+    visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='2']")
+
+    restartable_desk.stop()       # both sockets drop; both sides keep writing
+    visitor.wait_for_function(
+        f"document.querySelector('{PANEL}').shadowRoot.querySelector('.status').textContent.length > 0")
+    visitor.fill(f"{PANEL} #sd-composer textarea", "Är ni kvar?")
+    visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
+    agent.wait_for_selector("#live-status.off")
+    agent.fill("#chat-body", "Vi startade om en server.")
+    agent.press("#chat-body", "Enter")
+    restartable_desk.start()
+
+    visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='4']", timeout=30_000)
+    agent.wait_for_selector("#thread li.msg[data-seq='4']", timeout=30_000)
+    seen_by_visitor, seen_by_agent = widget_lines(visitor), console_lines(agent)
+    assert seen_by_visitor == seen_by_agent
+    assert [seq for seq, _ in seen_by_visitor] == [1, 2, 3, 4]
+    assert sorted(body for _, body in seen_by_visitor[2:]) == ["Vi startade om en server.", "Är ni kvar?"]
+    stored = in_another_thread(lambda: list(Entry.objects.order_by("seq").values_list("seq", "message__body_text")))
+    assert [tuple(line) for line in seen_by_visitor] == stored
