@@ -55,12 +55,12 @@ def agent_cookies(count: int) -> list[str]:
     """Session keys of `count` Swedish agents, made the way a login makes them."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
 
     from apps.accounts.services import make_agent
 
-    from django.core.management import call_command
-
-    call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", verbosity=0, stdout=quiet)
     keys = []
     for i in range(count):
         user = get_user_model().objects.create_user(f"bench_agent_{i}")
@@ -141,7 +141,7 @@ def produce(events: int, rate: float) -> dict[int, float]:
         before = TicketEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         stamp = {}
         with transaction.atomic():
-            transaction.on_commit(lambda: stamp.setdefault("t", time.time()))
+            transaction.on_commit(lambda stamp=stamp: stamp.setdefault("t", time.time()))
             if i % 2 == 0:
                 services.open_ticket(channel="email", contact=contact, subject=f"fan-out {i}", body="x",
                                      external_ref=f"fanout-{i}")
