@@ -40,7 +40,7 @@ def _ticket_for(request, reference: str) -> Ticket:
     return ticket
 
 
-def _strings() -> dict[str, str]:
+def _strings() -> dict:
     """Texts the console's script shows, translated in the agent's language."""
     return {
         "offer": _("New %(channel)s in %(language)s: %(subject)s"),
@@ -48,6 +48,9 @@ def _strings() -> dict[str, str]:
         "alsoViewing": _("Also viewing: %(agents)s"), "reconnecting": _("Reconnecting…"),
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
         "open": _("Open"),
+        # Events carry codes (one payload for every console); each console shows its own labels.
+        "statuses": {code: str(label) for code, label in Ticket.Status.choices},
+        "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},
     }
 
 

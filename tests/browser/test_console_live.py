@@ -29,12 +29,14 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     page.click("button[type=submit]")
     page.wait_for_url("**/console/")
     page.wait_for_selector("#live-status.on", timeout=10_000)
+    page.wait_for_function("document.getElementById('presence').value === 'online'")
 
     ticket = in_another_thread(lambda: tickets.open_ticket(
         channel="email", contact=contact, subject="Appen kraschar vid start", body="Hej, appen kraschar.",
         external_ref="<live-1@example.com>"))
     row = page.wait_for_selector(f'#queue tr[data-ref="{ticket.reference}"]', timeout=5_000)
     assert "Appen kraschar" in row.inner_text()
+    assert row.query_selector("td.status").inner_text() == "Nytt"     # the label in the agent's language
     assert page.inner_text("#count-emails") == "1"
     page.wait_for_function(
         f"document.querySelector('#queue tr[data-ref=\"{ticket.reference}\"] td.sla').classList.contains('green')")

@@ -56,7 +56,12 @@
         (frame.type === "error" && String(frame.request).indexOf("chat.") === 0))) {
       window.consoleChat.handle(frame, send); return;
     }
-    if (frame.type === "hello") { if (!cursor()) setCursor(frame.cursor); return; }
+    if (frame.type === "hello") {
+      if (!cursor()) setCursor(frame.cursor);
+      var presence = document.getElementById("presence");   // connecting made the agent online
+      if (presence && frame.presence) presence.value = frame.presence;
+      return;
+    }
     if (frame.type === "ticket.event") { setCursor(frame.id); onTicketEvent(frame); return; }
     if (frame.type === "offer") { showOffer(frame); return; }
     if (frame.type === "accepted") { location.href = "/console/tickets/" + frame.ticket + "/"; return; }
@@ -88,8 +93,9 @@
       row.classList.add("fresh");
     }
     var cells = row.children;
-    cells[1].textContent = t.channel; cells[2].textContent = t.language; cells[3].textContent = t.subject;
-    cells[4].textContent = t.status; cells[5].textContent = t.assignee || "—";
+    cells[1].textContent = S.channels[t.channel] || t.channel; cells[2].textContent = t.language;
+    cells[3].textContent = t.subject;
+    cells[4].textContent = S.statuses[t.status] || t.status; cells[5].textContent = t.assignee || "—";
     row.dataset.received = t.received_at; row.dataset.channel = t.channel;
     row.dataset.assigned = t.assignee ? "1" : "";
     cells[7].dataset.sla = JSON.stringify(t.sla);
@@ -112,7 +118,7 @@
 
   function updateTicketPage(frame) {
     var t = frame.ticket;
-    document.getElementById("ticket-status").textContent = t.status;
+    document.getElementById("ticket-status").textContent = S.statuses[t.status] || t.status;
     document.getElementById("ticket-assignee").textContent = t.assignee || "—";
     var list = document.getElementById("sla");
     list.innerHTML = "";
