@@ -14,7 +14,6 @@ after everything of their conversation that came before them in the batch.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import psycopg
 from django.conf import settings
@@ -23,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.chat.models import Conversation, Entry
-from apps.chat.services import Outgoing, Refused, Stored, external_id
+from apps.chat.services import Outgoing, Refused, Stored, _Locked, _needs_ticket_service, external_id
 from apps.policy.languages import Channel
 from apps.tickets.models import Message, Ticket, TicketEvent
 
@@ -68,30 +67,18 @@ def _name(first, last, username) -> str:
 
 
 @dataclass
-class _Row:
-    id: str
-    last_seq: int
-    state: str
-    visitor_name: str
-    visitor_email: str
-    ticket_id: int
-    reference: str
-    status: str
-    first_response_at: datetime | None
-    assignee_id: int | None
-    contact_id: int
-    assignee_name: str
-    dirty: bool = False
+class _Row(_Locked):
+    """The services' locked row, plus what the fast path needs on top."""
+
+    assignee_name: str = ""
     diverted: bool = False
 
 
 def _needs_services(item: Outgoing, row: _Row) -> bool:
-    if item.upload is not None or not item.client_id:
-        return True
-    if item.sender == Entry.Sender.AGENT:
-        # Not the assignee (refused, or a manager stepping in): the services decide and name the author.
-        return row.first_response_at is None or row.status == Ticket.Status.NEW or item.user_id != row.assignee_id
-    return row.status in (Ticket.Status.PENDING, Ticket.Status.RESOLVED)
+    # Beyond the services' own rule: no client id to de-duplicate by, or an agent who is not
+    # the assignee (refused, or a manager stepping in) — the services decide and name the author.
+    return (_needs_ticket_service(item, row) or not item.client_id
+            or (item.sender == Entry.Sender.AGENT and item.user_id != row.assignee_id))
 
 
 async def connect() -> psycopg.AsyncConnection | None:
@@ -124,7 +111,7 @@ async def store(conn: psycopg.AsyncConnection, items: list[Outgoing]) -> list[St
     try:
         await cursor.execute(f"BEGIN; {LOCK}; {KNOWN}", [ids, ids, client_ids])
         cursor.nextset()
-        rows = {str(r[0]): _Row(str(r[0]), *r[1:11], _name(*r[11:14])) for r in await cursor.fetchall()}
+        rows = {str(r[0]): _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:14])) for r in await cursor.fetchall()}
         cursor.nextset()
         known = {(str(r[0]), r[1], r[2]): r[3:] for r in await cursor.fetchall()}
         order, values, updates, copies = _plan(items, rows, known, results)

@@ -3,18 +3,15 @@
 Writes go through ``apps.feedback.services``.
 """
 
-import hashlib
 import secrets
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The keys are 256-bit random tokens like staff API tokens, so the same plain SHA-256 serves.
+from apps.accounts.models import hash_token as hash_key  # noqa: F401  (used by services and admin)
+
 KEY_PREFIX = "sdfb_"
-
-
-def hash_key(raw: str) -> str:
-    # The keys are 256-bit random tokens, so a plain SHA-256 cannot be brute-forced.
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class ApiKey(models.Model):
