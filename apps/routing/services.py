@@ -68,9 +68,14 @@ def can_act_on(user, ticket) -> bool:
     return bool(profile and ticket.language in profile.languages and ticket.channel in profile.channels)
 
 
-def presence_is_fresh(state: AgentState, now: datetime) -> bool:
-    return (state.presence == AgentState.Presence.ONLINE and state.last_seen_at is not None
-            and state.last_seen_at >= now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS))
+def _online_states(*, language: str, channel: str, now: datetime) -> list[AgentState]:
+    """Agents online with a fresh heartbeat who serve this language on this channel."""
+    states = (AgentState.objects.select_related("user__agent_profile")
+              .filter(user__is_active=True, presence=AgentState.Presence.ONLINE,
+                      last_seen_at__gte=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)))
+    return [state for state in states
+            if (profile := getattr(state.user, "agent_profile", None))
+            and language in profile.languages and channel in profile.channels]
 
 
 def _load(user_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -100,16 +105,11 @@ def eligible_agents(ticket, *, now: datetime | None = None) -> list[Candidate]:
     Ordered by who has been idle longest (never assigned first).
     """
     now = now or timezone.now()
-    states = (AgentState.objects.select_related("user__agent_profile")
-              .filter(user__is_active=True, presence=AgentState.Presence.ONLINE,
-                      last_seen_at__gte=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)))
+    states = _online_states(language=ticket.language, channel=ticket.channel, now=now)
     if needs_trained_specialist(ticket):
-        states = states.filter(trained_extensions=ticket.extension_id)
-    candidates = []
-    for state in states:
-        profile = getattr(state.user, "agent_profile", None)
-        if profile and ticket.language in profile.languages and ticket.channel in profile.channels:
-            candidates.append(Candidate(state.user, state))
+        trained = set(AgentState.objects.filter(trained_extensions=ticket.extension_id).values_list("pk", flat=True))
+        states = [state for state in states if state.pk in trained]
+    candidates = [Candidate(state.user, state) for state in states]
     load = _load([c.user.pk for c in candidates])
     spare = [c for c in candidates if _has_capacity(c.state, load.get(c.user.pk), ticket.channel)]
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
@@ -126,15 +126,7 @@ def _has_capacity(state: AgentState, load: dict | None, channel: str) -> bool:
 
 def live_agents_online(*, language: str, channel: str, now: datetime | None = None) -> int:
     """How many agents could take a live item now; 0 means the channel should offer an alternative."""
-    now = now or timezone.now()
-    count = 0
-    for state in AgentState.objects.select_related("user__agent_profile").filter(
-            user__is_active=True, presence=AgentState.Presence.ONLINE,
-            last_seen_at__gte=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)):
-        profile = getattr(state.user, "agent_profile", None)
-        if profile and language in profile.languages and channel in profile.channels:
-            count += 1
-    return count
+    return len(_online_states(language=language, channel=channel, now=now or timezone.now()))
 
 
 def route_ticket(*, ticket) -> None:
