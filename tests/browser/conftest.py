@@ -66,11 +66,6 @@ def browser(monkeypatch):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield instance
         instance.close()
-    # Queries made while Playwright's loop ran used their own connection; close it before
-    # the test database is dropped.
-    from django.db import connections
-
-    connections.close_all()
 
 
 @pytest.fixture
