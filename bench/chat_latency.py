@@ -297,6 +297,10 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
     cpu0 = [cpu_of([p]) for p in processes]
     other0 = {name: cpu_of(group) for name, group in others.items()}
     me0 = cpu_of([me])
+    spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
+                               str(int(args.msgs * args.interval)), "-f", "raw", "-r", "200", "-o",
+                               f"/tmp/spy-{pid}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for pid in pids["server"]] if os.environ.get("CHAT_BENCH_PYSPY") else []
     t0 = time.monotonic()
 
     async def sender(ws, conversation, ticket, side):
@@ -319,6 +323,8 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), args.grace)
     wall = time.monotonic() - t0
+    for spy in spies:
+        spy.wait()
     cpu1 = [cpu_of([p]) for p in processes]
     other1 = {name: cpu_of(group) for name, group in others.items()}
     me1 = cpu_of([me])
@@ -403,13 +409,7 @@ def run_desk(setup, layer, n, env, args, pct):
         for port, process in zip(ports, processes):
             wait_port(port, process)
         pids = {"server": [p.pid for p in processes], "redis": [env.redis.pid], "postgres": []}
-        spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(p.pid), "-d", "25",
-                                   "-f", "raw", "-r", "200", "-o", f"/tmp/spy-{p.pid}.txt"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for p in processes] if os.environ.get("CHAT_BENCH_PYSPY") else []
         result = asyncio.run(run_desk_load(pairs, ports[0], ports[-1], args, pids, pct))
-        for spy in spies:
-            spy.wait()
     finally:
         for process in processes:
             stop(process)

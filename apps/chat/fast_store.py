@@ -13,7 +13,9 @@ ticket) are not stored here: they come back as ``None`` and go through the servi
 after everything of their conversation that came before them in the batch.
 """
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from django.conf import settings
@@ -32,34 +34,44 @@ TICKETS = Ticket._meta.db_table
 MESSAGES = Message._meta.db_table
 EVENTS = TicketEvent._meta.db_table
 
-LOCK = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
-        f"t.first_response_at, t.assignee_id, t.contact_id, u.first_name, u.last_name, u.username "
+# Both statements have one fixed text, so psycopg prepares them once per connection and
+# PostgreSQL neither parses nor plans them again. The batch travels as JSON: one C-encoded
+# parameter instead of a Python-dumped array per column.
+READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
+        f"t.first_response_at, t.assignee_id, t.contact_id, u.first_name, u.last_name, u.username, "
+        f"(SELECT json_agg(json_build_array(e.sender, e.client_id, e.seq, m.id, m.body_text, m.created_at, "
+        f"au.first_name, au.last_name, au.username)) FROM {ENTRIES} e JOIN {MESSAGES} m ON m.id = e.message_id "
+        f"LEFT JOIN auth_user au ON au.id = m.author_user_id "
+        f"WHERE e.conversation_id = c.id AND e.client_id IN (SELECT json_array_elements_text(%s::json))) "
         f"FROM {CONVERSATIONS} c JOIN {TICKETS} t ON t.id = c.ticket_id LEFT JOIN auth_user u ON u.id = t.assignee_id "
-        f"WHERE c.id = ANY(%s::uuid[]) ORDER BY c.id FOR UPDATE OF c")
-KNOWN = (f"SELECT e.conversation_id, e.sender, e.client_id, e.seq, m.id, m.body_text, m.created_at, "
-         f"u.first_name, u.last_name, u.username FROM {ENTRIES} e JOIN {MESSAGES} m ON m.id = e.message_id "
-         f"LEFT JOIN auth_user u ON u.id = m.author_user_id "
-         f"WHERE e.conversation_id = ANY(%s::uuid[]) AND e.client_id = ANY(%s)")
-ROW = "(%s::int, %s::uuid, %s::bigint, %s::varchar, %s::varchar, %s::bigint, %s::varchar, %s::text, %s::int, " \
-      "%s::bigint, %s::varchar, %s::varchar)"
-
-
-def _insert_sql(rows: int, conversations: int) -> str:
-    return (
-        f"WITH v(ord, conversation_id, seq, sender, client_id, ticket_id, direction, body, author_user_id, "
-        f"author_contact_id, external_id, actor_label) AS (VALUES {', '.join([ROW] * rows)}), "
-        f"m AS (INSERT INTO {MESSAGES} (ticket_id, direction, author_user_id, author_contact_id, automatic, channel, "
-        f"body_text, body_html, external_id, created_at) SELECT ticket_id, direction, author_user_id, "
-        f"author_contact_id, false, %s, body, '', external_id, %s FROM v ORDER BY ord RETURNING id, external_id), "
-        f"j AS (SELECT v.*, m.id AS message_id FROM v JOIN m ON m.external_id = v.external_id), "
-        f"e AS (INSERT INTO {EVENTS} (ticket_id, kind, actor_id, actor_label, data, created_at) "
-        f"SELECT ticket_id, 'message', author_user_id, actor_label, jsonb_build_object('message_id', message_id, "
-        f"'direction', direction, 'automatic', false), %s FROM j ORDER BY ord), "
-        f"x AS (INSERT INTO {ENTRIES} (conversation_id, seq, message_id, sender, client_id) "
-        f"SELECT conversation_id, seq, message_id, sender, client_id FROM j), "
-        f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = w.last_seq, state = w.state FROM (VALUES "
-        f"{', '.join(['(%s::uuid, %s::bigint, %s::varchar)'] * conversations)}) AS w(id, last_seq, state) "
-        f"WHERE c.id = w.id) SELECT ord, message_id FROM j")
+        f"WHERE c.id IN (SELECT json_array_elements_text(%s::json)::uuid)")
+# One statement, so one transaction without BEGIN and COMMIT. Instead of a row lock held
+# between the read and the write, each conversation's update is conditional on what was
+# read (sequence, state and the ticket fields the plan depended on): a conversation some
+# other process wrote meanwhile is not updated, none of its lines are inserted, and
+# ``store`` plans it again.
+WRITE = (
+    f"WITH v AS (SELECT * FROM json_to_recordset(%s::json) AS v(ord int, conversation_id uuid, seq bigint, "
+    f"sender varchar, client_id varchar, ticket_id bigint, direction varchar, body text, author_user_id int, "
+    f"author_contact_id bigint, external_id varchar, actor_label varchar)), "
+    f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, read_seq bigint, last_seq bigint, "
+    f"read_state varchar, state varchar, status varchar, assignee_id int, answered bool)), "
+    f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = w.last_seq, state = w.state FROM w, {TICKETS} t "
+    f"WHERE c.id = w.id AND c.last_seq = w.read_seq AND c.state = w.read_state AND t.id = c.ticket_id "
+    f"AND t.status = w.status AND t.assignee_id IS NOT DISTINCT FROM w.assignee_id "
+    f"AND (t.first_response_at IS NOT NULL) = w.answered RETURNING c.id), "
+    f"ok AS (SELECT v.* FROM v WHERE v.conversation_id IN (SELECT id FROM u)), "
+    f"m AS (INSERT INTO {MESSAGES} (ticket_id, direction, author_user_id, author_contact_id, automatic, channel, "
+    f"body_text, body_html, external_id, created_at) SELECT ticket_id, direction, author_user_id, "
+    f"author_contact_id, false, %s, body, '', external_id, %s FROM ok ORDER BY ord RETURNING id, external_id), "
+    f"j AS (SELECT ok.*, m.id AS message_id FROM ok JOIN m ON m.external_id = ok.external_id), "
+    f"e AS (INSERT INTO {EVENTS} (ticket_id, kind, actor_id, actor_label, data, created_at) "
+    f"SELECT ticket_id, 'message', author_user_id, actor_label, jsonb_build_object('message_id', message_id, "
+    f"'direction', direction, 'automatic', false), %s FROM j ORDER BY ord), "
+    f"x AS (INSERT INTO {ENTRIES} (conversation_id, seq, message_id, sender, client_id) "
+    f"SELECT conversation_id, seq, message_id, sender, client_id FROM j) "
+    f"SELECT ord, message_id FROM j")
+ATTEMPTS = 3
 
 
 def _name(first, last, username) -> str:
@@ -68,10 +80,15 @@ def _name(first, last, username) -> str:
 
 @dataclass
 class _Row(_Locked):
-    """The services' locked row, plus what the fast path needs on top."""
+    """The services' row, plus what the fast path needs on top."""
 
     assignee_name: str = ""
     diverted: bool = False
+    read_seq: int = 0
+    read_state: str = ""
+
+    def __post_init__(self):
+        self.read_seq, self.read_state = self.last_seq, self.state
 
 
 def _needs_services(item: Outgoing, row: _Row) -> bool:
@@ -88,7 +105,7 @@ async def connect() -> psycopg.AsyncConnection | None:
         return None
     for django_only in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(django_only, None)
-    # Autocommit: store() sends its own BEGIN and COMMIT with its statements.
+    # Autocommit: each statement of store() is a transaction of its own.
     return await psycopg.AsyncConnection.connect(**params, autocommit=True)
 
 
@@ -97,47 +114,77 @@ def enabled() -> bool:
 
 
 async def store(conn: psycopg.AsyncConnection, items: list[Outgoing]) -> list[Stored | Refused | None]:
-    """Store what the fast path may store, in one transaction; ``None`` marks items for the services.
+    """Store what the fast path may store; ``None`` marks items for the services.
 
-    Two round trips: "BEGIN; lock the conversations; look up client ids" and "insert; COMMIT".
-    The statements are bound client-side (psycopg's literal quoting) so that each trip is one
-    simple query: psycopg's pipeline mode did the same in two trips but spun the CPU waiting.
+    Two round trips, each one prepared statement: read the conversations (and any
+    client ids already stored), then insert and advance them in one statement. A
+    conversation written by someone else in between is planned again, and after
+    ``ATTEMPTS`` tries left to the services, which lock it.
     """
+    results: list[Stored | Refused | None] = [None] * len(items)
+    pending = list(range(len(items)))
+    for _attempt in range(ATTEMPTS):
+        outcomes = await _store_once(conn, [items[index] for index in pending])
+        for index, outcome in zip(pending, outcomes):
+            results[index] = outcome
+        pending = [index for index, outcome in zip(pending, outcomes) if outcome is RACED]
+        if not pending:
+            break
+    return [None if result is RACED else result for result in results]
+
+
+RACED = object()      # the item's conversation changed between the read and the write
+
+
+async def _store_once(conn, items: list[Outgoing]) -> list:
     now = timezone.now()
     ids = sorted({str(item.conversation_id) for item in items})
     client_ids = sorted({item.client_id for item in items if item.client_id})
-    results: list[Stored | Refused | None] = [None] * len(items)
-    cursor = psycopg.AsyncClientCursor(conn)
-    try:
-        await cursor.execute(f"BEGIN; {LOCK}; {KNOWN}", [ids, ids, client_ids])
-        cursor.nextset()
-        rows = {str(r[0]): _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:14])) for r in await cursor.fetchall()}
-        cursor.nextset()
-        known = {(str(r[0]), r[1], r[2]): r[3:] for r in await cursor.fetchall()}
-        order, values, updates, copies = _plan(items, rows, known, results)
-        message_ids = {}
-        if order:
-            await cursor.execute(_insert_sql(len(order), len(updates) // 3) + "; COMMIT",
-                                 [*values, Channel.CHAT, now, now, *updates])
-            message_ids = dict(await cursor.fetchall())
-        else:
-            await cursor.execute("COMMIT")
-    except BaseException:
-        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            await conn.execute("ROLLBACK")
-        raise
+    cursor = conn.cursor()
+    await cursor.execute(READ, [json.dumps(client_ids), json.dumps(ids)], prepare=True)
+    rows, known = {}, {}
+    for r in await cursor.fetchall():
+        row = rows[str(r[0])] = _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:14]))
+        for sender, client_id, seq, message_id, body, at, first, last, username in r[14] or ():
+            known[(row.id, sender, client_id)] = (seq, message_id, body, datetime.fromisoformat(at),
+                                                 first, last, username)
+    results: list = [None] * len(items)
+    order, copies = _plan(items, rows, known, results)
+    if not order:
+        return results
+    dirty = [row for row in rows.values() if row.dirty]
+    lines = [{"ord": index, "conversation_id": row.id, "seq": seq, "sender": item.sender,
+              "client_id": item.client_id, "ticket_id": row.ticket_id, "body": item.body,
+              "external_id": external_id(row.id, item.sender, item.client_id),
+              **({"direction": Message.Direction.OUTBOUND, "author_user_id": item.user_id, "actor_label": ""}
+                 if item.sender == Entry.Sender.AGENT else
+                 {"direction": Message.Direction.INBOUND, "author_contact_id": row.contact_id,
+                  "actor_label": row.visitor_name or row.visitor_email})}
+             for index, item, row, seq in order]
+    guards = [{"id": row.id, "read_seq": row.read_seq, "last_seq": row.last_seq, "read_state": row.read_state,
+               "state": row.state, "status": row.status, "assignee_id": row.assignee_id,
+               "answered": row.first_response_at is not None} for row in dirty]
+    await cursor.execute(WRITE, [json.dumps(lines), json.dumps(guards), Channel.CHAT, now, now], prepare=True)
+    message_ids = dict(await cursor.fetchall())
+    written = {row.id for index, _item, row, _seq in order if index in message_ids}
     for index, item, row, seq in order:
+        if row.id not in written:
+            results[index] = RACED
+            continue
         author = row.assignee_name if item.sender == Entry.Sender.AGENT else row.visitor_name
         results[index] = Stored(row.id, row.reference, seq, message_ids[index], item.sender, author, item.body,
                                 item.client_id, now, row.assignee_id)
     for index, first in copies:
-        results[index] = Stored(**{**results[first].__dict__, "duplicate": True})
-    return results
+        results[index] = (RACED if results[first] is RACED
+                          else Stored(**{**results[first].__dict__, "duplicate": True}))
+    # Whatever the plan decided for a raced conversation (refused, duplicate, diverted) is decided again.
+    raced = {row.id for row in dirty} - written
+    return [RACED if str(item.conversation_id) in raced else result for item, result in zip(items, results)]
 
 
 def _plan(items, rows, known, results):
-    """Decide each item's fate under the lock: refused, duplicate, left to the services, or stored with a number."""
-    order, values, in_batch, copies = [], [], {}, []
+    """Decide each item's fate from what was read: refused, duplicate, left to the services, or a number."""
+    order, in_batch, copies = [], {}, []
     for index, item in enumerate(items):
         row = rows.get(str(item.conversation_id))
         if row is None:
@@ -159,17 +206,10 @@ def _plan(items, rows, known, results):
         if row.state == Conversation.State.ENDED:
             results[index] = Refused("closed", _("This chat has ended."), item.client_id)
             continue
-        agent = item.sender == Entry.Sender.AGENT
         row.last_seq += 1
         row.dirty = True
-        if agent and row.state == Conversation.State.WAITING:
+        if item.sender == Entry.Sender.AGENT and row.state == Conversation.State.WAITING:
             row.state = Conversation.State.ACTIVE
         in_batch[key] = index
         order.append((index, item, row, row.last_seq))
-        values += [index, row.id, row.last_seq, item.sender, item.client_id, row.ticket_id,
-                   Message.Direction.OUTBOUND if agent else Message.Direction.INBOUND, item.body,
-                   item.user_id if agent else None, None if agent else row.contact_id,
-                   external_id(row.id, item.sender, item.client_id),
-                   "" if agent else (row.visitor_name or row.visitor_email)]
-    updates = [field for row in rows.values() if row.dirty for field in (row.id, row.last_seq, row.state)]
-    return order, values, updates, copies
+    return order, copies

@@ -1,7 +1,10 @@
 """The socket servers' SQL write path stores exactly what the services store, and leaves them the rest."""
 
+import threading
+
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 
 from apps.chat import fast_store, services
 from apps.chat.models import Conversation, Entry
@@ -81,3 +84,52 @@ def test_an_ended_chat_refuses_and_an_unknown_conversation_is_named(conversation
         services.Outgoing(conversation_id="00000000-0000-0000-0000-000000000000", sender="visitor", body="?",
                           client_id="u1")])
     assert (closed.code, unknown.code) == ("closed", "unknown_conversation")
+
+
+def test_a_conversation_written_between_read_and_write_is_read_again(conversation, monkeypatch):
+    """Another process's line lands after our read: our update must not apply, and the retry numbers after it."""
+    plan, plans = fast_store._plan, []
+
+    def another_process_writes():
+        services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
+                                                 body="Från andra fliken", client_id="tab2"))
+        connection.close()
+
+    def plan_after_a_race(*args):
+        if not plans:
+            writer = threading.Thread(target=another_process_writes)
+            writer.start()
+            writer.join()
+        plans.append(args)
+        return plan(*args)
+
+    monkeypatch.setattr(fast_store, "_plan", plan_after_a_race)
+    [result] = fast([services.Outgoing(conversation_id=str(conversation.pk), sender="visitor", body="Efter",
+                                       client_id="tab1")])
+    assert len(plans) == 2
+    assert (result.seq, result.duplicate) == (2, False)
+    assert list(Entry.objects.filter(conversation=conversation).order_by("seq")
+                .values_list("seq", "client_id", "message__body_text")) == [(1, "tab2", "Från andra fliken"),
+                                                                            (2, "tab1", "Efter")]
+    assert Conversation.objects.get(pk=conversation.pk).last_seq == 2
+
+
+def test_a_conversation_that_keeps_changing_is_left_to_the_services(conversation, monkeypatch):
+    plan, counter = fast_store._plan, iter(range(100))
+
+    def plan_while_another_process_writes(*args):
+        def write():
+            services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
+                                                     body="Annan", client_id=f"other{next(counter)}"))
+            connection.close()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join()
+        return plan(*args)
+
+    monkeypatch.setattr(fast_store, "_plan", plan_while_another_process_writes)
+    line = services.Outgoing(conversation_id=str(conversation.pk), sender="visitor", body="Min", client_id="mine")
+    assert fast([line]) == [None]
+    assert not Entry.objects.filter(conversation=conversation, client_id="mine").exists()
+    assert Conversation.objects.get(pk=conversation.pk).last_seq == fast_store.ATTEMPTS
