@@ -21,6 +21,7 @@ from apps.policy.businesstime import (
 )
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.models import ChannelRule, DateOverride, EntryPoint, LanguageRegion, Region, ServiceWindow
+from supportdesk.readonce import once
 
 
 class PolicyError(ValueError):
@@ -59,7 +60,7 @@ def region_spec(region: Region) -> RegionalSpec:
 
 
 def region_calendar(region: Region) -> BusinessCalendar:
-    return calendar_for(region_spec(region))
+    return once(("region-calendar", region.pk), lambda: calendar_for(region_spec(region)))
 
 
 def window_spec(window: ServiceWindow) -> WeekSpanSpec:
@@ -81,7 +82,8 @@ def get_region(slug: str) -> Region:
 def channel_rule(channel: str) -> ChannelRule:
     if channel not in Channel.values:
         raise PolicyError(_("Unknown channel %(channel)s.") % {"channel": channel})
-    rule = ChannelRule.objects.select_related("window").filter(channel=channel).first()
+    rule = once(("channel-rule", channel),
+                lambda: ChannelRule.objects.select_related("window").filter(channel=channel).first())
     if rule is None:
         raise PolicyError(_("No rule is configured for the %(channel)s channel.") % {"channel": channel})
     return rule
@@ -98,13 +100,15 @@ def channel_calendar(*, channel: str, region: Region) -> BusinessCalendar:
 def region_for(*, entry_point: str = "", contact=None, language: str = "") -> Region | None:
     """The entry point's region, else the contact's, else the language's default."""
     if entry_point:
-        point = EntryPoint.objects.select_related("region").filter(address__iexact=entry_point).first()
+        point = once(("entry-point", entry_point.lower()), lambda: EntryPoint.objects.select_related("region").filter(
+            address__iexact=entry_point).first())
         if point:
             return point.region
     if contact is not None and contact.region_id:
         return contact.region
     if language:
-        default = LanguageRegion.objects.select_related("region").filter(language=language).first()
+        default = once(("language-region", language), lambda: LanguageRegion.objects.select_related("region").filter(
+            language=language).first())
         if default:
             return default.region
     return None

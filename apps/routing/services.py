@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.roles import Role
 from apps.policy.languages import Channel
 from apps.routing.models import LIVE_CHANNELS, AgentState, Offer, Queue, queue_kind_for
+from supportdesk.readonce import once
 
 OFFER_SECONDS = 20
 PRESENCE_TIMEOUT_SECONDS = 60
@@ -38,7 +39,8 @@ class NotAllowed(RoutingError):
 
 def queue_for(*, language: str, channel: str) -> Queue | None:
     """The language queue of the right kind; None until an administrator creates it."""
-    return Queue.objects.filter(language=language, kind=queue_kind_for(channel)).first()
+    kind = queue_kind_for(channel)
+    return once(("queue", language, kind), lambda: Queue.objects.filter(language=language, kind=kind).first())
 
 
 def agent_state(user) -> AgentState:
@@ -81,6 +83,8 @@ def _online_states(*, language: str, channel: str, now: datetime) -> list[AgentS
 def _load(user_ids: list[int]) -> dict[int, dict[str, int]]:
     from apps.tickets.models import Ticket
 
+    if not user_ids:
+        return {}
     rows = (Ticket.objects.filter(assignee_id__in=user_ids, status__in=OPEN_STATUSES,
                                   channel__in=list(LIVE_CHANNELS))
             .values("assignee_id").annotate(chats=Count("pk", filter=Q(channel=Channel.CHAT)),

@@ -21,6 +21,7 @@ from apps.policy.services import PolicyError, channel_rule, region_calendar, win
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Ticket, TicketEvent
 from supportdesk.jobs import enqueue_on_commit
+from supportdesk.readonce import once
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Deadline:
 
 
 def sla_policy(channel: str) -> SlaPolicy:
-    policy = SlaPolicy.objects.filter(channel=channel).first()
+    policy = once(("sla-policy", channel), lambda: SlaPolicy.objects.filter(channel=channel).first())
     if policy is None:
         raise PolicyError(_("No SLA policy is configured for the %(channel)s channel.") % {"channel": channel})
     return policy
