@@ -11,9 +11,12 @@ like the bodies do. Anything the parser cannot make sense of raises
 
 import base64
 import binascii
+import itertools
 import mimetypes
+import multiprocessing
 import quopri
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -416,6 +419,54 @@ def _parse(message: EmailMessage) -> ParsedEmail:
         ids = walk.embedded_ids or _BODY_MESSAGE_ID.findall(parsed.text)
         parsed.bounced_message_ids = [i for i in dict.fromkeys(ids) if i != parsed.message_id][:MAX_IDS]
     return parsed
+
+
+def parse_or_error(raw: bytes | None) -> "ParsedEmail | UnparseableEmail | None":
+    """``parse_email``'s result, or the ``UnparseableEmail`` it raised; None for None (a message not to parse).
+
+    Worker processes return the error rather than raise it, so one bad message
+    never stops a pool.
+    """
+    if raw is None:
+        return None
+    try:
+        return parse_email(raw)
+    except UnparseableEmail as error:
+        return error
+    except Exception as error:  # parse_email wraps everything; this is the pool's last line of defence
+        return UnparseableEmail(f"{type(error).__name__}: {error}")
+
+
+def parse_many(raws: Iterable[bytes], *, jobs: int = 1, window: int = 200, max_bytes: int | None = None,
+               ) -> Iterator[tuple[bytes, "ParsedEmail | UnparseableEmail | None"]]:
+    """``(raw, parse_or_error(raw))`` in input order, parsed by ``jobs`` worker processes.
+
+    Parsing is CPU-bound and pure, so it runs in parallel while the caller files
+    what came before: the workers parse the next ``window`` messages while the
+    caller consumes the current ones, and no more than two windows are in memory.
+    A message over ``max_bytes`` is not parsed (None). ``jobs`` <= 1 parses here.
+    """
+    def wanted(raw: bytes) -> bytes | None:
+        return None if max_bytes is not None and len(raw) > max_bytes else raw
+
+    source = iter(raws)
+    if jobs <= 1:
+        for raw in source:
+            yield raw, parse_or_error(wanted(raw))
+        return
+    # fork: the workers need nothing but this module, and start in milliseconds. They never
+    # touch the parent's database connection and leave by os._exit, so it stays the parent's.
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        chunksize = max(1, min(16, window // (jobs * 4)))
+        current = list(itertools.islice(source, window))
+        pending = pool.map_async(parse_or_error, [wanted(raw) for raw in current], chunksize) if current else None
+        while current:
+            results = pending.get()
+            following = list(itertools.islice(source, window))
+            if following:
+                pending = pool.map_async(parse_or_error, [wanted(raw) for raw in following], chunksize)
+            yield from zip(current, results)
+            current = following
 
 
 def headers_only(raw: bytes) -> dict[str, str]:

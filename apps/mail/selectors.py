@@ -16,20 +16,48 @@ from django.db.models import QuerySet
 from apps.mail.models import InboundEmail, MailReference, MailThread
 from apps.mail.parsing import ParsedEmail
 from apps.mail.subjects import normalise_subject, reference_in_subject
+from apps.policy.languages import Channel
 from apps.policy.models import EntryPoint
-from apps.tickets.models import Ticket
+from apps.tickets.models import Message, Ticket
+from supportdesk.readonce import once
 
 
-def ticket_by_message_ids(ids: list[str]) -> Ticket | None:
-    """The ticket of the first id (in the order given) that the desk has seen or sent."""
+def ticket_by_message_ids(ids: list[str], *, known: dict[str, int] | None = None) -> Ticket | None:
+    """The ticket of the first id (in the order given) that the desk has seen or sent.
+
+    ``known`` maps Message-IDs to ticket ids when a batch has read them already
+    (``references_to_tickets``); then only the ticket itself is read.
+    """
     if not ids:
         return None
+    if known is not None:
+        ticket_id = next((known[message_id] for message_id in ids if message_id in known), None)
+        return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     found = {ref.message_id: ref.ticket for ref in
              MailReference.objects.filter(message_id__in=ids).select_related("ticket")}
     for message_id in ids:
         if message_id in found:
             return found[message_id]
     return None
+
+
+def references_to_tickets(ids: set[str]) -> dict[str, int]:
+    """Which of these Message-IDs the desk has seen or sent, and their tickets' ids (one query per 5,000)."""
+    ordered, found = sorted(ids), {}
+    for start in range(0, len(ordered), 5000):
+        found.update(MailReference.objects.filter(message_id__in=ordered[start:start + 5000])
+                     .values_list("message_id", "ticket_id"))
+    return found
+
+
+def email_messages_by_external_id(ids: set[str]) -> dict[str, tuple[int, int]]:
+    """Email messages already filed under these ids: external id -> (message id, ticket id)."""
+    ordered, found = sorted(ids), {}
+    for start in range(0, len(ordered), 5000):
+        rows = (Message.objects.filter(channel=Channel.EMAIL, external_id__in=ordered[start:start + 5000])
+                .values_list("external_id", "pk", "ticket_id"))
+        found.update((external_id, (pk, ticket_id)) for external_id, pk, ticket_id in rows)
+    return found
 
 
 def ticket_by_subject_tag(subject: str) -> Ticket | None:
@@ -48,13 +76,14 @@ def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime) -
     return thread.ticket if thread else None
 
 
-def ticket_for_mail(*, parsed: ParsedEmail, now: datetime) -> tuple[Ticket | None, str]:
+def ticket_for_mail(*, parsed: ParsedEmail, now: datetime,
+                    known_references: dict[str, int] | None = None) -> tuple[Ticket | None, str]:
     """The ticket this message continues and the rule that found it, or (None, "")."""
-    ticket = ticket_by_message_ids(parsed.thread_ids)
+    ticket = ticket_by_message_ids(parsed.thread_ids, known=known_references)
     if ticket:
         return ticket, "message-id"
     if parsed.bounced_message_ids:
-        ticket = ticket_by_message_ids(parsed.bounced_message_ids)
+        ticket = ticket_by_message_ids(parsed.bounced_message_ids, known=known_references)
         if ticket:
             return ticket, "bounce"
     ticket = ticket_by_subject_tag(parsed.subject)
@@ -75,8 +104,11 @@ class Mailbox:
 
 def desk_mailboxes() -> dict[str, Mailbox]:
     """The desk's mailbox entry points by lower-cased address (a handful of rows)."""
-    rows = EntryPoint.objects.filter(kind=EntryPoint.Kind.MAILBOX).values_list("address", "default_language")
-    return {address.lower(): Mailbox(address=address, default_language=language) for address, language in rows}
+    def load():
+        rows = EntryPoint.objects.filter(kind=EntryPoint.Kind.MAILBOX).values_list("address", "default_language")
+        return {address.lower(): Mailbox(address=address, default_language=language) for address, language in rows}
+
+    return once("desk-mailboxes", load)
 
 
 def mailbox_entry_point(addresses: list[str], *, mailboxes: dict[str, Mailbox] | None = None) -> Mailbox | None:

@@ -1,16 +1,20 @@
 """Every write of the mail app: store what arrives, turn it into tickets, send receipts and replies.
 
-All four intake paths (``ingest_email`` files, the SMTP listener, the IMAP poller
-and the inbound webhook) call ``receive_email`` to store the raw bytes first and
-``process_inbound`` to parse and file them, so they behave the same. Processing is
-idempotent (a message whose Message-ID is already on a ticket is recorded as a
-duplicate) and never loses a message: whatever cannot be read becomes a ticket
-flagged ``unparsed`` with the raw message attached.
+All intake paths (the SMTP listener, the IMAP poller, the inbound webhook and
+``ingest_email`` files) store the raw bytes and file the message by the same
+rules (``_file``), so they behave the same. One message at a time goes through
+``receive_email`` then ``process_inbound`` (or ``ingest_email``); a mailbox import
+goes through ``ingest_many``, which parses in worker processes and files a batch
+per transaction with the same ``_file``. Processing is idempotent (a message
+whose Message-ID is already on a ticket is recorded as a duplicate) and never
+loses a message: whatever cannot be read becomes a ticket flagged ``unparsed``
+with the raw message attached.
 """
 
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -27,7 +31,7 @@ from apps.mail import language as mail_language
 from apps.mail import selectors
 from apps.mail.loops import is_robot_address
 from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread, OutboundEmail
-from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email
+from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email, parse_many
 from apps.mail.replies import latest_reply
 from apps.mail.subjects import normalise_subject, tagged
 from apps.policy.languages import Channel
@@ -43,6 +47,7 @@ from apps.tickets.services import (
     open_ticket,
 )
 from supportdesk.jobs import enqueue_on_commit
+from supportdesk.readonce import once, read_once
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +69,8 @@ def receive_email(*, raw: bytes, source: str, source_key: str = "", envelope_fro
     Raises ``MessageTooLarge`` over the limit and lets database errors through, so
     the SMTP listener can answer 4xx and the sender retries.
     """
-    if len(raw) > settings.MAIL_MAX_BYTES:
-        raise MessageTooLarge(_("The message is %(size)d bytes; the limit is %(limit)d bytes.")
-                              % {"size": len(raw), "limit": settings.MAIL_MAX_BYTES})
-    fields = {"raw": raw, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
-              "envelope_from": envelope_from[:998], "envelope_to": [str(a)[:254] for a in envelope_to][:100],
-              "received_at": timezone.now()}
+    _check_size(raw)
+    fields = _raw_fields(raw, envelope_from=envelope_from, envelope_to=envelope_to)
     if not source_key:
         return InboundEmail.objects.create(source=source, **fields)
     existing = InboundEmail.objects.filter(source=source, source_key=source_key).defer("raw").first()
@@ -81,6 +82,26 @@ def receive_email(*, raw: bytes, source: str, source_key: str = "", envelope_fro
     except IntegrityError:
         # Another poller stored it first.
         return InboundEmail.objects.defer("raw").get(source=source, source_key=source_key)
+
+
+def _too_large(raw: bytes) -> MessageTooLarge | None:
+    if len(raw) <= settings.MAIL_MAX_BYTES:
+        return None
+    return MessageTooLarge(_("The message is %(size)d bytes; the limit is %(limit)d bytes.")
+                           % {"size": len(raw), "limit": settings.MAIL_MAX_BYTES})
+
+
+def _check_size(raw: bytes) -> None:
+    error = _too_large(raw)
+    if error is not None:
+        raise error
+
+
+def _raw_fields(raw: bytes, *, envelope_from: str = "", envelope_to: Iterable[str] = ()) -> dict:
+    """The columns of a stored message that come from its bytes and envelope."""
+    return {"raw": raw, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+            "envelope_from": envelope_from[:998], "envelope_to": [str(a)[:254] for a in envelope_to][:100],
+            "received_at": timezone.now()}
 
 
 def queue_processing(*, inbound: InboundEmail) -> None:
@@ -129,15 +150,18 @@ def _process_locked(inbound: InboundEmail) -> InboundEmail:
     """
     if inbound.processed_at is not None:
         return inbound
-    try:
-        with transaction.atomic():
-            _process(inbound)
-    except Exception as error:
-        if _database_unavailable(error):
-            raise
-        log.exception("mail %s could not be filed; keeping it raw on a flagged ticket", inbound.pk)
-        with transaction.atomic():
-            _file_unparsed(inbound, error=f"{type(error).__name__}: {error}")
+    with read_once():
+        try:
+            with transaction.atomic():
+                _file(inbound, _parse(bytes(inbound.raw)), filing=Filing.single())
+                _save_outcome(inbound)
+        except Exception as error:
+            if _database_unavailable(error):
+                raise
+            log.exception("mail %s could not be filed; keeping it raw on a flagged ticket", inbound.pk)
+            with transaction.atomic():
+                _file_unparsed(inbound, error=f"{type(error).__name__}: {error}")
+                _save_outcome(inbound)
     return inbound
 
 
@@ -147,14 +171,129 @@ def _database_unavailable(error: Exception) -> bool:
     return isinstance(error, (OperationalError, InterfaceError))
 
 
-def _process(inbound: InboundEmail) -> None:
-    raw = bytes(inbound.raw)
+# --- many at once ----------------------------------------------------------------
+
+def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1,
+                batch_size: int = 200) -> Iterator[InboundEmail | MessageTooLarge]:
+    """Store and file many messages (a mailbox migration, a backlog): one result per message, in order.
+
+    Parsing runs in ``jobs`` worker processes while this process files what came
+    before, ``batch_size`` messages per transaction, by the same rules as one
+    message (``_file``): a reply to a message earlier in the same batch threads,
+    a Message-ID twice in one batch is a duplicate, and every message's raw bytes
+    are stored. A batch that fails is rolled back and its messages are ingested
+    one by one, so a bad message never takes its neighbours with it. Too large
+    messages are not stored; their ``MessageTooLarge`` is yielded in their place.
+    """
+    batch: list[tuple[bytes, ParsedEmail | UnparseableEmail | None]] = []
+    for item in parse_many(raws, jobs=jobs, window=batch_size, max_bytes=settings.MAIL_MAX_BYTES):
+        batch.append(item)
+        if len(batch) >= batch_size:
+            yield from _ingest_batch(batch, source=source)
+            batch = []
+    if batch:
+        yield from _ingest_batch(batch, source=source)
+
+
+def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None]], *,
+                  source: str) -> list[InboundEmail | MessageTooLarge]:
+    results: list[InboundEmail | MessageTooLarge | None] = [
+        _too_large(raw) if parsed is None else None for raw, parsed in items]
+    todo = [(index, raw, parsed) for index, (raw, parsed) in enumerate(items) if parsed is not None]
+    if not todo:
+        return results
     try:
-        parsed = parse_email(raw)
+        with transaction.atomic(), read_once():
+            inbounds = [InboundEmail(source=source, **_raw_fields(raw)) for _index, raw, _parsed in todo]
+            filing = Filing.batch([(inbound, parsed) for inbound, (_i, _r, parsed) in zip(inbounds, todo)])
+            for inbound, (_index, _raw, parsed) in zip(inbounds, todo):
+                _file(inbound, parsed, filing=filing)
+            # One statement for the whole batch: the rows are complete, and commit with their tickets.
+            InboundEmail.objects.bulk_create(inbounds)
+    except Exception as error:
+        if _database_unavailable(error):
+            raise
+        log.exception("a batch of %d messages failed; ingesting them one by one", len(todo))
+        for index, raw, _parsed in todo:
+            results[index] = ingest_email(raw=raw, source=source)
+        return results
+    for inbound, (index, _raw, _parsed) in zip(inbounds, todo):
+        results[index] = inbound
+    return results
+
+
+# --- filing: the rules every path shares ---------------------------------------------
+
+@dataclass
+class Filing:
+    """What filing looks up besides the message itself.
+
+    ``references`` (Message-ID -> ticket id) and ``messages`` (email external id
+    -> (message id, ticket id)) are None for a single message, whose lookups ask
+    the database. A batch reads them for all its messages in two queries and adds
+    what each message files, so a reply to a message earlier in the same batch
+    threads and the second copy of a Message-ID in one batch is a duplicate.
+    """
+
+    mailboxes: dict
+    references: dict[str, int] | None = None
+    messages: dict[str, tuple[int, int]] | None = None
+
+    @classmethod
+    def single(cls) -> "Filing":
+        return cls(mailboxes=selectors.desk_mailboxes())
+
+    @classmethod
+    def batch(cls, items: list[tuple[InboundEmail, "ParsedEmail | UnparseableEmail"]]) -> "Filing":
+        parsed = [(inbound, p) for inbound, p in items if isinstance(p, ParsedEmail)]
+        wanted = {mid for _inbound, p in parsed for mid in [*p.thread_ids, *p.bounced_message_ids]}
+        return cls(mailboxes=selectors.desk_mailboxes(),
+                   references=selectors.references_to_tickets(wanted),
+                   messages=selectors.email_messages_by_external_id(
+                       {_external_id(p, inbound) for inbound, p in parsed}))
+
+    def duplicate_of(self, external_id: str) -> tuple[int, int] | None:
+        """(message id, ticket id) of the email message already filed under this id."""
+        if self.messages is not None:
+            return self.messages.get(external_id)
+        return (Message.objects.filter(channel=Channel.EMAIL, external_id=external_id)
+                .values_list("pk", "ticket_id").first())
+
+    def filed(self, external_id: str, message: Message | None) -> None:
+        if self.messages is not None and message is not None:
+            self.messages.setdefault(external_id, (message.pk, message.ticket_id))
+
+    def remembered(self, ids: list[str], ticket: Ticket) -> None:
+        if self.references is not None:
+            for message_id in ids:
+                self.references.setdefault(message_id, ticket.pk)
+
+
+def _parse(raw: bytes) -> ParsedEmail | UnparseableEmail:
+    try:
+        return parse_email(raw)
     except UnparseableEmail as error:
-        _file_unparsed(inbound, error=str(error))
+        return error
+
+
+def _external_id(parsed: ParsedEmail, inbound: InboundEmail) -> str:
+    return parsed.message_id or f"<{inbound.sha256}@no-message-id.invalid>"
+
+
+def _save_outcome(inbound: InboundEmail) -> None:
+    inbound.save(update_fields=["outcome", "ticket", "ticket_message", "processed_at", "message_id", "subject",
+                                "from_address", "mailbox", "full_text", "automatic_reasons", "error"])
+
+
+def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, filing: Filing) -> None:
+    """File one message by the desk's rules: duplicate, reply, automatic, new ticket (with receipt), unparsed.
+
+    Sets the outcome on ``inbound``; the caller saves it (one row, or a batch's rows at once).
+    """
+    if isinstance(parsed, UnparseableEmail):
+        _file_unparsed(inbound, error=str(parsed))
         return
-    mailboxes = selectors.desk_mailboxes()
+    mailboxes = filing.mailboxes
     point = selectors.mailbox_entry_point([*parsed.recipients, *inbound.envelope_to], mailboxes=mailboxes)
     inbound.message_id = parsed.message_id
     inbound.subject = parsed.subject
@@ -164,17 +303,19 @@ def _process(inbound: InboundEmail) -> None:
     if selectors.is_desk_address(parsed.from_address, mailboxes=mailboxes):
         parsed.automatic.append("from-desk-address")
     inbound.automatic_reasons = parsed.automatic
-    external_id = parsed.message_id or f"<{inbound.sha256}@no-message-id.invalid>"
+    external_id = _external_id(parsed, inbound)
 
-    duplicate = Message.objects.filter(channel=Channel.EMAIL, external_id=external_id).only("id", "ticket").first()
+    duplicate = filing.duplicate_of(external_id)
     if duplicate is not None:
-        _finish(inbound, outcome=Outcome.DUPLICATE, ticket=duplicate.ticket, message=duplicate)
+        message_pk, ticket_pk = duplicate
+        _finish(inbound, outcome=Outcome.DUPLICATE, ticket_id=ticket_pk, message_id=message_pk)
         return
-    ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at)
+    ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at,
+                                             known_references=filing.references)
     if ticket is not None and ticket.status == Ticket.Status.CLOSED:
         ticket, rule = None, ""  # a closed ticket stays closed: the user's new mail is a new ticket
     if parsed.is_automatic:
-        _file_automatic(inbound, parsed=parsed, ticket=ticket, external_id=external_id)
+        _file_automatic(inbound, parsed=parsed, ticket=ticket, external_id=external_id, filing=filing)
         return
     language = mail_language.language_of(
         content_language=parsed.content_language, text=parsed.text,
@@ -188,10 +329,11 @@ def _process(inbound: InboundEmail) -> None:
         message = add_message(ticket=ticket, direction=Message.Direction.INBOUND, body=body,
                               body_html=parsed.html, author_contact=contact, external_id=external_id,
                               created_at=inbound.received_at)
+        filing.filed(external_id, message)
         _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox)
         _store_attachments(message=message, parsed=parsed)
-        _remember_ids(ticket=ticket, ids=[external_id])
-        _finish(inbound, outcome=Outcome.REPLY, ticket=ticket, message=message, rule=rule)
+        _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
+        _finish(inbound, outcome=Outcome.REPLY, ticket_id=ticket.pk, message_id=message.pk, rule=rule)
         return
     language = language or contact.language or settings.LANGUAGE_CODE
     ticket = open_ticket(
@@ -201,17 +343,19 @@ def _process(inbound: InboundEmail) -> None:
         received_at=inbound.received_at, actor=Actor(label=parsed.from_address or str(contact)),
     )
     message = ticket.messages.filter(external_id=external_id).first()
+    filing.filed(external_id, message)
     _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox)
     if message is not None:
         _store_attachments(message=message, parsed=parsed)
-    _remember_ids(ticket=ticket, ids=[external_id])
-    _finish(inbound, outcome=Outcome.NEW_TICKET, ticket=ticket, message=message)
+    _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
+    _finish(inbound, outcome=Outcome.NEW_TICKET, ticket_id=ticket.pk, message_id=message.pk if message else None)
     send_receipt(ticket=ticket, to=parsed.reply_to or parsed.from_address, in_reply_to=external_id,
-                 references=[*parsed.references[-MAX_REFERENCES:], external_id], mailboxes=mailboxes)
+                 references=[*parsed.references[-MAX_REFERENCES:], external_id], mailboxes=mailboxes,
+                 filing=filing)
 
 
 def _file_automatic(inbound: InboundEmail, *, parsed: ParsedEmail, ticket: Ticket | None,
-                    external_id: str) -> None:
+                    external_id: str, filing: Filing) -> None:
     """An auto-reply or bounce: a note on its ticket, or the review list; never answered."""
     if ticket is None:
         _finish(inbound, outcome=Outcome.REVIEW)
@@ -221,9 +365,10 @@ def _file_automatic(inbound: InboundEmail, *, parsed: ParsedEmail, ticket: Ticke
     message = add_message(ticket=ticket, direction=Message.Direction.NOTE, automatic=True,
                           body=f"{heading}\n\n{parsed.text}", external_id=external_id,
                           created_at=inbound.received_at, channel=Channel.EMAIL)
+    filing.filed(external_id, message)
     _store_attachments(message=message, parsed=parsed)
-    _remember_ids(ticket=ticket, ids=[external_id])
-    _finish(inbound, outcome=Outcome.AUTOMATIC, ticket=ticket, message=message)
+    _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
+    _finish(inbound, outcome=Outcome.AUTOMATIC, ticket_id=ticket.pk, message_id=message.pk)
 
 
 def _file_unparsed(inbound: InboundEmail, *, error: str) -> None:
@@ -248,19 +393,17 @@ def _file_unparsed(inbound: InboundEmail, *, error: str) -> None:
     if message is not None and not message.attachments.filter(sha256=inbound.sha256).exists():
         add_attachment(message=message, filename="message.eml", content_type="message/rfc822", data=raw)
     inbound.error = error[:2000]
-    _finish(inbound, outcome=Outcome.UNPARSED, ticket=ticket, message=message)
+    _finish(inbound, outcome=Outcome.UNPARSED, ticket_id=ticket.pk, message_id=message.pk if message else None)
 
 
-def _finish(inbound: InboundEmail, *, outcome: str, ticket: Ticket | None = None,
-            message: Message | None = None, rule: str = "") -> None:
+def _finish(inbound: InboundEmail, *, outcome: str, ticket_id: int | None = None,
+            message_id: int | None = None, rule: str = "") -> None:
     inbound.outcome = outcome
-    inbound.ticket = ticket
-    inbound.ticket_message = message
+    inbound.ticket_id = ticket_id
+    inbound.ticket_message_id = message_id
     inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["outcome", "ticket", "ticket_message", "processed_at", "message_id", "subject",
-                                "from_address", "mailbox", "full_text", "automatic_reasons", "error"])
     if rule:
-        log.debug("mail %s threaded onto %s by %s", inbound.pk, ticket, rule)
+        log.debug("mail %s threaded onto ticket %s by %s", inbound.pk, ticket_id, rule)
 
 
 def _external_ref(external_id: str) -> str:
@@ -270,10 +413,13 @@ def _external_ref(external_id: str) -> str:
     return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()
 
 
-def _remember_ids(*, ticket: Ticket, ids: list[str], direction: str = MailReference.Direction.INBOUND) -> None:
+def _remember_ids(*, ticket: Ticket, ids: list[str], direction: str = MailReference.Direction.INBOUND,
+                  filing: Filing | None = None) -> None:
     MailReference.objects.bulk_create(
         [MailReference(message_id=mid, ticket=ticket, direction=direction) for mid in ids if mid],
         ignore_conflicts=True)
+    if filing is not None:
+        filing.remembered([mid for mid in ids if mid], ticket)
 
 
 def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail, mailbox: str) -> None:
@@ -316,7 +462,8 @@ def _receipt_text(ticket: Ticket) -> tuple[str, str]:
     """Subject and body of the receipt in the ticket's language: an admin's template, else ours."""
     context = {"reference": ticket.reference, "name": ticket.contact.name or "", "subject": ticket.subject}
     with translation.override(ticket.language):
-        template = ReceiptTemplate.objects.filter(channel=ticket.channel).first()
+        template = once(("receipt-template", ticket.channel),
+                        lambda: ReceiptTemplate.objects.filter(channel=ticket.channel).first())
         if template is not None and template.subject and template.body:
             subject = template.subject.replace("{reference}", ticket.reference).replace("{name}", context["name"])
             body = template.body.replace("{reference}", ticket.reference).replace("{name}", context["name"])
@@ -332,7 +479,7 @@ def _receipts_recently_sent(address: str, *, now: datetime) -> int:
 
 
 def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: list[str] | None = None,
-                 mailboxes: dict | None = None) -> OutboundEmail | None:
+                 mailboxes: dict | None = None, filing: Filing | None = None) -> OutboundEmail | None:
     """Queue the automatic receipt; it never stops a clock. None when it must not be sent."""
     now = timezone.now()
     if not to or is_robot_address(to) or selectors.is_desk_address(to, mailboxes=mailboxes):
@@ -349,7 +496,9 @@ def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: 
         ticket=ticket, ticket_message=message, kind=OutboundEmail.Kind.RECEIPT, from_address=_desk_from(ticket),
         to_address=to, subject=subject, body=body, message_id=message_id, in_reply_to=in_reply_to,
         references=" ".join((references or [])[-MAX_REFERENCES:]))
-    _remember_ids(ticket=ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND)
+    _remember_ids(ticket=ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND, filing=filing)
+    if filing is not None:
+        filing.filed(message_id, message)
     enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
     return outbound
 

@@ -15,26 +15,43 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="FILE", help=".eml, mbox, Maildir, folder, or -")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                            help="processes parsing mail in parallel (default: the number of CPUs; 1 parses "
+                                 "in this process)")
+        parser.add_argument("--batch-size", type=int, default=200,
+                            help="messages filed per transaction (default: 200)")
 
-    def handle(self, *args, paths, no_progress, **options):
+    def handle(self, *args, paths, no_progress, jobs, batch_size, **options):
         for name in paths:
             if name != "-" and not os.path.exists(name):
                 raise CommandError(f"{name}: no such file or directory")
+        if jobs < 1 or batch_size < 1:
+            raise CommandError("--jobs and --batch-size must be at least 1")
         total = sources.count_messages(paths)
         outcomes = Counter()
         progress = tqdm(total=total, unit="msg", disable=no_progress or (total is not None and total < 2),
                         file=sys.stderr)
-        for label, raw in sources.iter_messages(paths, stdin=sys.stdin.buffer):
-            try:
-                inbound = services.ingest_email(raw=raw, source=InboundEmail.Source.FILE)
-            except services.MessageTooLarge as error:
-                self.stderr.write(f"{label}: {error}")
+        messages = sources.iter_messages(paths, stdin=sys.stdin.buffer)
+        labels = []
+
+        def raws():
+            for label, raw in messages:
+                labels.append(label)
+                yield raw
+
+        # One message (or stdin) is not worth a worker process.
+        jobs = 1 if total is None or total < 2 else min(jobs, total)
+        for index, result in enumerate(services.ingest_many(raws(), source=InboundEmail.Source.FILE, jobs=jobs,
+                                                            batch_size=batch_size)):
+            label = labels[index]
+            if isinstance(result, services.MessageTooLarge):
+                self.stderr.write(f"{label}: {result}")
                 outcomes["too_large"] += 1
             else:
-                outcomes[inbound.outcome] += 1
+                outcomes[result.outcome] += 1
                 if total == 1 or total is None:
-                    reference = inbound.ticket.reference if inbound.ticket else "-"
-                    self.stdout.write(f"{label}: {inbound.get_outcome_display()} {reference}")
+                    reference = result.ticket.reference if result.ticket else "-"
+                    self.stdout.write(f"{label}: {result.get_outcome_display()} {reference}")
             progress.update(1)
         progress.close()
         summary = ", ".join(f"{InboundEmail.Outcome(k).label if k in InboundEmail.Outcome.values else k}: {v}"
