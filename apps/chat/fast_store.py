@@ -14,7 +14,7 @@ after everything of their conversation that came before them in the batch.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import psycopg
@@ -45,22 +45,27 @@ READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.i
         f"WHERE e.conversation_id = c.id AND e.client_id IN (SELECT json_array_elements_text(%s::json))) "
         f"FROM {CONVERSATIONS} c JOIN {TICKETS} t ON t.id = c.ticket_id LEFT JOIN auth_user u ON u.id = t.assignee_id "
         f"WHERE c.id IN (SELECT json_array_elements_text(%s::json)::uuid)")
-# One statement, so one transaction without BEGIN and COMMIT. Instead of a row lock held
-# between the read and the write, each conversation's update is conditional on what was
-# read (sequence, state and the ticket fields the plan depended on): a conversation some
-# other process wrote meanwhile is not updated, none of its lines are inserted, and
-# ``store`` plans it again.
+# One statement, so one transaction without BEGIN and COMMIT. Sequence numbers are taken
+# in the statement (the conversation's row lock lasts only as long as it does). Instead of
+# a lock held between a read and this write, each conversation's update applies only if
+# its state and the ticket fields the plan depended on are still as this process last
+# read them, and none of its client ids is stored yet: otherwise none of its lines are
+# inserted and ``store`` reads it again.
 WRITE = (
-    f"WITH v AS (SELECT * FROM json_to_recordset(%s::json) AS v(ord int, conversation_id uuid, seq bigint, "
+    f"WITH v AS (SELECT * FROM json_to_recordset(%s::json) AS v(ord int, conversation_id uuid, "
     f"sender varchar, client_id varchar, ticket_id bigint, direction varchar, body text, author_user_id int, "
     f"author_contact_id bigint, external_id varchar, actor_label varchar)), "
-    f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, read_seq bigint, last_seq bigint, "
-    f"read_state varchar, state varchar, status varchar, assignee_id int, answered bool)), "
-    f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = w.last_seq, state = w.state FROM w, {TICKETS} t "
-    f"WHERE c.id = w.id AND c.last_seq = w.read_seq AND c.state = w.read_state AND t.id = c.ticket_id "
+    f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, lines int, read_state varchar, state varchar, "
+    f"status varchar, assignee_id int, answered bool)), "
+    f"seen AS (SELECT v.conversation_id FROM v JOIN {ENTRIES} e ON e.conversation_id = v.conversation_id "
+    f"AND e.sender = v.sender AND e.client_id = v.client_id AND e.client_id <> ''), "
+    f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = c.last_seq + w.lines, state = w.state FROM w, {TICKETS} t "
+    f"WHERE c.id = w.id AND c.state = w.read_state AND t.id = c.ticket_id "
     f"AND t.status = w.status AND t.assignee_id IS NOT DISTINCT FROM w.assignee_id "
-    f"AND (t.first_response_at IS NOT NULL) = w.answered RETURNING c.id), "
-    f"ok AS (SELECT v.* FROM v WHERE v.conversation_id IN (SELECT id FROM u)), "
+    f"AND (t.first_response_at IS NOT NULL) = w.answered AND c.id NOT IN (SELECT conversation_id FROM seen) "
+    f"RETURNING c.id, c.last_seq - w.lines AS base), "
+    f"ok AS (SELECT v.*, u.base + row_number() OVER (PARTITION BY v.conversation_id ORDER BY v.ord) AS seq "
+    f"FROM v JOIN u ON u.id = v.conversation_id), "
     f"m AS (INSERT INTO {MESSAGES} (ticket_id, direction, author_user_id, author_contact_id, automatic, channel, "
     f"body_text, body_html, external_id, created_at) SELECT ticket_id, direction, author_user_id, "
     f"author_contact_id, false, %s, body, '', external_id, %s FROM ok ORDER BY ord RETURNING id, external_id), "
@@ -70,7 +75,7 @@ WRITE = (
     f"'direction', direction, 'automatic', false), %s FROM j ORDER BY ord), "
     f"x AS (INSERT INTO {ENTRIES} (conversation_id, seq, message_id, sender, client_id) "
     f"SELECT conversation_id, seq, message_id, sender, client_id FROM j) "
-    f"SELECT ord, message_id FROM j")
+    f"SELECT ord, message_id, seq FROM j")
 ATTEMPTS = 3
 
 
@@ -80,15 +85,21 @@ def _name(first, last, username) -> str:
 
 @dataclass
 class _Row(_Locked):
-    """The services' row, plus what the fast path needs on top."""
+    """What the plan needs of a conversation and its ticket, as this process last read it."""
 
     assignee_name: str = ""
     diverted: bool = False
-    read_seq: int = 0
+    lines: int = 0
     read_state: str = ""
 
     def __post_init__(self):
-        self.read_seq, self.read_state = self.last_seq, self.state
+        self.read_state = self.state
+
+
+# The facts each conversation was last read with, per process: a batch whose conversations
+# are all here needs no read. Kept honest by the write's conditions, not by expiry.
+_facts: dict[str, _Row] = {}
+MAX_FACTS = 50_000
 
 
 def _needs_services(item: Outgoing, row: _Row) -> bool:
@@ -116,10 +127,9 @@ def enabled() -> bool:
 async def store(conn: psycopg.AsyncConnection, items: list[Outgoing]) -> list[Stored | Refused | None]:
     """Store what the fast path may store; ``None`` marks items for the services.
 
-    Two round trips, each one prepared statement: read the conversations (and any
-    client ids already stored), then insert and advance them in one statement. A
-    conversation written by someone else in between is planned again, and after
-    ``ATTEMPTS`` tries left to the services, which lock it.
+    Usually one round trip: the write, planned on the facts this process last read.
+    Conversations it has not read, or that changed since, are read first (one more
+    trip). After ``ATTEMPTS`` races the services take the rest, under their lock.
     """
     results: list[Stored | Refused | None] = [None] * len(items)
     pending = list(range(len(items)))
@@ -133,57 +143,71 @@ async def store(conn: psycopg.AsyncConnection, items: list[Outgoing]) -> list[St
     return [None if result is RACED else result for result in results]
 
 
-RACED = object()      # the item's conversation changed between the read and the write
+RACED = object()      # the item's conversation changed since it was read
+
+
+async def _read(cursor, ids: list[str], client_ids: list[str]) -> dict:
+    """Read conversations into the facts; the client ids among ``client_ids`` they already hold."""
+    await cursor.execute(READ, [json.dumps(client_ids), json.dumps(ids)], prepare=True)
+    known = {}
+    if len(_facts) > MAX_FACTS:
+        _facts.clear()
+    for r in await cursor.fetchall():
+        row = _facts[str(r[0])] = _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:14]))
+        for sender, client_id, seq, message_id, body, at, first, last, username in r[14] or ():
+            known[(row.id, sender, client_id)] = (seq, message_id, body, datetime.fromisoformat(at),
+                                                 first, last, username)
+    return known
 
 
 async def _store_once(conn, items: list[Outgoing]) -> list:
     now = timezone.now()
     ids = sorted({str(item.conversation_id) for item in items})
-    client_ids = sorted({item.client_id for item in items if item.client_id})
     cursor = conn.cursor()
-    await cursor.execute(READ, [json.dumps(client_ids), json.dumps(ids)], prepare=True)
-    rows, known = {}, {}
-    for r in await cursor.fetchall():
-        row = rows[str(r[0])] = _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:14]))
-        for sender, client_id, seq, message_id, body, at, first, last, username in r[14] or ():
-            known[(row.id, sender, client_id)] = (seq, message_id, body, datetime.fromisoformat(at),
-                                                 first, last, username)
+    unread = [conversation_id for conversation_id in ids if conversation_id not in _facts]
+    known = await _read(cursor, unread, sorted({item.client_id for item in items if item.client_id
+                                                 and str(item.conversation_id) in unread})) if unread else {}
+    rows = {conversation_id: replace(_facts[conversation_id]) for conversation_id in ids
+            if conversation_id in _facts}
     results: list = [None] * len(items)
     order, copies = _plan(items, rows, known, results)
     if not order:
         return results
-    dirty = [row for row in rows.values() if row.dirty]
-    lines = [{"ord": index, "conversation_id": row.id, "seq": seq, "sender": item.sender,
+    lines = [{"ord": index, "conversation_id": row.id, "sender": item.sender,
               "client_id": item.client_id, "ticket_id": row.ticket_id, "body": item.body,
               "external_id": external_id(row.id, item.sender, item.client_id),
               **({"direction": Message.Direction.OUTBOUND, "author_user_id": item.user_id, "actor_label": ""}
                  if item.sender == Entry.Sender.AGENT else
                  {"direction": Message.Direction.INBOUND, "author_contact_id": row.contact_id,
                   "actor_label": row.visitor_name or row.visitor_email})}
-             for index, item, row, seq in order]
-    guards = [{"id": row.id, "read_seq": row.read_seq, "last_seq": row.last_seq, "read_state": row.read_state,
-               "state": row.state, "status": row.status, "assignee_id": row.assignee_id,
-               "answered": row.first_response_at is not None} for row in dirty]
+             for index, item, row in order]
+    written = [row for row in rows.values() if row.lines]
+    guards = [{"id": row.id, "lines": row.lines, "read_state": row.read_state, "state": row.state,
+               "status": row.status, "assignee_id": row.assignee_id,
+               "answered": row.first_response_at is not None} for row in written]
     await cursor.execute(WRITE, [json.dumps(lines), json.dumps(guards), Channel.CHAT, now, now], prepare=True)
-    message_ids = dict(await cursor.fetchall())
-    written = {row.id for index, _item, row, _seq in order if index in message_ids}
-    for index, item, row, seq in order:
-        if row.id not in written:
-            results[index] = RACED
-            continue
-        author = row.assignee_name if item.sender == Entry.Sender.AGENT else row.visitor_name
-        results[index] = Stored(row.id, row.reference, seq, message_ids[index], item.sender, author, item.body,
-                                item.client_id, now, row.assignee_id)
+    stored = {index: (message_id, seq) for index, message_id, seq in await cursor.fetchall()}
+    raced = {row.id for row in written} - {row.id for index, _item, row in order if index in stored}
+    for row in written:
+        if row.id in raced:
+            _facts.pop(row.id, None)       # read it again on the next try
+        elif row.id in _facts:
+            _facts[row.id].state = _facts[row.id].read_state = row.state
+    for index, item, row in order:
+        if index in stored:
+            message_id, seq = stored[index]
+            author = row.assignee_name if item.sender == Entry.Sender.AGENT else row.visitor_name
+            results[index] = Stored(row.id, row.reference, seq, message_id, item.sender, author, item.body,
+                                    item.client_id, now, row.assignee_id)
     for index, first in copies:
-        results[index] = (RACED if results[first] is RACED
-                          else Stored(**{**results[first].__dict__, "duplicate": True}))
+        if results[first] is not None:
+            results[index] = Stored(**{**results[first].__dict__, "duplicate": True})
     # Whatever the plan decided for a raced conversation (refused, duplicate, diverted) is decided again.
-    raced = {row.id for row in dirty} - written
     return [RACED if str(item.conversation_id) in raced else result for item, result in zip(items, results)]
 
 
 def _plan(items, rows, known, results):
-    """Decide each item's fate from what was read: refused, duplicate, left to the services, or a number."""
+    """Decide each item's fate from what was read: refused, duplicate, left to the services, or stored."""
     order, in_batch, copies = [], {}, []
     for index, item in enumerate(items):
         row = rows.get(str(item.conversation_id))
@@ -206,10 +230,9 @@ def _plan(items, rows, known, results):
         if row.state == Conversation.State.ENDED:
             results[index] = Refused("closed", _("This chat has ended."), item.client_id)
             continue
-        row.last_seq += 1
-        row.dirty = True
+        row.lines += 1
         if item.sender == Entry.Sender.AGENT and row.state == Conversation.State.WAITING:
             row.state = Conversation.State.ACTIVE
         in_batch[key] = index
-        order.append((index, item, row, row.last_seq))
+        order.append((index, item, row))
     return order, copies

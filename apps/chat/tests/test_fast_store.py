@@ -86,27 +86,41 @@ def test_an_ended_chat_refuses_and_an_unknown_conversation_is_named(conversation
     assert (closed.code, unknown.code) == ("closed", "unknown_conversation")
 
 
-def test_a_conversation_written_between_read_and_write_is_read_again(conversation, monkeypatch):
-    """Another process's line lands after our read: our update must not apply, and the retry numbers after it."""
-    plan, plans = fast_store._plan, []
+@pytest.fixture(autouse=True)
+def forget_facts():
+    """Each test starts with a process that has read no conversation."""
+    fast_store._facts.clear()
+    yield
+    fast_store._facts.clear()
 
-    def another_process_writes():
-        services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
-                                                 body="Från andra fliken", client_id="tab2"))
-        connection.close()
 
-    def plan_after_a_race(*args):
-        if not plans:
-            writer = threading.Thread(target=another_process_writes)
-            writer.start()
-            writer.join()
-        plans.append(args)
-        return plan(*args)
+def in_another_process(write):
+    """Run ``write`` on a connection of its own, as another server process would, and wait for it."""
+    def run():
+        try:
+            write()
+        finally:
+            connection.close()
 
-    monkeypatch.setattr(fast_store, "_plan", plan_after_a_race)
-    [result] = fast([services.Outgoing(conversation_id=str(conversation.pk), sender="visitor", body="Efter",
-                                       client_id="tab1")])
-    assert len(plans) == 2
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+def visitor_line(conversation, client_id, body="Hej"):
+    return services.Outgoing(conversation_id=str(conversation.pk), sender="visitor", body=body, client_id=client_id)
+
+
+def test_a_line_another_process_stores_first_takes_the_number_before_ours(conversation, monkeypatch):
+    plan = fast_store._plan
+
+    def plan_then_another_process_writes(*args):
+        planned = plan(*args)
+        in_another_process(lambda: services.store_message(visitor_line(conversation, "tab2", "Från andra fliken")))
+        return planned
+
+    monkeypatch.setattr(fast_store, "_plan", plan_then_another_process_writes)
+    [result] = fast([visitor_line(conversation, "tab1", "Efter")])
     assert (result.seq, result.duplicate) == (2, False)
     assert list(Entry.objects.filter(conversation=conversation).order_by("seq")
                 .values_list("seq", "client_id", "message__body_text")) == [(1, "tab2", "Från andra fliken"),
@@ -114,22 +128,55 @@ def test_a_conversation_written_between_read_and_write_is_read_again(conversatio
     assert Conversation.objects.get(pk=conversation.pk).last_seq == 2
 
 
-def test_a_conversation_that_keeps_changing_is_left_to_the_services(conversation, monkeypatch):
-    plan, counter = fast_store._plan, iter(range(100))
+def test_a_second_batch_needs_no_read_and_a_changed_ticket_is_read_again(conversation, online_agent, monkeypatch):
+    from apps.tickets.services import Actor, change_status
 
-    def plan_while_another_process_writes(*args):
-        def write():
-            services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
-                                                     body="Annan", client_id=f"other{next(counter)}"))
-            connection.close()
+    assert fast([visitor_line(conversation, "v1")])[0].seq == 1
+    reads = []
+    read = fast_store._read
 
-        writer = threading.Thread(target=write)
-        writer.start()
-        writer.join()
-        return plan(*args)
+    async def counted_read(*args):
+        reads.append(args[1])
+        return await read(*args)
 
-    monkeypatch.setattr(fast_store, "_plan", plan_while_another_process_writes)
-    line = services.Outgoing(conversation_id=str(conversation.pk), sender="visitor", body="Min", client_id="mine")
-    assert fast([line]) == [None]
+    monkeypatch.setattr(fast_store, "_read", counted_read)
+    assert fast([visitor_line(conversation, "v2")])[0].seq == 2
+    assert reads == []          # planned on the facts of the first batch
+    # Another process resolves the ticket: a visitor's line now reopens it, which is the services' job.
+    in_another_process(lambda: change_status(ticket=conversation.ticket, to="resolved",
+                                             actor=Actor(user=online_agent)))
+    assert fast([visitor_line(conversation, "v3")]) == [None]
+    assert reads == [[str(conversation.pk)]]
+    assert not Entry.objects.filter(conversation=conversation, client_id="v3").exists()
+
+
+def test_a_chat_ended_elsewhere_refuses_and_a_client_id_stored_elsewhere_is_a_duplicate(conversation, monkeypatch):
+    other = start(email="bo@example.com")
+    fast([visitor_line(conversation, "v1"), visitor_line(other, "w1")])      # both read and remembered
+    in_another_process(lambda: services.end_conversation(conversation_id=conversation.pk, by="visitor"))
+    in_another_process(lambda: services.store_message(visitor_line(other, "w2", "Skickad två gånger")))
+    closed, again = fast([visitor_line(conversation, "v2"), visitor_line(other, "w2", "Skickad två gånger")])
+    assert closed.code == "closed"
+    assert (again.duplicate, again.seq, again.body) == (True, 2, "Skickad två gånger")
+    assert Entry.objects.filter(conversation=other).count() == 2
+
+
+def test_a_conversation_that_keeps_changing_is_left_to_the_services(conversation, online_agent, monkeypatch):
+    from apps.tickets.services import Actor, change_status
+
+    plan, statuses = fast_store._plan, iter(["forwarded", "open"] * fast_store.ATTEMPTS)
+
+    def plan_while_another_process_changes_the_ticket(*args):
+        planned = plan(*args)
+        in_another_process(lambda: change_status(ticket=conversation.ticket, to=next(statuses),
+                                                 actor=Actor(user=online_agent)))
+        return planned
+
+    fast([visitor_line(conversation, "v1")])
+    from apps.tickets.models import Ticket
+
+    Ticket.objects.filter(pk=conversation.ticket_id).update(status="open")
+    fast_store._facts.clear()
+    monkeypatch.setattr(fast_store, "_plan", plan_while_another_process_changes_the_ticket)
+    assert fast([visitor_line(conversation, "mine")]) == [None]
     assert not Entry.objects.filter(conversation=conversation, client_id="mine").exists()
-    assert Conversation.objects.get(pk=conversation.pk).last_seq == fast_store.ATTEMPTS
