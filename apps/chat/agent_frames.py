@@ -53,7 +53,6 @@ async def send(consumer, conversation_id, data):
         return await consumer.send_json({"type": "error", "error": result.code, "code": result.code,
                                           "detail": result.detail,
                                           "client_id": data["client_id"], "request": "chat.send"})
-    await events.publish(events.stored_pushes(result), consumer.channel_layer)
     await consumer.send_json({**events.ack_frame(result, type_="chat.ack"), "ticket": result.ticket})
 
 

@@ -111,7 +111,6 @@ class VisitorConsumer(SweepOnlyAroundDatabaseCalls, AsyncWebsocketConsumer):
         if isinstance(result, services.Refused):
             return await self.send_json({"type": "error", "code": result.code, "detail": result.detail,
                                          "client_id": data["client_id"]})
-        await events.publish(events.stored_pushes(result), self.channel_layer)
         await self.send_json(events.ack_frame(result))
 
     async def on_resume(self, data):

@@ -11,6 +11,7 @@ import json
 import logging
 
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from apps.chat.models import visitor_group
 from apps.console.events import agent_group
@@ -74,13 +75,41 @@ def ended_pushes(conversation, *, by: str) -> list[tuple[str, dict]]:
 
 async def publish(pushes: list[tuple[str, dict]], layer=None) -> None:
     layer = layer or get_channel_layer()
-    if layer is None:
+    if layer is None or not pushes:
         return
+    if len(pushes) > 1 and isinstance(layer, RedisPubSubChannelLayer):
+        try:
+            return await _publish_pipelined(layer, pushes)
+        except Exception:
+            log.exception("chat pushes to %s failed", [group for group, _message in pushes])
+            return
     for group, message in pushes:
         try:
             await layer.group_send(group, message)
         except Exception:
             log.exception("chat push to %s failed", group)
+
+
+async def _publish_pipelined(layer: RedisPubSubChannelLayer, pushes: list[tuple[str, dict]]) -> None:
+    """``group_send`` for many pushes in one round trip per Redis shard.
+
+    channels_redis publishes one message per call, each waiting for Redis under the
+    shard's lock, so a busy server queued its pushes behind one another. This sends
+    the same messages to the same channels, serialised the same way (channels_redis
+    4.3; apps/chat/tests/test_events.py holds it to what ``group_send`` delivers).
+    """
+    loop_layer = layer._get_layer()
+    by_shard: dict = {}
+    for group, message in pushes:
+        channel = loop_layer._get_group_channel_name(group)
+        by_shard.setdefault(loop_layer._get_shard(channel), []).append((channel, layer.serialize(message)))
+    for shard, messages in by_shard.items():
+        async with shard._lock:
+            shard._ensure_redis()
+            async with shard._redis.pipeline(transaction=False) as pipe:
+                for channel, data in messages:
+                    pipe.publish(channel, data)
+                await pipe.execute()
 
 
 def publish_sync(pushes: list[tuple[str, dict]]) -> None:

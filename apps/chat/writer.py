@@ -3,7 +3,8 @@
 Each server process has one writer per event loop. A message is written at once when
 nothing is in flight; messages that arrive during a write wait for it and are stored
 together in the next one, so under load a commit (and its fsync) carries many messages
-and when idle there is no added delay. A caller's await returns after the commit.
+and when idle there is no added delay. A caller's await returns after the commit and
+after the batch's pushes to the other side are published, in one round trip to Redis.
 
 On PostgreSQL the batch goes through ``fast_store`` on the writer's own asyncio
 connection; what the fast path leaves (lines that change the ticket) and any batch it
@@ -21,7 +22,7 @@ import weakref
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
-from apps.chat import fast_store, services
+from apps.chat import events, fast_store, services
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ class MessageWriter:
         if rest:
             for index, result in zip(rest, await self._slow([items[index] for index in rest])):
                 results[index] = result
+        # Stored before pushed: the whole batch's pushes go out together, then the senders hear.
+        await events.publish([push for result in results if isinstance(result, services.Stored)
+                              for push in events.stored_pushes(result)])
         for (_item, future), result in zip(batch, results):
             if not future.done():
                 future.set_result(result)

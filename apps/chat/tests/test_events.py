@@ -1,0 +1,62 @@
+"""Chat pushes over the real Redis pub/sub layer: a batch's pushes arrive as group_send delivers them."""
+
+import asyncio
+import socket
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+from apps.chat import events
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+async def received(layer, channel, count):
+    return [(await asyncio.wait_for(layer.receive(channel), 5))["text"] for _ in range(count)]
+
+
+def test_a_batch_of_pushes_goes_out_in_one_pipeline_and_arrives_in_order(monkeypatch):
+    pipelined = []
+    real = events._publish_pipelined
+
+    async def counted(layer, pushes):
+        pipelined.append(len(pushes))
+        await real(layer, pushes)
+
+    monkeypatch.setattr(events, "_publish_pipelined", counted)
+
+    async def run():
+        layer = get_channel_layer()
+        assert isinstance(layer, RedisPubSubChannelLayer)
+        visitor, agent = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("pipeline-visitor", visitor)
+        await layer.group_add("pipeline-agent", agent)
+        await events.publish([("pipeline-visitor", {"type": "chat.push", "text": "1"}),
+                              ("pipeline-agent", {"type": "desk.event", "text": "2"}),
+                              ("pipeline-visitor", {"type": "chat.push", "text": "3"})], layer)
+        await layer.group_send("pipeline-visitor", {"type": "chat.push", "text": "4"})
+        result = await received(layer, visitor, 3), await received(layer, agent, 1)
+        await layer.flush()
+        return result
+
+    assert async_to_sync(run)() == (["1", "3", "4"], ["2"])
+    assert pipelined == [3]
+
+
+def test_pushes_to_a_redis_that_is_gone_are_logged_not_raised(caplog):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]      # nothing listens here once the socket closes
+
+    async def run():
+        layer = RedisPubSubChannelLayer(hosts=[f"redis://127.0.0.1:{port}/0"])
+        await events.publish([("g", {"type": "chat.push", "text": "1"}), ("h", {"type": "chat.push", "text": "2"})],
+                             layer)
+        await events.publish([("g", {"type": "chat.push", "text": "3"})], layer)
+
+    async_to_sync(run)()
+    assert [r.getMessage().split(" failed")[0] for r in caplog.records] == [
+        "chat pushes to ['g', 'h']", "chat push to g"]
+
