@@ -1,4 +1,4 @@
-"""Chat frames an agent sends on the console socket (``chat.send``, ``chat.typing``, …).
+"""Chat frames an agent sends on the console socket (``chat.send``, ``chat.typing``, ``chat.ping``, …).
 
 The console consumer hands every ``chat.*`` frame to ``handle``; this module parses
 it, calls the chat services and answers on the same socket. A ticket reference is
@@ -80,9 +80,23 @@ async def resume(consumer, conversation_id, data):
     await consumer.send_json(state)
 
 
+def _state(conversation_id) -> dict:
+    conversation = selectors.conversation(conversation_id=conversation_id)
+    return selectors.state_frame(conversation=conversation, type_="chat.state")
+
+
+async def ping(consumer, conversation_id, data):
+    """The open chat panel asks how far the conversation is (every 15 s); behind, it sends chat.resume.
+
+    Pushes can stop without the socket closing (Redis away): this is how the panel notices.
+    """
+    await consumer.send_json(await database_sync_to_async(_state)(conversation_id))
+
+
 async def end(consumer, conversation_id, data):
     await database_sync_to_async(services.end_conversation)(
         conversation_id=conversation_id, by=Entry.Sender.AGENT, user=consumer.user)
 
 
-HANDLERS = {"chat.send": send, "chat.typing": typing, "chat.read": read, "chat.resume": resume, "chat.end": end}
+HANDLERS = {"chat.send": send, "chat.typing": typing, "chat.read": read, "chat.resume": resume, "chat.ping": ping,
+            "chat.end": end}

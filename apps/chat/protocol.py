@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 VISITOR_TYPES = frozenset({"message", "resume", "typing", "read", "ping", "end", "transcript"})
-AGENT_TYPES = frozenset({"chat.send", "chat.typing", "chat.read", "chat.resume", "chat.end"})
+AGENT_TYPES = frozenset({"chat.send", "chat.typing", "chat.read", "chat.resume", "chat.ping", "chat.end"})
 
 # Close codes (documented in docs/chat-protocol.md).
 CLOSE_TOKEN_INVALID = 4401

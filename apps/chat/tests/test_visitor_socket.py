@@ -125,6 +125,23 @@ def test_resume_after_n_replays_only_the_later_messages_in_order(conversation, o
     run(scenario)
 
 
+def test_chat_ping_tells_the_console_how_far_the_conversation_is(conversation, online_agent):
+    """Pushes lost while Redis is away leave no gap the panel could see: the ping's last_seq shows it."""
+    from apps.chat import services
+
+    services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
+                                             body="hörs jag?", client_id="c1"))
+
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        await agent.send_json_to({"type": "chat.ping", "ticket": conversation.ticket.reference})
+        state = await frames_until(agent, lambda f: f["type"] == "chat.state")
+        # Only reads: unlike chat.resume it does not announce the agent to the visitor.
+        assert (state["ticket"], state["last_seq"], state["state"]) == (conversation.ticket.reference, 1, "waiting")
+        await agent.disconnect()
+    run(scenario)
+
+
 def test_a_resent_client_id_is_stored_once_and_acknowledged_again(conversation, online_agent):
     async def scenario():
         agent = await agent_socket(online_agent)

@@ -1,6 +1,9 @@
 /* The console's live chat panel: messages over the console socket, typing both ways, delivery state.
  * console.js hands over every chat.* frame and tells us when its socket (re)connects; we then ask
- * for everything after the last sequence number we have, and resend what was never acknowledged. */
+ * for everything after the last sequence number we have, and resend what was never acknowledged.
+ * While connected, a number we skipped, or a chat.state (answer to the chat.ping sent every
+ * PING_MS) whose last_seq is above ours, means pushes were lost (a Redis outage leaves the
+ * socket open but silent): we ask for a replay. */
 (function () {
   "use strict";
   var panel = document.getElementById("chat-panel");
@@ -10,6 +13,7 @@
   var body = document.getElementById("chat-body"), typingLine = document.getElementById("chat-typing");
   var stateChip = document.getElementById("chat-state");
   var send = null, outbox = [], typingSent = 0, typingTimer = null, readSent = 0, visitorRead = 0;
+  var PING_MS = 15000, have = {}, resumeAsked = 0;   // have: seq -> true for numbers above lastSeq
 
   function text(tag, value, cls) { var el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el; }
   function newId() { return "a-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10); }
@@ -36,10 +40,20 @@
     var el = li.querySelector(".delivery");
     if (el) { el.textContent = panel.dataset["s" + key[0].toUpperCase() + key.slice(1)]; li.dataset.delivery = key; }
   }
+  function resume() {
+    if (!send) return;
+    resumeAsked = Date.now(); send({type: "chat.resume", ticket: ref, after: lastSeq});
+  }
+  function seen(seq) {
+    /* lastSeq is the highest number with no gap below it; anything above it means a push was
+       lost (between server processes, or while Redis was away): ask for a replay, at most once a second. */
+    if (!seq || seq <= lastSeq) return;
+    have[seq] = true;
+    while (have[lastSeq + 1]) { delete have[lastSeq + 1]; lastSeq++; }
+    if (Object.keys(have).length && Date.now() - resumeAsked > 1000) resume();
+  }
   function onMessage(m) {
-    // A number skipped means a push was lost between server processes: ask for a replay.
-    if (m.seq > lastSeq + 1 && send) send({type: "chat.resume", ticket: ref, after: lastSeq});
-    if (m.seq > lastSeq) lastSeq = m.seq;
+    seen(m.seq);
     var li = (m.client_id && thread.querySelector('li[data-client="' + m.client_id + '"]')) ||
              thread.querySelector('li[data-id="' + m.id + '"]');
     if (!li) { li = line(m); }
@@ -60,7 +74,7 @@
   window.consoleChat = {
     connected: function (sendFn) {
       send = sendFn;
-      send({type: "chat.resume", ticket: ref, after: lastSeq});
+      resume();
       outbox.forEach(function (m) { send(m); });
     },
     handle: function (frame, sendFn) {
@@ -75,7 +89,7 @@
           if (twin && twin !== li) twin.remove();
           li.dataset.id = frame.id; place(li, frame.seq); delivery(li, frame.seq <= visitorRead ? "read" : "sent");
         }
-        if (frame.seq > lastSeq) lastSeq = frame.seq;
+        seen(frame.seq);
         return;
       }
       if (frame.type === "chat.typing") {
@@ -92,6 +106,7 @@
       }
       if (frame.type === "chat.state") {
         visitorRead = Math.max(visitorRead, frame.visitor_read_seq || 0);
+        if (frame.last_seq > lastSeq && Date.now() - resumeAsked > 1000) resume();
         showState(frame.state); markRead(); return;
       }
       if (frame.type === "chat.ended") { showState("ended"); return; }
@@ -125,4 +140,5 @@
     if (send) send({type: "chat.end", ticket: ref});
   });
   document.addEventListener("visibilitychange", markRead);
+  setInterval(function () { if (send) send({type: "chat.ping", ticket: ref}); }, PING_MS);
 })();
