@@ -3,6 +3,9 @@
 Close codes: 4401 not signed in, 4403 signed in but not an agent.
 """
 
+import contextlib
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
@@ -13,6 +16,8 @@ from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
 from apps.routing import services as routing
 from apps.tickets.models import Ticket
+
+log = logging.getLogger(__name__)
 
 VIEWER_SECONDS = 30
 
@@ -28,17 +33,26 @@ def _console_groups(user) -> list[str] | None:
 
 
 def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
-    """Agents with this ticket open, kept in the shared cache with a short expiry."""
+    """Agents with this ticket open, kept in the shared cache with a short expiry.
+
+    Without the cache (Redis away) nobody else is known: the notice is a courtesy, and an
+    error here would close the agent's socket, chats and all.
+    """
     import time
 
     key = f"console:viewers:{reference}"
     now = time.time()
-    viewers = {name: seen for name, seen in (cache.get(key) or {}).items() if seen > now - VIEWER_SECONDS}
+    try:
+        viewers = {name: seen for name, seen in (cache.get(key) or {}).items() if seen > now - VIEWER_SECONDS}
+    except Exception:
+        log.warning("viewers of %s unknown: the cache failed", reference, exc_info=True)
+        return [] if leaving else [user.get_username()]
     if leaving:
         viewers.pop(user.get_username(), None)
     else:
         viewers[user.get_username()] = now
-    cache.set(key, viewers, VIEWER_SECONDS)
+    with contextlib.suppress(Exception):    # as above; the next viewing frame writes it again
+        cache.set(key, viewers, VIEWER_SECONDS)
     return sorted(viewers)
 
 
@@ -128,8 +142,11 @@ class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
 
         viewers, queue_id = await database_sync_to_async(viewers_and_queue)()
         payload = {"type": "viewers", "ticket": reference, "agents": viewers}
-        for group in [MANAGERS_GROUP, *([queue_group(queue_id)] if queue_id else [])]:
-            await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
+        try:
+            for group in [MANAGERS_GROUP, *([queue_group(queue_id)] if queue_id else [])]:
+                await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
+        except Exception:
+            log.warning("viewers of %s not pushed", reference, exc_info=True)   # Redis away; sent again in 15 s
 
     async def on_chat(self, frame):
         """Live chat frames (chat.send, chat.typing, chat.read, chat.resume, chat.end): apps.chat answers."""
