@@ -14,6 +14,7 @@ from apps.chat import agent_frames as chat_frames
 from apps.chat.dispatch import SweepOnlyAroundDatabaseCalls
 from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
+from apps.console.push import push_epoch
 from apps.routing import services as routing
 from apps.tickets.models import Ticket
 
@@ -56,6 +57,11 @@ def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
     return sorted(viewers)
 
 
+def _heartbeat(user) -> str | None:
+    routing.heartbeat(user=user)
+    return push_epoch()
+
+
 class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -73,6 +79,7 @@ class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
         await self.accept()
         state = await database_sync_to_async(routing.heartbeat)(user=user)
         cursor = await database_sync_to_async(selectors.latest_event_id)()
+        self.epoch, self.resyncs_due = await database_sync_to_async(push_epoch)(), 0
         await self.send_json({"type": "hello", "cursor": cursor, "presence": state.presence})
 
     async def disconnect(self, code):
@@ -99,8 +106,14 @@ class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "bad_frame", "detail": str(error), "request": kind})
 
     async def on_heartbeat(self, frame):
-        await database_sync_to_async(routing.heartbeat)(user=self.user)
-        await self.send_json({"type": "heartbeat"})
+        epoch = await database_sync_to_async(_heartbeat)(self.user)
+        # Redis away or restarted leaves this socket open but its pushes lost: the console resyncs
+        # from its cursor now and once more a heartbeat later, when the layer has surely resubscribed.
+        if epoch is None or epoch != self.epoch:
+            self.resyncs_due = 2
+        self.epoch = epoch or self.epoch
+        resync, self.resyncs_due = self.resyncs_due > 0, max(0, self.resyncs_due - 1)
+        await self.send_json({"type": "heartbeat", "resync": resync})
 
     async def on_presence(self, frame):
         state = await database_sync_to_async(routing.set_presence)(user=self.user, presence=frame["presence"])

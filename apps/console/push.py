@@ -10,12 +10,15 @@ import asyncio
 import logging
 import os
 import threading
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.cache import cache
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 5
+EPOCH_KEY = "console:push-epoch"
 
 
 class _LoopThread:
@@ -64,3 +67,16 @@ def group_send_many(sends: list[tuple[str, dict]]) -> None:
         return
     future = asyncio.run_coroutine_threadsafe(_send_all(layer, sends), _loop_thread.get())
     future.result(timeout=SEND_TIMEOUT_SECONDS)
+
+
+def push_epoch() -> str | None:
+    """Names the Redis that carries pushes; a new name means it came back empty (restarted), so
+    pushes published around then may be lost. None: Redis cannot be reached, pushes are failing.
+
+    The cache and the channel layer share REDIS_URL. One read per console heartbeat.
+    """
+    try:
+        return cache.get_or_set(EPOCH_KEY, lambda: uuid.uuid4().hex, timeout=None)
+    except Exception:
+        log.warning("push epoch unknown: the cache failed", exc_info=True)
+        return None

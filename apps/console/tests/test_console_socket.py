@@ -2,6 +2,7 @@
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
@@ -211,3 +212,25 @@ def test_one_transaction_is_pushed_once_and_a_rollback_pushes_nothing(regions, q
     assert published == []
     tickets.change_status(ticket=ticket, to="open")
     assert len(published) == 1 and len(published[0]) == 1
+
+
+def test_heartbeats_ask_for_two_resyncs_after_redis_came_back_empty(regions, queues, flushed_layer):
+    """A Redis restart loses the pushes published around it without closing the socket."""
+    from django.core.cache import cache
+
+    from apps.console.push import EPOCH_KEY
+
+    swede = agent("swede", ["sv"])
+
+    async def heartbeat(socket):
+        await socket.send_json_to({"type": "heartbeat"})
+        return await frames_until(socket, lambda f: f.get("type") == "heartbeat")
+
+    async def scenario():
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        assert (await heartbeat(socket))["resync"] is False
+        await database_sync_to_async(cache.delete)(EPOCH_KEY)      # what a restart without persistence does
+        assert [(await heartbeat(socket))["resync"] for _ in range(3)] == [True, True, False]
+        await socket.disconnect()
+    run(scenario)

@@ -1,6 +1,7 @@
 /* The agent console: one websocket, live queue and ticket updates, offers, SLA countdowns.
  * Every change arrives as a "ticket.event" whose id is a cursor; after a reconnect the
- * console asks for everything after its cursor, so nothing is missed. */
+ * console asks for everything after its cursor, so nothing is missed. A heartbeat answered
+ * with "resync" (Redis was away: the socket stayed open but pushes were lost) does the same. */
 (function () {
   "use strict";
   var S = JSON.parse(document.getElementById("console-strings").textContent);
@@ -9,6 +10,7 @@
   var ticketRef = mode === "ticket" ? page.dataset.ref : null;
   var WAITING = ["new", "open", "pending"];
   var socket = null, retry = 0, heartbeatTimer = null, viewingTimer = null, currentOffer = null;
+  var handled = {}, handledCount = 0;   // ticket.event ids: a resync may repeat what also came live
   var status = document.getElementById("live-status");
 
   function fmt(template, values) {
@@ -62,7 +64,13 @@
       if (presence && frame.presence) presence.value = frame.presence;
       return;
     }
-    if (frame.type === "ticket.event") { setCursor(frame.id); onTicketEvent(frame); return; }
+    if (frame.type === "heartbeat") { if (frame.resync && cursor()) send({type: "resync", after: cursor()}); return; }
+    if (frame.type === "ticket.event") {
+      if (handled[frame.id]) return;
+      if (++handledCount > 5000) { handled = {}; handledCount = 1; }
+      handled[frame.id] = true;
+      setCursor(frame.id); onTicketEvent(frame); return;
+    }
     if (frame.type === "offer") { showOffer(frame); return; }
     if (frame.type === "accepted") { location.href = "/console/tickets/" + frame.ticket + "/"; return; }
     if (frame.type === "viewers") { showViewers(frame); return; }
