@@ -1,21 +1,32 @@
 #!/usr/bin/env python
 """Email ingest benchmark: the public corpus into PostgreSQL, beside django-helpdesk 2.6.1 in the same run.
 
-    .venv/bin/python bench/mail_ingest.py [--write-results bench/RESULTS.md] [--no-peer]
+    .venv/bin/python bench/mail_ingest.py [--write-results bench/RESULTS.md] [--no-peer] [--jobs N]
 
-Ours: every .eml of ../shared/corpus/email through ``apps.mail.services.ingest_email``
-(store raw, parse, thread, open the ticket with SLA clocks and routing, queue and
-send the receipt — jobs run in process, mail goes to Django's in-memory backend)
-on a fresh PostgreSQL database ``sd_mail_bench``. Then a generated threading set
-(new messages plus replies threaded by In-Reply-To, by References only with an
-unknown In-Reply-To as Outlook sends them, and with no threading header at all).
+Ours, two ways, each on an emptied PostgreSQL database ``sd_mail_bench``:
+
+- bulk (what a user importing a mailbox gets, the headline figure): the whole of
+  ../shared/corpus/email through the production command, ``manage.py ingest_email
+  CORPUS --jobs N`` (``call_command`` in this process; default N = CPU count, the
+  command's default), timed on the wall clock from start to end;
+- per message (what the SMTP listener, IMAP poller and webhook do, one message at a
+  time, one transaction each): every .eml through ``apps.mail.services.ingest_email``;
+  summed time of the calls and wall time.
+
+Both store the raw bytes, parse, thread, open the ticket with SLA clocks and routing,
+write the event log and render and send the receipt; jobs (receipt delivery) run in
+process inside the measured time, mail goes to Django's in-memory backend. One
+warm-up message is ingested first and the database emptied again, so neither run
+pays the one-off loading of the language models and holiday calendars (about 1 s
+per process; a real import pays it once). Then a generated threading set (new
+messages plus replies threaded by In-Reply-To, by References only with an unknown
+In-Reply-To as Outlook sends them, and with no threading header at all), in bulk.
 
 Peer: the harness in ../shared/bench/helpdesk_peer on the same files, in its own
 virtual environment (``--peer-venv``, default /tmp/peer-venv, created with
-``pip install django-helpdesk==2.6.1 psycopg2-binary`` when missing).
-
-Messages/s is the message count over the summed time of the ingest calls, the
-figure the peer's harness reports (its ``msgs_per_sec_ingest``); wall figures too.
+``pip install django-helpdesk==2.6.1 psycopg2-binary`` when missing). It reports
+messages/s over the summed time of its ingest calls and over its loop's wall time;
+both are compared.
 """
 
 import argparse
@@ -121,14 +132,7 @@ def setup_django(media: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from apps.policy.defaults import install_default_policy
-    from apps.policy.languages import Language
-    from apps.routing.models import Queue
-
-    install_default_policy()
-    for language in Language.values:
-        for kind in Queue.Kind.values:
-            Queue.objects.get_or_create(language=language, kind=kind, defaults={"name": f"{language} {kind}"})
+    install_policy()
 
 
 class Stopwatch:
@@ -168,13 +172,96 @@ class Stopwatch:
         return timed
 
 
+def reset_database() -> None:
+    """Empty every table and install the policy again (between our runs)."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    install_policy()
+
+
+def install_policy() -> None:
+    from apps.policy.defaults import install_default_policy
+    from apps.policy.languages import Language
+    from apps.routing.models import Queue
+
+    install_default_policy()
+    for language in Language.values:
+        for kind in Queue.Kind.values:
+            Queue.objects.get_or_create(language=language, kind=kind, defaults={"name": f"{language} {kind}"})
+
+
+def warm_up(raw: bytes) -> None:
+    """One message through the whole path: language models, holiday calendars and templates load once."""
+    from apps.mail import language, services
+    from apps.mail.models import InboundEmail
+
+    language.detect("warm the language models up before timing")  # a one-off ~1 s load
+    from django.core import mail
+    from django.core.mail.backends.locmem import EmailBackend
+
+    EmailBackend()  # creates mail.outbox
+    services.ingest_email(raw=raw, source=InboundEmail.Source.FILE)
+    del mail.outbox[:]
+    reset_database()
+
+
+def bench_labels(raw: bytes) -> tuple[str, str]:
+    from apps.mail.parsing import parse_email
+
+    try:
+        headers = parse_email(raw).headers
+    except Exception:
+        headers = {}
+    return (headers.get("x-bench-kind") or [""])[0], (headers.get("x-bench-thread") or [""])[0]
+
+
+def run_bulk(folder: Path, files: list[Path], *, jobs: int, batch_size: int,
+             stopwatch: "Stopwatch | None" = None) -> dict:
+    """The folder through ``manage.py ingest_email FOLDER --jobs N``; results read back in input order."""
+    import io
+
+    from django.core import mail
+    from django.core.mail.backends.locmem import EmailBackend
+    from django.core.management import call_command
+
+    from apps.mail.models import InboundEmail
+
+    EmailBackend()  # creates mail.outbox
+    exceptions = collections.Counter()
+    if stopwatch:
+        stopwatch.active = True
+    wall = time.perf_counter()
+    try:
+        call_command("ingest_email", str(folder), "--no-progress", "--jobs", str(jobs),
+                     "--batch-size", str(batch_size), stdout=io.StringIO())
+    except Exception as error:  # counted; the whole run is then not comparable
+        exceptions[type(error).__name__] += 1
+    wall = time.perf_counter() - wall
+    if stopwatch:
+        stopwatch.active = False
+    rows = list(InboundEmail.objects.order_by("pk").values_list("outcome", "ticket_id"))
+    # The command reads a folder in sorted path order, as corpus_files lists it: one row per file.
+    if len(rows) != len(files):
+        exceptions["missing rows"] += abs(len(files) - len(rows))
+    results = []
+    for path, (outcome, ticket) in zip(files, rows):
+        kind, thread = bench_labels(path.read_bytes())
+        results.append({"outcome": str(outcome), "ticket": ticket, "path": path, "kind": kind, "thread": thread})
+    outbox = len(mail.outbox)
+    del mail.outbox[:]
+    return {"results": results, "exceptions": dict(exceptions), "wall_seconds": wall, "messages": len(files),
+            "outgoing": outbox, "outcomes": dict(collections.Counter(r["outcome"] for r in results)),
+            "jobs": jobs, "batch_size": batch_size,
+            "inside": {label: round(value, 2) for label, value in (stopwatch.seconds if stopwatch else {}).items()}}
+
+
 def run_ours(files: list[Path], stopwatch: "Stopwatch | None" = None) -> dict:
     from django.core import mail
     from django.core.mail.backends.locmem import EmailBackend
 
     from apps.mail import services
     from apps.mail.models import InboundEmail
-    from apps.mail.parsing import parse_email
 
     EmailBackend()  # creates mail.outbox
     results, exceptions, seconds = [], collections.Counter(), 0.0
@@ -194,13 +281,8 @@ def run_ours(files: list[Path], stopwatch: "Stopwatch | None" = None) -> dict:
         elapsed = time.perf_counter() - started
         seconds += elapsed
         per_outcome[result["outcome"]] += elapsed
-        try:
-            headers = parse_email(raw).headers
-        except Exception:
-            headers = {}
         result["path"] = path
-        result["kind"] = (headers.get("x-bench-kind") or [""])[0]
-        result["thread"] = (headers.get("x-bench-thread") or [""])[0]
+        result["kind"], result["thread"] = bench_labels(raw)
         results.append(result)
     wall = time.perf_counter() - wall
     if stopwatch:
@@ -284,22 +366,29 @@ def versions() -> str:
     return ", ".join(f"{name} {version(name)}" for name in names)
 
 
-def report(args, corpus, ours, replies, synthetic, synthetic_threading, peer, peer_threads) -> str:
+def report(args, corpus, bulk, single, replies, synthetic, threading, peer, peer_threads) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command_tail = f" --write-results {args.write_results}" if args.write_results else ""
-    all_threaded = replies[0] == replies[1] and synthetic_threading["correct"] == synthetic_threading["replies"]
-    ours_rate = rate(ours["messages"], ours["ingest_seconds"])
+    tail = "".join(f" {flag}" for flag in args.flags)
+    bulk_rate = rate(bulk["messages"], bulk["wall_seconds"])
+    single_rate = rate(single["messages"], single["ingest_seconds"])
+    single_wall = rate(single["messages"], single["wall_seconds"])
+    exceptions = sum(bulk["exceptions"].values()) + sum(single["exceptions"].values())
+    all_threaded = (replies["bulk"][0] == replies["bulk"][1] and replies["single"][0] == replies["single"][1]
+                    and threading["correct"] == threading["replies"])
     lines = [
         f"## Email ingest benchmark — {now}",
         "",
-        f"- command: `.venv/bin/python bench/mail_ingest.py{command_tail}`",
+        f"- command: `.venv/bin/python bench/mail_ingest.py{tail}`",
         f"- machine: {platform.platform()}, {platform.machine()}, nproc={os.cpu_count()} (shared, noisy), "
-        f"Python {platform.python_version()}, PostgreSQL on 127.0.0.1",
+        f"Python {platform.python_version()}, PostgreSQL on 127.0.0.1 (same 2 cores)",
         f"- versions: {versions()}; peer: django-helpdesk 2.6.1 (its own venv, harness "
         "`../shared/bench/helpdesk_peer/bench_ingest.py --db postgres`)",
-        "- ours: `apps.mail.services.ingest_email` per message (store raw, parse, thread, open ticket with SLA "
-        "clocks and routing, console events, receipt rendered and sent to the in-memory mail backend); "
-        "one process, no Redis (jobs in process)",
+        f"- ours, bulk: `manage.py ingest_email CORPUS --jobs {bulk['jobs']} --batch-size {bulk['batch_size']}` "
+        "(parse in worker processes, file in order, one transaction per batch), wall clock of the whole command",
+        "- ours, per message: `apps.mail.services.ingest_email` once per message, one transaction each (the "
+        "SMTP/IMAP/webhook path)",
+        "- both: store raw, parse, thread, open ticket with SLA clocks and routing, event log, receipt rendered "
+        "and delivered in process to the in-memory mail backend; no Redis; after a one-message warm-up",
         "",
         f"Corpus: {len(corpus)} files of `../shared/corpus/email`.",
         "",
@@ -307,38 +396,53 @@ def report(args, corpus, ours, replies, synthetic, synthetic_threading, peer, pe
         "|---|---:|---:|---:|",
     ]
     if peer:
-        lines.append(f"| messages/s (summed ingest time) | {ours_rate:,.1f} | {peer['msgs_per_sec_ingest']:,.1f} | "
-                     f"{ours_rate / peer['msgs_per_sec_ingest']:.2f}× |")
-        lines.append(f"| messages/s (wall) | {rate(ours['messages'], ours['wall_seconds']):,.1f} | "
-                     f"{peer['msgs_per_sec_wall']:,.1f} | "
-                     f"{rate(ours['messages'], ours['wall_seconds']) / peer['msgs_per_sec_wall']:.2f}× |")
-        lines.append(f"| exceptions | {sum(ours['exceptions'].values())} | {peer['raised']} "
-                     f"({peer['failure_rate_pct']} %: {peer['exception_types']}) | |")
-        lines.append(f"| tickets opened / follow-ups | {ours['outcomes'].get('new_ticket', 0)} + "
-                     f"{ours['outcomes'].get('unparsed', 0)} flagged / {ours['outcomes'].get('reply', 0)} | "
-                     f"{peer['tickets_created']} / {peer['followups_on_existing']} | |")
-        lines.append(f"| notifications sent | {ours['outgoing']} | {peer['outgoing_notifications']} "
-                     f"(of which {peer['bounces_answered_with_notification']} answered bounces) | |")
+        peer_wall, peer_sum = peer["msgs_per_sec_wall"], peer["msgs_per_sec_ingest"]
+        lines += [
+            f"| **bulk import, messages/s (wall, whole corpus) vs peer wall** | **{bulk_rate:,.1f}** | "
+            f"{peer_wall:,.1f} | **{bulk_rate / peer_wall:.2f}×** |",
+            f"| bulk import, messages/s (wall) vs peer summed ingest time | {bulk_rate:,.1f} | {peer_sum:,.1f} | "
+            f"{bulk_rate / peer_sum:.2f}× |",
+            f"| per message, messages/s (summed ingest time) | {single_rate:,.1f} | {peer_sum:,.1f} | "
+            f"{single_rate / peer_sum:.2f}× |",
+            f"| per message, messages/s (wall) | {single_wall:,.1f} | {peer_wall:,.1f} | "
+            f"{single_wall / peer_wall:.2f}× |",
+            f"| exceptions | {exceptions} | {peer['raised']} "
+            f"({peer['failure_rate_pct']} %: {peer['exception_types']}) | |",
+            f"| tickets opened / follow-ups (bulk) | {bulk['outcomes'].get('new_ticket', 0)} + "
+            f"{bulk['outcomes'].get('unparsed', 0)} flagged / {bulk['outcomes'].get('reply', 0)} | "
+            f"{peer['tickets_created']} / {peer['followups_on_existing']} | |",
+            f"| notifications sent (bulk) | {bulk['outgoing']} | {peer['outgoing_notifications']} "
+            f"(of which {peer['bounces_answered_with_notification']} answered bounces) | |",
+        ]
     else:
-        lines.append(f"| messages/s (summed ingest time) | {ours_rate:,.1f} | not run | |")
+        lines += [f"| bulk import, messages/s (wall) | {bulk_rate:,.1f} | not run | |",
+                  f"| per message, messages/s (summed ingest time) | {single_rate:,.1f} | not run | |",
+                  f"| exceptions | {exceptions} | not run | |"]
     lines += [
         "",
-        f"- our outcomes: {ours['outcomes']} (review = automatic mail matching no ticket; duplicate = a "
-        "Message-ID already filed; both keep their raw bytes)",
-        f"- our mean ms per message by outcome: {ours['ms_per_outcome']}",
-        f"- where our {ours['ingest_seconds']:.1f} s went (seconds inside, nested calls overlap): {ours['inside']}",
-        f"- corpus replies (answering an earlier corpus message by Message-ID): {replies[1]} of {replies[0]} threaded",
-        f"- threading set ({synthetic} generated messages: new + replies by In-Reply-To, Outlook-style unknown "
+        f"- bulk: {bulk['wall_seconds']:.2f} s wall for {bulk['messages']} messages "
+        f"({1000 * bulk['wall_seconds'] / bulk['messages']:.2f} ms each); outcomes {bulk['outcomes']}; "
+        f"seconds inside (main process; parsing runs in the workers): {bulk['inside']}",
+        f"- per message: {single['ingest_seconds']:.1f} s summed, {single['wall_seconds']:.1f} s wall; outcomes "
+        f"{single['outcomes']}; mean ms by outcome {single['ms_per_outcome']}; seconds inside: {single['inside']}",
+        f"- same outcomes both ways: {'yes' if bulk['outcomes'] == single['outcomes'] else 'NO'} "
+        "(review = automatic mail matching no ticket; duplicate = a Message-ID already filed; both keep their raw "
+        "bytes)",
+        f"- corpus replies (answering an earlier corpus message by Message-ID): bulk {replies['bulk'][1]} of "
+        f"{replies['bulk'][0]}, per message {replies['single'][1]} of {replies['single'][0]} threaded",
+        f"- threading set ({synthetic} generated messages, bulk: new + replies by In-Reply-To, Outlook-style unknown "
         f"In-Reply-To with References, References only, no headers): ours "
-        f"{synthetic_threading['correct']}/{synthetic_threading['replies']} {synthetic_threading['by_variant']}",
+        f"{threading['correct']}/{threading['replies']} {threading['by_variant']}",
     ]
     if peer_threads:
         lines.append(f"  peer {peer_threads.get('threading_correct')}/{peer_threads.get('threading_replies')} "
                      f"{peer_threads.get('threading_by_variant')}")
     if peer:
-        ratio = ours_rate / peer["msgs_per_sec_ingest"]
-        lines.append(f"- target ≥ 10× the peer's messages/s: {'met' if ratio >= 10 else 'NOT met'} ({ratio:.2f}×); "
-                     f"0 exceptions: {'met' if not ours['exceptions'] else 'NOT met'}; every reply threaded: "
+        ratio = bulk_rate / peer["msgs_per_sec_wall"]
+        lines.append(f"- target ≥ 10× the peer's messages/s (bulk wall vs peer wall): "
+                     f"{'met' if ratio >= 10 else 'NOT met'} ({ratio:.2f}×; vs the peer's summed figure "
+                     f"{bulk_rate / peer['msgs_per_sec_ingest']:.2f}×); 0 exceptions: "
+                     f"{'met' if not exceptions else 'NOT met'}; every reply threaded: "
                      f"{'met' if all_threaded else 'NOT met'}")
     return "\n".join(lines) + "\n"
 
@@ -349,7 +453,10 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
     parser.add_argument("--peer-venv", default="/tmp/peer-venv")
     parser.add_argument("--threads", type=int, default=120, help="threads in the generated threading set")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="ingest_email --jobs (bulk run)")
+    parser.add_argument("--batch-size", type=int, default=200, help="ingest_email --batch-size (bulk run)")
     args = parser.parse_args()
+    args.flags = [f for f in sys.argv[1:]]
 
     work = Path(tempfile.mkdtemp(prefix="mail-bench-"))
     try:
@@ -359,30 +466,32 @@ def main() -> int:
         corpus = corpus_files(CORPUS)
 
         setup_django(work / "media")
-        from apps.mail import language
-        from apps.mail.parsing import parse_email
-
-        language.detect("warm the language models up before timing")  # a one-off ~1 s load
-        parse_email(corpus[0].read_bytes())
+        warm_up(sorted(synthetic_dir.iterdir())[0].read_bytes())
 
         stopwatch = Stopwatch()
-        ours = run_ours(corpus, stopwatch)
-        replies = corpus_replies(corpus, ours)
-        ours_threads = run_ours(corpus_files(synthetic_dir))
-        threading = threading_accuracy(ours_threads)
-        print(f"ours: {ours['messages']} msgs, {rate(ours['messages'], ours['ingest_seconds']):.1f} msg/s, "
-              f"exceptions {ours['exceptions']}, outcomes {ours['outcomes']}, ms {ours['ms_per_outcome']}, "
-              f"corpus replies {replies}, "
-              f"threading {threading}", flush=True)
+        bulk = run_bulk(CORPUS, corpus, jobs=args.jobs, batch_size=args.batch_size, stopwatch=stopwatch)
+        replies = {"bulk": corpus_replies(corpus, bulk)}
+        stopwatch.seconds.clear()
+        reset_database()
+        single = run_ours(corpus, stopwatch)
+        replies["single"] = corpus_replies(corpus, single)
+        reset_database()
+        threads = run_bulk(synthetic_dir, corpus_files(synthetic_dir), jobs=args.jobs, batch_size=args.batch_size)
+        threading = threading_accuracy(threads)
+        print(f"ours bulk: {rate(bulk['messages'], bulk['wall_seconds']):.1f} msg/s wall, exceptions "
+              f"{bulk['exceptions']}, outcomes {bulk['outcomes']}; per message: "
+              f"{rate(single['messages'], single['ingest_seconds']):.1f} msg/s summed, exceptions "
+              f"{single['exceptions']}; corpus replies {replies}, threading {threading}", flush=True)
 
         peer = peer_threads = None
         if not args.no_peer:
             python = ensure_peer(Path(args.peer_venv))
             peer = run_peer(python, CORPUS, work, "corpus")
             peer_threads = run_peer(python, synthetic_dir, work, "threads")
-            print(f"peer: {peer['msgs_per_sec_ingest']} msg/s, raised {peer['raised']}, threading "
+            print(f"peer: {peer['msgs_per_sec_ingest']} msg/s summed, {peer['msgs_per_sec_wall']} msg/s wall, "
+                  f"raised {peer['raised']}, threading "
                   f"{peer_threads.get('threading_correct')}/{peer_threads.get('threading_replies')}", flush=True)
-        section = report(args, corpus, ours, replies, synthetic, threading, peer, peer_threads)
+        section = report(args, corpus, bulk, single, replies, synthetic, threading, peer, peer_threads)
         print(section)
         if args.write_results:
             with open(args.write_results, "a", encoding="utf-8") as handle:
