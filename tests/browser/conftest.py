@@ -176,17 +176,18 @@ def cuttable(desk_server):
 class RestartableDesk:
     """daphne on a fixed port that a test can stop and start again, like a deploy or a crash."""
 
-    def __init__(self, env: dict):
-        self.port, self.env, self.process = free_port(), env, None
+    def __init__(self, env: dict, log: Path | None = None):
+        self.port, self.env, self.process, self.log = free_port(), env, None, log
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                                         "supportdesk.asgi:application"], cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log.open("ab") if self.log else contextlib.nullcontext(subprocess.DEVNULL) as stderr:
+            self.process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                                             "supportdesk.asgi:application"], cwd=ROOT, env=self.env,
+                                            stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
@@ -210,6 +211,81 @@ def restartable_desk(transactional_db, settings):
 
     desk = RestartableDesk({**os.environ, "DEBUG": "1", "REDIS_URL": settings.REDIS_URL,
                             "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)})
+    desk.start()
+    yield desk
+    desk.stop()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a fixed free port, stopped and started again by its PID.
+
+    Nothing is kept on disk (``--save "" --appendonly no``): a restart comes back empty, with
+    no subscriptions, as a crashed or replaced Redis does.
+    """
+
+    def __init__(self):
+        self.port, self.process = free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ConnectionError, Exception):
+                if self.client().ping():
+                    return
+            time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+
+    def subscribed(self) -> set[str]:
+        """The pub/sub channels someone listens to right now."""
+        return {name.decode() for name in self.client().pubsub_channels()}
+
+
+@pytest.fixture
+def private_redis():
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is required for the Redis restart test")
+    server = PrivateRedis()
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def desk_on_private_redis(transactional_db, private_redis, artifacts):
+    """daphne on the test database whose channel layer and cache are the test's own Redis.
+
+    Its log goes to test-artifacts/daphne-redis-restart.log: what it did while Redis was away.
+    """
+    from django.db import connection
+
+    log = artifacts / "daphne-redis-restart.log"
+    log.unlink(missing_ok=True)
+    desk = RestartableDesk({**os.environ, "DEBUG": "1", "REDIS_URL": private_redis.url,
+                            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)},
+                           log=log)
     desk.start()
     yield desk
     desk.stop()
