@@ -4,6 +4,7 @@ Writes go through ``apps.mail.services``; models hold data and invariants only.
 """
 
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -154,6 +155,10 @@ class OutboundEmail(models.Model):
         verbose_name = _("outbound email")
         verbose_name_plural = _("outbound emails")
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The receipt rate limit counts a sender's receipts of the last hour, by case-insensitive address.
+            models.Index(Upper("to_address"), "created_at", name="outbound_by_address_and_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.to_address}: {self.subject}"[:120]
