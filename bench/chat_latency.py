@@ -13,7 +13,8 @@ loadgen.py, both used in place) is measured in the same run: the physical limit.
 Setups: ``daphne1`` (one daphne), ``daphne2`` (two daphne processes sharing Redis;
 every visitor on the first and every agent on the second, so each message crosses
 processes through Redis); a ``-uvloop`` suffix runs daphne on uvloop
-(``bench/daphne_uvloop.py``). ``--layers pubsub,core`` measures both layers.
+(``bench/daphne_uvloop.py``); ``uvicorn1``/``uvicorn2`` run the same application on
+uvicorn (uvloop, websockets) for comparison. ``--layers pubsub,core`` measures both layers.
 
 Conversations are opened, taken by their agent and greeted (the agent's first answer,
 which stops the 1 min clock) through the services before the sockets connect; the
@@ -391,18 +392,25 @@ def run_relay(n, args):
             "client_cpu_pct": result["client_cpu_pct_avg"], "load1": float(result["loadavg"][0]), "errors": {}}
 
 
+def server_command(setup: str, port: int) -> list[str]:
+    """daphne (the design's server), daphne on uvloop, or uvicorn (uvloop, websockets) for comparison."""
+    if setup.startswith("uvicorn"):
+        return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+                "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning", "supportdesk.asgi:application"]
+    server = [str(ROOT / "bench" / "daphne_uvloop.py")] if setup.endswith("-uvloop") else ["-m", "daphne"]
+    return [sys.executable, *server, "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"]
+
+
 def run_desk(setup, layer, n, env, args, pct):
     tag = f"{setup}-{layer}-{n}-{int(time.time())}"
     pairs = prepare_conversations(n, tag)
     processes, ports, logs = [], [], []
-    count = 2 if setup.startswith("daphne2") else 1
-    server = [str(ROOT / "bench" / "daphne_uvloop.py")] if setup.endswith("-uvloop") else ["-m", "daphne"]
+    count = 2 if setup.split("-")[0].endswith("2") else 1
     for _ in range(count):
         port = free_port()
         logs.append(open(ROOT / "var" / f"bench-{setup}-{layer}-{port}.log", "w"))  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, *server, "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"],
-            cwd=ROOT, env=env.env(CHANNEL_LAYER=layer), stdout=subprocess.DEVNULL, stderr=logs[-1])
+        process = subprocess.Popen(server_command(setup, port), cwd=ROOT, env=env.env(CHANNEL_LAYER=layer),
+                                   stdout=subprocess.DEVNULL, stderr=logs[-1])
         processes.append(process)
         ports.append(port)
     try:
