@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -210,6 +210,8 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
                 _file(inbound, parsed, filing=filing)
             # One statement for the whole batch: the rows are complete, and commit with their tickets.
             InboundEmail.objects.bulk_create(inbounds)
+            if filing.deliveries:
+                enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_many_job", filing.deliveries)
     except Exception as error:
         if _database_unavailable(error):
             raise
@@ -238,6 +240,8 @@ class Filing:
     mailboxes: dict
     references: dict[str, int] | None = None
     messages: dict[str, tuple[int, int]] | None = None
+    # A batch sends its receipts in one job over one SMTP connection once it commits.
+    deliveries: list[int] | None = None
 
     @classmethod
     def single(cls) -> "Filing":
@@ -250,7 +254,8 @@ class Filing:
         return cls(mailboxes=selectors.desk_mailboxes(),
                    references=selectors.references_to_tickets(wanted),
                    messages=selectors.email_messages_by_external_id(
-                       {_external_id(p, inbound) for inbound, p in parsed}))
+                       {_external_id(p, inbound) for inbound, p in parsed}),
+                   deliveries=[])
 
     def duplicate_of(self, external_id: str) -> tuple[int, int] | None:
         """(message id, ticket id) of the email message already filed under this id."""
@@ -499,7 +504,10 @@ def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: 
     _remember_ids(ticket=ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND, filing=filing)
     if filing is not None:
         filing.filed(message_id, message)
-    enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
+    if filing is not None and filing.deliveries is not None:
+        filing.deliveries.append(outbound.pk)
+    else:
+        enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
     return outbound
 
 
@@ -561,6 +569,58 @@ def deliver_outbound(*, outbound_id: int) -> bool:
     if not claimed:
         return False
     outbound = OutboundEmail.objects.get(pk=outbound_id)
+    try:
+        _email(outbound).send(fail_silently=False)
+    except Exception as error:
+        _mark_failed(outbound.pk, error)
+        raise
+    OutboundEmail.objects.filter(pk=outbound_id).update(status=OutboundEmail.Status.SENT, sent_at=timezone.now(),
+                                                        last_error="")
+    return True
+
+
+def deliver_outbound_many(*, outbound_ids: list[int]) -> int:
+    """Send a batch's queued mails over one SMTP connection; safe to rerun. Returns how many were sent.
+
+    Claims like ``deliver_outbound`` (a row another worker is sending or has sent is
+    skipped), in one short transaction for the whole batch. A mail that fails is
+    marked failed and the others still go; the job then raises, so it shows as failed.
+    """
+    with transaction.atomic():
+        claimed = list(OutboundEmail.objects.select_for_update(skip_locked=True).filter(
+            pk__in=outbound_ids, status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED],
+        ).order_by("pk"))
+        OutboundEmail.objects.filter(pk__in=[outbound.pk for outbound in claimed]).update(
+            status=OutboundEmail.Status.SENDING, attempts=F("attempts") + 1)
+    if not claimed:
+        return 0
+    sent, failures = [], []
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+        for outbound in claimed:
+            try:
+                _email(outbound, connection=connection).send(fail_silently=False)
+            except Exception as error:
+                _mark_failed(outbound.pk, error)
+                failures.append(error)
+            else:
+                sent.append(outbound.pk)
+    except Exception as error:  # the connection itself failed: what was not sent is marked failed
+        for outbound in claimed:
+            if outbound.pk not in sent:
+                _mark_failed(outbound.pk, error)
+        failures.append(error)
+    finally:
+        OutboundEmail.objects.filter(pk__in=sent).update(status=OutboundEmail.Status.SENT, sent_at=timezone.now(),
+                                                         last_error="")
+        connection.close()
+    if failures:
+        raise failures[0]
+    return len(sent)
+
+
+def _email(outbound: OutboundEmail, *, connection=None) -> EmailMessage:
     headers = {"Message-ID": outbound.message_id}
     if outbound.in_reply_to:
         headers["In-Reply-To"] = outbound.in_reply_to
@@ -570,17 +630,13 @@ def deliver_outbound(*, outbound_id: int) -> bool:
         # RFC 3834: an automatic answer; and ask Exchange not to answer it with an out-of-office.
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
-    email = EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
-                         to=[outbound.to_address], headers=headers)
-    try:
-        email.send(fail_silently=False)
-    except Exception as error:
-        OutboundEmail.objects.filter(pk=outbound_id).update(
-            status=OutboundEmail.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000])
-        raise
-    OutboundEmail.objects.filter(pk=outbound_id).update(status=OutboundEmail.Status.SENT, sent_at=timezone.now(),
-                                                        last_error="")
-    return True
+    return EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
+                        to=[outbound.to_address], headers=headers, connection=connection)
+
+
+def _mark_failed(outbound_id: int, error: Exception) -> None:
+    OutboundEmail.objects.filter(pk=outbound_id).update(
+        status=OutboundEmail.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000])
 
 
 # --- IMAP ----------------------------------------------------------------------------
