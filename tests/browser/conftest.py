@@ -231,13 +231,15 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
+        import redis
+
         self.process = subprocess.Popen(
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, ConnectionError, Exception):
+            with contextlib.suppress(redis.exceptions.ConnectionError):      # not listening yet
                 if self.client().ping():
                     return
             time.sleep(0.05)
