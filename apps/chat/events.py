@@ -7,6 +7,7 @@ A failed push is logged, never raised: the message is already stored and clients
 catch up by sequence number.
 """
 
+import asyncio
 import json
 import logging
 
@@ -18,6 +19,7 @@ from apps.console.events import agent_group
 from apps.console.push import group_send_many
 
 log = logging.getLogger(__name__)
+PUBLISH_SECONDS = 2.0
 
 
 def _iso(value):
@@ -74,20 +76,21 @@ def ended_pushes(conversation, *, by: str) -> list[tuple[str, dict]]:
 
 
 async def publish(pushes: list[tuple[str, dict]], layer=None) -> None:
+    """Push to the groups; a failure or a Redis that does not answer within
+    ``PUBLISH_SECONDS`` is logged and given up (the chat writer waits on this)."""
     layer = layer or get_channel_layer()
     if layer is None or not pushes:
         return
-    if len(pushes) > 1 and isinstance(layer, RedisPubSubChannelLayer):
-        try:
-            return await _publish_pipelined(layer, pushes)
-        except Exception:
-            log.exception("chat pushes to %s failed", [group for group, _message in pushes])
-            return
-    for group, message in pushes:
-        try:
-            await layer.group_send(group, message)
-        except Exception:
-            log.exception("chat push to %s failed", group)
+    groups = [group for group, _message in pushes]
+    try:
+        async with asyncio.timeout(PUBLISH_SECONDS):
+            if len(pushes) > 1 and isinstance(layer, RedisPubSubChannelLayer):
+                await _publish_pipelined(layer, pushes)
+            else:
+                for group, message in pushes:
+                    await layer.group_send(group, message)
+    except Exception:
+        log.exception("chat pushes to %s failed", groups)
 
 
 async def _publish_pipelined(layer: RedisPubSubChannelLayer, pushes: list[tuple[str, dict]]) -> None:

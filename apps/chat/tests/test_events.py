@@ -58,5 +58,24 @@ def test_pushes_to_a_redis_that_is_gone_are_logged_not_raised(caplog):
 
     async_to_sync(run)()
     assert [r.getMessage().split(" failed")[0] for r in caplog.records] == [
-        "chat pushes to ['g', 'h']", "chat push to g"]
+        "chat pushes to ['g', 'h']", "chat pushes to ['g']"]
 
+
+def test_a_redis_that_never_answers_holds_pushes_for_a_bounded_time(caplog, monkeypatch):
+    """A partition: the connection opens and nothing comes back. The writer must not wait forever."""
+    monkeypatch.setattr(events, "PUBLISH_SECONDS", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()                    # the kernel accepts; nobody ever reads or answers
+        port = silent.getsockname()[1]
+
+        async def run():
+            layer = RedisPubSubChannelLayer(hosts=[f"redis://127.0.0.1:{port}/0"])
+            started = asyncio.get_running_loop().time()
+            await events.publish([("g", {"type": "chat.push", "text": "1"}),
+                                  ("h", {"type": "chat.push", "text": "2"})], layer)
+            return asyncio.get_running_loop().time() - started
+
+        waited = async_to_sync(run)()
+    assert 0.4 < waited < 3
+    assert [r.getMessage() for r in caplog.records] == ["chat pushes to ['g', 'h'] failed"]
