@@ -2,8 +2,9 @@
 
 Why it exists: on a busy 2-core machine a batch written through the ORM from the sync
 thread took 10-30 ms, almost all of it waiting (a thread hop and seven round trips,
-each waiting for the GIL and a CPU slice). Here a batch is two round trips on the
-event loop's own PostgreSQL connection, and the loop serves other sockets meanwhile.
+each waiting for the GIL and a CPU slice). Here a batch is one prepared statement on
+the event loop's own PostgreSQL connection (two when a conversation must be read
+first), and the loop serves other sockets meanwhile.
 
 It writes exactly the rows ``services.store_messages`` writes for an ordinary chat line
 (the Message, its ``message`` TicketEvent, the chat Entry and the conversation's new
