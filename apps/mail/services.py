@@ -22,7 +22,8 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
+from django.db.models.functions import Upper
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -210,6 +211,7 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
                 _file(inbound, parsed, filing=filing)
             # One statement for the whole batch: the rows are complete, and commit with their tickets.
             InboundEmail.objects.bulk_create(inbounds)
+            MailReference.objects.bulk_create(filing.references_to_store, ignore_conflicts=True)
             if filing.deliveries:
                 enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_many_job", filing.deliveries)
     except Exception as error:
@@ -240,8 +242,11 @@ class Filing:
     mailboxes: dict
     references: dict[str, int] | None = None
     messages: dict[str, tuple[int, int]] | None = None
-    # A batch sends its receipts in one job over one SMTP connection once it commits.
+    # A batch writes its Message-IDs in one statement and sends its receipts in one job once it commits.
+    references_to_store: list[MailReference] | None = None
     deliveries: list[int] | None = None
+    # Receipts sent in the last hour by upper-cased address, for the rate limit (read once per batch).
+    receipts_sent: dict[str, int] | None = None
 
     @classmethod
     def single(cls) -> "Filing":
@@ -251,11 +256,13 @@ class Filing:
     def batch(cls, items: list[tuple[InboundEmail, "ParsedEmail | UnparseableEmail"]]) -> "Filing":
         parsed = [(inbound, p) for inbound, p in items if isinstance(p, ParsedEmail)]
         wanted = {mid for _inbound, p in parsed for mid in [*p.thread_ids, *p.bounced_message_ids]}
+        senders = {(p.reply_to or p.from_address).upper() for _inbound, p in parsed if not p.is_automatic}
         return cls(mailboxes=selectors.desk_mailboxes(),
                    references=selectors.references_to_tickets(wanted),
                    messages=selectors.email_messages_by_external_id(
                        {_external_id(p, inbound) for inbound, p in parsed}),
-                   deliveries=[])
+                   references_to_store=[], deliveries=[],
+                   receipts_sent=_receipts_recently_sent_to(senders - {""}, now=timezone.now()))
 
     def duplicate_of(self, external_id: str) -> tuple[int, int] | None:
         """(message id, ticket id) of the email message already filed under this id."""
@@ -349,14 +356,14 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
     )
     message = ticket.messages.filter(external_id=external_id).first()
     filing.filed(external_id, message)
-    _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox)
+    desk_mailbox = _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox)
     if message is not None:
         _store_attachments(message=message, parsed=parsed)
     _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
     _finish(inbound, outcome=Outcome.NEW_TICKET, ticket_id=ticket.pk, message_id=message.pk if message else None)
     send_receipt(ticket=ticket, to=parsed.reply_to or parsed.from_address, in_reply_to=external_id,
                  references=[*parsed.references[-MAX_REFERENCES:], external_id], mailboxes=mailboxes,
-                 filing=filing)
+                 desk_mailbox=desk_mailbox, filing=filing)
 
 
 def _file_automatic(inbound: InboundEmail, *, parsed: ParsedEmail, ticket: Ticket | None,
@@ -420,24 +427,30 @@ def _external_ref(external_id: str) -> str:
 
 def _remember_ids(*, ticket: Ticket, ids: list[str], direction: str = MailReference.Direction.INBOUND,
                   filing: Filing | None = None) -> None:
-    MailReference.objects.bulk_create(
-        [MailReference(message_id=mid, ticket=ticket, direction=direction) for mid in ids if mid],
-        ignore_conflicts=True)
+    references = [MailReference(message_id=mid, ticket=ticket, direction=direction) for mid in ids if mid]
+    if filing is not None and filing.references_to_store is not None:
+        # A batch threads from filing.references and writes them all when it ends.
+        filing.references_to_store.extend(references)
+    else:
+        MailReference.objects.bulk_create(references, ignore_conflicts=True)
     if filing is not None:
         filing.remembered([mid for mid in ids if mid], ticket)
 
 
-def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail, mailbox: str) -> None:
+def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail, mailbox: str) -> str | None:
+    """Record who writes about what; returns the thread's desk mailbox (None when no thread is known)."""
     address = (parsed.from_address or ticket.contact.email or "").lower()
     if not address:
-        return
+        return None
     thread = MailThread.objects.filter(ticket=ticket).first()
     if thread is None:
         MailThread.objects.create(ticket=ticket, address=address, mailbox=mailbox,
                                   normalised_subject=normalise_subject(parsed.subject),
                                   last_inbound_at=inbound.received_at)
-    elif address == thread.address:
+        return mailbox
+    if address == thread.address:
         MailThread.objects.filter(pk=thread.pk).update(last_inbound_at=inbound.received_at)
+    return thread.mailbox
 
 
 def _store_attachments(*, message: Message, parsed: ParsedEmail) -> None:
@@ -478,18 +491,34 @@ def _receipt_text(ticket: Ticket) -> tuple[str, str]:
     return tagged(subject, ticket.reference), body
 
 
-def _receipts_recently_sent(address: str, *, now: datetime) -> int:
+def _receipts_recently_sent(address: str, *, now: datetime, filing: Filing | None = None) -> int:
+    if filing is not None and filing.receipts_sent is not None:
+        return filing.receipts_sent.get(address.upper(), 0)
     return OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT, to_address__iexact=address,
                                         created_at__gte=now - timedelta(hours=1)).count()
 
 
+def _receipts_recently_sent_to(addresses: set[str], *, now: datetime) -> dict[str, int]:
+    """Receipts of the last hour by upper-cased address, for these upper-cased addresses (one query)."""
+    if not addresses:
+        return {}
+    rows = (OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT, created_at__gte=now - timedelta(hours=1))
+            .annotate(address=Upper("to_address")).filter(address__in=addresses)
+            .values("address").annotate(sent=Count("pk")).values_list("address", "sent"))
+    return dict(rows)
+
+
 def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: list[str] | None = None,
-                 mailboxes: dict | None = None, filing: Filing | None = None) -> OutboundEmail | None:
-    """Queue the automatic receipt; it never stops a clock. None when it must not be sent."""
+                 mailboxes: dict | None = None, desk_mailbox: str | None = None,
+                 filing: Filing | None = None) -> OutboundEmail | None:
+    """Queue the automatic receipt; it never stops a clock. None when it must not be sent.
+
+    ``desk_mailbox`` is the thread's desk address when the caller knows it (it saves a read).
+    """
     now = timezone.now()
     if not to or is_robot_address(to) or selectors.is_desk_address(to, mailboxes=mailboxes):
         return None
-    if _receipts_recently_sent(to, now=now) >= settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR:
+    if _receipts_recently_sent(to, now=now, filing=filing) >= settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR:
         log_event(ticket=ticket, kind=TicketEvent.Kind.MESSAGE,
                   data={"event": "receipt_suppressed", "reason": "rate_limit", "to": to})
         return None
@@ -497,13 +526,16 @@ def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: 
     message_id = _new_message_id(ticket)
     message = add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, automatic=True,
                           external_id=message_id, channel=Channel.EMAIL)
+    from_address = (desk_mailbox or settings.DEFAULT_FROM_EMAIL) if desk_mailbox is not None else _desk_from(ticket)
     outbound = OutboundEmail.objects.create(
-        ticket=ticket, ticket_message=message, kind=OutboundEmail.Kind.RECEIPT, from_address=_desk_from(ticket),
+        ticket=ticket, ticket_message=message, kind=OutboundEmail.Kind.RECEIPT, from_address=from_address,
         to_address=to, subject=subject, body=body, message_id=message_id, in_reply_to=in_reply_to,
         references=" ".join((references or [])[-MAX_REFERENCES:]))
     _remember_ids(ticket=ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND, filing=filing)
     if filing is not None:
         filing.filed(message_id, message)
+        if filing.receipts_sent is not None:
+            filing.receipts_sent[to.upper()] = filing.receipts_sent.get(to.upper(), 0) + 1
     if filing is not None and filing.deliveries is not None:
         filing.deliveries.append(outbound.pk)
     else:

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.mail import parsing, services
-from apps.mail.models import InboundEmail, MailReference
+from apps.mail.models import InboundEmail, MailReference, OutboundEmail
 from apps.mail.tests.conftest import build_email
-from apps.tickets.models import Message, Ticket
+from apps.tickets.models import Message, Ticket, TicketEvent
 
 Outcome = InboundEmail.Outcome
 pytestmark = pytest.mark.usefixtures("mailboxes")
@@ -178,3 +178,20 @@ def test_ingest_email_refuses_zero_jobs(tmp_path):
     (tmp_path / "one.eml").write_bytes(build_email())
     with pytest.raises(CommandError):
         call_command("ingest_email", str(tmp_path / "one.eml"), "--jobs", "0")
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_receipts_in_a_batch_keep_the_per_sender_limit_and_come_from_the_address_written_to(settings):
+    settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR = 2
+    before = build_email(subject="Första", message_id="<r0@client.example.org>")
+    services.ingest_email(raw=before, source=InboundEmail.Source.SMTP)
+    batch = [build_email(subject=f"Fråga {n}", message_id=f"<r{n}@client.example.org>") for n in range(1, 4)]
+
+    results = ingest_many(batch, batch_size=10)
+
+    assert [r.outcome for r in results] == [Outcome.NEW_TICKET] * 3
+    receipts = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT)
+    assert receipts.count() == 2  # one before the batch, one in it; then the limit
+    assert set(receipts.values_list("from_address", flat=True)) == {"support-eu@example.com"}
+    suppressed = TicketEvent.objects.filter(kind=TicketEvent.Kind.MESSAGE, data__event="receipt_suppressed")
+    assert suppressed.count() == 2
