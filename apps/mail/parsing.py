@@ -458,7 +458,8 @@ def parse_many(raws: Iterable[bytes], *, jobs: int = 1, window: int = 200, max_b
     # touch the parent's database connection and leave by os._exit, so it stays the parent's.
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         chunksize = max(1, min(16, window // (jobs * 4)))
-        current = list(itertools.islice(source, window))
+        # A small first window, so the caller starts filing while the workers parse on.
+        current = list(itertools.islice(source, min(window, 8 * jobs)))
         pending = pool.map_async(parse_or_error, [wanted(raw) for raw in current], chunksize) if current else None
         while current:
             results = pending.get()
