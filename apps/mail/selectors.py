@@ -70,10 +70,11 @@ def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime) -
     if not address or not normalised:
         return None
     since = now - timedelta(days=settings.MAIL_THREAD_DAYS)
-    thread = (MailThread.objects.filter(address=address.lower(), normalised_subject=normalised,
-                                        last_inbound_at__gte=since)
-              .select_related("ticket").order_by("-last_inbound_at").first())
-    return thread.ticket if thread else None
+    # Most mail matches no thread: ask for the id only, and read the ticket when there is one.
+    ticket_id = (MailThread.objects.filter(address=address.lower(), normalised_subject=normalised,
+                                           last_inbound_at__gte=since)
+                 .order_by("-last_inbound_at").values_list("ticket_id", flat=True).first())
+    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 
 
 def ticket_for_mail(*, parsed: ParsedEmail, now: datetime,
