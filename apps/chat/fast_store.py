@@ -37,7 +37,9 @@ EVENTS = TicketEvent._meta.db_table
 
 # Both statements have one fixed text, so psycopg prepares them once per connection and
 # PostgreSQL neither parses nor plans them again. The batch travels as JSON: one C-encoded
-# parameter instead of a Python-dumped array per column.
+# parameter instead of a Python-dumped array per column. Rows are found by ``= ANY(ARRAY(…))``
+# on primary keys: the generic plan cannot know a batch holds a few conversations (it
+# guesses 100), and a join it planned on that guess scanned the whole ticket table.
 READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
         f"t.first_response_at, t.assignee_id, t.contact_id, u.first_name, u.last_name, u.username, "
         f"(SELECT json_agg(json_build_array(e.sender, e.client_id, e.seq, m.id, m.body_text, m.created_at, "
@@ -45,7 +47,7 @@ READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.i
         f"LEFT JOIN auth_user au ON au.id = m.author_user_id "
         f"WHERE e.conversation_id = c.id AND e.client_id IN (SELECT json_array_elements_text(%s::json))) "
         f"FROM {CONVERSATIONS} c JOIN {TICKETS} t ON t.id = c.ticket_id LEFT JOIN auth_user u ON u.id = t.assignee_id "
-        f"WHERE c.id IN (SELECT json_array_elements_text(%s::json)::uuid)")
+        f"WHERE c.id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::uuid))")
 # One statement, so one transaction without BEGIN and COMMIT. Sequence numbers are taken
 # in the statement (the conversation's row lock lasts only as long as it does). Instead of
 # a lock held between a read and this write, each conversation's update applies only if
@@ -56,12 +58,13 @@ WRITE = (
     f"WITH v AS (SELECT * FROM json_to_recordset(%s::json) AS v(ord int, conversation_id uuid, "
     f"sender varchar, client_id varchar, ticket_id bigint, direction varchar, body text, author_user_id int, "
     f"author_contact_id bigint, external_id varchar, actor_label varchar)), "
-    f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, lines int, read_state varchar, state varchar, "
-    f"status varchar, assignee_id int, answered bool)), "
+    f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, ticket_id bigint, lines int, "
+    f"read_state varchar, state varchar, status varchar, assignee_id int, answered bool)), "
     f"seen AS (SELECT v.conversation_id FROM v JOIN {ENTRIES} e ON e.conversation_id = v.conversation_id "
     f"AND e.sender = v.sender AND e.client_id = v.client_id AND e.client_id <> ''), "
     f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = c.last_seq + w.lines, state = w.state FROM w, {TICKETS} t "
-    f"WHERE c.id = w.id AND c.state = w.read_state AND t.id = c.ticket_id "
+    f"WHERE c.id = ANY(ARRAY(SELECT id FROM w)) AND t.id = ANY(ARRAY(SELECT ticket_id FROM w)) "
+    f"AND c.id = w.id AND c.state = w.read_state AND t.id = c.ticket_id AND t.id = w.ticket_id "
     f"AND t.status = w.status AND t.assignee_id IS NOT DISTINCT FROM w.assignee_id "
     f"AND (t.first_response_at IS NOT NULL) = w.answered AND c.id NOT IN (SELECT conversation_id FROM seen) "
     f"RETURNING c.id, c.last_seq - w.lines AS base), "
@@ -183,7 +186,7 @@ async def _store_once(conn, items: list[Outgoing]) -> list:
                   "actor_label": row.visitor_name or row.visitor_email})}
              for index, item, row in order]
     written = [row for row in rows.values() if row.lines]
-    guards = [{"id": row.id, "lines": row.lines, "read_state": row.read_state, "state": row.state,
+    guards = [{"id": row.id, "ticket_id": row.ticket_id, "lines": row.lines, "read_state": row.read_state, "state": row.state,
                "status": row.status, "assignee_id": row.assignee_id,
                "answered": row.first_response_at is not None} for row in written]
     await cursor.execute(WRITE, [json.dumps(lines), json.dumps(guards), Channel.CHAT, now, now], prepare=True)

@@ -180,3 +180,39 @@ def test_a_conversation_that_keeps_changing_is_left_to_the_services(conversation
     monkeypatch.setattr(fast_store, "_plan", plan_while_another_process_changes_the_ticket)
     assert fast([visitor_line(conversation, "mine")]) == [None]
     assert not Entry.objects.filter(conversation=conversation, client_id="mine").exists()
+
+
+def _copies_of(cursor, model, row_id, count: int, overrides: dict[str, str]) -> None:
+    """``count`` copies of one row in SQL; ``overrides`` gives unique columns as expressions of g."""
+    columns = [f.column for f in model._meta.concrete_fields if f.column in overrides or not f.primary_key]
+    values = [overrides.get(column, column) for column in columns]
+    cursor.execute(f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} "
+                   f"FROM {model._meta.db_table}, generate_series(1, %s) AS g WHERE id = %s", [count, row_id])
+
+
+def test_the_write_finds_its_rows_by_key_whatever_the_plan_guesses(conversation):
+    """On a desk with many chats, the prepared write's generic plan must not scan whole tables
+    (planned on its guess of 100 lines a batch, it once read every ticket for each batch)."""
+    from apps.tickets.models import Ticket
+
+    statement, number = fast_store.WRITE, 0
+    while "%s" in statement:
+        number += 1
+        statement = statement.replace("%s", f"${number}", 1)
+    with connection.cursor() as cursor:
+        _copies_of(cursor, Ticket, conversation.ticket_id, 20_000, {"reference": "'T' || g", "external_ref": "''"})
+        _copies_of(cursor, Conversation, conversation.pk, 20_000, {
+            "id": "gen_random_uuid()",
+            "ticket_id": f"(SELECT id FROM {fast_store.TICKETS} WHERE reference = 'T' || g)"})
+        cursor.execute(f"ANALYZE {fast_store.TICKETS}")
+        cursor.execute(f"ANALYZE {fast_store.CONVERSATIONS}")
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE chat_write(text, text, text, timestamptz, timestamptz) AS {statement}")
+        try:
+            cursor.execute("EXPLAIN EXECUTE chat_write('[]', '[]', 'chat', now(), now())")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE chat_write")
+            cursor.execute("RESET plan_cache_mode")
+    scanned = {table for table in (fast_store.CONVERSATIONS, fast_store.TICKETS) if f"Seq Scan on {table}" in plan}
+    assert "Update on" in plan and scanned == set(), plan
