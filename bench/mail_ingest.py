@@ -143,6 +143,7 @@ class Stopwatch:
         ("apps.console.events", "publish_events", "console event push (on commit)"),
         ("apps.mail.services", "send_receipt", "receipt queued"),
         ("apps.mail.services", "deliver_outbound", "receipt delivered (in process)"),
+        ("apps.mail.services", "deliver_outbound_many", "a batch's receipts delivered (in process)"),
         ("apps.mail.services", "parse_email", "parse"),
         ("apps.mail.services", "receive_email", "store raw"),
     ]
