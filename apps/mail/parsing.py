@@ -458,12 +458,14 @@ def parse_many(raws: Iterable[bytes], *, jobs: int = 1, window: int = 200, max_b
     # touch the parent's database connection and leave by os._exit, so it stays the parent's.
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         chunksize = max(1, min(16, window // (jobs * 4)))
-        # A small first window, so the caller starts filing while the workers parse on.
-        current = list(itertools.islice(source, min(window, 8 * jobs)))
+        # Windows start small and double, so the caller starts filing while the workers parse on.
+        size = min(window, 8 * jobs)
+        current = list(itertools.islice(source, size))
         pending = pool.map_async(parse_or_error, [wanted(raw) for raw in current], chunksize) if current else None
         while current:
             results = pending.get()
-            following = list(itertools.islice(source, window))
+            size = min(window, size * 2)
+            following = list(itertools.islice(source, size))
             if following:
                 pending = pool.map_async(parse_or_error, [wanted(raw) for raw in following], chunksize)
             yield from zip(current, results)

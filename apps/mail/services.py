@@ -179,7 +179,7 @@ def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1,
     """Store and file many messages (a mailbox migration, a backlog): one result per message, in order.
 
     Parsing runs in ``jobs`` worker processes while this process files what came
-    before, ``batch_size`` messages per transaction, by the same rules as one
+    before, up to ``batch_size`` messages per transaction, by the same rules as one
     message (``_file``): a reply to a message earlier in the same batch threads,
     a Message-ID twice in one batch is a duplicate, and every message's raw bytes
     are stored. A batch that fails is rolled back and its messages are ingested
@@ -187,11 +187,14 @@ def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1,
     messages are not stored; their ``MessageTooLarge`` is yielded in their place.
     """
     batch: list[tuple[bytes, ParsedEmail | UnparseableEmail | None]] = []
+    # The first batches are small and double, as parse_many's windows do, so filing starts
+    # as soon as the first messages are parsed instead of waiting for a whole batch.
+    size = min(batch_size, 8 * jobs) if jobs > 1 else batch_size
     for item in parse_many(raws, jobs=jobs, window=batch_size, max_bytes=settings.MAIL_MAX_BYTES):
         batch.append(item)
-        if len(batch) >= batch_size:
+        if len(batch) >= size:
             yield from _ingest_batch(batch, source=source)
-            batch = []
+            batch, size = [], min(batch_size, size * 2)
     if batch:
         yield from _ingest_batch(batch, source=source)
 
