@@ -396,7 +396,8 @@ def server_command(setup: str, port: int) -> list[str]:
     """daphne (the design's server), daphne on uvloop, or uvicorn (uvloop, websockets) for comparison."""
     if setup.startswith("uvicorn"):
         return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
-                "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning", "supportdesk.asgi:application"]
+                "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning",
+                "supportdesk.asgi:application"]
     server = [str(ROOT / "bench" / "daphne_uvloop.py")] if setup.endswith("-uvloop") else ["-m", "daphne"]
     return [sys.executable, *server, "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"]
 

@@ -186,8 +186,8 @@ async def _store_once(conn, items: list[Outgoing]) -> list:
                   "actor_label": row.visitor_name or row.visitor_email})}
              for index, item, row in order]
     written = [row for row in rows.values() if row.lines]
-    guards = [{"id": row.id, "ticket_id": row.ticket_id, "lines": row.lines, "read_state": row.read_state, "state": row.state,
-               "status": row.status, "assignee_id": row.assignee_id,
+    guards = [{"id": row.id, "ticket_id": row.ticket_id, "lines": row.lines, "read_state": row.read_state,
+               "state": row.state, "status": row.status, "assignee_id": row.assignee_id,
                "answered": row.first_response_at is not None} for row in written]
     await cursor.execute(WRITE, [json.dumps(lines), json.dumps(guards), Channel.CHAT, now, now], prepare=True)
     stored = {index: (message_id, seq) for index, message_id, seq in await cursor.fetchall()}
