@@ -38,8 +38,9 @@ EVENTS = TicketEvent._meta.db_table
 # Both statements have one fixed text, so psycopg prepares them once per connection and
 # PostgreSQL neither parses nor plans them again. The batch travels as JSON: one C-encoded
 # parameter instead of a Python-dumped array per column. Rows are found by ``= ANY(ARRAY(…))``
-# on primary keys: the generic plan cannot know a batch holds a few conversations (it
-# guesses 100), and a join it planned on that guess scanned the whole ticket table.
+# on primary keys, and stored client ids by a LATERAL probe per line: the generic plan
+# cannot know a batch holds a few lines (it guesses 100), and joins it planned on that
+# guess scanned the whole ticket table, and then every chat line, once per batch.
 READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
         f"t.first_response_at, t.assignee_id, t.contact_id, u.first_name, u.last_name, u.username, "
         f"(SELECT json_agg(json_build_array(e.sender, e.client_id, e.seq, m.id, m.body_text, m.created_at, "
@@ -60,8 +61,9 @@ WRITE = (
     f"author_contact_id bigint, external_id varchar, actor_label varchar)), "
     f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, ticket_id bigint, lines int, "
     f"read_state varchar, state varchar, status varchar, assignee_id int, answered bool)), "
-    f"seen AS (SELECT v.conversation_id FROM v JOIN {ENTRIES} e ON e.conversation_id = v.conversation_id "
-    f"AND e.sender = v.sender AND e.client_id = v.client_id AND e.client_id <> ''), "
+    f"seen AS (SELECT v.conversation_id FROM v, LATERAL (SELECT 1 FROM {ENTRIES} e "
+    f"WHERE e.conversation_id = v.conversation_id AND e.sender = v.sender AND e.client_id = v.client_id "
+    f"AND e.client_id <> '' LIMIT 1) AS stored), "
     f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = c.last_seq + w.lines, state = w.state FROM w, {TICKETS} t "
     f"WHERE c.id = ANY(ARRAY(SELECT id FROM w)) AND t.id = ANY(ARRAY(SELECT ticket_id FROM w)) "
     f"AND c.id = w.id AND c.state = w.read_state AND t.id = c.ticket_id AND t.id = w.ticket_id "
