@@ -75,14 +75,8 @@ async def resume(consumer, conversation_id, data):
         conversation_id=conversation_id, after=data["after"], for_agent=True)
     for frame in frames:
         await consumer.send_json(frame)
-    conversation = await database_sync_to_async(selectors.conversation)(conversation_id=conversation_id)
-    state = await database_sync_to_async(selectors.state_frame)(conversation=conversation, type_="chat.state")
-    await consumer.send_json(state)
-
-
-def _state(conversation_id) -> dict:
-    conversation = selectors.conversation(conversation_id=conversation_id)
-    return selectors.state_frame(conversation=conversation, type_="chat.state")
+    await consumer.send_json(await database_sync_to_async(selectors.state_frame_of)(
+        conversation_id=conversation_id, type_="chat.state"))
 
 
 async def ping(consumer, conversation_id, data):
@@ -90,7 +84,8 @@ async def ping(consumer, conversation_id, data):
 
     Pushes can stop without the socket closing (Redis away): this is how the panel notices.
     """
-    await consumer.send_json(await database_sync_to_async(_state)(conversation_id))
+    await consumer.send_json(await database_sync_to_async(selectors.state_frame_of)(
+        conversation_id=conversation_id, type_="chat.state"))
 
 
 async def end(consumer, conversation_id, data):

@@ -123,9 +123,8 @@ class VisitorConsumer(SweepOnlyAroundDatabaseCalls, AsyncWebsocketConsumer):
                               "last_seq": conversation.last_seq, "state": conversation.state})
 
     async def on_ping(self, data):
-        conversation = await database_sync_to_async(selectors.conversation)(conversation_id=self.conversation_id)
-        frame = await database_sync_to_async(selectors.state_frame)(conversation=conversation, type_="pong")
-        await self.send_json(frame)
+        await self.send_json(await database_sync_to_async(selectors.state_frame_of)(
+            conversation_id=self.conversation_id, type_="pong"))
 
     async def on_typing(self, data):
         now = time.monotonic()

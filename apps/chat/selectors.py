@@ -58,6 +58,11 @@ def state_frame(*, conversation: Conversation, type_: str = "hello") -> dict:
     return frame
 
 
+def state_frame_of(*, conversation_id, type_: str) -> dict:
+    """``state_frame`` for a conversation known by id: what a ping or a resume answers with."""
+    return state_frame(conversation=conversation(conversation_id=conversation_id), type_=type_)
+
+
 def entries_after(*, conversation_id, after: int, limit: int = REPLAY_LIMIT) -> list[Stored]:
     """Stored messages with a sequence number above ``after``, in order."""
     entries = (Entry.objects.filter(conversation_id=conversation_id, seq__gt=after)
