@@ -103,13 +103,16 @@ def needs_trained_specialist(ticket) -> bool:
                 and ticket.category == "functionality_question")
 
 
-def eligible_agents(ticket, *, now: datetime | None = None) -> list[Candidate]:
+def eligible_agents(ticket, *, now: datetime | None = None,
+                    states: list[AgentState] | None = None) -> list[Candidate]:
     """Online agents with the ticket's language and channel, spare capacity and, if needed, training.
 
-    Ordered by who has been idle longest (never assigned first).
+    Ordered by who has been idle longest (never assigned first). ``states`` is the
+    caller's fresh read of ``_online_states`` for this language and channel, if it has one.
     """
     now = now or timezone.now()
-    states = _online_states(language=ticket.language, channel=ticket.channel, now=now)
+    if states is None:
+        states = _online_states(language=ticket.language, channel=ticket.channel, now=now)
     if needs_trained_specialist(ticket):
         trained = set(AgentState.objects.filter(trained_extensions=ticket.extension_id).values_list("pk", flat=True))
         states = [state for state in states if state.pk in trained]
@@ -135,15 +138,36 @@ def live_agents_online(*, language: str, channel: str, now: datetime | None = No
 
 def route_ticket(*, ticket) -> None:
     """Offer live work, assign async work round-robin; leave it queued when nobody is eligible."""
-    if ticket.assignee_id:
-        return
-    if ticket.channel in LIVE_CHANNELS:
-        offer_next(ticket=ticket)
-        return
-    candidates = eligible_agents(ticket)
-    if candidates:
-        with contextlib.suppress(AlreadyTaken):   # somebody took it meanwhile: fine
-            take_ticket(ticket=ticket, user=candidates[0].user, by_routing=True)
+    route_tickets([ticket])
+
+
+def route_tickets(tickets: list) -> None:
+    """Route many new tickets; async ones whose language has nobody online cost one read per language.
+
+    A mailbox import opens hundreds of tickets, mostly while nobody is online:
+    asking once per (language, channel) whether anyone is, instead of once per
+    ticket, keeps routing out of the import's cost. Tickets that can go to
+    somebody are routed one by one, so round-robin sees each assignment.
+    """
+    now = timezone.now()
+    online: dict[tuple[str, str], bool] = {}
+    for ticket in tickets:
+        if ticket.assignee_id:
+            continue
+        if ticket.channel in LIVE_CHANNELS:
+            offer_next(ticket=ticket)
+            continue
+        key = (ticket.language, ticket.channel)
+        states = None  # after the first ticket of a language, re-read: round-robin moved on
+        if key not in online:
+            states = _online_states(language=ticket.language, channel=ticket.channel, now=now)
+            online[key] = bool(states)
+        if not online[key]:
+            continue
+        candidates = eligible_agents(ticket, now=now, states=states)
+        if candidates:
+            with contextlib.suppress(AlreadyTaken):   # somebody took it meanwhile: fine
+                take_ticket(ticket=ticket, user=candidates[0].user, by_routing=True)
 
 
 @transaction.atomic

@@ -96,23 +96,45 @@ def start_clocks(*, ticket: Ticket, waiting_since: datetime | None = None) -> li
     """Create the ticket's targets; a ticket received while closed counts from the next opening.
 
     ``waiting_since`` is when a live user started waiting for a person (chat queue,
-    phone queue); it defaults to the receipt.
+    phone queue); it defaults to the receipt. Raises ``PolicyError`` when the policy
+    cannot give this ticket a clock.
     """
-    deadlines = compute_deadlines(channel=ticket.channel, region=ticket.region,
-                                  received=ticket.received_at, waiting_since=waiting_since)
-    targets = [
-        SlaTarget(ticket=ticket, kind=d.kind, clock=d.clock, target_seconds=d.target_seconds,
-                  started_at=waiting_since if d.kind == Kind.FIRST_RESPONSE and waiting_since else ticket.received_at,
-                  due_at=d.due_at, warn_at=d.warn_at)
-        for d in deadlines
-    ]
-    # One statement; a second start (a retried intake) restarts the clocks instead of failing.
-    SlaTarget.objects.bulk_create(
-        targets, update_conflicts=True, unique_fields=["ticket", "kind"],
-        update_fields=["clock", "target_seconds", "started_at", "due_at", "warn_at"])
-    if ticket.region is None:
-        log.warning("ticket %s has no region: no acknowledgement clock", ticket.reference)
+    targets, failures = start_clocks_many([(ticket, waiting_since)])
+    if failures:
+        raise failures[0][1]
     return targets
+
+
+def start_clocks_many(items: list[tuple[Ticket, datetime | None]]
+                      ) -> tuple[list[SlaTarget], list[tuple[Ticket, PolicyError]]]:
+    """Start the clocks of many tickets in one statement: the targets, and the tickets the policy could not time.
+
+    Deadlines are all computed before anything is written, so a ticket the policy
+    cannot time (a gap in the configuration) leaves no partial clocks and never
+    stops the others.
+    """
+    targets, failures = [], []
+    for ticket, waiting_since in items:
+        try:
+            deadlines = compute_deadlines(channel=ticket.channel, region=ticket.region,
+                                          received=ticket.received_at, waiting_since=waiting_since)
+        except PolicyError as error:
+            failures.append((ticket, error))
+            continue
+        targets.extend(
+            SlaTarget(ticket=ticket, kind=d.kind, clock=d.clock, target_seconds=d.target_seconds,
+                      started_at=(waiting_since if d.kind == Kind.FIRST_RESPONSE and waiting_since
+                                  else ticket.received_at),
+                      due_at=d.due_at, warn_at=d.warn_at)
+            for d in deadlines)
+        if ticket.region is None:
+            log.warning("ticket %s has no region: no acknowledgement clock", ticket.reference)
+    if targets:
+        # One statement; a second start (a retried intake) restarts the clocks instead of failing.
+        SlaTarget.objects.bulk_create(
+            targets, update_conflicts=True, unique_fields=["ticket", "kind"],
+            update_fields=["clock", "target_seconds", "started_at", "due_at", "warn_at"])
+    return targets, failures
 
 
 def _meet(*, ticket: Ticket, kinds: list[str], at: datetime) -> None:

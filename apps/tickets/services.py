@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from apps.console.events import broadcast_events_on_commit
 from apps.policy.languages import Channel, normalise_language
-from apps.policy.services import PolicyError, region_for
-from apps.routing.services import queue_for, reroute_after_triage, route_ticket
-from apps.sla.services import record_acknowledgement, record_response, start_clocks
+from apps.policy.services import region_for
+from apps.routing.services import queue_for, reroute_after_triage, route_tickets
+from apps.sla.services import record_acknowledgement, record_response, start_clocks_many
 from apps.tickets.models import (
     Attachment,
     Contact,
@@ -63,13 +63,23 @@ class Actor:
 
 def log_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data: dict | None = None,
               at: datetime | None = None) -> TicketEvent:
+    return log_events([new_event(ticket=ticket, kind=kind, actor=actor, data=data, at=at)])[0]
+
+
+def new_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data: dict | None = None,
+              at: datetime | None = None) -> TicketEvent:
+    """An unsaved event, for ``log_events`` to write with others in one statement."""
     actor = actor or Actor.system()
-    event = TicketEvent.objects.create(
-        ticket=ticket, kind=kind, actor=actor.user, actor_label=actor.label,
-        data=data or {}, created_at=at or timezone.now(),
-    )
-    broadcast_events_on_commit([event.pk])
-    return event
+    return TicketEvent(ticket=ticket, kind=kind, actor=actor.user, actor_label=actor.label,
+                       data=data or {}, created_at=at or timezone.now())
+
+
+def log_events(events: list[TicketEvent]) -> list[TicketEvent]:
+    """Write events in one statement; consoles hear of them once the transaction commits."""
+    if events:
+        TicketEvent.objects.bulk_create(events)
+        broadcast_events_on_commit([event.pk for event in events])
+    return events
 
 
 def _check_channel(channel: str) -> None:
@@ -84,7 +94,35 @@ def _check_language(language: str) -> str:
         raise TicketError(_("Unsupported language %(language)s.") % {"language": language}) from error
 
 
-@transaction.atomic
+@dataclass
+class NewTicket:
+    """What a channel knows when it opens a ticket; see ``open_tickets``."""
+
+    channel: str
+    contact: Contact
+    subject: str
+    body: str = ""
+    external_ref: str = ""
+    language: str | None = None
+    region: object = None
+    body_html: str = ""
+    external_id: str = ""
+    received_at: datetime | None = None
+    waiting_since: datetime | None = None
+    extension: object = None
+    actor: Actor | None = None
+    unparsed: bool = False
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A ticket ``open_tickets`` opened (``created``) or found by its external reference."""
+
+    ticket: Ticket
+    message: Message | None
+    created: bool
+
+
 def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, external_ref: str = "",
                 language: str | None = None, region=None, body_html: str = "",
                 external_id: str = "", received_at: datetime | None = None,
@@ -96,48 +134,91 @@ def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, exte
     else from the contact, else from the language's default region. ``waiting_since``
     starts a live channel's response clock when the user begins to wait for a person.
     """
-    _check_channel(channel)
-    language = _check_language(language or contact.language)
-    if external_ref:
-        existing = Ticket.objects.filter(channel=channel, external_ref=external_ref).first()
-        if existing:
-            return existing
-    received_at = received_at or timezone.now()
+    request = NewTicket(channel=channel, contact=contact, subject=subject, body=body, external_ref=external_ref,
+                        language=language, region=region, body_html=body_html, external_id=external_id,
+                        received_at=received_at, waiting_since=waiting_since, extension=extension,
+                        actor=actor, unparsed=unparsed)
     try:
         # A savepoint, so a concurrent insert of the same external_ref can be recovered.
         with transaction.atomic():
-            ticket = Ticket.objects.create(
-                channel=channel, external_ref=external_ref, contact=contact, language=language,
-                region=region or region_for(contact=contact, language=language),
-                subject=subject[:300], received_at=received_at,
-                extension=extension, queue=queue_for(language=language, channel=channel),
-                unparsed=unparsed,
-            )
+            return open_tickets([request])[0].ticket
     except IntegrityError:
-        if not external_ref:
+        existing = Ticket.objects.filter(channel=channel, external_ref=external_ref).first() if external_ref else None
+        if existing is None:
             raise
-        return Ticket.objects.get(channel=channel, external_ref=external_ref)
-    ticket.reference = format_reference(ticket.pk)
-    ticket.save(update_fields=["reference"])
-    actor = actor or Actor(label=str(contact))
-    log_event(ticket=ticket, kind=TicketEvent.Kind.OPENED, actor=actor, at=received_at,
-              data={"channel": channel, "language": language,
-                    "region": ticket.region.slug if ticket.region else None})
-    if body or body_html or external_id:
-        add_message(ticket=ticket, direction=Message.Direction.INBOUND, body=body,
-                    body_html=body_html, author_contact=contact, external_id=external_id,
-                    created_at=received_at)
-    try:
-        with transaction.atomic():
-            start_clocks(ticket=ticket, waiting_since=waiting_since)
-    except PolicyError as error:
-        # A gap in the policy must never lose a ticket: keep it and say why it has no clock.
-        log_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
-    route_ticket(ticket=ticket)
-    return ticket
+        return existing
 
 
 @transaction.atomic
+def open_tickets(requests: list[NewTicket]) -> list[Opened]:
+    """Open many tickets in a few statements whatever their number: one result per request, in order.
+
+    The same rules as one ticket: a ``(channel, external_ref)`` already on a ticket
+    (or earlier in the list) gives that ticket; each new one gets its reference, the
+    ``opened`` event, its first message, SLA clocks (or a ``no_clock`` event when the
+    policy has a gap) and routing. A mailbox import uses it for a batch of mail.
+    """
+    for request in requests:
+        _check_channel(request.channel)
+    languages = [_check_language(request.language or request.contact.language) for request in requests]
+    found = _tickets_by_external_ref({(r.channel, r.external_ref) for r in requests if r.external_ref})
+    results: list[Opened | Ticket] = []
+    fresh: list[tuple[NewTicket, Ticket]] = []
+    now = timezone.now()
+    for request, language in zip(requests, languages):
+        key = (request.channel, request.external_ref)
+        if request.external_ref and key in found:
+            results.append(found[key])
+            continue
+        ticket = Ticket(
+            channel=request.channel, external_ref=request.external_ref, contact=request.contact,
+            language=language,
+            region=request.region or region_for(contact=request.contact, language=language),
+            subject=request.subject[:300], received_at=request.received_at or now,
+            extension=request.extension, queue=queue_for(language=language, channel=request.channel),
+            unparsed=request.unparsed,
+        )
+        if request.external_ref:
+            found[key] = ticket
+        fresh.append((request, ticket))
+        results.append(Opened(ticket=ticket, message=None, created=True))
+    if not fresh:
+        return [Opened(ticket=ticket, message=None, created=False) for ticket in results]
+    tickets = [ticket for _request, ticket in fresh]
+    Ticket.objects.bulk_create(tickets)
+    for ticket in tickets:
+        ticket.reference = format_reference(ticket.pk)
+    Ticket.objects.bulk_update(tickets, ["reference"])
+    log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.OPENED, at=ticket.received_at,
+                          actor=request.actor or Actor(label=str(request.contact)),
+                          data={"channel": ticket.channel, "language": ticket.language,
+                                "region": ticket.region.slug if ticket.region else None})
+                for request, ticket in fresh])
+    said = [(request, ticket) for request, ticket in fresh if request.body or request.body_html or request.external_id]
+    messages = {message.ticket_id: message for message in add_messages([
+        NewMessage(ticket=ticket, direction=Message.Direction.INBOUND, body=request.body,
+                   body_html=request.body_html, author_contact=request.contact,
+                   external_id=request.external_id, created_at=ticket.received_at)
+        for request, ticket in said])}  # an external id already filed elsewhere gives no first message
+    _targets, failures = start_clocks_many([(ticket, request.waiting_since) for request, ticket in fresh])
+    # A gap in the policy must never lose a ticket: keep it and say why it has no clock.
+    log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
+                for ticket, error in failures])
+    route_tickets(tickets)
+    return [Opened(ticket=result, message=None, created=False) if isinstance(result, Ticket) else
+            Opened(ticket=result.ticket, message=messages.get(result.ticket.pk), created=True)
+            for result in results]
+
+
+def _tickets_by_external_ref(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Ticket]:
+    if not keys:
+        return {}
+    rows = Ticket.objects.filter(channel__in={channel for channel, _ref in keys},
+                                 external_ref__in={ref for _channel, ref in keys})
+    return {(ticket.channel, ticket.external_ref): ticket for ticket in rows
+            if (ticket.channel, ticket.external_ref) in keys}
+
+
 def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "",
                 author_user=None, author_contact: Contact | None = None, external_id: str = "",
                 automatic: bool = False, channel: str | None = None,
@@ -147,28 +228,84 @@ def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "
     A person's outbound reply records the ticket's first response and acknowledgement;
     an automatic one (a receipt) never does.
     """
-    channel = channel or ticket.channel
-    if direction not in Message.Direction.values:
-        raise TicketError(_("Unknown message direction %(direction)s.") % {"direction": direction})
-    if external_id:
-        existing = Message.objects.filter(channel=channel, external_id=external_id).first()
-        if existing:
-            return existing
-    created_at = created_at or timezone.now()
-    message = Message.objects.create(
-        ticket=ticket, direction=direction, body_text=body, body_html=body_html,
-        author_user=author_user, author_contact=author_contact, external_id=external_id,
-        automatic=automatic, channel=channel, created_at=created_at,
-    )
-    actor = Actor(user=author_user) if author_user else Actor(label=str(author_contact or "system"))
-    log_event(ticket=ticket, kind=TicketEvent.Kind.MESSAGE, actor=actor, at=created_at,
-              data={"message_id": message.pk, "direction": direction, "automatic": automatic})
-    if direction == Message.Direction.OUTBOUND and not automatic and author_user is not None:
-        _record_first_response(ticket=ticket, at=created_at, user=author_user)
-    elif direction == Message.Direction.INBOUND and ticket.status in (Status.PENDING, Status.RESOLVED):
-        # The user answered or came back: the ticket needs a person again.
-        change_status(ticket=ticket, to=Status.OPEN, actor=actor, reason="user replied")
-    return message
+    return add_messages([NewMessage(
+        ticket=ticket, direction=direction, body=body, body_html=body_html, author_user=author_user,
+        author_contact=author_contact, external_id=external_id, automatic=automatic, channel=channel,
+        created_at=created_at)])[0]
+
+
+@dataclass
+class NewMessage:
+    """A message to add; see ``add_messages``."""
+
+    ticket: Ticket
+    direction: str
+    body: str
+    body_html: str = ""
+    author_user: object = None
+    author_contact: Contact | None = None
+    external_id: str = ""
+    automatic: bool = False
+    channel: str | None = None
+    created_at: datetime | None = None
+
+
+@transaction.atomic
+def add_messages(items: list[NewMessage]) -> list[Message]:
+    """Add many messages in three statements plus their effects: one message per item, in order.
+
+    The same rules as ``add_message``: an ``external_id`` already stored on the
+    channel (or earlier in the list) gives that message; a person's outbound reply
+    records the first response; a user's message reopens a waiting or resolved ticket.
+    """
+    for item in items:
+        if item.direction not in Message.Direction.values:
+            raise TicketError(_("Unknown message direction %(direction)s.") % {"direction": item.direction})
+    found = _messages_by_external_id({(item.channel or item.ticket.channel, item.external_id)
+                                      for item in items if item.external_id})
+    now = timezone.now()
+    results, fresh = [], []
+    for item in items:
+        channel = item.channel or item.ticket.channel
+        key = (channel, item.external_id)
+        if item.external_id and key in found:
+            results.append(found[key])
+            continue
+        message = Message(
+            ticket=item.ticket, direction=item.direction, body_text=item.body, body_html=item.body_html,
+            author_user=item.author_user, author_contact=item.author_contact, external_id=item.external_id,
+            automatic=item.automatic, channel=channel, created_at=item.created_at or now)
+        if item.external_id:
+            found[key] = message
+        fresh.append((item, message))
+        results.append(message)
+    Message.objects.bulk_create([message for _item, message in fresh])
+    log_events([new_event(ticket=item.ticket, kind=TicketEvent.Kind.MESSAGE, actor=_author(item),
+                          at=message.created_at,
+                          data={"message_id": message.pk, "direction": item.direction, "automatic": item.automatic})
+                for item, message in fresh])
+    for item, message in fresh:
+        if item.direction == Message.Direction.OUTBOUND and not item.automatic and item.author_user is not None:
+            _record_first_response(ticket=item.ticket, at=message.created_at, user=item.author_user)
+        elif item.direction == Message.Direction.INBOUND and item.ticket.status in (Status.PENDING, Status.RESOLVED):
+            # The user answered or came back: the ticket needs a person again.
+            change_status(ticket=item.ticket, to=Status.OPEN, actor=_author(item), reason="user replied")
+    return results
+
+
+def _author(item: NewMessage) -> Actor:
+    if item.author_user:
+        return Actor(user=item.author_user)
+    return Actor(label=str(item.author_contact or "system"))
+
+
+def _messages_by_external_id(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Message]:
+    if not keys:
+        return {}
+    rows = Message.objects.filter(channel__in={channel for channel, _id in keys},
+                                  external_id__in={external_id for _channel, external_id in keys})
+    return {(message.channel, message.external_id): message for message in rows
+            if (message.channel, message.external_id) in keys}
 
 
 def _record_first_response(*, ticket: Ticket, at: datetime, user) -> None:

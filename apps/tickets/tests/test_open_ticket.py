@@ -84,10 +84,10 @@ def test_browser_language_tags_are_normalised(contact):
 
 
 def test_failure_after_insert_rolls_back_the_whole_ticket(contact, monkeypatch):
-    def broken_log(**kwargs):
+    def broken_log(events):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "log_event", broken_log)
+    monkeypatch.setattr(services, "log_events", broken_log)
     with pytest.raises(RuntimeError):
         open_email(contact)
     assert Ticket.objects.count() == 0
