@@ -17,7 +17,7 @@ MIN_LETTERS = 12
 
 
 @lru_cache(maxsize=1)
-def _detector():
+def detector():
     # Models load lazily on first use (about a second); one detector per process.
     from lingua import Language, LanguageDetectorBuilder
 
@@ -43,8 +43,8 @@ def detect(text: str) -> str | None:
     weight = sum(3 if ord(ch) >= 0x3000 else 1 for ch in sample if ch.isalpha())
     if weight < MIN_LETTERS:
         return None
-    detector, codes = _detector()
-    values = detector.compute_language_confidence_values(sample)
+    model, codes = detector()
+    values = model.compute_language_confidence_values(sample)
     if not values or values[0].value < MIN_CONFIDENCE:
         return None
     return codes.get(values[0].language)

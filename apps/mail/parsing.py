@@ -28,6 +28,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from apps.mail import loops
 from apps.mail.charsets import clean_text, decode_bytes
 from apps.mail.htmltext import html_to_text, sanitise_html
+from apps.mail.language import detector, language_of
+from apps.mail.replies import latest_reply
 
 MAX_PARTS = 500
 MAX_DEPTH = 20
@@ -111,6 +113,11 @@ class ParsedEmail:
     bounced_message_ids: list[str] = field(default_factory=list)
     thread_index: str = ""
     headers: dict[str, list[str]] = field(default_factory=dict)
+    # A person's mail (not automatic): the language it says or looks written in (one of the
+    # six, None when unsure), and its new part read for a language. Both are worked out
+    # where it is parsed, so a mailbox import does this in its worker processes.
+    language: str | None = None
+    replies: dict[str | None, str] = field(default_factory=dict)
 
     @property
     def is_automatic(self) -> bool:
@@ -119,6 +126,12 @@ class ParsedEmail:
     @property
     def is_bounce(self) -> bool:
         return "bounce" in self.automatic
+
+    def reply_text(self, language: str | None) -> str:
+        """The text without quoted history or signature, as the reply parser reads it for ``language``."""
+        if language not in self.replies:
+            self.replies[language] = latest_reply(self.text, language=language)
+        return self.replies[language]
 
     @property
     def thread_ids(self) -> list[str]:
@@ -418,6 +431,9 @@ def _parse(message: EmailMessage) -> ParsedEmail:
             parsed.text = (parsed.text + "\n\n" + "\n".join(walk.delivery_status)).strip()
         ids = walk.embedded_ids or _BODY_MESSAGE_ID.findall(parsed.text)
         parsed.bounced_message_ids = [i for i in dict.fromkeys(ids) if i != parsed.message_id][:MAX_IDS]
+    if not parsed.is_automatic:
+        parsed.language = language_of(content_language=parsed.content_language, text=parsed.text, default=None)
+        parsed.reply_text(parsed.language)
     return parsed
 
 
@@ -456,19 +472,27 @@ def parse_many(raws: Iterable[bytes], *, jobs: int = 1, window: int = 200, max_b
         return
     # fork: the workers need nothing but this module, and start in milliseconds. They never
     # touch the parent's database connection and leave by os._exit, so it stays the parent's.
+    detector()  # loaded once here, so the forked workers share it instead of each loading it
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         chunksize = max(1, min(16, window // (jobs * 4)))
+
+        def start(raws: list[bytes]):
+            # A copy of the same bytes (one mail in several folders) is parsed once.
+            unique = list(dict.fromkeys(wanted(raw) for raw in raws))
+            return unique, pool.map_async(parse_or_error, unique, chunksize)
+
         # Windows start small and double, so the caller starts filing while the workers parse on.
         size = min(window, 8 * jobs)
         current = list(itertools.islice(source, size))
-        pending = pool.map_async(parse_or_error, [wanted(raw) for raw in current], chunksize) if current else None
+        pending = start(current) if current else None
         while current:
-            results = pending.get()
+            unique, results = pending[0], pending[1].get()
             size = min(window, size * 2)
             following = list(itertools.islice(source, size))
             if following:
-                pending = pool.map_async(parse_or_error, [wanted(raw) for raw in following], chunksize)
-            yield from zip(current, results)
+                pending = start(following)
+            parsed = dict(zip(unique, results))
+            yield from ((raw, parsed[wanted(raw)]) for raw in current)
             current = following
 
 

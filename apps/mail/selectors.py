@@ -65,20 +65,49 @@ def ticket_by_subject_tag(subject: str) -> Ticket | None:
     return Ticket.objects.filter(reference=reference).first() if reference else None
 
 
-def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime) -> Ticket | None:
+def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime,
+                                 known: dict[tuple[str, str], tuple[int, datetime]] | None = None) -> Ticket | None:
+    """The ticket of the sender's latest thread about this subject within ``MAIL_THREAD_DAYS``.
+
+    ``known`` is a batch's ``recent_threads``; then only the ticket itself is read.
+    """
     normalised = normalise_subject(subject)
     if not address or not normalised:
         return None
     since = now - timedelta(days=settings.MAIL_THREAD_DAYS)
-    # Most mail matches no thread: ask for the id only, and read the ticket when there is one.
-    ticket_id = (MailThread.objects.filter(address=address.lower(), normalised_subject=normalised,
-                                           last_inbound_at__gte=since)
-                 .order_by("-last_inbound_at").values_list("ticket_id", flat=True).first())
+    if known is not None:
+        ticket_id, last_inbound_at = known.get((address.lower(), normalised), (None, None))
+        if ticket_id is None or last_inbound_at < since:
+            return None
+    else:
+        # Most mail matches no thread: ask for the id only, and read the ticket when there is one.
+        ticket_id = (MailThread.objects.filter(address=address.lower(), normalised_subject=normalised,
+                                               last_inbound_at__gte=since)
+                     .order_by("-last_inbound_at").values_list("ticket_id", flat=True).first())
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 
 
-def ticket_for_mail(*, parsed: ParsedEmail, now: datetime,
-                    known_references: dict[str, int] | None = None) -> tuple[Ticket | None, str]:
+def recent_threads(keys: set[tuple[str, str]], *, now: datetime) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """(address, normalised subject) -> (ticket id, last inbound) of the latest recent thread of each key.
+
+    One query for a batch's senders, so sender+subject threading needs no read per message.
+    """
+    found: dict[tuple[str, str], tuple[int, datetime]] = {}
+    addresses = sorted({address for address, _subject in keys})
+    since = now - timedelta(days=settings.MAIL_THREAD_DAYS)
+    for start in range(0, len(addresses), 5000):
+        rows = (MailThread.objects.filter(address__in=addresses[start:start + 5000], last_inbound_at__gte=since)
+                .values_list("address", "normalised_subject", "ticket_id", "last_inbound_at"))
+        for address, subject, ticket_id, last_inbound_at in rows:
+            key = (address, subject)
+            if key in keys and (key not in found or last_inbound_at >= found[key][1]):
+                found[key] = (ticket_id, last_inbound_at)
+    return found
+
+
+def ticket_for_mail(*, parsed: ParsedEmail, now: datetime, known_references: dict[str, int] | None = None,
+                    known_threads: dict[tuple[str, str], tuple[int, datetime]] | None = None
+                    ) -> tuple[Ticket | None, str]:
     """The ticket this message continues and the rule that found it, or (None, "")."""
     ticket = ticket_by_message_ids(parsed.thread_ids, known=known_references)
     if ticket:
@@ -91,7 +120,8 @@ def ticket_for_mail(*, parsed: ParsedEmail, now: datetime,
     if ticket:
         return ticket, "subject-tag"
     if not parsed.is_automatic:
-        ticket = ticket_by_sender_and_subject(address=parsed.from_address, subject=parsed.subject, now=now)
+        ticket = ticket_by_sender_and_subject(address=parsed.from_address, subject=parsed.subject, now=now,
+                                              known=known_threads)
         if ticket:
             return ticket, "sender-subject"
     return None, ""

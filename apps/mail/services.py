@@ -28,24 +28,30 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.mail import language as mail_language
 from apps.mail import selectors
 from apps.mail.loops import is_robot_address
 from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread, OutboundEmail
 from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email, parse_many
-from apps.mail.replies import latest_reply
-from apps.mail.subjects import normalise_subject, tagged
+from apps.mail.subjects import normalise_subject, reference_in_subject, tagged
 from apps.policy.languages import Channel
 from apps.policy.services import region_for
-from apps.tickets.models import Message, ReceiptTemplate, Ticket, TicketEvent
+from apps.tickets.models import Contact, Message, ReceiptTemplate, Ticket, TicketEvent
 from apps.tickets.services import (
     Actor,
+    NewMessage,
+    NewTicket,
     TicketError,
     add_attachment,
+    add_attachments,
     add_message,
+    add_messages,
+    contacts_by_email,
     find_or_create_contact,
-    log_event,
+    log_events,
+    new_contact,
+    new_event,
     open_ticket,
+    open_tickets,
 )
 from supportdesk.jobs import enqueue_on_commit
 from supportdesk.readonce import once, read_once
@@ -212,6 +218,7 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
             filing = Filing.batch([(inbound, parsed) for inbound, (_i, _r, parsed) in zip(inbounds, todo)])
             for inbound, (_index, _raw, parsed) in zip(inbounds, todo):
                 _file(inbound, parsed, filing=filing)
+            filing.flush()
             # One statement for the whole batch: the rows are complete, and commit with their tickets.
             InboundEmail.objects.bulk_create(inbounds)
             MailReference.objects.bulk_create(filing.references_to_store, ignore_conflicts=True)
@@ -231,20 +238,75 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
 
 # --- filing: the rules every path shares ---------------------------------------------
 
+class _Held:
+    """A message filed in a batch whose rows wait for the batch's new tickets (``Filing.flush``).
+
+    ``copies`` are later copies of the same Message-ID in the batch (duplicates),
+    told their ticket and message when the flush has written them.
+    """
+
+    ticket: Ticket | None
+    message: Message | None
+    copies: list[InboundEmail]
+
+
+@dataclass(eq=False)
+class _NewMail(_Held):
+    """A message that opens a ticket."""
+
+    inbound: InboundEmail
+    parsed: ParsedEmail
+    request: NewTicket
+    external_id: str
+    ticket: Ticket | None = None
+    message: Message | None = None
+    copies: list[InboundEmail] = field(default_factory=list)
+    replies: list["_HeldReply"] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _HeldReply(_Held):
+    """A user's message that continues a ticket opened earlier in the same batch."""
+
+    mail: _NewMail
+    inbound: InboundEmail
+    parsed: ParsedEmail
+    contact: Contact
+    body: str
+    external_id: str
+    rule: str
+    message: Message | None = None
+    copies: list[InboundEmail] = field(default_factory=list)
+
+    @property
+    def ticket(self) -> Ticket | None:
+        return self.mail.ticket
+
+
 @dataclass
 class Filing:
-    """What filing looks up besides the message itself.
+    """What filing looks up besides the message itself, and the new tickets not written yet.
 
-    ``references`` (Message-ID -> ticket id) and ``messages`` (email external id
-    -> (message id, ticket id)) are None for a single message, whose lookups ask
-    the database. A batch reads them for all its messages in two queries and adds
-    what each message files, so a reply to a message earlier in the same batch
-    threads and the second copy of a Message-ID in one batch is a duplicate.
+    ``references`` (Message-ID -> ticket id), ``messages`` (email external id ->
+    (message id, ticket id)), ``threads`` ((sender, normalised subject) -> (ticket
+    id, last inbound)) and ``contacts`` (upper-cased address -> contact) are None
+    for a single message, whose lookups ask the database. A batch reads each of
+    them for all its messages in one query and adds what each message files, so a
+    reply to a message earlier in the same batch threads and the second copy of a
+    Message-ID in one batch is a duplicate.
+
+    A batch also holds its new tickets (``opening``) and writes them together in
+    ``flush``: at the end of the batch, or as soon as a message refers to one of
+    them. Until then the maps above name the held message in place of an id.
     """
 
     mailboxes: dict
-    references: dict[str, int] | None = None
-    messages: dict[str, tuple[int, int]] | None = None
+    batched: bool = False
+    references: dict[str, "int | _Held"] | None = None
+    messages: dict[str, "tuple[int, int] | _Held"] | None = None
+    threads: dict[tuple[str, str], "tuple[int | _NewMail, datetime]"] | None = None
+    contacts: dict[str, Contact] | None = None
+    opening: list[_NewMail] = field(default_factory=list)
     # A batch writes its Message-IDs in one statement and sends its receipts in one job once it commits.
     references_to_store: list[MailReference] | None = None
     deliveries: list[int] | None = None
@@ -259,29 +321,115 @@ class Filing:
     def batch(cls, items: list[tuple[InboundEmail, "ParsedEmail | UnparseableEmail"]]) -> "Filing":
         parsed = [(inbound, p) for inbound, p in items if isinstance(p, ParsedEmail)]
         wanted = {mid for _inbound, p in parsed for mid in [*p.thread_ids, *p.bounced_message_ids]}
-        senders = {(p.reply_to or p.from_address).upper() for _inbound, p in parsed if not p.is_automatic}
-        return cls(mailboxes=selectors.desk_mailboxes(),
+        people = [p for _inbound, p in parsed if not p.is_automatic]
+        receivers = {(p.reply_to or p.from_address).upper() for p in people}
+        now = timezone.now()
+        return cls(mailboxes=selectors.desk_mailboxes(), batched=True,
                    references=selectors.references_to_tickets(wanted),
                    messages=selectors.email_messages_by_external_id(
                        {_external_id(p, inbound) for inbound, p in parsed}),
+                   threads=selectors.recent_threads({_thread_key(p) for p in people} - {None}, now=now),
+                   contacts=contacts_by_email({p.from_address for p in people}),
                    references_to_store=[], deliveries=[],
-                   receipts_sent=_receipts_recently_sent_to(senders - {""}, now=timezone.now()))
+                   receipts_sent=_receipts_recently_sent_to(receivers - {""}, now=now))
 
-    def duplicate_of(self, external_id: str) -> tuple[int, int] | None:
-        """(message id, ticket id) of the email message already filed under this id."""
+    def duplicate_of(self, external_id: str) -> "tuple[int, int] | _Held | None":
+        """(message id, ticket id) of the email message already filed under this id, or its held message."""
         if self.messages is not None:
             return self.messages.get(external_id)
         return (Message.objects.filter(channel=Channel.EMAIL, external_id=external_id)
                 .values_list("pk", "ticket_id").first())
 
-    def filed(self, external_id: str, message: Message | None) -> None:
+    def filed(self, external_id: str, message: "Message | _Held | None") -> None:
         if self.messages is not None and message is not None:
-            self.messages.setdefault(external_id, (message.pk, message.ticket_id))
+            self.messages.setdefault(external_id, message if isinstance(message, _Held)
+                                     else (message.pk, message.ticket_id))
 
-    def remembered(self, ids: list[str], ticket: Ticket) -> None:
+    def remembered(self, ids: list[str], ticket: "Ticket | _Held") -> None:
         if self.references is not None:
             for message_id in ids:
-                self.references.setdefault(message_id, ticket.pk)
+                self.references.setdefault(message_id, ticket if isinstance(ticket, _Held) else ticket.pk)
+
+    def threaded(self, key: tuple[str, str] | None, ticket: "Ticket | _NewMail", at: datetime) -> None:
+        """The sender wrote about this subject on this ticket at ``at`` (the latest thread wins)."""
+        if self.threads is None or key is None:
+            return
+        known = self.threads.get(key)
+        if known is None or at >= known[1]:
+            self.threads[key] = (ticket if isinstance(ticket, _NewMail) else ticket.pk, at)
+
+    def contact_for(self, *, email: str, name: str, language: str) -> Contact:
+        """The sender's contact; a batch's new contacts are written with its tickets."""
+        if self.contacts is None:
+            return find_or_create_contact(email=email, name=name, language=language)
+        if not email:  # nobody to find: a new contact, as find_or_create_contact makes
+            return new_contact(name=name, language=language)
+        contact = self.contacts.get(email.upper())
+        if contact is None:
+            contact = self.contacts[email.upper()] = new_contact(email=email, name=name, language=language)
+        return contact
+
+    def open_ticket(self, mail: _NewMail) -> None:
+        """Open the message's ticket: at once for a single message, with the batch's others in a batch."""
+        self.opening.append(mail)
+        self.filed(mail.external_id, mail)
+        self.remembered([mail.external_id], mail)
+        self.threaded(_thread_key(mail.parsed), mail, mail.inbound.received_at)
+        if not self.batched:
+            self.flush()
+
+    def held_ticket_for(self, parsed: ParsedEmail) -> "tuple[_NewMail, str] | None":
+        """The batch's held new ticket this message continues, and the rule, by ``ticket_for_mail``'s rules.
+
+        None when it continues nothing held. Automatic mail about a held ticket, and a
+        subject tag beside a held thread, write the held tickets first so the database
+        answers as for any other message.
+        """
+        if not self.opening:
+            return None
+        references = self.references or {}
+        known = [(references[mid], rule) for ids, rule in ((parsed.thread_ids, "message-id"),
+                                                            (parsed.bounced_message_ids, "bounce"))
+                 for mid in ids if mid in references]
+        if known:  # the first id the desk knows decides, held or not
+            held, rule = known[0]
+        else:
+            thread = (self.threads or {}).get(_thread_key(parsed)) if not parsed.is_automatic else None
+            held, rule = (thread[0] if thread else None), "sender-subject"
+            if isinstance(held, _Held) and reference_in_subject(parsed.subject):
+                self.flush()
+                return None
+        if not isinstance(held, _Held):
+            return None
+        if parsed.is_automatic:
+            self.flush()
+            return None
+        return (held.mail if isinstance(held, _HeldReply) else held), rule
+
+    def flush(self) -> None:
+        """Write the held new tickets, then put their ids in the maps in place of the held messages."""
+        opening, self.opening = self.opening, []
+        if not opening:
+            return
+        _open_tickets_for(opening, filing=self)
+        for mapping in (self.references, self.threads):
+            for key, value in (mapping or {}).items():
+                if isinstance(value, _Held):
+                    mapping[key] = value.ticket.pk
+                elif isinstance(value, tuple) and isinstance(value[0], _Held):
+                    mapping[key] = (value[0].ticket.pk, value[1])
+        for key, value in list((self.messages or {}).items()):
+            if isinstance(value, _Held):
+                if value.message is None:
+                    del self.messages[key]
+                else:
+                    self.messages[key] = (value.message.pk, value.ticket.pk)
+
+
+def _thread_key(parsed: ParsedEmail) -> tuple[str, str] | None:
+    """(sender, normalised subject), the key of sender+subject threading; None when either is empty."""
+    address, subject = (parsed.from_address or "").lower(), normalise_subject(parsed.subject)
+    return (address, subject) if address and subject else None
 
 
 def _parse(raw: bytes) -> ParsedEmail | UnparseableEmail:
@@ -306,6 +454,7 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
     Sets the outcome on ``inbound``; the caller saves it (one row, or a batch's rows at once).
     """
     if isinstance(parsed, UnparseableEmail):
+        filing.flush()  # it finds or creates its contact in the database
         _file_unparsed(inbound, error=str(parsed))
         return
     mailboxes = filing.mailboxes
@@ -315,58 +464,129 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
     inbound.from_address = parsed.from_address
     inbound.mailbox = point.address if point else ""
     inbound.full_text = parsed.text
-    if selectors.is_desk_address(parsed.from_address, mailboxes=mailboxes):
-        parsed.automatic.append("from-desk-address")
+    if "from-desk-address" not in parsed.automatic and selectors.is_desk_address(parsed.from_address,
+                                                                                mailboxes=mailboxes):
+        parsed.automatic = [*parsed.automatic, "from-desk-address"]  # copies of the same bytes share one parse
     inbound.automatic_reasons = parsed.automatic
     external_id = _external_id(parsed, inbound)
 
     duplicate = filing.duplicate_of(external_id)
+    if isinstance(duplicate, _Held):  # of a message earlier in the batch, not written yet
+        _finish(inbound, outcome=Outcome.DUPLICATE)
+        duplicate.copies.append(inbound)
+        return
     if duplicate is not None:
         message_pk, ticket_pk = duplicate
         _finish(inbound, outcome=Outcome.DUPLICATE, ticket_id=ticket_pk, message_id=message_pk)
         return
+    held = filing.held_ticket_for(parsed)
+    if held is not None:
+        _hold_reply(inbound, parsed=parsed, point=point, external_id=external_id, held=held, filing=filing)
+        return
     ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at,
-                                             known_references=filing.references)
+                                             known_references=filing.references, known_threads=filing.threads)
     if ticket is not None and ticket.status == Ticket.Status.CLOSED:
         ticket, rule = None, ""  # a closed ticket stays closed: the user's new mail is a new ticket
     if parsed.is_automatic:
         _file_automatic(inbound, parsed=parsed, ticket=ticket, external_id=external_id, filing=filing)
         return
-    language = mail_language.language_of(
-        content_language=parsed.content_language, text=parsed.text,
-        default=(point.default_language if point and point.default_language else None))
+    language = parsed.language or (point.default_language if point and point.default_language else None)
     if ticket is not None:
         language = ticket.language
-    contact = find_or_create_contact(email=parsed.from_address, name=parsed.from_name,
-                                     language=language or settings.LANGUAGE_CODE)
-    body = latest_reply(parsed.text, language=language)
+    contact = filing.contact_for(email=parsed.from_address, name=parsed.from_name,
+                                 language=language or settings.LANGUAGE_CODE)
+    body = parsed.reply_text(language)
     if ticket is not None:
+        if contact.pk is None:
+            contact.save()
         message = add_message(ticket=ticket, direction=Message.Direction.INBOUND, body=body,
                               body_html=parsed.html, author_contact=contact, external_id=external_id,
                               created_at=inbound.received_at)
         filing.filed(external_id, message)
-        _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox)
-        _store_attachments(message=message, parsed=parsed)
+        _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox, filing=filing)
+        _store_attachments([(message, parsed)])
         _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
         _finish(inbound, outcome=Outcome.REPLY, ticket_id=ticket.pk, message_id=message.pk, rule=rule)
         return
     language = language or contact.language or settings.LANGUAGE_CODE
-    ticket = open_ticket(
+    filing.open_ticket(_NewMail(inbound=inbound, parsed=parsed, external_id=external_id, request=NewTicket(
         channel=Channel.EMAIL, contact=contact, subject=parsed.subject, body=body, body_html=parsed.html,
         external_ref=_external_ref(external_id), external_id=external_id, language=language,
         region=region_for(entry_point=inbound.mailbox, contact=contact, language=language),
         received_at=inbound.received_at, actor=Actor(label=parsed.from_address or str(contact)),
-    )
-    message = ticket.messages.filter(external_id=external_id).first()
-    filing.filed(external_id, message)
-    desk_mailbox = _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox)
-    if message is not None:
-        _store_attachments(message=message, parsed=parsed)
-    _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
-    _finish(inbound, outcome=Outcome.NEW_TICKET, ticket_id=ticket.pk, message_id=message.pk if message else None)
-    send_receipt(ticket=ticket, to=parsed.reply_to or parsed.from_address, in_reply_to=external_id,
-                 references=[*parsed.references[-MAX_REFERENCES:], external_id], mailboxes=mailboxes,
-                 desk_mailbox=desk_mailbox, filing=filing)
+    )))
+
+
+def _hold_reply(inbound: InboundEmail, *, parsed: ParsedEmail, point, external_id: str,
+                held: tuple[_NewMail, str], filing: Filing) -> None:
+    """A user's reply to a ticket opened earlier in the batch: written with that ticket."""
+    mail, rule = held
+    language = mail.request.language
+    contact = filing.contact_for(email=parsed.from_address, name=parsed.from_name, language=language)
+    reply = _HeldReply(mail=mail, inbound=inbound, parsed=parsed, contact=contact, external_id=external_id,
+                       body=parsed.reply_text(language), rule=rule)
+    mail.replies.append(reply)
+    filing.filed(external_id, reply)
+    filing.remembered([external_id], reply)
+
+
+def _open_tickets_for(opening: list[_NewMail], *, filing: Filing) -> None:
+    """Open the tickets of new mail (one statement per table for all), then thread, attach and acknowledge."""
+    replies = [reply for mail in opening for reply in mail.replies]
+    new_contacts = {id(contact): contact for contact in [*(mail.request.contact for mail in opening),
+                                                          *(reply.contact for reply in replies)]
+                    if contact.pk is None}
+    Contact.objects.bulk_create(list(new_contacts.values()))
+    threads, receipts = {}, []
+    for mail, opened in zip(opening, open_tickets([mail.request for mail in opening]), strict=True):
+        ticket, parsed, inbound = opened.ticket, mail.parsed, mail.inbound
+        mail.ticket = ticket
+        mail.message = opened.message if opened.created else ticket.messages.filter(
+            external_id=mail.external_id).first()
+        if opened.created:
+            threads[ticket.pk] = _new_thread(ticket=ticket, parsed=parsed, inbound=inbound)
+            desk_mailbox = inbound.mailbox if threads[ticket.pk] is not None else None
+        else:  # the same Message-ID opened it before (a retried batch): as a reply would
+            desk_mailbox = _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox,
+                                            filing=filing)
+        _remember_ids(ticket=ticket, ids=[mail.external_id], filing=filing)
+        _finish(inbound, outcome=Outcome.NEW_TICKET, ticket_id=ticket.pk,
+                message_id=mail.message.pk if mail.message else None)
+        receipts.append(Receipt(ticket=ticket, to=parsed.reply_to or parsed.from_address,
+                                in_reply_to=mail.external_id,
+                                references=[*parsed.references[-MAX_REFERENCES:], mail.external_id],
+                                desk_mailbox=desk_mailbox))
+    _file_held_replies(replies, threads=threads, filing=filing)
+    MailThread.objects.bulk_create([thread for thread in threads.values() if thread is not None])
+    held: list[_Held] = [*opening, *replies]
+    _store_attachments([(item.message, item.parsed) for item in held if item.message is not None])
+    for item in held:
+        for copy in item.copies:
+            copy.ticket_id = item.ticket.pk
+            copy.ticket_message_id = item.message.pk if item.message else None
+    send_receipts(receipts, mailboxes=filing.mailboxes, filing=filing)
+
+
+def _file_held_replies(replies: list[_HeldReply], *, threads: dict[int, MailThread | None],
+                       filing: Filing) -> None:
+    """Add replies to tickets just opened in the same batch, as ``_file`` adds a reply to any ticket."""
+    messages = add_messages([
+        NewMessage(ticket=reply.ticket, direction=Message.Direction.INBOUND, body=reply.body,
+                   body_html=reply.parsed.html, author_contact=reply.contact, external_id=reply.external_id,
+                   created_at=reply.inbound.received_at)
+        for reply in replies])
+    for reply, message in zip(replies, messages, strict=True):
+        reply.message = message
+        thread = threads.get(reply.ticket.pk)
+        address = (reply.parsed.from_address or reply.ticket.contact.email or "").lower()
+        if thread is not None and address == thread.address:
+            thread.last_inbound_at = max(thread.last_inbound_at, reply.inbound.received_at)
+        elif thread is None and reply.ticket.pk not in threads:  # opened before: its thread is stored
+            _remember_thread(ticket=reply.ticket, parsed=reply.parsed, inbound=reply.inbound,
+                             mailbox=reply.inbound.mailbox, filing=filing)
+        _remember_ids(ticket=reply.ticket, ids=[reply.external_id], filing=filing)
+        _finish(reply.inbound, outcome=Outcome.REPLY, ticket_id=reply.ticket.pk, message_id=message.pk,
+                rule=reply.rule)
 
 
 def _file_automatic(inbound: InboundEmail, *, parsed: ParsedEmail, ticket: Ticket | None,
@@ -381,7 +601,7 @@ def _file_automatic(inbound: InboundEmail, *, parsed: ParsedEmail, ticket: Ticke
                           body=f"{heading}\n\n{parsed.text}", external_id=external_id,
                           created_at=inbound.received_at, channel=Channel.EMAIL)
     filing.filed(external_id, message)
-    _store_attachments(message=message, parsed=parsed)
+    _store_attachments([(message, parsed)])
     _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
     _finish(inbound, outcome=Outcome.AUTOMATIC, ticket_id=ticket.pk, message_id=message.pk)
 
@@ -440,25 +660,38 @@ def _remember_ids(*, ticket: Ticket, ids: list[str], direction: str = MailRefere
         filing.remembered([mid for mid in ids if mid], ticket)
 
 
-def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail, mailbox: str) -> str | None:
+def _new_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail) -> MailThread | None:
+    """A new ticket's mail thread (unsaved): who writes, to which desk address, about what."""
+    address = (parsed.from_address or ticket.contact.email or "").lower()
+    if not address:
+        return None
+    return MailThread(ticket=ticket, address=address, mailbox=inbound.mailbox,
+                      normalised_subject=normalise_subject(parsed.subject), last_inbound_at=inbound.received_at)
+
+
+def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail, mailbox: str,
+                     filing: Filing) -> str | None:
     """Record who writes about what; returns the thread's desk mailbox (None when no thread is known)."""
     address = (parsed.from_address or ticket.contact.email or "").lower()
     if not address:
         return None
     thread = MailThread.objects.filter(ticket=ticket).first()
     if thread is None:
-        MailThread.objects.create(ticket=ticket, address=address, mailbox=mailbox,
-                                  normalised_subject=normalise_subject(parsed.subject),
-                                  last_inbound_at=inbound.received_at)
-        return mailbox
-    if address == thread.address:
+        thread = _new_thread(ticket=ticket, parsed=parsed, inbound=inbound)
+        thread.mailbox = mailbox
+        thread.save()
+    elif address == thread.address:
         MailThread.objects.filter(pk=thread.pk).update(last_inbound_at=inbound.received_at)
+    else:
+        return thread.mailbox
+    filing.threaded((thread.address, thread.normalised_subject) if thread.normalised_subject else None,
+                    ticket, inbound.received_at)
     return thread.mailbox
 
 
-def _store_attachments(*, message: Message, parsed: ParsedEmail) -> None:
-    for part in parsed.attachments:
-        add_attachment(message=message, filename=part.filename, content_type=part.content_type, data=part.data)
+def _store_attachments(items: list[tuple[Message, ParsedEmail]]) -> None:
+    add_attachments([(message, part.filename, part.content_type, part.data)
+                     for message, parsed in items for part in parsed.attachments])
 
 
 # --- out ---------------------------------------------------------------------------
@@ -511,39 +744,71 @@ def _receipts_recently_sent_to(addresses: set[str], *, now: datetime) -> dict[st
     return dict(rows)
 
 
+@dataclass
+class Receipt:
+    """An automatic receipt to send for a new ticket; ``desk_mailbox`` is its thread's desk address if known."""
+
+    ticket: Ticket
+    to: str
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    desk_mailbox: str | None = None
+
+
 def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: list[str] | None = None,
                  mailboxes: dict | None = None, desk_mailbox: str | None = None,
                  filing: Filing | None = None) -> OutboundEmail | None:
-    """Queue the automatic receipt; it never stops a clock. None when it must not be sent.
+    """Queue the automatic receipt; it never stops a clock. None when it must not be sent."""
+    return send_receipts([Receipt(ticket=ticket, to=to, in_reply_to=in_reply_to, references=references or [],
+                                  desk_mailbox=desk_mailbox)], mailboxes=mailboxes, filing=filing)[0]
 
-    ``desk_mailbox`` is the thread's desk address when the caller knows it (it saves a read).
+
+def send_receipts(receipts: list[Receipt], *, mailboxes: dict | None = None,
+                  filing: Filing | None = None) -> list[OutboundEmail | None]:
+    """Queue receipts (one insert per table for all); None for each that must not be sent.
+
+    Never to a robot or to the desk itself, and at most
+    ``MAIL_RECEIPTS_PER_SENDER_PER_HOUR`` per address: a suppressed one is noted on its ticket.
     """
     now = timezone.now()
-    if not to or is_robot_address(to) or selectors.is_desk_address(to, mailboxes=mailboxes):
-        return None
-    if _receipts_recently_sent(to, now=now, filing=filing) >= settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR:
-        log_event(ticket=ticket, kind=TicketEvent.Kind.MESSAGE,
-                  data={"event": "receipt_suppressed", "reason": "rate_limit", "to": to})
-        return None
-    subject, body = _receipt_text(ticket)
-    message_id = _new_message_id(ticket)
-    message = add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, automatic=True,
-                          external_id=message_id, channel=Channel.EMAIL)
-    from_address = (desk_mailbox or settings.DEFAULT_FROM_EMAIL) if desk_mailbox is not None else _desk_from(ticket)
-    outbound = OutboundEmail.objects.create(
-        ticket=ticket, ticket_message=message, kind=OutboundEmail.Kind.RECEIPT, from_address=from_address,
-        to_address=to, subject=subject, body=body, message_id=message_id, in_reply_to=in_reply_to,
-        references=" ".join((references or [])[-MAX_REFERENCES:]))
-    _remember_ids(ticket=ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND, filing=filing)
-    if filing is not None:
-        filing.filed(message_id, message)
-        if filing.receipts_sent is not None:
+    results: list[OutboundEmail | None] = [None] * len(receipts)
+    sending, suppressed = [], []
+    for index, receipt in enumerate(receipts):
+        to = receipt.to
+        if not to or is_robot_address(to) or selectors.is_desk_address(to, mailboxes=mailboxes):
+            continue
+        if _receipts_recently_sent(to, now=now, filing=filing) >= settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR:
+            suppressed.append(new_event(ticket=receipt.ticket, kind=TicketEvent.Kind.MESSAGE, data={
+                "event": "receipt_suppressed", "reason": "rate_limit", "to": to}))
+            continue
+        if filing is not None and filing.receipts_sent is not None:
             filing.receipts_sent[to.upper()] = filing.receipts_sent.get(to.upper(), 0) + 1
-    if filing is not None and filing.deliveries is not None:
-        filing.deliveries.append(outbound.pk)
-    else:
-        enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
-    return outbound
+        sending.append((index, receipt, *_receipt_text(receipt.ticket), _new_message_id(receipt.ticket)))
+    log_events(suppressed)
+    messages = add_messages([
+        NewMessage(ticket=receipt.ticket, direction=Message.Direction.OUTBOUND, body=body, automatic=True,
+                   external_id=message_id, channel=Channel.EMAIL)
+        for _index, receipt, _subject, body, message_id in sending])
+    outbounds = [
+        OutboundEmail(
+            ticket=receipt.ticket, ticket_message=message, kind=OutboundEmail.Kind.RECEIPT,
+            from_address=(receipt.desk_mailbox or settings.DEFAULT_FROM_EMAIL) if receipt.desk_mailbox is not None
+            else _desk_from(receipt.ticket),
+            to_address=receipt.to, subject=subject, body=body, message_id=message_id,
+            in_reply_to=receipt.in_reply_to, references=" ".join(receipt.references[-MAX_REFERENCES:]))
+        for (_index, receipt, subject, body, message_id), message in zip(sending, messages, strict=True)]
+    OutboundEmail.objects.bulk_create(outbounds)
+    for (index, receipt, _subject, _body, message_id), message, outbound in zip(sending, messages, outbounds):
+        _remember_ids(ticket=receipt.ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND,
+                      filing=filing)
+        if filing is not None:
+            filing.filed(message_id, message)
+        if filing is not None and filing.deliveries is not None:
+            filing.deliveries.append(outbound.pk)
+        else:
+            enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
+        results[index] = outbound
+    return results
 
 
 def _thread_ids(ticket: Ticket) -> list[str]:

@@ -5,6 +5,7 @@ Writes go through ``apps.tickets.services``; models hold data and invariants onl
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from apps.policy.languages import Channel, Language
@@ -29,6 +30,8 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        # Contacts are found by address whatever its case (every mail, every chat).
+        indexes = [models.Index(Upper("email"), name="contact_by_upper_email")]
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone or f"#{self.pk}"

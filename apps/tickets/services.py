@@ -11,6 +11,7 @@ from datetime import datetime
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -393,20 +394,45 @@ def find_or_create_contact(*, email: str = "", phone: str = "", name: str = "",
     contact = Contact.objects.filter(**lookup).order_by("pk").first() if lookup else None
     if contact:
         return contact
-    return Contact.objects.create(email=email, phone=phone, name=name,
-                                  language=_check_language(language), region=region)
+    contact = new_contact(email=email, phone=phone, name=name, language=language, region=region)
+    contact.save()
+    return contact
+
+
+def new_contact(*, email: str = "", phone: str = "", name: str = "", language: str = "en", region=None) -> Contact:
+    """An unsaved contact with a checked language, for a batch to write with others."""
+    return Contact(email=email, phone=phone, name=name, language=_check_language(language), region=region)
 
 
 def add_attachment(*, message: Message, filename: str, content_type: str, data: bytes) -> Attachment:
     """Store a file on a message, content-addressed: the same bytes are kept on disk once."""
-    digest = hashlib.sha256(data).hexdigest()
-    attachment = Attachment(message=message, filename=(filename or "attachment")[:255],
-                            content_type=(content_type or "application/octet-stream")[:255],
-                            size=len(data), sha256=digest)
-    path = attachment_path(attachment, attachment.filename)
-    if default_storage.exists(path):
-        attachment.file.name = path
-    else:
-        attachment.file.save(attachment.filename, ContentFile(data), save=False)
-    attachment.save()
-    return attachment
+    return add_attachments([(message, filename, content_type, data)])[0]
+
+
+def add_attachments(items: list[tuple[Message, str, str, bytes]]) -> list[Attachment]:
+    """Store files on messages, ``(message, filename, content_type, data)`` each, with one insert for all."""
+    attachments = []
+    for message, filename, content_type, data in items:
+        digest = hashlib.sha256(data).hexdigest()
+        attachment = Attachment(message=message, filename=(filename or "attachment")[:255],
+                                content_type=(content_type or "application/octet-stream")[:255],
+                                size=len(data), sha256=digest)
+        path = attachment_path(attachment, attachment.filename)
+        if default_storage.exists(path):
+            attachment.file.name = path
+        else:
+            attachment.file.save(attachment.filename, ContentFile(data), save=False)
+        attachments.append(attachment)
+    Attachment.objects.bulk_create(attachments)
+    return attachments
+
+
+def contacts_by_email(emails: set[str]) -> dict[str, Contact]:
+    """The first contact of each address, by upper-cased address (one query), as ``find_or_create_contact`` finds it."""
+    found: dict[str, Contact] = {}
+    wanted = {email.upper() for email in emails if email}
+    if wanted:
+        for contact in (Contact.objects.annotate(upper_email=Upper("email")).filter(upper_email__in=wanted)
+                        .order_by("pk")):
+            found.setdefault(contact.upper_email, contact)
+    return found

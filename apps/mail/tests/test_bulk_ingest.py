@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.mail import parsing, services
 from apps.mail.models import InboundEmail, MailReference, OutboundEmail
@@ -87,14 +89,14 @@ def test_a_message_already_filed_before_the_batch_is_a_duplicate():
 
 @time_machine.travel(FROZEN, tick=False)
 def test_a_failing_batch_is_ingested_one_by_one_and_loses_no_neighbour(monkeypatch):
-    real = services.latest_reply
+    real = services.open_tickets
 
-    def fails_on_one_message(text, **kwargs):
-        if "poison" in text:
+    def fails_on_one_message(requests):
+        if any("poison" in request.body for request in requests):
             raise RuntimeError("simulated bug")
-        return real(text, **kwargs)
+        return real(requests)
 
-    monkeypatch.setattr(services, "latest_reply", fails_on_one_message)
+    monkeypatch.setattr(services, "open_tickets", fails_on_one_message)
     raws = [build_email(sender=f"user{n}@example.org", subject=f"Fråga {n}", body=body,
                         message_id=f"<f{n}@client.example.org>")
             for n, body in enumerate(["Appen kraschar.", "poison pill", "Exporten hänger sig."])]
@@ -195,3 +197,92 @@ def test_receipts_in_a_batch_keep_the_per_sender_limit_and_come_from_the_address
     assert set(receipts.values_list("from_address", flat=True)) == {"support-eu@example.com"}
     suppressed = TicketEvent.objects.filter(kind=TicketEvent.Kind.MESSAGE, data__event="receipt_suppressed")
     assert suppressed.count() == 2
+
+
+# --- a batch holds its new tickets and writes them together ------------------------
+
+def _new_mails(count: int, prefix: str) -> list[bytes]:
+    """New mail from different people, each with one reply (by In-Reply-To) and one duplicate copy."""
+    raws = []
+    for n in range(count):
+        original = build_email(sender=f"{prefix}{n}@example.org", subject=f"Fråga {n}",
+                               message_id=f"<{prefix}{n}@client.example.org>")
+        raws += [original,
+                 build_email(sender=f"{prefix}{n}@example.org", subject=f"Re: Fråga {n}", body="Igen.",
+                             message_id=f"<{prefix}{n}r@client.example.org>",
+                             in_reply_to=f"<{prefix}{n}@client.example.org>"),
+                 original.replace(b"From:", b"Received: by relay2\nFrom:")]
+    return raws
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_a_batch_writes_its_new_tickets_replies_and_copies_in_statements_not_per_message():
+    ingest_many(_new_mails(1, "warm"), batch_size=200)  # configuration reads and first-time inserts
+    with CaptureQueriesContext(connection) as few:
+        ingest_many(_new_mails(3, "few"), batch_size=200)
+    with CaptureQueriesContext(connection) as many:
+        results = ingest_many(_new_mails(30, "many"), batch_size=200)
+
+    # Thirty new tickets, thirty replies and thirty copies cost what three of each cost.
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert [r.outcome for r in results[:3]] == [Outcome.NEW_TICKET, Outcome.REPLY, Outcome.DUPLICATE]
+    for new, reply, copy in zip(results[::3], results[1::3], results[2::3], strict=True):
+        assert reply.ticket_id == copy.ticket_id == new.ticket_id
+        assert copy.ticket_message_id == new.ticket_message_id
+        ticket = new.ticket
+        assert [m.external_id for m in ticket.messages.filter(direction=Message.Direction.INBOUND)] == [
+            new.message_id, reply.message_id]
+        assert ticket.mail_thread.last_inbound_at == reply.received_at
+        assert ticket.sla_targets.count() == 2
+        assert OutboundEmail.objects.filter(ticket=ticket, kind=OutboundEmail.Kind.RECEIPT).count() == 1
+        assert list(ticket.events.values_list("kind", flat=True)[:2]) == [TicketEvent.Kind.OPENED,
+                                                                         TicketEvent.Kind.MESSAGE]
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_a_reply_to_a_reply_held_in_the_batch_threads_onto_the_first_ticket():
+    raws = [build_email(message_id="<h1@client.example.org>"),
+            build_email(sender="kollega@example.org", subject="Re: Krasch", body="Här också.",
+                        message_id="<h2@client.example.org>", in_reply_to="<h1@client.example.org>"),
+            build_email(sender="chef@example.org", subject="Re: Krasch", body="Vi tittar på det.",
+                        message_id="<h3@client.example.org>", references="<h2@client.example.org>"),
+            build_email(sender="chef@example.org", subject="Re: Krasch", body="Vi tittar på det.",
+                        message_id="<h3@client.example.org>", references="<h2@client.example.org>")]
+
+    first, second, third, copy = ingest_many(raws, batch_size=10)
+
+    assert [r.outcome for r in (first, second, third, copy)] == [
+        Outcome.NEW_TICKET, Outcome.REPLY, Outcome.REPLY, Outcome.DUPLICATE]
+    assert {second.ticket_id, third.ticket_id, copy.ticket_id} == {first.ticket_id}
+    assert copy.ticket_message_id == third.ticket_message_id is not None
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_an_auto_reply_to_a_ticket_opened_earlier_in_the_batch_is_a_note_on_it():
+    original = build_email(message_id="<k1@client.example.org>")
+    out_of_office = build_email(sender="kollega@example.org", subject="Frånvaro: Krasch", body="Jag är ledig.",
+                                message_id="<k2@client.example.org>", in_reply_to="<k1@client.example.org>",
+                                headers={"Auto-Submitted": "auto-replied"})
+
+    first, auto = ingest_many([original, out_of_office], batch_size=10)
+
+    assert (first.outcome, auto.outcome) == (Outcome.NEW_TICKET, Outcome.AUTOMATIC)
+    assert auto.ticket_id == first.ticket_id
+    assert auto.ticket_message.direction == Message.Direction.NOTE
+
+
+def test_parse_many_parses_the_same_bytes_once():
+    raw = build_email(message_id="<same@client.example.org>")
+    results = [parsed for _raw, parsed in parsing.parse_many([raw, build_email(), raw], jobs=2, window=10)]
+
+    assert results[0] is results[2] and results[1] is not results[0]
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_copies_of_the_same_bytes_from_the_desk_itself_each_say_why_once():
+    raw = build_email(sender="support-eu@example.com", message_id="<loop@example.com>")
+
+    first, second = ingest_many([raw, raw], jobs=2, batch_size=10)
+
+    assert first.automatic_reasons == ["from-desk-address"]
+    assert InboundEmail.objects.get(pk=second.pk).automatic_reasons == ["from-desk-address"]

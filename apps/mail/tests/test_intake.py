@@ -55,10 +55,14 @@ def test_an_unparseable_message_becomes_a_flagged_ticket_with_the_raw_message_at
 
 
 def test_a_bug_while_filing_keeps_the_message_raw_on_a_flagged_ticket(mailboxes, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("simulated bug")
+    real = services.open_tickets
 
-    monkeypatch.setattr(services, "latest_reply", broken)
+    def broken(requests):
+        if not all(request.unparsed for request in requests):
+            raise RuntimeError("simulated bug")
+        return real(requests)
+
+    monkeypatch.setattr(services, "open_tickets", broken)
     inbound = ingest(build_email())
 
     assert inbound.outcome == Outcome.UNPARSED
