@@ -18,12 +18,13 @@ MIN_LETTERS = 12
 
 @lru_cache(maxsize=1)
 def detector():
-    # Models load lazily on first use (about a second); one detector per process.
+    # All six models load here (about a second), once per process: a process that forks
+    # parsing workers loads them before forking, and the workers share them.
     from lingua import Language, LanguageDetectorBuilder
 
     codes = {Language.ENGLISH: "en", Language.SWEDISH: "sv", Language.SPANISH: "es",
              Language.GERMAN: "de", Language.CHINESE: "zh-hans", Language.JAPANESE: "ja"}
-    return LanguageDetectorBuilder.from_languages(*codes).build(), codes
+    return LanguageDetectorBuilder.from_languages(*codes).with_preloaded_language_models().build(), codes
 
 
 def from_header(value: str) -> str | None:

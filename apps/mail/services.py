@@ -481,7 +481,7 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
         return
     held = filing.held_ticket_for(parsed)
     if held is not None:
-        _hold_reply(inbound, parsed=parsed, point=point, external_id=external_id, held=held, filing=filing)
+        _hold_reply(inbound, parsed=parsed, external_id=external_id, held=held, filing=filing)
         return
     ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at,
                                              known_references=filing.references, known_threads=filing.threads)
@@ -517,8 +517,8 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
     )))
 
 
-def _hold_reply(inbound: InboundEmail, *, parsed: ParsedEmail, point, external_id: str,
-                held: tuple[_NewMail, str], filing: Filing) -> None:
+def _hold_reply(inbound: InboundEmail, *, parsed: ParsedEmail, external_id: str, held: tuple[_NewMail, str],
+                filing: Filing) -> None:
     """A user's reply to a ticket opened earlier in the batch: written with that ticket."""
     mail, rule = held
     language = mail.request.language
