@@ -53,6 +53,7 @@ from apps.tickets.services import (
     open_ticket,
     open_tickets,
 )
+from supportdesk.binaryinsert import bulk_insert
 from supportdesk.jobs import enqueue_on_commit
 from supportdesk.readonce import once, read_once
 
@@ -220,7 +221,7 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
                 _file(inbound, parsed, filing=filing)
             filing.flush()
             # One statement for the whole batch: the rows are complete, and commit with their tickets.
-            InboundEmail.objects.bulk_create(inbounds)
+            bulk_insert(inbounds)
             MailReference.objects.bulk_create(filing.references_to_store, ignore_conflicts=True)
             if filing.deliveries:
                 enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_many_job", filing.deliveries)
