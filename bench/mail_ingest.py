@@ -141,9 +141,9 @@ class Stopwatch:
     """Time spent inside a few functions during the run (measurement only; behaviour unchanged)."""
 
     TARGETS = [  # (module, attribute, label)
-        ("apps.mail.services", "open_ticket", "tickets.open_ticket (ticket, SLA clocks, routing)"),
+        ("apps.mail.services", "open_tickets", "tickets.open_tickets (tickets, first messages, SLA clocks, routing)"),
         ("apps.console.events", "publish_events", "console event push (on commit)"),
-        ("apps.mail.services", "send_receipt", "receipt queued"),
+        ("apps.mail.services", "send_receipts", "receipts queued"),
         ("apps.mail.services", "deliver_outbound", "receipt delivered (in process)"),
         ("apps.mail.services", "deliver_outbound_many", "a batch's receipts delivered (in process)"),
         ("apps.mail.services", "parse_email", "parse"),
