@@ -15,8 +15,9 @@ from apps.console import services as console
 from apps.owners.models import Extension
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Queue
+from apps.sla.models import SlaTarget
 from apps.tickets import services as tickets
-from apps.tickets.models import CannedResponse, Ticket
+from apps.tickets.models import CannedResponse, Ticket, TicketEvent
 
 
 def agent_required(view):
@@ -51,6 +52,8 @@ def _strings() -> dict:
         # Events carry codes (one payload for every console); each console shows its own labels.
         "statuses": {code: str(label) for code, label in Ticket.Status.choices},
         "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},
+        "slaKinds": {code: str(label) for code, label in SlaTarget.Kind.choices},
+        "eventKinds": {code: str(label) for code, label in TicketEvent.Kind.choices},
     }
 
 

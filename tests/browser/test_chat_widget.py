@@ -112,6 +112,8 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     agent_says("Fungerar det nu?")
     visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='7']")
     agent.wait_for_selector("#thread li.msg[data-seq='7'][data-delivery]")
+    # The agent's own lines say who wrote them and when they were stored, like the visitor's.
+    assert agent.locator("#thread li.msg[data-seq='7'] .meta").text_content().startswith("Sara Berg · ")
 
     seen_by_visitor, seen_by_agent = widget_lines(visitor), console_lines(agent)
     assert [seq for seq, _ in seen_by_visitor] == list(range(1, 8))

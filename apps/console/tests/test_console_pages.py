@@ -105,3 +105,10 @@ def test_times_are_shown_in_the_agents_zone(signed_in, ticket, agent):
     agent.agent_profile.save()
     html = signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode()
     assert "JST" in html
+
+
+def test_live_updates_name_sla_targets_and_events_in_the_agents_language(signed_in, ticket):
+    html = signed_in.get(f"/console/tickets/{ticket.reference}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    strings = html.split('id="console-strings"', 1)[1].split("</script>", 1)[0]
+    assert '"first_response": "F\\u00f6rsta svar"' in strings
+    assert '"opened": "\\u00d6ppnat"' in strings

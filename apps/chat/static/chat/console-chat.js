@@ -88,6 +88,8 @@
           var twin = thread.querySelector('li[data-id="' + frame.id + '"]');   // pushed as a ticket event first
           if (twin && twin !== li) twin.remove();
           li.dataset.id = frame.id; place(li, frame.seq); delivery(li, frame.seq <= visitorRead ? "read" : "sent");
+          if (frame.at) li.querySelector(".meta").textContent = panel.dataset.agent + " · " +
+            new Date(frame.at).toLocaleTimeString();   // the stored time, as the visitor sees it
         }
         seen(frame.seq);
         return;
@@ -124,7 +126,7 @@
     if (!value) return;
     body.value = "";
     var frame = {type: "chat.send", ticket: ref, client_id: newId(), body: value};
-    var li = line({from: "agent", body: value, author: ""});
+    var li = line({from: "agent", body: value, author: panel.dataset.agent});
     li.dataset.client = frame.client_id;
     thread.appendChild(li); delivery(li, "sending");
     outbox.push(frame);

@@ -131,7 +131,7 @@
     var list = document.getElementById("sla");
     list.innerHTML = "";
     t.sla.forEach(function (target) {
-      var item = text("li", target.kind + ": " + localTime(target.due_at), "sla");
+      var item = text("li", (S.slaKinds[target.kind] || target.kind) + ": " + localTime(target.due_at), "sla");
       item.dataset.sla = JSON.stringify([target]); list.appendChild(item);
     });
     if (frame.message && !document.querySelector('#thread li[data-id="' + frame.message.id + '"]')) {
@@ -142,7 +142,8 @@
       document.getElementById("thread").appendChild(item);
     }
     var events = document.getElementById("events");
-    events.appendChild(text("li", localTime(frame.at) + " · " + frame.kind + " · " + (frame.actor || "")));
+    events.appendChild(text("li", localTime(frame.at) + " · " + (S.eventKinds[frame.kind] || frame.kind) + " · " +
+                            (frame.actor || "")));
     tick();
   }
 
