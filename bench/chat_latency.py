@@ -6,7 +6,8 @@ its sequence number, the channel layer, and the agent's console socket ``/ws/con
 (session cookie) — and back the same way for the agent's ``chat.send`` frames. Each
 side sends ``--msgs`` messages at ~1 msg/s (random phase per conversation, absolute
 schedule, so no drift). Latency = receive time on the other side − send time, both
-taken in this process (CLOCK_MONOTONIC), as in /work/shared/bench/chat/loadgen.py.
+taken in this process (CLOCK_MONOTONIC, on uvloop), as in /work/shared/bench/chat/loadgen.py
+(run with its ``--uvloop``).
 The bare ``websockets`` relay (/work/shared/bench/chat/relay.py, run with that
 loadgen.py, both used in place) is measured in the same run: the physical limit.
 
@@ -357,6 +358,14 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
 
 # --------------------------------------------------------------------------- cells
 
+def run_client(coroutine):
+    """The load client on uvloop, as the relay's load generator runs with ``--uvloop``: the client
+    shares the 2 cores with the servers it measures, so its own cost is kept low."""
+    import uvloop
+
+    return uvloop.run(coroutine)
+
+
 def postgres_pids(database: str) -> list[int]:
     """This run's PostgreSQL backends and the WAL writer (other tenants' backends are left out)."""
     import psutil
@@ -385,7 +394,8 @@ def run_relay(n, args):
     try:
         wait_port(port, relay)
         out = subprocess.run([sys.executable, str(SHARED / "loadgen.py"), "--port", str(port), "--n", str(n),
-                              "--msgs", str(args.msgs), "--interval", str(args.interval), "--pids", str(relay.pid)],
+                              "--msgs", str(args.msgs), "--interval", str(args.interval), "--pids", str(relay.pid),
+                              "--uvloop"],
                              capture_output=True, text=True, timeout=300)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
@@ -423,7 +433,7 @@ def run_desk(setup, layer, n, env, args, pct):
         for port, process in zip(ports, processes):
             wait_port(port, process)
         pids = {"server": [p.pid for p in processes], "redis": [env.redis.pid], "postgres": []}
-        result = asyncio.run(run_desk_load(pairs, ports[0], ports[-1], args, pids, pct))
+        result = run_client(run_desk_load(pairs, ports[0], ports[-1], args, pids, pct))
     finally:
         for process in processes:
             stop(process)
