@@ -1,6 +1,6 @@
 """Reads for the console: queue screens, the ticket view, event payloads for the websocket."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 
 from apps.routing.services import is_manager, visible_queues
 from apps.sla.models import SlaTarget
@@ -81,8 +81,9 @@ def console_queue(*, user, limit: int = 200) -> list[Ticket]:
     """Waiting and open work the agent may take or has, the nearest SLA deadline first."""
     return list(
         visible_tickets(user).filter(status__in=WAITING)
+        .annotate(next_due=Min("sla_targets__due_at", filter=Q(sla_targets__met_at__isnull=True)))
         .select_related("contact", "assignee", "queue").prefetch_related("sla_targets")
-        .order_by("received_at")[:limit]
+        .order_by(F("next_due").asc(nulls_last=True), "received_at")[:limit]
     )
 
 

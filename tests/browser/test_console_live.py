@@ -40,6 +40,16 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     assert page.inner_text("#count-emails") == "1"
     page.wait_for_function(
         f"document.querySelector('#queue tr[data-ref=\"{ticket.reference}\"] td.sla').classList.contains('green')")
+    # A chat arriving later is due sooner (1 minute against 8 hours): it goes above the mail, live
+    # and after a reload alike.
+    chat = in_another_thread(lambda: tickets.open_ticket(
+        channel="chat", contact=contact, subject="Chatt", body="", external_ref="live-chat-1"))
+    page.wait_for_selector(f'#queue tr[data-ref="{chat.reference}"]', timeout=5_000)
+    order = "Array.from(document.querySelectorAll('#queue tbody tr')).map(r => r.dataset.ref)"
+    assert page.evaluate(order) == [chat.reference, ticket.reference]
+    page.reload()
+    page.wait_for_selector("#live-status.on", timeout=10_000)
+    assert page.evaluate(order) == [chat.reference, ticket.reference]
     page.screenshot(path=str(artifacts / "console-queue.png"), full_page=True)
 
     page.click(f'#queue tr[data-ref="{ticket.reference}"] a')

@@ -112,3 +112,10 @@ def test_live_updates_name_sla_targets_and_events_in_the_agents_language(signed_
     strings = html.split('id="console-strings"', 1)[1].split("</script>", 1)[0]
     assert '"first_response": "F\\u00f6rsta svar"' in strings
     assert '"opened": "\\u00d6ppnat"' in strings
+
+
+def test_the_queue_lists_the_nearest_deadline_first(signed_in, ticket, contact):
+    chat = tickets.open_ticket(channel="chat", contact=contact, subject="Chatt", body="", external_ref="c-1")
+    html = signed_in.get("/console/").content.decode()
+    # The chat came later but is due in a minute; the mail in hours.
+    assert html.index(f'data-ref="{chat.reference}"') < html.index(f'data-ref="{ticket.reference}"')

@@ -107,7 +107,28 @@
     row.dataset.received = t.received_at; row.dataset.channel = t.channel;
     row.dataset.assigned = t.assignee ? "1" : "";
     cells[7].dataset.sla = JSON.stringify(t.sla);
+    row.dataset.due = nextDue(t.sla);
+    place(body, row);
     recount(); tick();
+  }
+
+  /* The queue is ordered as the server orders it: the nearest open SLA deadline first, work
+     with no open deadline last, then by arrival. A row moves when its deadlines change. */
+  function nextDue(targets) {
+    var open = (targets || []).filter(function (x) { return !x.met_at; }).map(function (x) { return x.due_at; });
+    return open.sort(function (a, b) { return new Date(a) - new Date(b); })[0] || "";
+  }
+  function comesBefore(a, b) {
+    var da = a.dataset.due ? new Date(a.dataset.due).getTime() : Infinity;
+    var db = b.dataset.due ? new Date(b.dataset.due).getTime() : Infinity;
+    if (da !== db) return da < db;
+    return new Date(a.dataset.received || 0) < new Date(b.dataset.received || 0);
+  }
+  function place(body, row) {
+    var next = Array.prototype.find.call(body.children, function (other) {
+      return other !== row && comesBefore(row, other);
+    });
+    body.insertBefore(row, next || null);
   }
 
   function recount() {
