@@ -756,14 +756,6 @@ class Receipt:
     desk_mailbox: str | None = None
 
 
-def send_receipt(*, ticket: Ticket, to: str, in_reply_to: str = "", references: list[str] | None = None,
-                 mailboxes: dict | None = None, desk_mailbox: str | None = None,
-                 filing: Filing | None = None) -> OutboundEmail | None:
-    """Queue the automatic receipt; it never stops a clock. None when it must not be sent."""
-    return send_receipts([Receipt(ticket=ticket, to=to, in_reply_to=in_reply_to, references=references or [],
-                                  desk_mailbox=desk_mailbox)], mailboxes=mailboxes, filing=filing)[0]
-
-
 def send_receipts(receipts: list[Receipt], *, mailboxes: dict | None = None,
                   filing: Filing | None = None) -> list[OutboundEmail | None]:
     """Queue receipts (one insert per table for all); None for each that must not be sent.

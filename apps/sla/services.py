@@ -91,27 +91,15 @@ def preview(*, region: Region, channel: str, received: datetime) -> dict[str, da
     return {"acknowledge_due": deadlines[Kind.ACKNOWLEDGE], "response_due": deadlines[Kind.FIRST_RESPONSE]}
 
 
-@transaction.atomic
-def start_clocks(*, ticket: Ticket, waiting_since: datetime | None = None) -> list[SlaTarget]:
-    """Create the ticket's targets; a ticket received while closed counts from the next opening.
-
-    ``waiting_since`` is when a live user started waiting for a person (chat queue,
-    phone queue); it defaults to the receipt. Raises ``PolicyError`` when the policy
-    cannot give this ticket a clock.
-    """
-    targets, failures = start_clocks_many([(ticket, waiting_since)])
-    if failures:
-        raise failures[0][1]
-    return targets
-
-
 def start_clocks_many(items: list[tuple[Ticket, datetime | None]]
                       ) -> tuple[list[SlaTarget], list[tuple[Ticket, PolicyError]]]:
     """Start the clocks of many tickets in one statement: the targets, and the tickets the policy could not time.
 
-    Deadlines are all computed before anything is written, so a ticket the policy
-    cannot time (a gap in the configuration) leaves no partial clocks and never
-    stops the others.
+    A ticket received while closed counts from the next opening; ``waiting_since``
+    (paired with each ticket) is when a live user started waiting for a person (chat
+    queue, phone queue), else the receipt. Deadlines are all computed before anything
+    is written, so a ticket the policy cannot time (a gap in the configuration)
+    leaves no partial clocks and never stops the others.
     """
     targets, failures = [], []
     for ticket, waiting_since in items:
