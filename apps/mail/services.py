@@ -118,11 +118,12 @@ def queue_processing(*, inbound: InboundEmail) -> None:
 
 
 def ingest_email(*, raw: bytes, source: str, source_key: str = "", envelope_from: str = "",
-                 envelope_to: list[str] | tuple[str, ...] = ()) -> InboundEmail:
+                 envelope_to: list[str] | tuple[str, ...] = (), receipts: bool = True) -> InboundEmail:
     """Store and process in one transaction: the path of the command, the webhook and the IMAP poller.
 
     These callers still hold the message (a file, a provider that retries, an IMAP
     folder), so one commit covering both is as safe as two and half the cost.
+    ``receipts=False`` files a new ticket without its automatic receipt (an import of old mail).
     """
     with transaction.atomic():
         inbound = receive_email(raw=raw, source=source, source_key=source_key, envelope_from=envelope_from,
@@ -131,7 +132,7 @@ def ingest_email(*, raw: bytes, source: str, source_key: str = "", envelope_from
             return inbound
         if source_key:  # it may be a row another poller stored: lock it before processing
             inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
-        return _process_locked(inbound)
+        return _process_locked(inbound, receipts=receipts)
 
 
 def process_pending(*, older_than: timedelta = timedelta(minutes=2)) -> int:
@@ -149,7 +150,7 @@ def process_inbound(*, inbound_id: int) -> InboundEmail:
         return _process_locked(InboundEmail.objects.select_for_update().get(pk=inbound_id))
 
 
-def _process_locked(inbound: InboundEmail) -> InboundEmail:
+def _process_locked(inbound: InboundEmail, *, receipts: bool = True) -> InboundEmail:
     """Process a locked row; an unexpected error files the raw message on a flagged ticket instead.
 
     The attempt runs in a savepoint, so a bug or a constraint nobody foresaw rolls
@@ -161,7 +162,7 @@ def _process_locked(inbound: InboundEmail) -> InboundEmail:
     with read_once():
         try:
             with transaction.atomic():
-                _file(inbound, _parse(bytes(inbound.raw)), filing=Filing.single())
+                _file(inbound, _parse(bytes(inbound.raw)), filing=Filing.single(receipts=receipts))
                 _save_outcome(inbound)
         except Exception as error:
             if _database_unavailable(error):
@@ -181,8 +182,8 @@ def _database_unavailable(error: Exception) -> bool:
 
 # --- many at once ----------------------------------------------------------------
 
-def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1,
-                batch_size: int = 200) -> Iterator[InboundEmail | MessageTooLarge]:
+def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1, batch_size: int = 200,
+                receipts: bool = True) -> Iterator[InboundEmail | MessageTooLarge]:
     """Store and file many messages (a mailbox migration, a backlog): one result per message, in order.
 
     Parsing runs in ``jobs`` worker processes while this process files what came
@@ -192,6 +193,7 @@ def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1,
     are stored. A batch that fails is rolled back and its messages are ingested
     one by one, so a bad message never takes its neighbours with it. Too large
     messages are not stored; their ``MessageTooLarge`` is yielded in their place.
+    ``receipts=False`` opens tickets without automatic receipts (old mail being imported).
     """
     batch: list[tuple[bytes, ParsedEmail | UnparseableEmail | None]] = []
     # The first batches are small and double, as parse_many's windows do, so filing starts
@@ -200,14 +202,14 @@ def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1,
     for item in parse_many(raws, jobs=jobs, window=batch_size, max_bytes=settings.MAIL_MAX_BYTES):
         batch.append(item)
         if len(batch) >= size:
-            yield from _ingest_batch(batch, source=source)
+            yield from _ingest_batch(batch, source=source, receipts=receipts)
             batch, size = [], min(batch_size, size * 2)
     if batch:
-        yield from _ingest_batch(batch, source=source)
+        yield from _ingest_batch(batch, source=source, receipts=receipts)
 
 
 def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None]], *,
-                  source: str) -> list[InboundEmail | MessageTooLarge]:
+                  source: str, receipts: bool) -> list[InboundEmail | MessageTooLarge]:
     results: list[InboundEmail | MessageTooLarge | None] = [
         _too_large(raw) if parsed is None else None for raw, parsed in items]
     todo = [(index, raw, parsed) for index, (raw, parsed) in enumerate(items) if parsed is not None]
@@ -216,7 +218,8 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
     try:
         with transaction.atomic(), read_once():
             inbounds = [InboundEmail(source=source, **_raw_fields(raw)) for _index, raw, _parsed in todo]
-            filing = Filing.batch([(inbound, parsed) for inbound, (_i, _r, parsed) in zip(inbounds, todo)])
+            filing = Filing.batch([(inbound, parsed) for inbound, (_i, _r, parsed) in zip(inbounds, todo)],
+                                  receipts=receipts)
             for inbound, (_index, _raw, parsed) in zip(inbounds, todo):
                 _file(inbound, parsed, filing=filing)
             filing.flush()
@@ -230,7 +233,7 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
             raise
         log.exception("a batch of %d messages failed; ingesting them one by one", len(todo))
         for index, raw, _parsed in todo:
-            results[index] = ingest_email(raw=raw, source=source)
+            results[index] = ingest_email(raw=raw, source=source, receipts=receipts)
         return results
     for inbound, (index, _raw, _parsed) in zip(inbounds, todo):
         results[index] = inbound
@@ -303,6 +306,7 @@ class Filing:
 
     mailboxes: dict
     batched: bool = False
+    receipts: bool = True   # False: new tickets get no automatic receipt (an import of old mail)
     references: dict[str, "int | _Held"] | None = None
     messages: dict[str, "tuple[int, int] | _Held"] | None = None
     threads: dict[tuple[str, str], "tuple[int | _NewMail, datetime]"] | None = None
@@ -315,17 +319,18 @@ class Filing:
     receipts_sent: dict[str, int] | None = None
 
     @classmethod
-    def single(cls) -> "Filing":
-        return cls(mailboxes=selectors.desk_mailboxes())
+    def single(cls, *, receipts: bool = True) -> "Filing":
+        return cls(mailboxes=selectors.desk_mailboxes(), receipts=receipts)
 
     @classmethod
-    def batch(cls, items: list[tuple[InboundEmail, "ParsedEmail | UnparseableEmail"]]) -> "Filing":
+    def batch(cls, items: list[tuple[InboundEmail, "ParsedEmail | UnparseableEmail"]], *,
+              receipts: bool = True) -> "Filing":
         parsed = [(inbound, p) for inbound, p in items if isinstance(p, ParsedEmail)]
         wanted = {mid for _inbound, p in parsed for mid in [*p.thread_ids, *p.bounced_message_ids]}
         people = [p for _inbound, p in parsed if not p.is_automatic]
         receivers = {(p.reply_to or p.from_address).upper() for p in people}
         now = timezone.now()
-        return cls(mailboxes=selectors.desk_mailboxes(), batched=True,
+        return cls(mailboxes=selectors.desk_mailboxes(), batched=True, receipts=receipts,
                    references=selectors.references_to_tickets(wanted),
                    messages=selectors.email_messages_by_external_id(
                        {_external_id(p, inbound) for inbound, p in parsed}),
@@ -565,7 +570,8 @@ def _open_tickets_for(opening: list[_NewMail], *, filing: Filing) -> None:
         for copy in item.copies:
             copy.ticket_id = item.ticket.pk
             copy.ticket_message_id = item.message.pk if item.message else None
-    send_receipts(receipts, mailboxes=filing.mailboxes, filing=filing)
+    if filing.receipts:
+        send_receipts(receipts, mailboxes=filing.mailboxes, filing=filing)
 
 
 def _file_held_replies(replies: list[_HeldReply], *, threads: dict[int, MailThread | None],

@@ -286,3 +286,31 @@ def test_copies_of_the_same_bytes_from_the_desk_itself_each_say_why_once():
 
     assert first.automatic_reasons == ["from-desk-address"]
     assert InboundEmail.objects.get(pk=second.pk).automatic_reasons == ["from-desk-address"]
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_importing_old_mail_with_no_receipts_opens_tickets_and_writes_to_nobody(tmp_path, monkeypatch):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for number in range(3):
+        (folder / f"{number:02d}.eml").write_bytes(build_email(
+            sender=f"user{number}@example.org", subject=f"Fråga {number}", message_id=f"<old{number}@example.org>"))
+    (folder / "03.eml").write_bytes(b"\x00\x01 not mail")
+    # A batch that fails is filed again one message at a time: that path sends no receipts either.
+    real = services.open_tickets
+    calls = []
+
+    def fails_once(requests):
+        calls.append(len(requests))
+        if len(calls) == 1:
+            raise RuntimeError("simulated bug")
+        return real(requests)
+
+    monkeypatch.setattr(services, "open_tickets", fails_once)
+
+    call_command("ingest_email", str(folder), "--no-receipts", "--no-progress", "--jobs", "1", stdout=io.StringIO())
+
+    assert Ticket.objects.count() == 4 and calls[0] == 3
+    assert all(ticket.sla_targets.count() == 2 for ticket in Ticket.objects.all())
+    assert not OutboundEmail.objects.exists()
+    assert not Message.objects.filter(direction=Message.Direction.OUTBOUND).exists()

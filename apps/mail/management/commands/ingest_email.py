@@ -20,8 +20,10 @@ class Command(BaseCommand):
                                  "in this process)")
         parser.add_argument("--batch-size", type=int, default=200,
                             help="messages filed per transaction (default: 200)")
+        parser.add_argument("--no-receipts", action="store_true",
+                            help="open tickets without sending automatic receipts (e.g. when importing old mail)")
 
-    def handle(self, *args, paths, no_progress, jobs, batch_size, **options):
+    def handle(self, *args, paths, no_progress, jobs, batch_size, no_receipts, **options):
         for name in paths:
             if name != "-" and not os.path.exists(name):
                 raise CommandError(f"{name}: no such file or directory")
@@ -42,7 +44,7 @@ class Command(BaseCommand):
         # One message (or stdin) is not worth a worker process.
         jobs = 1 if total is None or total < 2 else min(jobs, total)
         for index, result in enumerate(services.ingest_many(raws(), source=InboundEmail.Source.FILE, jobs=jobs,
-                                                            batch_size=batch_size)):
+                                                            batch_size=batch_size, receipts=not no_receipts)):
             label = labels[index]
             if isinstance(result, services.MessageTooLarge):
                 self.stderr.write(f"{label}: {result}")
