@@ -162,7 +162,7 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
     for request in requests:
         _check_channel(request.channel)
     languages = [_check_language(request.language or request.contact.language) for request in requests]
-    found = _tickets_by_external_ref({(r.channel, r.external_ref) for r in requests if r.external_ref})
+    found = _by_channel_and(Ticket, "external_ref", {(r.channel, r.external_ref) for r in requests if r.external_ref})
     results: list[Opened | Ticket] = []
     fresh: list[tuple[NewTicket, Ticket]] = []
     now = timezone.now()
@@ -211,13 +211,13 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
             for result in results]
 
 
-def _tickets_by_external_ref(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Ticket]:
+def _by_channel_and(model, field: str, keys: set[tuple[str, str]]) -> dict:
+    """The rows whose ``(channel, field)`` is one of ``keys``, by that pair (one query for all)."""
     if not keys:
         return {}
-    rows = Ticket.objects.filter(channel__in={channel for channel, _ref in keys},
-                                 external_ref__in={ref for _channel, ref in keys})
-    return {(ticket.channel, ticket.external_ref): ticket for ticket in rows
-            if (ticket.channel, ticket.external_ref) in keys}
+    rows = model.objects.filter(channel__in={channel for channel, _value in keys},
+                                **{f"{field}__in": {value for _channel, value in keys}})
+    return {(row.channel, getattr(row, field)): row for row in rows if (row.channel, getattr(row, field)) in keys}
 
 
 def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "",
@@ -262,7 +262,7 @@ def add_messages(items: list[NewMessage]) -> list[Message]:
     for item in items:
         if item.direction not in Message.Direction.values:
             raise TicketError(_("Unknown message direction %(direction)s.") % {"direction": item.direction})
-    found = _messages_by_external_id({(item.channel or item.ticket.channel, item.external_id)
+    found = _by_channel_and(Message, "external_id", {(item.channel or item.ticket.channel, item.external_id)
                                       for item in items if item.external_id})
     now = timezone.now()
     results, fresh = [], []
@@ -298,15 +298,6 @@ def _author(item: NewMessage) -> Actor:
     if item.author_user:
         return Actor(user=item.author_user)
     return Actor(label=str(item.author_contact or "system"))
-
-
-def _messages_by_external_id(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Message]:
-    if not keys:
-        return {}
-    rows = Message.objects.filter(channel__in={channel for channel, _id in keys},
-                                  external_id__in={external_id for _channel, external_id in keys})
-    return {(message.channel, message.external_id): message for message in rows
-            if (message.channel, message.external_id) in keys}
 
 
 def _record_first_response(*, ticket: Ticket, at: datetime, user) -> None:
