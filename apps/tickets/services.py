@@ -263,7 +263,7 @@ def add_messages(items: list[NewMessage]) -> list[Message]:
         if item.direction not in Message.Direction.values:
             raise TicketError(_("Unknown message direction %(direction)s.") % {"direction": item.direction})
     found = _by_channel_and(Message, "external_id", {(item.channel or item.ticket.channel, item.external_id)
-                                      for item in items if item.external_id})
+                                                     for item in items if item.external_id})
     now = timezone.now()
     results, fresh = [], []
     for item in items:
