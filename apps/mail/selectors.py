@@ -43,18 +43,18 @@ def ticket_by_message_ids(ids: list[str], *, known: dict[str, int] | None = None
 
 def references_to_tickets(ids: set[str]) -> dict[str, int]:
     """Which of these Message-IDs the desk has seen or sent, and their tickets' ids (one query per 5,000)."""
-    ordered, found = sorted(ids), {}
-    for start in range(0, len(ordered), 5000):
-        found.update(MailReference.objects.filter(message_id__in=ordered[start:start + 5000])
+    found = {}
+    for chunk in _chunks(ids):
+        found.update(MailReference.objects.filter(message_id__in=chunk)
                      .values_list("message_id", "ticket_id"))
     return found
 
 
 def email_messages_by_external_id(ids: set[str]) -> dict[str, tuple[int, int]]:
     """Email messages already filed under these ids: external id -> (message id, ticket id)."""
-    ordered, found = sorted(ids), {}
-    for start in range(0, len(ordered), 5000):
-        rows = (Message.objects.filter(channel=Channel.EMAIL, external_id__in=ordered[start:start + 5000])
+    found = {}
+    for chunk in _chunks(ids):
+        rows = (Message.objects.filter(channel=Channel.EMAIL, external_id__in=chunk)
                 .values_list("external_id", "pk", "ticket_id"))
         found.update((external_id, (pk, ticket_id)) for external_id, pk, ticket_id in rows)
     return found
@@ -65,23 +65,29 @@ def ticket_by_subject_tag(subject: str) -> Ticket | None:
     return Ticket.objects.filter(reference=reference).first() if reference else None
 
 
+def thread_key(address: str, subject: str) -> tuple[str, str] | None:
+    """(address, normalised subject): what sender+subject threading matches; None when either is empty."""
+    address, normalised = (address or "").lower(), normalise_subject(subject)
+    return (address, normalised) if address and normalised else None
+
+
 def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime,
                                  known: dict[tuple[str, str], tuple[int, datetime]] | None = None) -> Ticket | None:
     """The ticket of the sender's latest thread about this subject within ``MAIL_THREAD_DAYS``.
 
     ``known`` is a batch's ``recent_threads``; then only the ticket itself is read.
     """
-    normalised = normalise_subject(subject)
-    if not address or not normalised:
+    key = thread_key(address, subject)
+    if key is None:
         return None
     since = now - timedelta(days=settings.MAIL_THREAD_DAYS)
     if known is not None:
-        ticket_id, last_inbound_at = known.get((address.lower(), normalised), (None, None))
+        ticket_id, last_inbound_at = known.get(key, (None, None))
         if ticket_id is None or last_inbound_at < since:
             return None
     else:
         # Most mail matches no thread: ask for the id only, and read the ticket when there is one.
-        ticket_id = (MailThread.objects.filter(address=address.lower(), normalised_subject=normalised,
+        ticket_id = (MailThread.objects.filter(address=key[0], normalised_subject=key[1],
                                                last_inbound_at__gte=since)
                      .order_by("-last_inbound_at").values_list("ticket_id", flat=True).first())
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
@@ -93,10 +99,9 @@ def recent_threads(keys: set[tuple[str, str]], *, now: datetime) -> dict[tuple[s
     One query for a batch's senders, so sender+subject threading needs no read per message.
     """
     found: dict[tuple[str, str], tuple[int, datetime]] = {}
-    addresses = sorted({address for address, _subject in keys})
     since = now - timedelta(days=settings.MAIL_THREAD_DAYS)
-    for start in range(0, len(addresses), 5000):
-        rows = (MailThread.objects.filter(address__in=addresses[start:start + 5000], last_inbound_at__gte=since)
+    for chunk in _chunks({address for address, _subject in keys}):
+        rows = (MailThread.objects.filter(address__in=chunk, last_inbound_at__gte=since)
                 .values_list("address", "normalised_subject", "ticket_id", "last_inbound_at"))
         for address, subject, ticket_id, last_inbound_at in rows:
             key = (address, subject)
@@ -172,3 +177,10 @@ def pending_inbound(*, older_than: datetime) -> QuerySet[InboundEmail]:
     """Stored messages not processed yet (a crash or a lost job), oldest first."""
     return (InboundEmail.objects.filter(processed_at__isnull=True, received_at__lte=older_than)
             .order_by("received_at", "pk").values_list("pk", flat=True))
+
+
+def _chunks(values, size: int = 5000):
+    """Sorted slices of at most ``size`` values, so no ``IN (…)`` list grows without bound."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]

@@ -433,9 +433,12 @@ class Filing:
 
 
 def _thread_key(parsed: ParsedEmail) -> tuple[str, str] | None:
-    """(sender, normalised subject), the key of sender+subject threading; None when either is empty."""
-    address, subject = (parsed.from_address or "").lower(), normalise_subject(parsed.subject)
-    return (address, subject) if address and subject else None
+    return selectors.thread_key(parsed.from_address, parsed.subject)
+
+
+def _thread_address(ticket: Ticket, parsed: ParsedEmail) -> str:
+    """Who a ticket's mail thread is with: the sender, else the ticket's contact."""
+    return (parsed.from_address or ticket.contact.email or "").lower()
 
 
 def _parse(raw: bytes) -> ParsedEmail | UnparseableEmail:
@@ -585,7 +588,7 @@ def _file_held_replies(replies: list[_HeldReply], *, threads: dict[int, MailThre
     for reply, message in zip(replies, messages, strict=True):
         reply.message = message
         thread = threads.get(reply.ticket.pk)
-        address = (reply.parsed.from_address or reply.ticket.contact.email or "").lower()
+        address = _thread_address(reply.ticket, reply.parsed)
         if thread is not None and address == thread.address:
             thread.last_inbound_at = max(thread.last_inbound_at, reply.inbound.received_at)
         elif thread is None and reply.ticket.pk not in threads:  # opened before: its thread is stored
@@ -669,7 +672,7 @@ def _remember_ids(*, ticket: Ticket, ids: list[str], direction: str = MailRefere
 
 def _new_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail) -> MailThread | None:
     """A new ticket's mail thread (unsaved): who writes, to which desk address, about what."""
-    address = (parsed.from_address or ticket.contact.email or "").lower()
+    address = _thread_address(ticket, parsed)
     if not address:
         return None
     return MailThread(ticket=ticket, address=address, mailbox=inbound.mailbox,
@@ -679,7 +682,7 @@ def _new_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail) -
 def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEmail, mailbox: str,
                      filing: Filing) -> str | None:
     """Record who writes about what; returns the thread's desk mailbox (None when no thread is known)."""
-    address = (parsed.from_address or ticket.contact.email or "").lower()
+    address = _thread_address(ticket, parsed)
     if not address:
         return None
     thread = MailThread.objects.filter(ticket=ticket).first()
