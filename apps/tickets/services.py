@@ -381,8 +381,10 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
 def find_or_create_contact(*, email: str = "", phone: str = "", name: str = "",
                            language: str = "en", region=None) -> Contact:
     """The contact with this email (else phone), created on first sight."""
-    lookup = {"email__iexact": email} if email else {"phone": phone} if phone else None
-    contact = Contact.objects.filter(**lookup).order_by("pk").first() if lookup else None
+    if email:
+        contact = contacts_by_email({email}).get(email.upper())
+    else:
+        contact = Contact.objects.filter(phone=phone).order_by("pk").first() if phone else None
     if contact:
         return contact
     contact = new_contact(email=email, phone=phone, name=name, language=language, region=region)
