@@ -114,10 +114,11 @@
 
   /* The queue is ordered as the server orders it: the nearest open SLA deadline first, work
      with no open deadline last, then by arrival. A row moves when its deadlines change. */
-  function nextDue(targets) {
-    var open = (targets || []).filter(function (x) { return !x.met_at; }).map(function (x) { return x.due_at; });
-    return open.sort(function (a, b) { return new Date(a) - new Date(b); })[0] || "";
+  function nearestOpen(targets) {
+    var open = (targets || []).filter(function (x) { return !x.met_at; });
+    return open.sort(function (a, b) { return new Date(a.due_at) - new Date(b.due_at); })[0];
   }
+  function nextDue(targets) { var target = nearestOpen(targets); return target ? target.due_at : ""; }
   function comesBefore(a, b) {
     var da = a.dataset.due ? new Date(a.dataset.due).getTime() : Infinity;
     var db = b.dataset.due ? new Date(b.dataset.due).getTime() : Infinity;
@@ -199,9 +200,7 @@
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-sla]").forEach(function (el) {
-      var targets = JSON.parse(el.dataset.sla || "[]");
-      var open = targets.filter(function (t) { return !t.met_at; });
-      var target = open.sort(function (a, b) { return new Date(a.due_at) - new Date(b.due_at); })[0];
+      var target = nearestOpen(JSON.parse(el.dataset.sla || "[]"));
       el.classList.remove("green", "amber", "red", "done");
       if (!target) { el.classList.add("done"); if (mode === "home") el.textContent = S.met; return; }
       var due = new Date(target.due_at).getTime(), warn = new Date(target.warn_at).getTime();
