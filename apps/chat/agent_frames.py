@@ -71,12 +71,13 @@ async def read(consumer, conversation_id, data):
 async def resume(consumer, conversation_id, data):
     """The chat panel (re)connected: replay what it missed; an assignee opening a waiting chat joins it."""
     await database_sync_to_async(services.agent_joined)(conversation_id=conversation_id, user=consumer.user)
-    frames = await database_sync_to_async(selectors.replay_frames)(
-        conversation_id=conversation_id, after=data["after"], for_agent=True)
-    for frame in frames:
-        await consumer.send_json(frame)
-    await consumer.send_json(await database_sync_to_async(selectors.state_frame_of)(
-        conversation_id=conversation_id, type_="chat.state"))
+    async with consumer.in_order:      # no live line between the replayed ones
+        frames = await database_sync_to_async(selectors.replay_frames)(
+            conversation_id=conversation_id, after=data["after"], for_agent=True)
+        for frame in frames:
+            await consumer.send_json(frame)
+        await consumer.send_json(await database_sync_to_async(selectors.state_frame_of)(
+            conversation_id=conversation_id, type_="chat.state"))
 
 
 async def ping(consumer, conversation_id, data):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.chat import events, limits, selectors, services
 from apps.chat import protocol as p
-from apps.chat.dispatch import SweepOnlyAroundDatabaseCalls
+from apps.chat.dispatch import FramesAndPushesApart
 from apps.chat.models import Entry, visitor_group
 from apps.chat.tokens import TokenError, TokenExpired, TokenForAnotherConversation, check_visitor_token
 from apps.chat.writer import writer
@@ -34,7 +34,7 @@ def _client_ip(scope) -> str | None:
     return client[0] if client else None
 
 
-class VisitorConsumer(SweepOnlyAroundDatabaseCalls, AsyncWebsocketConsumer):
+class VisitorConsumer(FramesAndPushesApart, AsyncWebsocketConsumer):
     async def connect(self):
         self.conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         query = _query(self.scope)
@@ -114,13 +114,15 @@ class VisitorConsumer(SweepOnlyAroundDatabaseCalls, AsyncWebsocketConsumer):
         await self.send_json(events.ack_frame(result))
 
     async def on_resume(self, data):
-        frames = await database_sync_to_async(selectors.replay_frames)(
-            conversation_id=self.conversation_id, after=data["after"])
-        for frame in frames:
-            await self.send_json(frame)
-        conversation = await database_sync_to_async(selectors.conversation)(conversation_id=self.conversation_id)
-        await self.send_json({"type": "resumed", "after": data["after"], "count": len(frames),
-                              "last_seq": conversation.last_seq, "state": conversation.state})
+        async with self.in_order:      # no live line between the replayed ones
+            frames = await database_sync_to_async(selectors.replay_frames)(
+                conversation_id=self.conversation_id, after=data["after"])
+            for frame in frames:
+                await self.send_json(frame)
+            conversation = await database_sync_to_async(selectors.conversation)(
+                conversation_id=self.conversation_id)
+            await self.send_json({"type": "resumed", "after": data["after"], "count": len(frames),
+                                  "last_seq": conversation.last_seq, "state": conversation.state})
 
     async def on_ping(self, data):
         await self.send_json(await database_sync_to_async(selectors.state_frame_of)(

@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 
 from apps.chat import agent_frames as chat_frames
-from apps.chat.dispatch import SweepOnlyAroundDatabaseCalls
+from apps.chat.dispatch import FramesAndPushesApart
 from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
 from apps.console.push import push_epoch
@@ -62,7 +62,7 @@ def _heartbeat(user) -> str | None:
     return push_epoch()
 
 
-class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -120,10 +120,11 @@ class ConsoleConsumer(SweepOnlyAroundDatabaseCalls, AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "presence", "presence": state.presence})
 
     async def on_resync(self, frame):
-        missed = await database_sync_to_async(selectors.events_after)(user=self.user, after=int(frame["after"]))
-        for payload in missed:
-            await self.send_json(payload)
-        await self.send_json({"type": "resynced", "count": len(missed)})
+        async with self.in_order:      # no live event between the missed ones
+            missed = await database_sync_to_async(selectors.events_after)(user=self.user, after=int(frame["after"]))
+            for payload in missed:
+                await self.send_json(payload)
+            await self.send_json({"type": "resynced", "count": len(missed)})
 
     async def on_accept(self, frame):
         ticket = await database_sync_to_async(routing.accept_offer)(offer_id=int(frame["offer"]), user=self.user)

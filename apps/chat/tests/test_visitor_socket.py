@@ -272,6 +272,35 @@ def test_typing_and_read_marks_travel_both_ways(conversation, online_agent):
     run(scenario)
 
 
+def test_pushes_reach_a_socket_while_its_own_line_is_still_being_stored(conversation, online_agent):
+    """The visitor's line waits on a row lock held elsewhere; the agent's typing still gets through."""
+    import psycopg
+    from django.db import connection
+
+    blocker = psycopg.connect(**{key: value for key, value in connection.get_connection_params().items()
+                                 if key not in ("cursor_factory", "context", "prepare_threshold")})
+    blocker.execute("SELECT 1 FROM chat_conversation WHERE id = %s FOR UPDATE", [conversation.pk])
+
+    async def scenario():
+        agent = await agent_socket(online_agent)
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        await visitor.send_json_to({"type": "message", "client_id": "v1", "body": "Hej"})
+        await agent.send_json_to({"type": "chat.typing", "ticket": conversation.ticket.reference})
+        first = await visitor.receive_json_from(timeout=3)
+        assert (first["type"], first["from"]) == ("typing", "agent")
+        await database_sync_to_async(blocker.rollback)()
+        ack = await visitor.receive_json_from(timeout=5)
+        assert (ack["type"], ack["seq"], ack["duplicate"]) == ("ack", 1, False)
+        await visitor.disconnect()
+        await agent.disconnect()
+
+    try:
+        run(scenario)
+    finally:
+        blocker.close()
+
+
 def test_an_agent_who_has_not_taken_the_chat_cannot_write_in_it(online_agent, regions, queues):
     conversation = start()
 
