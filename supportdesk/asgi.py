@@ -14,7 +14,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from apps.chat.origins import WidgetOriginGate  # noqa: E402
 from apps.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
+from supportdesk import daphne_tuning  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
+
+daphne_tuning.apply()
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
