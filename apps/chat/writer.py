@@ -67,9 +67,9 @@ class MessageWriter:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
                 busy = True
                 started = time.monotonic()
-                await self._write(batch)
+                stored_at = await self._write(batch)
                 if STATS_ENABLED:
-                    STATS.append((len(batch), time.monotonic() - started))
+                    STATS.append((len(batch), time.monotonic() - started, stored_at - started))
         finally:
             self.in_flight -= 1
 
@@ -99,12 +99,14 @@ class MessageWriter:
         if rest:
             for index, result in zip(rest, await self._slow([items[index] for index in rest])):
                 results[index] = result
+        stored_at = time.monotonic()
         # Stored before pushed: the whole batch's pushes go out together, then the senders hear.
         await events.publish([push for result in results if isinstance(result, services.Stored)
                               for push in events.stored_pushes(result)])
         for (_item, future), result in zip(batch, results):
             if not future.done():
                 future.set_result(result)
+        return stored_at
 
     async def _slow(self, items):
         try:
@@ -141,11 +143,36 @@ def close_connections() -> None:
 
 
 async def _report():
-    """CHAT_WRITER_STATS=1: log batch sizes and write times every 5 s (benchmark diagnostics)."""
+    """CHAT_WRITER_STATS=1: every 5 s, log batch sizes, write times, the event loop's lag
+    and the collector's pauses (benchmark diagnostics)."""
+    import gc
+
+    pauses: list = []
+    started: dict = {}
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started["at"] = time.monotonic()
+        else:
+            pauses.append((info["generation"], time.monotonic() - started.pop("at", time.monotonic())))
+
+    gc.callbacks.append(on_gc)
     while True:
-        await asyncio.sleep(5)
+        lags, until = [], time.monotonic() + 5
+        while time.monotonic() < until:
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - before - 0.01)
+        lags.sort()
+        full = [seconds for generation, seconds in pauses if generation == 2]
+        gc_line = (f"gc {len(pauses)} passes {1000 * sum(s for _g, s in pauses):.0f} ms, "
+                   f"{len(full)} full, longest {1000 * max((s for _g, s in pauses), default=0):.0f} ms")
+        pauses.clear()
         if STATS:
             count, items, busy = len(STATS), sum(s[0] for s in STATS), sum(s[1] for s in STATS)
+            longest, storing = max(s[1] for s in STATS), sum(s[2] for s in STATS)
             STATS.clear()
-            log.warning("writer %s: %d writes, %.1f messages each, %.1f ms each, busy %.0f%%", os.getpid(), count,
-                        items / count, 1000 * busy / count, 100 * busy / 5)
+            log.warning("writer %s: %d writes, %.1f messages each, %.1f ms each (storing %.1f, longest %.0f), "
+                        "busy %.0f%%; loop lag p99 %.1f max %.1f ms; %s", os.getpid(), count, items / count,
+                        1000 * busy / count, 1000 * storing / count, 1000 * longest, 100 * busy / 5,
+                        1000 * lags[int(len(lags) * 0.99)], 1000 * lags[-1], gc_line)
