@@ -50,7 +50,10 @@ READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.i
         f"FROM {CONVERSATIONS} c JOIN {TICKETS} t ON t.id = c.ticket_id LEFT JOIN auth_user u ON u.id = t.assignee_id "
         f"WHERE c.id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::uuid))")
 # One statement, so one transaction without BEGIN and COMMIT. Sequence numbers are taken
-# in the statement (the conversation's row lock lasts only as long as it does). Instead of
+# in the statement (the conversation's row lock lasts only as long as it does). ``l`` locks
+# the batch's conversations in id order before ``u`` updates them: two processes writing
+# the same conversations (the visitor's lines on one, the agent's on the other) locked them
+# in plan order and deadlocked, and PostgreSQL took a second to notice (bench/RESULTS.md). Instead of
 # a lock held between a read and this write, each conversation's update applies only if
 # its state and the ticket fields the plan depended on are still as this process last
 # read them, and none of its client ids is stored yet: otherwise none of its lines are
@@ -64,8 +67,10 @@ WRITE = (
     f"seen AS (SELECT v.conversation_id FROM v, LATERAL (SELECT 1 FROM {ENTRIES} e "
     f"WHERE e.conversation_id = v.conversation_id AND e.sender = v.sender AND e.client_id = v.client_id "
     f"AND e.client_id <> '' LIMIT 1) AS stored), "
+    f"l AS MATERIALIZED (SELECT c.id FROM {CONVERSATIONS} c WHERE c.id = ANY(ARRAY(SELECT id FROM w)) "
+    f"ORDER BY c.id FOR NO KEY UPDATE), "
     f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = c.last_seq + w.lines, state = w.state FROM w, {TICKETS} t "
-    f"WHERE c.id = ANY(ARRAY(SELECT id FROM w)) AND t.id = ANY(ARRAY(SELECT ticket_id FROM w)) "
+    f"WHERE c.id = ANY(ARRAY(SELECT id FROM l)) AND t.id = ANY(ARRAY(SELECT ticket_id FROM w)) "
     f"AND c.id = w.id AND c.state = w.read_state AND t.id = c.ticket_id AND t.id = w.ticket_id "
     f"AND t.status = w.status AND t.assignee_id IS NOT DISTINCT FROM w.assignee_id "
     f"AND (t.first_response_at IS NOT NULL) = w.answered AND c.id NOT IN (SELECT conversation_id FROM seen) "

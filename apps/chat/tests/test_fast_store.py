@@ -217,3 +217,37 @@ def test_the_write_finds_its_rows_by_key_whatever_the_plan_guesses(conversation)
     scanned = {table for table in (fast_store.CONVERSATIONS, fast_store.TICKETS, fast_store.ENTRIES)
                if f"Seq Scan on {table}" in plan}
     assert "Update on" in plan and scanned == set(), plan
+
+
+def test_two_processes_writing_the_same_conversations_at_once_do_not_deadlock(online_agent, regions, queues):
+    """The visitor's lines are written by one server process and the agent's by another, in batches
+    that share conversations; each batch locks its conversations in one order, so neither waits
+    for the other in a cycle (which PostgreSQL breaks after a second by failing one)."""
+    import asyncio
+
+    from apps.routing.services import take_ticket
+
+    conversations = []
+    for n in range(20):
+        conversation = start(email=f"visitor{n}@example.com")
+        take_ticket(ticket=conversation.ticket, user=online_agent)
+        conversations.append(conversation)
+
+    async def server_process(name, order, batches):
+        connection = await fast_store.connect()
+        try:
+            for batch in range(batches):
+                results = await fast_store.store(connection, [
+                    visitor_line(conversation, f"{name}{batch}") for conversation in order])
+                assert all(result is not None and not result.duplicate for result in results)
+        finally:
+            await connection.close()
+
+    async def both():
+        await asyncio.gather(server_process("a", conversations, 15),
+                             server_process("b", conversations[::-1], 15))
+
+    async_to_sync(both)()
+    for conversation in conversations:
+        assert list(Entry.objects.filter(conversation=conversation).order_by("seq")
+                    .values_list("seq", flat=True)) == list(range(1, 31))
