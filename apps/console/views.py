@@ -48,7 +48,7 @@ def _strings() -> dict:
         "accept": _("Accept"), "decline": _("Decline"), "taken": _("Taken by %(agent)s"),
         "alsoViewing": _("Also viewing: %(agents)s"), "reconnecting": _("Reconnecting…"),
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
-        "open": _("Open"),
+        "open": _("Open"), "noSubject": _("(no subject)"),
         # Events carry codes (one payload for every console); each console shows its own labels.
         "statuses": {code: str(label) for code, label in Ticket.Status.choices},
         "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},

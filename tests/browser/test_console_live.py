@@ -43,13 +43,23 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     # A chat arriving later is due sooner (1 minute against 8 hours): it goes above the mail, live
     # and after a reload alike.
     chat = in_another_thread(lambda: tickets.open_ticket(
-        channel="chat", contact=contact, subject="Chatt", body="", external_ref="live-chat-1"))
-    page.wait_for_selector(f'#queue tr[data-ref="{chat.reference}"]', timeout=5_000)
+        channel="chat", contact=contact, subject="", body="", external_ref="live-chat-1"))
+    chat_row = page.wait_for_selector(f'#queue tr[data-ref="{chat.reference}"]', timeout=5_000)
+    assert chat_row.query_selector("td.subject").inner_text() == "(inget ämne)"     # no blank cell
     order = "Array.from(document.querySelectorAll('#queue tbody tr')).map(r => r.dataset.ref)"
     assert page.evaluate(order) == [chat.reference, ticket.reference]
     page.reload()
     page.wait_for_selector("#live-status.on", timeout=10_000)
     assert page.evaluate(order) == [chat.reference, ticket.reference]
+    assert page.inner_text(f'#queue tr[data-ref="{chat.reference}"] td.subject') == "(inget ämne)"
+    # A subject that is one long unbroken string wraps inside the queue's card.
+    long_one = in_another_thread(lambda: tickets.open_ticket(
+        channel="email", contact=contact, subject="C:/Users/ada/AppData/Local/" + "x" * 120, body="Hej.",
+        external_ref="<live-2@example.com>"))
+    page.wait_for_selector(f'#queue tr[data-ref="{long_one.reference}"]', timeout=5_000)
+    assert page.evaluate("(() => { const t = document.getElementById('queue');"
+                         " return t.getBoundingClientRect().right <= t.closest('.card').getBoundingClientRect().right;"
+                         " })()")
     page.screenshot(path=str(artifacts / "console-queue.png"), full_page=True)
 
     page.click(f'#queue tr[data-ref="{ticket.reference}"] a')

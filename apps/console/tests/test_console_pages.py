@@ -119,3 +119,11 @@ def test_the_queue_lists_the_nearest_deadline_first(signed_in, ticket, contact):
     html = signed_in.get("/console/").content.decode()
     # The chat came later but is due in a minute; the mail in hours.
     assert html.index(f'data-ref="{chat.reference}"') < html.index(f'data-ref="{ticket.reference}"')
+
+
+def test_a_ticket_without_a_subject_says_so(signed_in, contact):
+    untitled = tickets.open_ticket(channel="chat", contact=contact, subject="", body="", external_ref="c-2")
+    home = signed_in.get("/console/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<td class="subject">(kein Betreff)</td>' in home
+    page = signed_in.get(f"/console/tickets/{untitled.reference}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f"{untitled.reference} · (kein Betreff)</h1>" in page

@@ -102,7 +102,7 @@
     }
     var cells = row.children;
     cells[1].textContent = S.channels[t.channel] || t.channel; cells[2].textContent = t.language;
-    cells[3].textContent = t.subject;
+    cells[3].textContent = t.subject || S.noSubject;
     cells[4].textContent = S.statuses[t.status] || t.status; cells[5].textContent = t.assignee || "—";
     row.dataset.received = t.received_at; row.dataset.channel = t.channel;
     row.dataset.assigned = t.assignee ? "1" : "";
@@ -174,7 +174,7 @@
     var box = document.getElementById("offers");
     if (!box) return;
     box.innerHTML = "";
-    var card = text("div", fmt(S.offer, offer), "offer card");
+    var card = text("div", fmt(S.offer, Object.assign({}, offer, {subject: offer.subject || S.noSubject})), "offer card");
     var accept = text("button", S.accept + " (a)"); accept.onclick = acceptOffer;
     var decline = text("button", S.decline, "secondary");
     decline.onclick = function () { send({type: "decline", offer: offer.offer}); clearOffer(); };
