@@ -74,7 +74,8 @@ def ticket_detail(request, reference):
         "ticket": ticket, "thread": ticket.messages.all(), "events": ticket.events.all(),
         "targets": ticket.sla_targets.all(), "strings": _strings(),
         "canned": CannedResponse.objects.order_by("title"), "canned_language": ticket.language,
-        "statuses": [(s, Ticket.Status(s).label) for s in sorted(tickets.ALLOWED_TRANSITIONS[ticket.status])],
+        # In the workflow's order, after a "Move to…" that is chosen: "Change" alone changes nothing.
+        "statuses": [(s.value, s.label) for s in Ticket.Status if s in tickets.ALLOWED_TRANSITIONS[ticket.status]],
         "scopes": [c for c in Ticket.Scope.choices if c[0] != Ticket.Scope.UNTRIAGED],
         "categories": Ticket.Category.choices, "extensions": Extension.objects.order_by("name"),
         "languages": Ticket._meta.get_field("language").choices,

@@ -56,6 +56,14 @@ def test_status_changes_follow_the_transitions_and_show_refusals(signed_in, tick
     assert "cannot move" in page.content.decode()
 
 
+def test_the_status_menu_offers_the_allowed_moves_and_preselects_none(signed_in, ticket):
+    html = signed_in.get(f"/console/tickets/{ticket.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    menu = html.split('<select name="status"', 1)[1].split("</select>", 1)[0]
+    assert ' required><option value="" selected disabled>Move to…</option>' in menu
+    assert [part.split('"', 1)[0] for part in menu.split('<option value="')[2:]] == [
+        "open", "pending", "forwarded", "resolved"]      # a new ticket's moves, in the workflow's order
+
+
 def test_triage_sets_scope_category_and_extension(signed_in, ticket):
     from apps.owners.models import Extension, ExtensionOwner
 
