@@ -1,5 +1,7 @@
 """An agent works a ticket in the real console: it appears live, they reply, status and SLA follow."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -70,6 +72,9 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     page.wait_for_selector("#thread li.outbound")
     assert "Vi tittar på det" in page.inner_text("#thread")
     page.wait_for_function("document.querySelectorAll('#sla .sla.done').length === 2")
+    # The history reads one way, rendered or arrived live: the agent's locale (sv: 2026-03-02 10:15).
+    history = page.eval_on_selector_all("#events li", "items => items.map(item => item.textContent)")
+    assert history and all(re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} · ", item) for item in history), history
     page.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
 
     stored = in_another_thread(lambda: Ticket.objects.prefetch_related("sla_targets").get(pk=ticket.pk))

@@ -233,5 +233,7 @@
   };
   window.addEventListener("beforeunload", function () { if (ticketRef) send({type: "viewing", ticket: ticketRef, leaving: true}); });
 
+  // The history as rendered and as it grows live reads the same: the agent's locale and zone.
+  document.querySelectorAll("#events time[datetime]").forEach(function (el) { el.textContent = localTime(el.dateTime); });
   setInterval(tick, 1000); tick(); connect();
 })();
