@@ -5,6 +5,7 @@ that transcript once. A second test: a Chinese visitor is told (in Chinese) that
 not offered and opens an email ticket instead.
 """
 
+import zoneinfo
 from datetime import time
 
 import pytest
@@ -113,7 +114,11 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='7']")
     agent.wait_for_selector("#thread li.msg[data-seq='7'][data-delivery]")
     # The agent's own lines say who wrote them and when they were stored, like the visitor's.
-    assert agent.locator("#thread li.msg[data-seq='7'] .meta").text_content().startswith("Sara Berg · ")
+    # …in the agent's zone (Europe/Stockholm; this browser runs in UTC) and language (sv: 2026-03-02 10:15).
+    stored_at = in_another_thread(lambda: Entry.objects.get(
+        conversation__ticket__channel="chat", seq=7).message.created_at)
+    local = stored_at.astimezone(zoneinfo.ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M")
+    assert agent.locator("#thread li.msg[data-seq='7'] .meta").text_content() == f"Sara Berg · {local}"
 
     seen_by_visitor, seen_by_agent = widget_lines(visitor), console_lines(agent)
     assert [seq for seq, _ in seen_by_visitor] == list(range(1, 8))

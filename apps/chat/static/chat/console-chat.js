@@ -16,6 +16,14 @@
   var PING_MS = 15000, have = {}, resumeAsked = 0;   // have: seq -> true for numbers above lastSeq
 
   function text(tag, value, cls) { var el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el; }
+  function stamp(iso) {
+    /* A stored time in the agent's own zone and language, as console.js shows every other time. */
+    var c = window.CONSOLE || {};
+    try {
+      return new Intl.DateTimeFormat(c.language, {dateStyle: "short", timeStyle: "short", timeZone: c.timeZone})
+        .format(new Date(iso));
+    } catch (e) { return new Date(iso).toLocaleString(); }
+  }
   function newId() { return "a-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10); }
   function place(li, seq) {
     /* Chat lines stay in sequence order, before lines still waiting for their number; lines
@@ -30,7 +38,7 @@
     var li = document.createElement("li");
     li.className = "msg " + (m.from === "agent" ? "outbound" : "inbound");
     if (m.id) li.dataset.id = m.id;
-    li.appendChild(text("div", (m.author || "") + (m.at ? " · " + new Date(m.at).toLocaleTimeString() : ""), "meta"));
+    li.appendChild(text("div", (m.author || "") + (m.at ? " · " + stamp(m.at) : ""), "meta"));
     li.appendChild(text("div", m.body, "body"));          // text only: never HTML from visitors
     (m.attachments || []).forEach(function (a) { li.appendChild(text("div", "📎 " + a.filename, "attachment")); });
     if (m.from === "agent") li.appendChild(text("div", "", "delivery"));
@@ -88,8 +96,7 @@
           var twin = thread.querySelector('li[data-id="' + frame.id + '"]');   // pushed as a ticket event first
           if (twin && twin !== li) twin.remove();
           li.dataset.id = frame.id; place(li, frame.seq); delivery(li, frame.seq <= visitorRead ? "read" : "sent");
-          if (frame.at) li.querySelector(".meta").textContent = panel.dataset.agent + " · " +
-            new Date(frame.at).toLocaleTimeString();   // the stored time, as the visitor sees it
+          if (frame.at) li.querySelector(".meta").textContent = panel.dataset.agent + " · " + stamp(frame.at);
         }
         seen(frame.seq);
         return;
