@@ -81,6 +81,11 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
         cursor = await database_sync_to_async(selectors.latest_event_id)()
         self.epoch, self.resyncs_due = await database_sync_to_async(push_epoch)(), 0
         await self.send_json({"type": "hello", "cursor": cursor, "presence": state.presence})
+        await self._send_pending_offers()
+
+    async def _send_pending_offers(self):
+        for frame in await database_sync_to_async(routing.pending_offer_frames)(user=self.user):
+            await self.send_json(frame)
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", None) or []:
@@ -125,6 +130,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             for payload in missed:
                 await self.send_json(payload)
             await self.send_json({"type": "resynced", "count": len(missed)})
+        await self._send_pending_offers()      # offers are not events: one pushed while Redis was away is here
 
     async def on_accept(self, frame):
         ticket = await database_sync_to_async(routing.accept_offer)(offer_id=int(frame["offer"]), user=self.user)

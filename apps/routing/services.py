@@ -197,14 +197,28 @@ def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:
     return offer
 
 
+def offer_frame(offer: Offer) -> dict:
+    return {"type": "offer", "offer": offer.pk, "ticket": offer.ticket.reference,
+            "channel": offer.ticket.channel, "language": offer.ticket.language,
+            "subject": offer.ticket.subject, "expires_at": offer.expires_at.isoformat()}
+
+
 def _publish_offer(offer: Offer) -> None:
     from apps.console.events import send_to_agent_on_commit
 
-    send_to_agent_on_commit(offer.agent_id, {
-        "type": "offer", "offer": offer.pk, "ticket": offer.ticket.reference,
-        "channel": offer.ticket.channel, "language": offer.ticket.language,
-        "subject": offer.ticket.subject, "expires_at": offer.expires_at.isoformat(),
-    })
+    send_to_agent_on_commit(offer.agent_id, offer_frame(offer))
+
+
+def pending_offer_frames(*, user, now: datetime | None = None) -> list[dict]:
+    """The agent's offers still open: a console that connects or resyncs shows them again.
+
+    An offer is pushed once; a reloaded page, or a push lost while Redis was away, would
+    otherwise leave the agent unaware of it until it expired and moved on.
+    """
+    now = now or timezone.now()
+    offers = (Offer.objects.filter(agent=user, status=Offer.Status.PENDING, expires_at__gt=now)
+              .select_related("ticket").order_by("offered_at"))
+    return [offer_frame(offer) for offer in offers]
 
 
 @transaction.atomic

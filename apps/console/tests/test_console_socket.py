@@ -155,6 +155,35 @@ def test_offers_reach_the_agent_and_a_late_second_accept_is_told(regions, queues
     run(scenario)
 
 
+def test_an_offer_whose_push_was_lost_is_shown_on_connect_and_on_resync(regions, queues, flushed_layer, contact):
+    """Offers are pushed once; a console that (re)connects or resyncs gets its open ones again."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    swede = agent("swede", ["sv"])
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)):
+        ticket = tickets.open_ticket(channel="chat", contact=contact, subject="Hjälp", body="hej",
+                                     external_ref="conv-lost")
+        now = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
+        open_offer = Offer.objects.create(ticket=ticket, agent=swede, offered_at=now,
+                                          expires_at=now + timedelta(seconds=30))
+        Offer.objects.create(ticket=ticket, agent=swede, offered_at=now - timedelta(minutes=5),
+                             expires_at=now - timedelta(minutes=4), status=Offer.Status.EXPIRED)
+
+        async def scenario():
+            socket, _, _ = await connected(swede)
+            assert (await socket.receive_json_from())["type"] == "hello"
+            offer = await socket.receive_json_from()
+            assert (offer["type"], offer["offer"], offer["ticket"]) == ("offer", open_offer.pk, ticket.reference)
+            await socket.send_json_to({"type": "resync", "after": 10**9})
+            assert (await socket.receive_json_from())["type"] == "resynced"
+            assert (await socket.receive_json_from())["offer"] == open_offer.pk
+            assert await socket.receive_nothing(timeout=0.3)      # the expired one is not shown
+            await socket.disconnect()
+        run(scenario)
+
+
 def test_bad_frames_get_an_error_frame_not_a_crash(regions, queues, flushed_layer):
     swede = agent("swede", ["sv"])
 
