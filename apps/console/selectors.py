@@ -49,6 +49,7 @@ def event_payloads(event_ids: list[int]) -> list[dict]:
         payload = {
             "type": "ticket.event", "id": event.pk, "kind": event.kind, "data": event.data,
             "at": _iso(event.created_at), "actor": event.actor.get_username() if event.actor_id else event.actor_label,
+            "by_desk": not event.actor_id and event.actor_label in TicketEvent.SYSTEM_ACTORS,
             "ticket": ticket_payload(event.ticket),
         }
         message = messages.get(event.data.get("message_id"))

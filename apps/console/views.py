@@ -54,6 +54,7 @@ def _strings() -> dict:
         "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},
         "slaKinds": {code: str(label) for code, label in SlaTarget.Kind.choices},
         "eventKinds": {code: str(label) for code, label in TicketEvent.Kind.choices},
+        "systemActors": {code: str(label) for code, label in TicketEvent.SYSTEM_ACTORS.items()},
     }
 
 

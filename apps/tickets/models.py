@@ -170,6 +170,9 @@ class Attachment(models.Model):
 class TicketEvent(models.Model):
     """One change to a ticket; rows are only ever inserted."""
 
+    # What the desk's own parts write as ``actor_label``, as a person reading the history says it.
+    SYSTEM_ACTORS = {"routing": _("automatic routing"), "sla": _("SLA clock"), "system": _("the desk")}
+
     class Kind(models.TextChoices):
         OPENED = "opened", _("Opened")
         MESSAGE = "message", _("Message added")
@@ -203,6 +206,11 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ticket events are append-only")
+
+    def actor_display(self) -> str:
+        if self.actor_id:
+            return self.actor.get_username()
+        return str(self.SYSTEM_ACTORS.get(self.actor_label, self.actor_label))
 
 
 class CannedResponse(models.Model):

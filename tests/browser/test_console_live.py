@@ -75,6 +75,9 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     # The history reads one way, rendered or arrived live: the agent's locale (sv: 2026-03-02 10:15).
     history = page.eval_on_selector_all("#events li", "items => items.map(item => item.textContent)")
     assert history and all(re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} · ", item) for item in history), history
+    # The desk's own parts are named in Swedish, on the page and in entries that arrived live.
+    assert not any(item.endswith((" · routing", " · sla")) for item in history), history
+    assert any(item.endswith(" · SLA · SLA-klockan") for item in history), history
     page.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
 
     stored = in_another_thread(lambda: Ticket.objects.prefetch_related("sla_targets").get(pk=ticket.pk))

@@ -135,3 +135,17 @@ def test_a_ticket_without_a_subject_says_so(signed_in, contact):
     assert '<td class="subject">(kein Betreff)</td>' in home
     page = signed_in.get(f"/console/tickets/{untitled.reference}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert f"{untitled.reference} · (kein Betreff)</h1>" in page
+
+
+def test_the_history_names_the_desks_own_parts_in_the_agents_language(signed_in, contact, agent):
+    from apps.routing.services import take_ticket
+    from apps.tickets.models import TicketEvent
+
+    chat = tickets.open_ticket(channel="chat", contact=contact, subject="Chatt", body="", external_ref="c-3")
+    take_ticket(ticket=chat, user=agent, by_routing=True)
+    TicketEvent.objects.create(ticket=chat, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=chat.received_at)
+    html = signed_in.get(f"/console/tickets/{chat.reference}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    history = html.split('id="events"', 1)[1].split("</ol>", 1)[0]
+    assert "· Tilldelat · automatisk fördelning</li>" in history
+    assert "· SLA · SLA-klockan</li>" in history
+    assert f"· Tilldelat · {agent.get_username()}" not in history

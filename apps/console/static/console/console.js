@@ -165,7 +165,7 @@
     }
     var events = document.getElementById("events");
     events.appendChild(text("li", localTime(frame.at) + " · " + (S.eventKinds[frame.kind] || frame.kind) + " · " +
-                            (frame.actor || "")));
+                            ((frame.by_desk && S.systemActors[frame.actor]) || frame.actor || "")));
     tick();
   }
 
