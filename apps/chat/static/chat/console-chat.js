@@ -16,14 +16,7 @@
   var PING_MS = 15000, have = {}, resumeAsked = 0;   // have: seq -> true for numbers above lastSeq
 
   function text(tag, value, cls) { var el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el; }
-  function stamp(iso) {
-    /* A stored time in the agent's own zone and language, as console.js shows every other time. */
-    var c = window.CONSOLE || {};
-    try {
-      return new Intl.DateTimeFormat(c.language, {dateStyle: "short", timeStyle: "short", timeZone: c.timeZone})
-        .format(new Date(iso));
-    } catch (e) { return new Date(iso).toLocaleString(); }
-  }
+  var stamp = window.CONSOLE.localTime;   // console.js: the agent's own zone and language
   function newId() { return "a-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10); }
   function place(li, seq) {
     /* Chat lines stay in sequence order, before lines still waiting for their number; lines

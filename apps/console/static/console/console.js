@@ -28,6 +28,7 @@
         timeZone: CONSOLE.timeZone}).format(new Date(iso));
     } catch (e) { return iso; }
   }
+  CONSOLE.localTime = localTime;     // the chat panel (apps/chat, loaded after this) shows its times the same way
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
