@@ -13,16 +13,15 @@ sent or when:
   when a log line is actually written.
 """
 
-from twisted.internet import abstract, tcp
+from twisted.internet import tcp
 
-_buffered_write = abstract.FileDescriptor.write
+_buffered_write = tcp.Connection.write      # Twisted's: through TLS when started, else buffered
 
 
 def write_through(self, data: bytes) -> None:
     """Send now if nothing is waiting to go before ``data``; queue the rest as Twisted does."""
-    if (data and isinstance(self, tcp.Connection) and not getattr(self, "TLS", False) and self.connected
-            and not self.disconnecting and not self._writeDisconnected and not self._tempDataBuffer
-            and self.offset == len(self.dataBuffer)):
+    if (data and not self.TLS and self.connected and not self.disconnecting and not self._writeDisconnected
+            and not self._tempDataBuffer and self.offset == len(self.dataBuffer)):
         sent = self.writeSomeData(data)
         if isinstance(sent, int) and sent > 0:
             if sent == len(data):
@@ -59,5 +58,5 @@ def apply() -> None:
     from autobahn import util
     from autobahn.websocket import protocol
 
-    abstract.FileDescriptor.write = write_through
+    tcp.Connection.write = write_through
     protocol.hltype, protocol.hlval = _deferred(util.hltype), _deferred(util.hlval)

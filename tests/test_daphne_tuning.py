@@ -5,17 +5,17 @@ import socket
 import pytest
 from autobahn import util
 from autobahn.websocket import protocol as autobahn_protocol
-from twisted.internet import abstract, protocol, tcp
+from twisted.internet import protocol, tcp
 
 from supportdesk import daphne_tuning
 
 
 @pytest.fixture
 def tuned():
-    original = abstract.FileDescriptor.write, autobahn_protocol.hltype, autobahn_protocol.hlval
+    original = tcp.Connection.write, autobahn_protocol.hltype, autobahn_protocol.hlval
     daphne_tuning.apply()
     yield
-    abstract.FileDescriptor.write, autobahn_protocol.hltype, autobahn_protocol.hlval = original
+    tcp.Connection.write, autobahn_protocol.hltype, autobahn_protocol.hlval = original
 
 
 class _Reactor:
@@ -82,7 +82,7 @@ def test_autobahns_debug_arguments_are_formatted_only_when_a_line_is_written(mon
     monkeypatch.setattr(util, "hltype", lambda obj: formatted.append(obj) or real_hltype(obj))
     monkeypatch.setattr(autobahn_protocol, "hltype", autobahn_protocol.hltype)   # restored after the test
     monkeypatch.setattr(autobahn_protocol, "hlval", autobahn_protocol.hlval)
-    monkeypatch.setattr(abstract.FileDescriptor, "write", abstract.FileDescriptor.write)
+    monkeypatch.setattr(tcp.Connection, "write", tcp.Connection.write)
     daphne_tuning.apply()
 
     def handler():
