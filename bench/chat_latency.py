@@ -192,6 +192,22 @@ def stored_counts(pairs: list[dict]) -> dict:
 
 # --------------------------------------------------------------------------- load client
 
+def postgres_activity(database: str) -> dict:
+    """What PostgreSQL did besides answering: WAL written, checkpoint writes, autovacuum and
+    autoanalyze runs on this database's tables (the diagnostics of a slow run)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{database}", autocommit=True) as connection:
+        lsn, checkpoint_buffers, checkpoints = connection.execute(
+            "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, buffers_checkpoint, checkpoints_timed + checkpoints_req "
+            "FROM pg_stat_bgwriter").fetchone()
+        vacuums, analyzes = connection.execute(
+            "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) "
+            "FROM pg_stat_user_tables").fetchone()
+    return {"wal_bytes": int(lsn), "checkpoint_buffers": checkpoint_buffers, "checkpoints": checkpoints,
+            "autovacuums": int(vacuums), "autoanalyzes": int(analyzes)}
+
+
 def cpu_of(processes) -> float:
     total = 0.0
     for process in processes:
@@ -310,6 +326,7 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
     cpu0 = [cpu_of([p]) for p in processes]
     other0 = {name: cpu_of(group) for name, group in others.items()}
     me0 = cpu_of([me])
+    activity0 = postgres_activity(args.database)
     spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
                                str(int(args.msgs * args.interval)), "-f", "raw", "-r", "200", "-o",
                                f"/tmp/spy-{pid}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -341,6 +358,7 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
     cpu1 = [cpu_of([p]) for p in processes]
     other1 = {name: cpu_of(group) for name, group in others.items()}
     me1 = cpu_of([me])
+    activity1 = postgres_activity(args.database)
     for task in readers:
         task.cancel()
     await asyncio.gather(*[ws.close() for ws in agents + visitors if ws], return_exceptions=True)
@@ -358,6 +376,7 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
         "server_cpu_pct": [round(100 * (b - a) / wall, 1) for a, b in zip(cpu0, cpu1)],
         "other_cpu_pct": {name: round(100 * (other1[name] - other0[name]) / wall, 1) for name in others},
         "client_cpu_pct": round(100 * (me1 - me0) / wall, 1),
+        "postgres": {key: activity1[key] - activity0[key] for key in activity0},
         "load1": os.getloadavg()[0],
     }
 
@@ -461,13 +480,24 @@ def row(result, relay_p99) -> str:
     return (f"| {result['setup']} | {result['layer']} | {result['n']} | {va['received']}/{result['expected']} | "
             f"{va['lost']} | {va['dupes']} | {va['p50']} | {va['p95']} | {va['p99']} | {va['max']} | {ratio} | "
             f"{av.get('p99', '–')} | {av.get('lost', '–')} | {stored} | {cpu} | {other or '–'} | "
-            f"{result['client_cpu_pct']} | {result.get('load1_before', '–')} → {result['load1']:.2f} |")
+            f"{result['client_cpu_pct']} | {result.get('load1_before', '–')} → {result['load1']:.2f} | "
+            f"{postgres_note(result)} |")
+
+
+def postgres_note(result) -> str:
+    activity = result.get("postgres")
+    if not activity:
+        return "–"
+    lines = 2 * result["expected"]
+    return (f"WAL {activity['wal_bytes'] / lines / 1024:.1f} kB/line, checkpoint {activity['checkpoint_buffers']} "
+            f"buffers ({activity['checkpoints']} ended), autovacuum {activity['autovacuums']}, "
+            f"autoanalyze {activity['autoanalyzes']}")
 
 
 HEADER = ("| setup | layer | N | visitor→agent received | lost | dup | p50 ms | p95 ms | p99 ms | max ms | "
           "p99 ÷ relay | agent→visitor p99 ms | a→v lost | stored in PostgreSQL | server CPU % "
           "| redis / postgres CPU % "
-          "| client CPU % | load1 before → after |\n|" + "---|" * 18)
+          "| client CPU % | load1 before → after | PostgreSQL during the run |\n|" + "---|" * 19)
 
 
 def main():

@@ -57,7 +57,10 @@ READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.i
 # a lock held between a read and this write, each conversation's update applies only if
 # its state and the ticket fields the plan depended on are still as this process last
 # read them, and none of its client ids is stored yet: otherwise none of its lines are
-# inserted and ``store`` reads it again.
+# inserted and ``store`` reads it again. Those ticket fields are compared as one row value,
+# which no index serves: compared one by one, a generic plan made without statistics
+# found each ticket through the status index, reading every ticket in that status once
+# per line (PostgreSQL's auto_explain, bench/RESULTS.md).
 WRITE = (
     f"WITH v AS (SELECT * FROM json_to_recordset(%s::json) AS v(ord int, conversation_id uuid, "
     f"sender varchar, client_id varchar, ticket_id bigint, direction varchar, body text, author_user_id int, "
@@ -72,8 +75,9 @@ WRITE = (
     f"u AS (UPDATE {CONVERSATIONS} c SET last_seq = c.last_seq + w.lines, state = w.state FROM w, {TICKETS} t "
     f"WHERE c.id = ANY(ARRAY(SELECT id FROM l)) AND t.id = ANY(ARRAY(SELECT ticket_id FROM w)) "
     f"AND c.id = w.id AND c.state = w.read_state AND t.id = c.ticket_id AND t.id = w.ticket_id "
-    f"AND t.status = w.status AND t.assignee_id IS NOT DISTINCT FROM w.assignee_id "
-    f"AND (t.first_response_at IS NOT NULL) = w.answered AND c.id NOT IN (SELECT conversation_id FROM seen) "
+    f"AND ROW(t.status, t.assignee_id, t.first_response_at IS NOT NULL) "
+    f"IS NOT DISTINCT FROM ROW(w.status, w.assignee_id, w.answered) "
+    f"AND c.id NOT IN (SELECT conversation_id FROM seen) "
     f"RETURNING c.id, c.last_seq - w.lines AS base), "
     f"ok AS (SELECT v.*, u.base + row_number() OVER (PARTITION BY v.conversation_id ORDER BY v.ord) AS seq "
     f"FROM v JOIN u ON u.id = v.conversation_id), "
@@ -127,6 +131,10 @@ async def connect() -> psycopg.AsyncConnection | None:
         return None
     for django_only in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(django_only, None)
+    # Every row this connection reads or writes is found by key. Without statistics (a new
+    # desk, or autovacuum off) the planner guessed the chat tables small and read each
+    # whole (a sequential scan per batch); with this, it scans only when no index serves.
+    params["options"] = f"{params.get('options', '')} -c enable_seqscan=off".strip()
     # Autocommit: each statement of store() is a transaction of its own.
     return await psycopg.AsyncConnection.connect(**params, autocommit=True)
 
