@@ -244,6 +244,15 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
                     await asyncio.sleep(0.3)
         return None
 
+    warmed = {"va": 0, "av": 0}
+    warm = asyncio.Event()
+    by_second = {"va": {}, "av": {}}    # second of the run → latencies (where a slow stretch sits)
+
+    def warmed_up(kind):
+        warmed[kind] += 1
+        if warmed["va"] >= len(live) and warmed["av"] >= len(live):
+            warm.set()
+
     def record(kind, body, now):
         conv, k, sent_ns, _pad = body.split(":", 3)
         key = (conv, k)
@@ -253,6 +262,7 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
             return
         seen.add(key)
         lat.append(now - int(sent_ns))
+        by_second[kind].setdefault(int((int(sent_ns) - t0_ns) // 1e9), []).append(lat[-1])
         if len(seen_va) >= expected and len(seen_av) >= expected:
             done.set()
 
@@ -268,6 +278,8 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
                 if frame.get("type") == "chat.message" and frame.get("from") == "visitor":
                     if frame["body"].startswith("c"):
                         record("va", frame["body"], now)
+                    elif frame["body"] == "warm-up":
+                        warmed_up("va")
                 elif frame.get("type") == "error":
                     errors["error_frames"] += 1
         except Exception:
@@ -283,6 +295,8 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
                 if frame.get("type") == "message" and frame.get("from") == "agent":
                     if frame["body"].startswith("c"):
                         record("av", frame["body"], now)
+                    elif frame["body"] == "warm-up":
+                        warmed_up("av")
                 elif frame.get("type") == "error":
                     errors["error_frames"] += 1
         except Exception:
@@ -294,6 +308,7 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
         f"ws://127.0.0.1:{visitor_port}/ws/chat/{p['conversation']}/?token={p['token']}") for p in pairs])
     connect_s = time.monotonic() - started
     live = [(p, a, v) for p, a, v in zip(pairs, agents, visitors) if a and v]
+    t0_ns = 0
     readers = [asyncio.create_task(agent_reader(a)) for _, a, _ in live]
     readers += [asyncio.create_task(visitor_reader(v)) for _, _, v in live]
     expected = len(live) * args.msgs
@@ -306,6 +321,10 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
                                      "body": "warm-up"}))
         except Exception:
             errors["send"] += 1       # the server closed the socket (counted, the run goes on)
+    # Measure the steady state: every warm-up line has arrived (the first line of each chat looks
+    # its ticket up; 500 of them at once kept the agents' process busy into the measured seconds).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(warm.wait(), 60)
     await asyncio.sleep(2.0)
     # This process measures the latencies: its own full collections (the thousand sockets'
     # objects) would count as the server's delay. Keep what exists now out of them.
@@ -332,6 +351,7 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
                                f"/tmp/spy-{pid}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for pid in pids["server"]] if os.environ.get("CHAT_BENCH_PYSPY") else []
     t0 = time.monotonic()
+    t0_ns = int(t0 * 1e9)
 
     async def sender(ws, conversation, ticket, side):
         start = t0 + random.random() * args.interval
@@ -373,6 +393,10 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
         "va": {"received": len(seen_va), "lost": expected - len(seen_va), "dupes": dupes["va"], **summary(lat_va)},
         "av": {"received": len(seen_av), "lost": expected - len(seen_av), "dupes": dupes["av"], **summary(lat_av)},
         "errors": errors, "wall_s": round(wall, 1),
+        "warmed_up": dict(warmed),
+        "p99_by_second": {kind: {second: round(pct(sorted(values), 99) / 1e6, 1)
+                                 for second, values in sorted(seconds.items())}
+                          for kind, seconds in by_second.items()},
         "server_cpu_pct": [round(100 * (b - a) / wall, 1) for a, b in zip(cpu0, cpu1)],
         "other_cpu_pct": {name: round(100 * (other1[name] - other0[name]) / wall, 1) for name in others},
         "client_cpu_pct": round(100 * (me1 - me0) / wall, 1),
