@@ -223,16 +223,17 @@ def _by_channel_and(model, field: str, keys: set[tuple[str, str]]) -> dict:
 def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "",
                 author_user=None, author_contact: Contact | None = None, external_id: str = "",
                 automatic: bool = False, channel: str | None = None,
-                created_at: datetime | None = None) -> Message:
+                created_at: datetime | None = None, history: bool = True) -> Message:
     """Add a message; a repeated ``external_id`` on the same channel returns the first one.
 
     A person's outbound reply records the ticket's first response and acknowledgement;
-    an automatic one (a receipt) never does.
+    an automatic one (a receipt) never does. ``history=False``: no "message added" entry
+    in the ticket's history (a live chat's lines, which are its transcript).
     """
     return add_messages([NewMessage(
         ticket=ticket, direction=direction, body=body, body_html=body_html, author_user=author_user,
         author_contact=author_contact, external_id=external_id, automatic=automatic, channel=channel,
-        created_at=created_at)])[0]
+        created_at=created_at, history=history)])[0]
 
 
 @dataclass
@@ -249,6 +250,7 @@ class NewMessage:
     automatic: bool = False
     channel: str | None = None
     created_at: datetime | None = None
+    history: bool = True
 
 
 @transaction.atomic
@@ -284,7 +286,7 @@ def add_messages(items: list[NewMessage]) -> list[Message]:
     log_events([new_event(ticket=item.ticket, kind=TicketEvent.Kind.MESSAGE, actor=_author(item),
                           at=message.created_at,
                           data={"message_id": message.pk, "direction": item.direction, "automatic": item.automatic})
-                for item, message in fresh])
+                for item, message in fresh if item.history])
     for item, message in fresh:
         if item.direction == Message.Direction.OUTBOUND and not item.automatic and item.author_user is not None:
             _record_first_response(ticket=item.ticket, at=message.created_at, user=item.author_user)
