@@ -347,7 +347,8 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
     me0 = cpu_of([me])
     activity0 = postgres_activity(args.database)
     spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
-                               str(int(args.msgs * args.interval)), "-f", "raw", "-r", "200", "-o",
+                               str(int(args.msgs * args.interval)), "-f", "raw", "--nonblocking", "-r",
+                               os.environ.get("CHAT_BENCH_PYSPY_RATE", "97"), "-o",
                                f"/tmp/spy-{pid}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for pid in pids["server"]] if os.environ.get("CHAT_BENCH_PYSPY") else []
     t0 = time.monotonic()
