@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.console import selectors
 from apps.console import services as console
+from apps.console.history import SLA_OUTCOMES
 from apps.owners.models import Extension
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Queue
@@ -55,6 +56,7 @@ def _strings() -> dict:
         "slaKinds": {code: str(label) for code, label in SlaTarget.Kind.choices},
         "eventKinds": {code: str(label) for code, label in TicketEvent.Kind.choices},
         "systemActors": {code: str(label) for code, label in TicketEvent.SYSTEM_ACTORS.items()},
+        "slaOutcomes": {code: str(label) for code, label in SLA_OUTCOMES.items()},
     }
 
 

@@ -77,10 +77,18 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     assert history and all(re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} · ", item) for item in history), history
     # The desk's own parts are named in Swedish, on the page and in entries that arrived live.
     assert not any(item.endswith((" · routing", " · sla")) for item in history), history
-    assert any(item.endswith(" · SLA · SLA-klockan") for item in history), history
+    # The answer met both targets: the entries say which (apps/console/history.py), and the status move.
+    assert any(item.endswith(" · SLA: Första svar: uppfyllt · SLA-klockan") for item in history), history
+    assert any(item.endswith(" · SLA: Bekräftelse: uppfyllt · SLA-klockan") for item in history), history
+    assert any(" · Status ändrad: Nytt → Öppet · " in item for item in history), history
     page.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
 
     stored = in_another_thread(lambda: Ticket.objects.prefetch_related("sla_targets").get(pk=ticket.pk))
     assert stored.status == Ticket.Status.OPEN
+    # A change made elsewhere arrives live and reads as the rendered entries do.
+    in_another_thread(lambda: tickets.change_status(ticket=stored, to=Ticket.Status.PENDING,
+                                                    actor=tickets.Actor(user=stored.assignee)))
+    page.wait_for_function("[...document.querySelectorAll('#events li')]"
+                           ".some(li => li.textContent.includes('Öppet → Väntar på användaren'))", timeout=5_000)
     assert stored.first_response_at is not None
     assert all(target.met_at for target in stored.sla_targets.all())

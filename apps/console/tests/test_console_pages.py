@@ -149,3 +149,23 @@ def test_the_history_names_the_desks_own_parts_in_the_agents_language(signed_in,
     assert "· Tilldelat · automatisk fördelning</li>" in history
     assert "· SLA · SLA-klockan</li>" in history
     assert f"· Tilldelat · {agent.get_username()}" not in history
+
+
+def test_the_history_says_which_sla_target_and_which_status_move(signed_in, contact, agent):
+    """A chat's history read "SLA · SLA clock" twice, for two targets met by one answer."""
+    from apps.sla.services import record_response
+    from apps.tickets.models import TicketEvent
+
+    chat = tickets.open_ticket(channel="chat", contact=contact, subject="Chatt", body="", external_ref="c-4")
+    tickets.change_status(ticket=chat, to="open", actor=tickets.Actor(user=agent))
+    record_response(ticket=chat, at=chat.received_at)
+    TicketEvent.objects.create(ticket=chat, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=chat.received_at,
+                               data={"target": "first_response", "event": "met", "late": True})
+    html = signed_in.get(f"/console/tickets/{chat.reference}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    history = html.split('id="events"', 1)[1].split("</ol>", 1)[0]
+    assert f"· Status ändrad: Nytt → Öppet · {agent.get_username()}</li>" in history
+    assert "· SLA: Första svar: uppfyllt · SLA-klockan</li>" in history
+    assert "· SLA: Bekräftelse: uppfyllt · SLA-klockan</li>" in history
+    assert "· SLA: Första svar: uppfyllt för sent · SLA-klockan</li>" in history
+    strings = html.split('id="console-strings"', 1)[1].split("</script>", 1)[0]
+    assert '"late": "uppfyllt f\\u00f6r sent"' in strings       # for entries that arrive live

@@ -147,6 +147,19 @@
     document.getElementById("count-emails").textContent = emails;
   }
 
+  /* As apps/console/history.py says it on the page: which SLA target and how, which status move. */
+  function eventDetail(frame) {
+    var d = frame.data || {};
+    if (frame.kind === "sla" && S.slaKinds[d.target]) {
+      var outcome = S.slaOutcomes[d.event === "met" && d.late ? "late" : d.event];
+      return outcome ? ": " + S.slaKinds[d.target] + ": " + outcome : "";
+    }
+    if (frame.kind === "status" && S.statuses[d.from] && S.statuses[d.to]) {
+      return ": " + S.statuses[d.from] + " → " + S.statuses[d.to];
+    }
+    return "";
+  }
+
   function updateTicketPage(frame) {
     var t = frame.ticket;
     document.getElementById("ticket-status").textContent = S.statuses[t.status] || t.status;
@@ -165,7 +178,8 @@
       document.getElementById("thread").appendChild(item);
     }
     var events = document.getElementById("events");
-    events.appendChild(text("li", localTime(frame.at) + " · " + (S.eventKinds[frame.kind] || frame.kind) + " · " +
+    events.appendChild(text("li", localTime(frame.at) + " · " + (S.eventKinds[frame.kind] || frame.kind) +
+                            eventDetail(frame) + " · " +
                             ((frame.by_desk && S.systemActors[frame.actor]) || frame.actor || "")));
     tick();
   }

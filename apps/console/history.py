@@ -1,0 +1,26 @@
+"""What a ticket's history entry says beyond its kind: which SLA target and what became of it,
+which status the ticket left and entered. Without it, a chat's history read "SLA · SLA clock"
+twice, for two different targets."""
+
+from django.utils.translation import gettext_lazy as _
+
+from apps.sla.models import SlaTarget
+from apps.tickets.models import Ticket, TicketEvent
+
+SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"), "warning": _("at risk")}
+
+
+def sla_outcome(data: dict) -> str:
+    """The outcome's code: ``late`` is a target met after its deadline."""
+    return "late" if data.get("event") == "met" and data.get("late") else data.get("event", "")
+
+
+def event_detail(event: TicketEvent) -> str:
+    data = event.data or {}
+    if event.kind == TicketEvent.Kind.SLA and data.get("target") in SlaTarget.Kind.values:
+        outcome = SLA_OUTCOMES.get(sla_outcome(data))
+        return f"{SlaTarget.Kind(data['target']).label}: {outcome}" if outcome else ""
+    if (event.kind == TicketEvent.Kind.STATUS and data.get("from") in Ticket.Status.values
+            and data.get("to") in Ticket.Status.values):
+        return f"{Ticket.Status(data['from']).label} → {Ticket.Status(data['to']).label}"
+    return ""
