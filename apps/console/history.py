@@ -10,15 +10,11 @@ from apps.tickets.models import Ticket, TicketEvent
 SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"), "warning": _("at risk")}
 
 
-def sla_outcome(data: dict) -> str:
-    """The outcome's code: ``late`` is a target met after its deadline."""
-    return "late" if data.get("event") == "met" and data.get("late") else data.get("event", "")
-
-
 def event_detail(event: TicketEvent) -> str:
     data = event.data or {}
     if event.kind == TicketEvent.Kind.SLA and data.get("target") in SlaTarget.Kind.values:
-        outcome = SLA_OUTCOMES.get(sla_outcome(data))
+        # "late": a target met after its deadline.
+        outcome = SLA_OUTCOMES.get("late" if data.get("event") == "met" and data.get("late") else data.get("event"))
         return f"{SlaTarget.Kind(data['target']).label}: {outcome}" if outcome else ""
     if (event.kind == TicketEvent.Kind.STATUS and data.get("from") in Ticket.Status.values
             and data.get("to") in Ticket.Status.values):

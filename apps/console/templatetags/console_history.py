@@ -1,3 +1,5 @@
+"""``event|event_detail`` in the ticket page's history (apps/console/history.py)."""
+
 from django import template
 
 from apps.console.history import event_detail as detail_of
