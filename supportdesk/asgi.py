@@ -31,3 +31,9 @@ application = ProtocolTypeRouter({
 # process. Frozen, it is left out of the collector's full passes, which otherwise re-scanned
 # it all and paused every socket of the server for tens to hundreds of milliseconds.
 gc.freeze()
+# What the chat servers create later (a socket's protocol, consumer and tasks) lives as long as
+# the socket. A full pass scans all of it: ~120-180 ms with 1,000 sockets on a 2-core machine,
+# a stall every chat on the process feels. CPython runs one after every 10 middle passes (when
+# a quarter of the old objects are new); here after 100, and young passes every 7,000 net
+# allocations instead of 700. Cycles are still collected, later (bench/RESULTS.md).
+gc.set_threshold(*(int(n) for n in os.environ.get("GC_THRESHOLDS", "7000,10,100").split(",")))
