@@ -308,7 +308,6 @@ async def run_desk_load(pairs, visitor_port, agent_port, args, pids, pct):
         f"ws://127.0.0.1:{visitor_port}/ws/chat/{p['conversation']}/?token={p['token']}") for p in pairs])
     connect_s = time.monotonic() - started
     live = [(p, a, v) for p, a, v in zip(pairs, agents, visitors) if a and v]
-    t0_ns = 0
     readers = [asyncio.create_task(agent_reader(a)) for _, a, _ in live]
     readers += [asyncio.create_task(visitor_reader(v)) for _, _, v in live]
     expected = len(live) * args.msgs

@@ -2,11 +2,7 @@
 
 from django import template
 
-from apps.console.history import event_detail as detail_of
+from apps.console.history import event_detail
 
 register = template.Library()
-
-
-@register.filter
-def event_detail(event) -> str:
-    return detail_of(event)
+register.filter("event_detail", event_detail)
