@@ -10,7 +10,6 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -23,6 +22,7 @@ from apps.owners.models import Extension
 from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule
 from apps.policy.services import PolicyError
+from apps.tickets.files import download_response
 
 router = Router(tags=["chat"])
 
@@ -213,6 +213,4 @@ def download_attachment(request, conversation_id: uuid.UUID, attachment_id: int,
     attachment = selectors.attachment(conversation_id=conversation_id, attachment_id=attachment_id)
     if attachment is None:
         return Status(404, ErrorOut(code="not_found", detail=_("No such file in this chat.")))
-    # Always a download, never rendered inline: a file from a stranger must not run in our origin.
-    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
-                        content_type="application/octet-stream")
+    return download_response(attachment)

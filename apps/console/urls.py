@@ -8,6 +8,7 @@ urlpatterns = [
     path("presence/", views.post_presence, name="presence"),
     path("manager/", views.manager_view, name="manager"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
+    path("tickets/<str:reference>/attachments/<int:attachment_id>/", views.download_attachment, name="attachment"),
     path("tickets/<str:reference>/reply/", views.post_reply, name="reply"),
     path("tickets/<str:reference>/status/", views.post_status, name="status"),
     path("tickets/<str:reference>/triage/", views.post_triage, name="triage"),

@@ -17,7 +17,9 @@ from apps.owners.models import Extension
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Queue
 from apps.sla.models import SlaTarget
+from apps.tickets import selectors as ticket_selectors
 from apps.tickets import services as tickets
+from apps.tickets.files import download_response
 from apps.tickets.models import CannedResponse, Ticket, TicketEvent
 
 
@@ -86,6 +88,14 @@ def ticket_detail(request, reference):
         .order_by("username"),
         "queues": Queue.objects.all(),
     })
+
+
+@agent_required
+def download_attachment(request, reference, attachment_id):
+    attachment = ticket_selectors.attachment(reference=reference, attachment_id=attachment_id)
+    if attachment is None or not routing.can_act_on(request.user, attachment.message.ticket):
+        raise Http404(reference)   # as for the ticket itself: outside the agent's queues it does not exist
+    return download_response(attachment)
 
 
 def _act(request, reference, action):

@@ -8,12 +8,14 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from apps.policy.languages import Channel, Language
 from apps.tickets import selectors
+from apps.tickets.files import download_response
 from apps.tickets.models import Ticket
 
 router = Router(tags=["tickets"])
 
 
 class AttachmentOut(Schema):
+    id: int
     filename: str
     content_type: str
     size: int
@@ -88,6 +90,14 @@ def get_ticket(request, reference: str):
     if ticket is None:
         raise Http404(f"no ticket {reference}")
     return ticket
+
+
+@router.get("/tickets/{reference}/attachments/{attachment_id}", summary="Download one of the ticket's files")
+def download_attachment(request, reference: str, attachment_id: int):
+    attachment = selectors.attachment(reference=reference, attachment_id=attachment_id)
+    if attachment is None:
+        raise Http404(f"no file {attachment_id} on {reference}")
+    return download_response(attachment)
 
 
 @router.get("/tickets", response=list[TicketSummaryOut], summary="Tickets, filtered and paginated")

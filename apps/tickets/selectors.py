@@ -19,6 +19,12 @@ def ticket_by_reference(reference: str) -> Ticket | None:
     return ticket_detail_queryset().filter(reference=reference.upper()).first()
 
 
+def attachment(*, reference: str, attachment_id: int) -> Attachment | None:
+    """A file of the ticket ``reference``; an id from another ticket finds nothing."""
+    return (Attachment.objects.select_related("message__ticket")
+            .filter(pk=attachment_id, message__ticket__reference=reference.upper()).first())
+
+
 def ticket_list(*, channel: str = "", language: str = "", status: str = "",
                 since: datetime | None = None) -> QuerySet[Ticket]:
     """Tickets filtered as the API's list asks, newest first."""

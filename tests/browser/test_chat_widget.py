@@ -1,8 +1,8 @@
 """A visitor chats from the demo page with an agent in the console, through a real network cut.
 
 Both sides must end with the same ordered transcript, and the database must hold exactly
-that transcript once. A second test: a Chinese visitor is told (in Chinese) that chat is
-not offered and opens an email ticket instead.
+that transcript once. A file the visitor sends opens from the agent's console. A Chinese
+visitor is told (in Chinese) that chat is not offered and opens an email ticket instead.
 """
 
 import zoneinfo
@@ -54,13 +54,10 @@ def console_lines(page) -> list[tuple[int, str]]:
         "#thread li.msg[data-seq]", "els => els.map(e => [+e.dataset.seq, e.querySelector('.body').textContent])")
 
 
-def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
-        chat_desk, desk_server, cuttable, browser, artifacts):
-    agent = agent_console(browser, desk_server)
-
-    visitor_context = browser.new_context(locale="sv-SE")
-    visitor = visitor_context.new_page()
-    visitor.goto(f"http://127.0.0.1:{cuttable.port}/widget/demo/")     # the visitor's traffic goes through the proxy
+def chat_with_agent(browser, agent, base):
+    """A Swedish visitor opens a chat on the demo page at ``base``; the agent accepts it."""
+    visitor = browser.new_context(locale="sv-SE").new_page()
+    visitor.goto(f"{base}/widget/demo/")
     visitor.click(f"{PANEL} .launcher")
     assert visitor.locator(f"{PANEL} select[name=language]").input_value() == "sv"   # from the browser
     visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
@@ -73,6 +70,14 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     agent.wait_for_selector("#chat-panel")
     visitor.wait_for_function(
         f"document.querySelector('{PANEL}').shadowRoot.querySelector('.agent').textContent.includes('Sara Berg')")
+    return visitor
+
+
+def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
+        chat_desk, desk_server, cuttable, browser, artifacts):
+    agent = agent_console(browser, desk_server)
+    # The visitor's traffic goes through the proxy.
+    visitor = chat_with_agent(browser, agent, f"http://127.0.0.1:{cuttable.port}")
 
     def visitor_says(text):
         visitor.fill(f"{PANEL} #sd-composer textarea", text)
@@ -140,6 +145,27 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     chat_lines = in_another_thread(
         lambda: conversation.ticket.messages.filter(direction__in=["inbound", "outbound"]).count())
     assert chat_lines == 7
+
+
+def test_a_file_the_visitor_sends_opens_from_the_agents_console(chat_desk, desk_server, browser, artifacts):
+    agent = agent_console(browser, desk_server)
+    visitor = chat_with_agent(browser, agent, desk_server)
+    visitor.set_input_files(f"{PANEL} input[type=file]",
+                            files=[{"name": "fel.txt", "mimeType": "text/plain", "buffer": b"Fel 0x80070005"}])
+
+    link = agent.wait_for_selector("#thread li.msg[data-seq='1'] .attachment a", timeout=10_000)
+    assert link.text_content() == "fel.txt" and link.query_selector("svg.clip")     # drawn, not an emoji
+    href = link.evaluate("a => a.href")
+    download = agent.request.get(href)            # with the agent's own session, as a click would
+    assert download.status == 200 and download.body() == b"Fel 0x80070005"
+    assert download.headers["content-disposition"].startswith("attachment")
+    visitor_link = visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='1'] a.file")
+    assert visitor_link.text_content() == "fel.txt" and visitor_link.query_selector("svg.clip")
+    assert visitor.request.get(visitor_link.evaluate("a => a.href")).body() == b"Fel 0x80070005"
+
+    agent.reload()        # the page itself renders the same link
+    assert agent.wait_for_selector("#thread .attachment a").evaluate("a => a.href") == href
+    agent.screenshot(path=str(artifacts / "chat-console-attachment.png"), full_page=True)
 
 
 def test_a_chinese_visitor_is_told_in_chinese_and_gets_the_email_form(chat_desk, desk_server, browser, artifacts):

@@ -169,3 +169,27 @@ def test_the_history_says_which_sla_target_and_which_status_move(signed_in, cont
     assert "· SLA: Första svar: uppfyllt för sent · SLA-klockan</li>" in history
     strings = html.split('id="console-strings"', 1)[1].split("</script>", 1)[0]
     assert '"late": "uppfyllt f\\u00f6r sent"' in strings       # for entries that arrive live
+
+
+def test_an_agent_downloads_a_tickets_file_from_the_thread_and_nobody_else_does(
+        client, signed_in, ticket, contact, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    file = tickets.add_attachment(message=ticket.messages.get(), filename="<b>shot</b>.html",
+                                  content_type="text/html", data=b"<script>alert(1)</script>")
+    url = f"/console/tickets/{ticket.reference}/attachments/{file.pk}/"
+    page = signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode()
+    assert f'<a href="{url}">' in page and "&lt;b&gt;shot&lt;/b&gt;.html</a>" in page and "📎" not in page
+    response = signed_in.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"<script>alert(1)</script>"
+    # Saved by the browser, never rendered in the desk's origin.
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    other = tickets.open_ticket(channel="email", contact=contact, subject="Annat", body="x", external_ref="<m-2@x>")
+    assert signed_in.get(f"/console/tickets/{other.reference}/attachments/{file.pk}/").status_code == 404
+    german = get_user_model().objects.create_user("de_agent", is_staff=True)
+    make_agent(user=german, languages=["de"], channels=["email"])
+    client.force_login(german)
+    assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302      # to the sign-in page

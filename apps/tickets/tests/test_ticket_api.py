@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.test import Client
 
 from apps.tickets import services
 from apps.tickets.models import Attachment
@@ -31,12 +32,27 @@ def test_a_ticket_is_returned_with_its_thread(api_client, ticket):
     assert message["external_id"] == "<m-1@example.com>"
     assert message["direction"] == "inbound"
     assert message["attachments"] == [
-        {"filename": "log.txt", "content_type": "text/plain", "size": 3, "sha256": "a" * 64}]
+        {"id": ticket.messages.get().attachments.get().pk, "filename": "log.txt", "content_type": "text/plain",
+         "size": 3, "sha256": "a" * 64}]
     assert body["jira_key"] is None
     targets = {t["kind"]: t for t in body["sla_targets"]}
     assert targets["acknowledge"]["due_at"] == "2025-12-30T08:00:00Z"
     assert targets["first_response"] == {"kind": "first_response", "due_at": "2025-12-23T22:00:00Z",
                                          "met_at": None, "breached": False}
+
+
+def test_a_tickets_file_is_downloaded_with_a_staff_token_only(api_client, contact, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ticket = services.open_ticket(channel="email", contact=contact, subject="Logg", body="Se bifogad fil",
+                                  external_ref="<m-9@example.com>")
+    file = services.add_attachment(message=ticket.messages.get(), filename="log.txt", content_type="text/plain",
+                                   data=b"boom")
+    url = f"/api/tickets/{ticket.reference.lower()}/attachments/{file.pk}"
+    response = api_client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"boom"
+    assert response["Content-Disposition"] == 'attachment; filename="log.txt"'
+    assert api_client.get(f"/api/tickets/{ticket.reference}/attachments/{file.pk + 1}").status_code == 404
+    assert Client().get(url).status_code == 401      # no token
 
 
 def test_an_unknown_reference_is_404(api_client, db):

@@ -27,13 +27,21 @@
     })[0];
     thread.insertBefore(li, before || null);
   }
+  function attachment(a) {
+    /* A download link through the console (the agent's own session), with the page's paperclip. */
+    var div = document.createElement("div"), link = text("a", a.filename);
+    link.href = panel.dataset.attachmentUrl.replace(/0\/$/, a.id + "/");
+    link.insertBefore(document.getElementById("paperclip").content.firstElementChild.cloneNode(true), link.firstChild);
+    div.className = "attachment"; div.appendChild(link);
+    return div;
+  }
   function line(m) {
     var li = document.createElement("li");
     li.className = "msg " + (m.from === "agent" ? "outbound" : "inbound");
     if (m.id) li.dataset.id = m.id;
     li.appendChild(text("div", (m.author || "") + (m.at ? " · " + stamp(m.at) : ""), "meta"));
     li.appendChild(text("div", m.body, "body"));          // text only: never HTML from visitors
-    (m.attachments || []).forEach(function (a) { li.appendChild(text("div", "📎 " + a.filename, "attachment")); });
+    (m.attachments || []).forEach(function (a) { li.appendChild(attachment(a)); });
     if (m.from === "agent") li.appendChild(text("div", "", "delivery"));
     return li;
   }

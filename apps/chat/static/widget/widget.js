@@ -162,6 +162,17 @@
     (children || []).forEach(function (child) { if (child) node.appendChild(child); });
     return node;
   }
+  function paperclip() {
+    /* Drawn, not the 📎 emoji: a page without an emoji font showed an empty box. */
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), path = document.createElementNS(ns, "path");
+    svg.setAttribute("viewBox", "0 0 16 20"); svg.setAttribute("width", "12"); svg.setAttribute("height", "15");
+    svg.setAttribute("aria-hidden", "true"); svg.setAttribute("class", "clip");
+    path.setAttribute("d", "M11 6v8a3 3 0 0 1-6 0V4.5a2 2 0 0 1 4 0V13");
+    path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor"); path.setAttribute("stroke-width", "1.6");
+    path.setAttribute("stroke-linecap", "round");
+    svg.appendChild(path);
+    return svg;
+  }
   var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]]/gi;
   function richText(body) {
     /* Links become anchors only for http(s) URLs, opened without access to this page. */
@@ -352,9 +363,11 @@
       if (m.client_id) li.setAttribute("data-client", m.client_id);
       li.querySelector(".body").appendChild(richText(m.body || ""));
       (m.attachments || []).forEach(function (a) {
-        li.querySelector(".body").appendChild(el("a", {class: "file", text: "📎 " + a.filename, download: a.filename,
+        var link = el("a", {class: "file", text: a.filename, download: a.filename,
           href: BASE + "/api/chat/conversations/" + state.conversation + "/attachments/" + a.id + "?token=" +
-            encodeURIComponent(state.token)}));
+            encodeURIComponent(state.token)});
+        link.insertBefore(paperclip(), link.firstChild);
+        li.querySelector(".body").appendChild(link);
       });
     }
     if (m.seq) {
@@ -556,7 +569,7 @@
       ".msg.visitor{margin-left:auto;background:#e3edf9}.msg.agent{background:#f0f0f0}" +
       ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:#555}.state:empty{display:none}" +
       ".sys{text-align:center;font-size:13px;color:#555}.composer{display:flex;gap:6px;padding:8px 12px;flex-wrap:wrap}" +
-      ".composer textarea{flex:1}.file{font-size:12px}.actions{display:flex;justify-content:space-between;padding:0 8px 8px}" +
+      ".composer textarea{flex:1}.file{font-size:12px}.clip{vertical-align:-2px;margin-right:3px}.actions{display:flex;justify-content:space-between;padding:0 8px 8px}" +
       ".thanks{padding:12px}a{color:#1f5faa}";
   }
 

@@ -1,0 +1,15 @@
+"""Handing a stored attachment back to a person: always as a download.
+
+A file came from a stranger (a visitor, a mail sender); rendered inline it could run
+script in the desk's own origin, so it is sent as ``application/octet-stream`` with
+a ``Content-Disposition: attachment`` and the browser saves it instead.
+"""
+
+from django.http import FileResponse
+
+from apps.tickets.models import Attachment
+
+
+def download_response(attachment: Attachment) -> FileResponse:
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
+                        content_type="application/octet-stream")
