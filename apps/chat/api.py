@@ -186,18 +186,13 @@ def upload_attachment(request, conversation_id: uuid.UUID, client_id: Form[str],
     refused = _token_error(request, conversation_id)
     if refused:
         return refused
-    if file.size > settings.CHAT_MAX_ATTACHMENT_BYTES:
-        megabytes = settings.CHAT_MAX_ATTACHMENT_BYTES // (1024 * 1024)
-        return Status(413, ErrorOut(code="too_large", detail=_("Files may be at most %(mb)d MB.") % {"mb": megabytes}))
-    content_type = (file.content_type or "").split(";")[0].strip().lower()
-    if content_type not in settings.CHAT_ATTACHMENT_TYPES:
-        return Status(415, ErrorOut(code="bad_type", detail=_("This kind of file cannot be sent in the chat.")))
+    item = services.received_upload(file, sender=Entry.Sender.VISITOR, client_id=client_id,
+                                    conversation_id=conversation_id)
+    if isinstance(item, services.Refused):
+        return Status(services.UPLOAD_REFUSAL_STATUS[item.code], ErrorOut(code=item.code, detail=item.detail))
     if limits.ip_message_wait(_ip(request)):
         return Status(409, ErrorOut(code="rate_limited", detail=_("You are sending messages too fast.")))
-    name = (file.name or "attachment").replace("/", "_").replace("\\", "_")[:255]
-    result = services.store_message(services.Outgoing(
-        conversation_id=str(conversation_id), sender=Entry.Sender.VISITOR, body=name, client_id=client_id[:64],
-        upload=services.Upload(filename=name, content_type=content_type, data=file.read())))
+    result = services.store_message(item)
     if isinstance(result, services.Refused):
         return Status(409, ErrorOut(code=result.code, detail=result.detail))
     events.publish_sync(events.stored_pushes(result))

@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -172,6 +173,27 @@ class Refused:
     code: str
     detail: str
     client_id: str = ""
+
+
+UPLOAD_REFUSAL_STATUS = {"too_large": 413, "bad_type": 415}
+
+
+def received_upload(file, *, sender: str, client_id: str, conversation_id, user_id: int | None = None,
+                    may_override: bool = False) -> Outgoing | Refused:
+    """A file sent in the chat (either side), checked against the size and type limits.
+
+    The message's text is the file's name, so a transcript without files still reads well.
+    """
+    if file.size > settings.CHAT_MAX_ATTACHMENT_BYTES:
+        megabytes = settings.CHAT_MAX_ATTACHMENT_BYTES // (1024 * 1024)
+        return Refused("too_large", _("Files may be at most %(mb)d MB.") % {"mb": megabytes}, client_id)
+    content_type = (file.content_type or "").split(";")[0].strip().lower()
+    if content_type not in settings.CHAT_ATTACHMENT_TYPES:
+        return Refused("bad_type", _("This kind of file cannot be sent in the chat."), client_id)
+    name = (file.name or "attachment").replace("/", "_").replace("\\", "_")[:255]
+    return Outgoing(conversation_id=str(conversation_id), sender=sender, body=name, client_id=client_id[:64],
+                    user_id=user_id, may_override=may_override,
+                    upload=Upload(filename=name, content_type=content_type, data=file.read()))
 
 
 def display_name(user) -> str:

@@ -1,7 +1,7 @@
 """A visitor chats from the demo page with an agent in the console, through a real network cut.
 
 Both sides must end with the same ordered transcript, and the database must hold exactly
-that transcript once. A file the visitor sends opens from the agent's console. A Chinese
+that transcript once. Files go both ways and open on either side. A Chinese
 visitor is told (in Chinese) that chat is not offered and opens an email ticket instead.
 """
 
@@ -147,7 +147,7 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     assert chat_lines == 7
 
 
-def test_a_file_the_visitor_sends_opens_from_the_agents_console(chat_desk, desk_server, browser, artifacts):
+def test_files_go_both_ways_and_open_from_the_console_and_the_widget(chat_desk, desk_server, browser, artifacts):
     agent = agent_console(browser, desk_server)
     visitor = chat_with_agent(browser, agent, desk_server)
     visitor.set_input_files(f"{PANEL} input[type=file]",
@@ -163,8 +163,18 @@ def test_a_file_the_visitor_sends_opens_from_the_agents_console(chat_desk, desk_
     assert visitor_link.text_content() == "fel.txt" and visitor_link.query_selector("svg.clip")
     assert visitor.request.get(visitor_link.evaluate("a => a.href")).body() == b"Fel 0x80070005"
 
-    agent.reload()        # the page itself renders the same link
-    assert agent.wait_for_selector("#thread .attachment a").evaluate("a => a.href") == href
+    # And back: the agent sends a file from the chat panel.
+    agent.set_input_files("#chat-file", files=[
+        {"name": "guide.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 guide"}])
+    agent.wait_for_selector("#thread li.msg.outbound[data-seq='2'] .attachment a")
+    sent = visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='2'] a.file", timeout=10_000)
+    assert sent.text_content() == "guide.pdf"
+    assert visitor.request.get(sent.evaluate("a => a.href")).body() == b"%PDF-1.7 guide"
+    visitor.screenshot(path=str(artifacts / "chat-widget-attachments.png"))
+
+    agent.reload()        # the page itself renders the same links
+    links = agent.wait_for_selector("#thread .attachment a") and agent.query_selector_all("#thread .attachment a")
+    assert [link.evaluate("a => a.href") for link in links][0] == href and len(links) == 2
     agent.screenshot(path=str(artifacts / "chat-console-attachment.png"), full_page=True)
 
 

@@ -5,8 +5,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from apps.accounts.services import make_agent
 from apps.chat.models import Conversation, Entry
 from apps.chat.tests.conftest import agent_socket, frames_until, run, start, visitor_socket
 from apps.chat.tokens import visitor_token
@@ -250,6 +253,48 @@ def test_a_reply_from_the_console_form_reaches_the_visitor_with_the_next_number(
         assert (message["seq"], message["body"], message["from"]) == (1, "Hej från formuläret", "agent")
         await visitor.disconnect()
     run(scenario)
+
+
+def test_a_file_the_agent_sends_from_the_console_reaches_the_visitor(conversation, online_agent, client, settings,
+                                                                     tmp_path):
+    settings.MEDIA_ROOT, settings.CHAT_MAX_ATTACHMENT_BYTES = tmp_path, 1000
+    url = f"/console/tickets/{conversation.ticket.reference}/chat/attachments/"
+
+    def upload(name, data, content_type, client_id="a1"):
+        return client.post(url, {"client_id": client_id, "file": SimpleUploadedFile(name, data, content_type)})
+
+    assert upload("guide.pdf", b"%PDF", "application/pdf").status_code == 302     # to the sign-in page
+    client.force_login(online_agent)
+
+    async def scenario():
+        visitor, _, _ = await visitor_socket(conversation.pk)
+        await visitor.receive_json_from()
+        response = await database_sync_to_async(upload)("guide.pdf", b"%PDF-1.7", "application/pdf")
+        assert response.status_code == 201, response.content
+        ack = response.json()
+        assert (ack["type"], ack["client_id"], ack["seq"]) == ("chat.ack", "a1", 1)
+        message = await frames_until(visitor, lambda f: f["type"] == "message")
+        assert (message["seq"], message["from"], message["body"]) == (1, "agent", "guide.pdf")
+        assert message["attachments"] == ack["attachments"] and message["attachments"][0]["filename"] == "guide.pdf"
+        await visitor.disconnect()
+        return message["attachments"][0]["id"]
+    file_id = run(scenario)
+    download = client.get(f"/api/chat/conversations/{conversation.pk}/attachments/{file_id}"
+                          f"?token={visitor_token(conversation.pk)}")
+    assert b"".join(download.streaming_content) == b"%PDF-1.7"
+    assert upload("guide.pdf", b"%PDF-1.7", "application/pdf").json()["duplicate"] is True     # a resend
+    assert (upload("big.pdf", b"x" * 1001, "application/pdf").status_code,
+            upload("run.exe", b"MZ", "application/x-msdownload").json()["code"]) == (413, "bad_type")
+    assert client.post(url, {"client_id": "a2"}).status_code == 400
+    colleague = get_user_model().objects.create_user("agent_sv2", is_staff=True)
+    make_agent(user=colleague, languages=["sv"], channels=["chat"])
+    client.force_login(colleague)
+    assert upload("x.pdf", b"%PDF", "application/pdf", client_id="c1").json()["code"] == "not_assignee"
+    german = get_user_model().objects.create_user("agent_de", is_staff=True)
+    make_agent(user=german, languages=["de"], channels=["chat"])
+    client.force_login(german)
+    assert upload("x.pdf", b"%PDF", "application/pdf", client_id="d1").status_code == 404
+    assert Entry.objects.filter(conversation=conversation).count() == 1
 
 
 def test_typing_and_read_marks_travel_both_ways(conversation, online_agent):

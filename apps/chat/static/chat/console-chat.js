@@ -140,6 +140,28 @@
     outbox.push(frame);
     if (send) send(frame);
   });
+  var fileInput = document.getElementById("chat-file");
+  fileInput.addEventListener("change", function () {
+    /* A file goes over HTTP (the socket carries text); the answer is the chat.ack the socket would send. */
+    var file = fileInput.files[0];
+    if (!file) return;
+    fileInput.value = "";
+    var clientId = newId(), data = new FormData();
+    data.append("client_id", clientId); data.append("file", file, file.name);
+    var li = line({from: "agent", body: file.name, author: panel.dataset.agent});
+    li.dataset.client = clientId; thread.appendChild(li); delivery(li, "sending");
+    function failed(detail) { delivery(li, "failed"); if (detail) li.querySelector(".delivery").textContent += ": " + detail; }
+    fetch(panel.dataset.uploadUrl, {method: "POST", body: data, credentials: "same-origin",
+                                    headers: {"X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value}})
+      .then(function (response) { return response.json().then(function (reply) { return [response.status, reply]; }); })
+      .then(function (answer) {
+        var reply = answer[1];
+        if (answer[0] !== 201) return failed(reply.detail);
+        (reply.attachments || []).forEach(function (a) { li.insertBefore(attachment(a), li.querySelector(".delivery")); });
+        window.consoleChat.handle(reply, send);
+      })
+      .catch(function () { failed(""); });
+  });
   body.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });
