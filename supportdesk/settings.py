@@ -235,6 +235,9 @@ LOGGING = {
     "loggers": {"mail.log": {"level": "WARNING"}},
 }
 
+# Files an agent attaches to one reply or note, together (mail servers commonly refuse 25 MB).
+REPLY_MAX_ATTACHMENT_BYTES = env_int("REPLY_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+
 # How an agent's reply reaches the user, per channel: "dotted.path(ticket=, message=)".
 REPLY_DELIVERY = {
     "email": "apps.mail.services.send_reply",

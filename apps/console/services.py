@@ -2,7 +2,9 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
@@ -22,19 +24,41 @@ def delivery_for(channel: str):
         raise
 
 
+def _check_files(files) -> None:
+    limit = settings.REPLY_MAX_ATTACHMENT_BYTES
+    if sum(file.size for file in files) > limit:
+        raise tickets.TicketError(
+            _("Attached files may be at most %(size)s together.") % {"size": filesizeformat(limit)})
+
+
+def _add_files(message: Message, files) -> None:
+    if files:
+        tickets.add_attachments([(message, file.name, file.content_type, file.read()) for file in files])
+
+
 @transaction.atomic
-def reply(*, ticket: Ticket, user, body: str) -> Message:
-    """Store an agent's reply (meeting the SLA clocks) and hand it to the channel for delivery."""
-    if not body.strip():
-        raise tickets.TicketError("empty reply")
+def reply(*, ticket: Ticket, user, body: str, files=()) -> Message:
+    """Store an agent's reply (meeting the SLA clocks) and hand it to the channel for delivery.
+
+    ``files`` (uploaded files: ``name``, ``content_type``, ``size``, ``read()``) go with it:
+    attached to the mail, or as links in the chat.
+    """
+    if not body.strip() and not files:
+        raise tickets.TicketError(_("Write a reply or attach a file."))
+    _check_files(files)
     message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, author_user=user)
+    _add_files(message, files)
     deliver = delivery_for(ticket.channel)
     if deliver is not None:
         deliver(ticket=ticket, message=message)
     return message
 
 
-def note(*, ticket: Ticket, user, body: str) -> Message:
-    if not body.strip():
-        raise tickets.TicketError("empty note")
-    return tickets.add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, author_user=user)
+@transaction.atomic
+def note(*, ticket: Ticket, user, body: str, files=()) -> Message:
+    if not body.strip() and not files:
+        raise tickets.TicketError(_("Write a note or attach a file."))
+    _check_files(files)
+    message = tickets.add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, author_user=user)
+    _add_files(message, files)
+    return message

@@ -111,10 +111,10 @@ def _act(request, reference, action):
 @require_POST
 @agent_required
 def post_reply(request, reference):
-    body = request.POST.get("body", "")
+    body, files = request.POST.get("body", ""), request.FILES.getlist("files")
     if request.POST.get("kind") == "note":
-        return _act(request, reference, lambda t: console.note(ticket=t, user=request.user, body=body))
-    return _act(request, reference, lambda t: console.reply(ticket=t, user=request.user, body=body))
+        return _act(request, reference, lambda t: console.note(ticket=t, user=request.user, body=body, files=files))
+    return _act(request, reference, lambda t: console.reply(ticket=t, user=request.user, body=body, files=files))
 
 
 @require_POST

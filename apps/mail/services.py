@@ -932,8 +932,12 @@ def _email(outbound: OutboundEmail, *, connection=None) -> EmailMessage:
         # RFC 3834: an automatic answer; and ask Exchange not to answer it with an out-of-office.
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
-    return EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
-                        to=[outbound.to_address], headers=headers, connection=connection)
+    email = EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
+                         to=[outbound.to_address], headers=headers, connection=connection)
+    for attachment in outbound.ticket_message.attachments.order_by("pk"):   # the agent's files
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    return email
 
 
 def _mark_failed(outbound_id: int, error: Exception) -> None:

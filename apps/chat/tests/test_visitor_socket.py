@@ -242,15 +242,20 @@ def test_an_ended_chat_refuses_messages_and_keeps_its_transcript(conversation, o
     assert bodies == ["Tack, det löste sig", "The visitor ended the chat."]
 
 
-def test_a_reply_from_the_console_form_reaches_the_visitor_with_the_next_number(conversation, online_agent):
+def test_a_reply_from_the_console_form_reaches_the_visitor_with_the_next_number(conversation, online_agent,
+                                                                                settings, tmp_path):
     from apps.console.services import reply
+
+    settings.MEDIA_ROOT = tmp_path
 
     async def scenario():
         visitor, _, _ = await visitor_socket(conversation.pk)
         await visitor.receive_json_from()
-        await database_sync_to_async(reply)(ticket=conversation.ticket, user=online_agent, body="Hej från formuläret")
+        await database_sync_to_async(reply)(ticket=conversation.ticket, user=online_agent, body="Hej från formuläret",
+                                            files=[SimpleUploadedFile("guide.pdf", b"%PDF", "application/pdf")])
         message = await frames_until(visitor, lambda f: f["type"] == "message")
         assert (message["seq"], message["body"], message["from"]) == (1, "Hej från formuläret", "agent")
+        assert [file["filename"] for file in message["attachments"]] == ["guide.pdf"]
         await visitor.disconnect()
     run(scenario)
 

@@ -1,6 +1,7 @@
 """Receipts and agent replies go out by SMTP (to an aiosmtpd sink) and the user's answer threads back."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
 from apps.mail import services
@@ -107,3 +108,34 @@ def test_only_the_tickets_outbound_messages_can_be_sent(mailboxes):
     inbound = ingest(build_email())
     with pytest.raises(tickets.TicketError):
         services.send_reply(ticket=inbound.ticket, message=inbound.ticket_message)
+
+
+def test_files_an_agent_attaches_in_the_console_go_out_with_the_reply(mailboxes, agent, client, smtp_sink,
+                                                                      redis_queues, settings):
+    inbound = ingest(build_email(body="Hur exporterar jag?", attachments=[("skarm.png", "image/png", b"\x89PNG user")]))
+    ticket = inbound.ticket
+    agent.is_staff = True
+    agent.save()
+    client.force_login(agent)
+    url = f"/console/tickets/{ticket.reference}/reply/"
+    response = client.post(url, {"body": "Se guiden.", "files": [
+        SimpleUploadedFile("guide.pdf", b"%PDF-1.7 guide", "application/pdf"),
+        SimpleUploadedFile("steg.txt", "1. Arkiv → Exportera".encode(), "text/plain")]})
+    assert response.status_code == 302
+
+    run_worker("mail")
+
+    receipt, reply = sorted(smtp_sink.messages(), key=lambda m: "guide" in m.as_string())
+    assert not list(receipt.iter_attachments())       # the user's own file is not sent back
+    files = [(part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+             for part in reply.iter_attachments()]
+    assert files == [("guide.pdf", "application/pdf", b"%PDF-1.7 guide"),
+                     ("steg.txt", "text/plain", "1. Arkiv → Exportera".encode())]
+    assert reply.get_body(("plain",)).get_content().startswith("Se guiden.")
+
+    settings.REPLY_MAX_ATTACHMENT_BYTES = 10
+    refused = client.post(url, {"body": "För stor", "files": [SimpleUploadedFile("big.bin", b"x" * 11)]}, follow=True)
+    assert "Attached files may be at most 10\xa0bytes together." in refused.content.decode()
+    assert not Message.objects.filter(ticket=ticket, body_text="För stor").exists()
+    empty = client.post(url, {"body": "  "}, follow=True)
+    assert "Write a reply or attach a file." in empty.content.decode()
