@@ -155,6 +155,7 @@ def test_files_go_both_ways_and_open_from_the_console_and_the_widget(chat_desk, 
 
     link = agent.wait_for_selector("#thread li.msg[data-seq='1'] .attachment a", timeout=10_000)
     assert link.text_content() == "fel.txt" and link.query_selector("svg.clip")     # drawn, not an emoji
+    assert agent.text_content("#thread li.msg[data-seq='1'] .body") == ""          # the name once, as the link
     href = link.evaluate("a => a.href")
     download = agent.request.get(href)            # with the agent's own session, as a click would
     assert download.status == 200 and download.body() == b"Fel 0x80070005"
@@ -169,12 +170,16 @@ def test_files_go_both_ways_and_open_from_the_console_and_the_widget(chat_desk, 
     agent.wait_for_selector("#thread li.msg.outbound[data-seq='2'] .attachment a")
     sent = visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='2'] a.file", timeout=10_000)
     assert sent.text_content() == "guide.pdf"
+    assert visitor.text_content(f"{PANEL} li.msg.agent[data-seq='2'] .body") == "guide.pdf"     # the link alone
+    assert agent.text_content("#thread li.msg[data-seq='2'] .body") == ""
     assert visitor.request.get(sent.evaluate("a => a.href")).body() == b"%PDF-1.7 guide"
     visitor.screenshot(path=str(artifacts / "chat-widget-attachments.png"))
 
     agent.reload()        # the page itself renders the same links
     links = agent.wait_for_selector("#thread .attachment a") and agent.query_selector_all("#thread .attachment a")
     assert [link.evaluate("a => a.href") for link in links][0] == href and len(links) == 2
+    bodies = agent.eval_on_selector_all("#thread li.msg .body", "els => els.map(e => e.textContent.trim())")
+    assert bodies == ["", ""]
     agent.screenshot(path=str(artifacts / "chat-console-attachment.png"), full_page=True)
 
 

@@ -35,12 +35,16 @@
     div.className = "attachment"; div.appendChild(link);
     return div;
   }
+  function onlyFileName(m) {
+    /* A file sent in the chat has its name as its text: shown once, as the link. */
+    return m.attachments && m.attachments.length === 1 && m.attachments[0].filename === m.body;
+  }
   function line(m) {
     var li = document.createElement("li");
     li.className = "msg " + (m.from === "agent" ? "outbound" : "inbound");
     if (m.id) li.dataset.id = m.id;
     li.appendChild(text("div", (m.author || "") + (m.at ? " · " + stamp(m.at) : ""), "meta"));
-    li.appendChild(text("div", m.body, "body"));          // text only: never HTML from visitors
+    li.appendChild(text("div", onlyFileName(m) ? "" : m.body, "body"));   // text only: never HTML from visitors
     (m.attachments || []).forEach(function (a) { li.appendChild(attachment(a)); });
     if (m.from === "agent") li.appendChild(text("div", "", "delivery"));
     return li;
@@ -158,6 +162,7 @@
         var reply = answer[1];
         if (answer[0] !== 201) return failed(reply.detail);
         (reply.attachments || []).forEach(function (a) { li.insertBefore(attachment(a), li.querySelector(".delivery")); });
+        if (onlyFileName({body: file.name, attachments: reply.attachments})) li.querySelector(".body").textContent = "";
         window.consoleChat.handle(reply, send);
       })
       .catch(function () { failed(""); });

@@ -361,8 +361,10 @@
         el("span", {class: "who", text: m.from === "agent" ? (m.author || s("agent")) : s("you")}),
         el("span", {class: "body"}), el("span", {class: "state"})]);
       if (m.client_id) li.setAttribute("data-client", m.client_id);
-      li.querySelector(".body").appendChild(richText(m.body || ""));
-      (m.attachments || []).forEach(function (a) {
+      var files = m.attachments || [];
+      // A file's message has its name as its text: shown once, as the link.
+      if (!(files.length === 1 && files[0].filename === m.body)) li.querySelector(".body").appendChild(richText(m.body || ""));
+      files.forEach(function (a) {
         var link = el("a", {class: "file", text: a.filename, download: a.filename,
           href: BASE + "/api/chat/conversations/" + state.conversation + "/attachments/" + a.id + "?token=" +
             encodeURIComponent(state.token)});
