@@ -6,6 +6,7 @@ the text itself lives in ``tickets.Message`` like every other channel's.
 """
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,11 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket.reference} ({self.get_state_display()})"
+
+    @property
+    def page_link(self) -> str:
+        """The page the visitor chats from, if it is safe as a link (http or https only)."""
+        return self.page_url if urlsplit(self.page_url).scheme in ("http", "https") else ""
 
     @property
     def group(self) -> str:

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from apps.accounts.services import make_agent
 from apps.chat.models import Conversation, Entry
 from apps.policy.models import ServiceWindow
-from apps.tickets.models import Ticket
+from apps.tickets.models import CannedResponse, Ticket
 from tests.browser.conftest import in_another_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -181,6 +181,21 @@ def test_files_go_both_ways_and_open_from_the_console_and_the_widget(chat_desk, 
     bodies = agent.eval_on_selector_all("#thread li.msg .body", "els => els.map(e => e.textContent.trim())")
     assert bodies == ["", ""]
     agent.screenshot(path=str(artifacts / "chat-console-attachment.png"), full_page=True)
+
+
+def test_the_agent_answers_with_a_canned_response_in_the_chats_language(chat_desk, desk_server, browser):
+    in_another_thread(lambda: CannedResponse.objects.create(
+        title_en="Restart", body_en="Please restart the app.", title_sv="Starta om", body_sv="Starta om appen, tack."))
+    agent = agent_console(browser, desk_server)
+    visitor = chat_with_agent(browser, agent, desk_server)
+    assert "widget/demo" in agent.get_attribute("#chat-page a", "href")     # where the visitor is chatting from
+
+    agent.select_option("#chat-panel select.canned", label="Starta om")
+    assert agent.input_value("#chat-body") == "Starta om appen, tack."
+    assert agent.evaluate("document.activeElement.id") == "chat-body"
+    agent.press("#chat-body", "Enter")
+    line = visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='1'] .body", timeout=10_000)
+    assert line.text_content() == "Starta om appen, tack."
 
 
 def test_a_chinese_visitor_is_told_in_chinese_and_gets_the_email_form(chat_desk, desk_server, browser, artifacts):

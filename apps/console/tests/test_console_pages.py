@@ -193,3 +193,19 @@ def test_an_agent_downloads_a_tickets_file_from_the_thread_and_nobody_else_does(
     assert client.get(url).status_code == 404
     client.logout()
     assert client.get(url).status_code == 302      # to the sign-in page
+
+
+@pytest.mark.parametrize(("page_url", "linked"), [("https://shop.example.com/pris?id=7", True),
+                                                  ("javascript:alert(document.cookie)", False)])
+def test_a_chat_says_which_page_the_visitor_chats_from_and_links_only_web_pages(signed_in, agent, page_url, linked):
+    from apps.chat.services import start_conversation
+    from apps.routing.services import take_ticket
+
+    conversation = start_conversation(language="sv", name="Ada", email="ada@example.com", page_url=page_url,
+                                      entry_point="widget-europe", check_availability=False)
+    take_ticket(ticket=conversation.ticket, user=agent)
+    page = signed_in.get(f"/console/tickets/{conversation.ticket.reference}/").content.decode()
+    line = page.split('id="chat-page">', 1)[1].split("</p>", 1)[0]
+    assert page_url in line                                       # shown either way, as text
+    assert ('<a href="https://shop.example.com/pris?id=7"' in line) is linked
+    assert "<a" in line if linked else "<a" not in line

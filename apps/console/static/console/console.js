@@ -242,10 +242,12 @@
     if (event.key === "r") { var reply = document.getElementById("reply-body"); if (reply) { reply.focus(); event.preventDefault(); } }
     if (event.key === "c") { var resolve = document.getElementById("resolve-form"); if (resolve) resolve.submit(); }
   });
-  var canned = document.getElementById("canned");
-  if (canned) canned.onchange = function () {
-    var reply = document.getElementById("reply-body"); reply.value = canned.value; reply.focus();
-  };
+  document.querySelectorAll("select.canned").forEach(function (canned) {
+    canned.onchange = function () {
+      var target = document.getElementById(canned.dataset.target);
+      target.value = canned.value; canned.value = ""; target.focus();
+    };
+  });
   window.addEventListener("beforeunload", function () { if (ticketRef) send({type: "viewing", ticket: ticketRef, leaving: true}); });
 
   // The history as rendered and as it grows live reads the same: the agent's locale and zone.
