@@ -194,7 +194,9 @@
   var host = el("div", {id: "supportdesk-chat"});
   var root = host.attachShadow({mode: "open"});
   var style = el("style", {text: CSS()});
-  var launcher = el("button", {class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", onclick: toggle});
+  // Named from the start: a button without text, even until the config arrives, is unnamed to a screen reader.
+  var launcher = el("button", {class: "launcher", "aria-expanded": "false", "aria-controls": "sd-panel", onclick: toggle,
+                               text: s("open")});
   var panel = el("section", {id: "sd-panel", class: "panel", role: "dialog", "aria-labelledby": "sd-title", hidden: true});
   var status = el("p", {class: "status", role: "status", "aria-live": "polite"});
   root.appendChild(style); root.appendChild(launcher); root.appendChild(panel);
@@ -204,12 +206,19 @@
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     state.open = open; save();
-    if (open) { var first = panel.querySelector("textarea, input, select, button"); if (first) first.focus(); sendRead(); }
+    if (open) { focusFirst(); sendRead(); }
     else launcher.focus();
   }
   panel.addEventListener("keydown", function (event) { if (event.key === "Escape") setOpen(false); });
 
+  function focusFirst() {
+    // The first field of the form shown (the composer in a chat), not the header's close button.
+    var first = panel.querySelector("form textarea, form input, form select") || panel.querySelector("button");
+    if (first) first.focus();
+  }
   function frame(bodyNodes) {
+    // A keyboard user inside the panel keeps the focus in it when its content is replaced.
+    var hadFocus = panel.contains(root.activeElement);
     panel.textContent = "";
     panel.setAttribute("lang", lang);
     panel.appendChild(el("header", {}, [
@@ -218,6 +227,7 @@
     panel.appendChild(status);
     bodyNodes.forEach(function (node) { panel.appendChild(node); });
     launcher.textContent = s("open");
+    if (hadFocus) focusFirst();
   }
   function setStatus(text) { status.textContent = text || ""; }
 
@@ -307,7 +317,8 @@
   /* ---------- the chat ---------- */
   var log, typingLine, queueLine, agentLine, composer, input;
   function showChat() {
-    log = el("ol", {class: "log", role: "log", "aria-live": "polite", "aria-label": s("title")});
+    // A list that is announced as it grows (role="log" on the list itself would hide its items' list semantics).
+    log = el("ol", {class: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": s("title")});
     agentLine = el("p", {class: "agent"});
     queueLine = el("p", {class: "queue"});
     typingLine = el("p", {class: "typing", "aria-live": "polite"});
