@@ -108,11 +108,11 @@ def worker_commands(env: dict) -> list[list[str]]:
 
     rq logs every job at INFO: the periodic ticks alone wrote ten lines every 5 s and buried
     the desk's own log. Failures are logged at WARNING and above; ``RQ_LOG_LEVEL=INFO`` shows all.
+    The worker sets its level from ``--verbosity``; the cron scheduler follows settings.LOGGING.
     """
-    level = env.get("RQ_LOG_LEVEL", "WARNING").upper()
-    verbosity = {"DEBUG": "2", "INFO": "1"}.get(level, "0")
+    verbosity = {"DEBUG": "2", "INFO": "1"}.get(env.get("RQ_LOG_LEVEL", "WARNING").upper(), "0")
     return [[sys.executable, "manage.py", "rqworker", "--with-scheduler", "--verbosity", verbosity, *worker_queues()],
-            [sys.executable, "manage.py", "rqcron", "supportdesk.cron", "--logging-level", level]]
+            [sys.executable, "manage.py", "rqcron", "supportdesk.cron"]]
 
 
 def worker_queues() -> list[str]:

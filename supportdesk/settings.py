@@ -231,8 +231,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # aiosmtpd logs every SMTP command at INFO.
-    "loggers": {"mail.log": {"level": "WARNING"}},
+    # aiosmtpd logs every SMTP command at INFO, rq every periodic job (10 lines every 5 s); the
+    # worker's own level is its --verbosity (supportdesk/launcher.py).
+    "loggers": {"mail.log": {"level": "WARNING"}, "rq": {"level": env_str("RQ_LOG_LEVEL", "WARNING").upper()}},
 }
 
 # Files an agent attaches to one reply or note, together (mail servers commonly refuse 25 MB).

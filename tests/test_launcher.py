@@ -1,7 +1,8 @@
-"""`make run`'s worker logs what matters: a job that fails, not every job that runs."""
+"""`make run`'s worker and cron scheduler log what matters: a job that fails, not every job that runs."""
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -34,4 +35,28 @@ def test_the_worker_logs_failures_and_not_every_job_unless_asked(settings):
     assert "no_such_module" in quiet and "routing_tick_job" not in quiet
     chatty = run_worker_in_burst({**env, "RQ_LOG_LEVEL": "info"}, settings)
     assert "routing_tick_job" in chatty and "no_such_module" in chatty
-    assert launcher.worker_commands({"RQ_LOG_LEVEL": "info"})[1][-2:] == ["--logging-level", "INFO"]
+
+
+
+def cron_log(env: dict) -> str:
+    """What the cron scheduler `make run` starts writes until it has enqueued its first tick."""
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    process = subprocess.Popen(launcher.worker_commands(env)[1], cwd=launcher.BASE_DIR, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not queue.count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)               # the line after the enqueue
+    process.terminate()
+    assert queue.count, "the scheduler enqueued nothing"
+    return process.communicate(timeout=30)[0]
+
+
+def test_the_cron_scheduler_does_not_log_every_tick_unless_asked(settings):
+    env = {key: value for key, value in os.environ.items() if key != "RQ_LOG_LEVEL"}
+    env["REDIS_URL"] = settings.REDIS_URL
+    assert "Enqueued job routing_tick_job" not in cron_log(env)
+    assert "Enqueued job routing_tick_job" in cron_log({**env, "RQ_LOG_LEVEL": "info"})
