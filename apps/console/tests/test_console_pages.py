@@ -209,3 +209,10 @@ def test_a_chat_says_which_page_the_visitor_chats_from_and_links_only_web_pages(
     assert page_url in line                                       # shown either way, as text
     assert ('<a href="https://shop.example.com/pris?id=7"' in line) is linked
     assert "<a" in line if linked else "<a" not in line
+
+
+def test_a_message_the_desk_sent_itself_says_so_in_the_thread(signed_in, ticket):
+    tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body="Vi har tagit emot ditt ärende.",
+                        automatic=True)
+    page = signed_in.get(f"/console/tickets/{ticket.reference}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert '<div class="meta">supporten · ' in page and '<div class="meta"> · ' not in page

@@ -173,7 +173,7 @@
     if (frame.message && !document.querySelector('#thread li[data-id="' + frame.message.id + '"]')) {
       var m = frame.message, item = document.createElement("li");
       item.className = "msg " + m.direction; item.dataset.id = m.id;
-      item.appendChild(text("div", m.author + " · " + localTime(m.created_at), "meta"));
+      item.appendChild(text("div", (m.author || S.systemActors.system) + " · " + localTime(m.created_at), "meta"));
       item.appendChild(text("div", m.body_text, "body"));     // text only: never HTML from users
       document.getElementById("thread").appendChild(item);
     }
