@@ -3,6 +3,17 @@
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the default language: a test client request with Accept-Language
+    activates its language in this thread and leaves it active for the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def regions(db):
     """The policy's default regions, channel rules and SLA targets, as seed_demo installs them."""
