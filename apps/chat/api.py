@@ -43,6 +43,7 @@ class StartIn(Schema):
     email: str
     extension: str = ""
     page_url: str = ""
+    time_zone: str = ""      # the browser's IANA zone, e.g. "Europe/Stockholm"
     entry_point: str = ""
 
 
@@ -113,7 +114,8 @@ def start_conversation(request, payload: StartIn):
     try:
         conversation = services.start_conversation(
             language=payload.language, name=payload.name.strip(), email=payload.email.strip(),
-            extension=payload.extension, page_url=payload.page_url, entry_point=payload.entry_point, ip=_ip(request))
+            extension=payload.extension, page_url=payload.page_url, entry_point=payload.entry_point, ip=_ip(request),
+            time_zone=payload.time_zone)
     except services.ChatUnavailable as refusal:
         return Status(409, UnavailableOut(code=refusal.code, detail=refusal.detail, **refusal.extra))
     except (services.ChatError, PolicyError) as refusal:

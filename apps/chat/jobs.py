@@ -16,7 +16,9 @@ def send_transcript(conversation_id: str) -> int:
         return 0
     lines = selectors.transcript(conversation_id=conversation_id)
     with translation.override(conversation.language):
-        subject = _("Your chat transcript %(reference)s") % {"reference": conversation.ticket.reference}
-        body = render_to_string("chat/transcript.txt", {"conversation": conversation, "lines": lines})
+        # The tag [SD-…] files the visitor's answer to this mail on the chat's ticket.
+        subject = _("Your chat transcript [%(reference)s]") % {"reference": conversation.ticket.reference}
+        body = render_to_string("chat/transcript.txt", {
+            "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [conversation.visitor_email])
     return len(lines)

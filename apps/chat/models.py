@@ -29,6 +29,8 @@ class Conversation(models.Model):
     visitor_name = models.CharField(_("visitor's name"), max_length=200, blank=True)
     visitor_email = models.EmailField(_("visitor's email"), blank=True)
     visitor_ip = models.GenericIPAddressField(_("visitor's IP address"), null=True, blank=True)
+    visitor_time_zone = models.CharField(_("visitor's time zone"), max_length=64, blank=True,
+                                         help_text=_("From the visitor's browser: the transcript's times are in it."))
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.WAITING)
     last_seq = models.PositiveBigIntegerField(
         _("last sequence number"), default=0,

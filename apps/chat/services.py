@@ -22,6 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -81,7 +82,7 @@ def chat_availability(*, language: str, entry_point: str = "", at: datetime | No
 @transaction.atomic
 def start_conversation(*, language: str, name: str, email: str, extension: str = "", page_url: str = "",
                        entry_point: str = "", ip: str | None = None, at: datetime | None = None,
-                       check_availability: bool = True) -> Conversation:
+                       check_availability: bool = True, time_zone: str = "") -> Conversation:
     """Open a chat ticket (channel chat), enter the language's live queue and start the 1 min clock.
 
     Refused with ``ChatUnavailable`` when the widget should show the offline or email form.
@@ -107,7 +108,15 @@ def start_conversation(*, language: str, name: str, email: str, extension: str =
         extension=Extension.objects.filter(slug=extension).first() if extension else None)
     return Conversation.objects.create(
         id=conversation_id, ticket=ticket, language=language, entry_point=entry_point[:100],
-        page_url=page_url[:2000], visitor_name=name[:200], visitor_email=email, visitor_ip=ip, started_at=at)
+        page_url=page_url[:2000], visitor_name=name[:200], visitor_email=email, visitor_ip=ip, started_at=at,
+        visitor_time_zone=time_zone if known_time_zone(time_zone) else "")
+
+
+def known_time_zone(name: str) -> bool:
+    try:
+        return bool(name) and len(name) <= 64 and ZoneInfo(name) is not None
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
 
 
 @transaction.atomic
@@ -430,14 +439,19 @@ def store_message(item: Outgoing) -> Stored | Refused:
 def deliver_agent_message(*, ticket: Ticket, message: Message) -> Stored | None:
     """REPLY_DELIVERY hook: a reply stored by the console joins the conversation and reaches the visitor.
 
-    Runs inside the reply's transaction; the push waits for its commit.
+    Runs inside the reply's transaction; the push waits for its commit. ``None`` when the chat
+    cannot carry it: there is none, or it has ended (the console then sends the reply by email).
     """
     from apps.chat import events
 
     conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
                     .filter(ticket=ticket).first())
-    if conversation is None or Entry.objects.filter(message=message).exists():
+    if conversation is None or conversation.state == Conversation.State.ENDED:
         return None
+    delivered = Entry.objects.filter(message=message).first()
+    if delivered is not None:      # called again for the same reply: it is in the chat already
+        return _stored(conversation, delivered, message, display_name(message.author_user),
+                       attachments=_attachments(message))
     conversation.last_seq += 1
     if conversation.state == Conversation.State.WAITING:
         conversation.state = Conversation.State.ACTIVE

@@ -1,4 +1,5 @@
-"""Console actions: a reply goes out by the ticket's own channel after it is stored."""
+"""Console actions: a reply goes out by the ticket's own channel after it is stored, or by email
+when that channel cannot carry it any more."""
 
 from django.conf import settings
 from django.db import transaction
@@ -6,6 +7,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from apps.policy.languages import Channel
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
 
@@ -49,8 +51,12 @@ def reply(*, ticket: Ticket, user, body: str, files=()) -> Message:
     message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, author_user=user)
     _add_files(message, files)
     deliver = delivery_for(ticket.channel)
-    if deliver is not None:
-        deliver(ticket=ticket, message=message)
+    if deliver is not None and deliver(ticket=ticket, message=message) is None and ticket.channel != Channel.EMAIL:
+        # The ticket's own channel can no longer carry it (the chat has ended and the visitor
+        # is gone): the reply follows up by email, threaded under the ticket's reference.
+        by_email = delivery_for(Channel.EMAIL)
+        if by_email is not None and ticket.contact.email:
+            by_email(ticket=ticket, message=message)
     return message
 
 

@@ -1,6 +1,7 @@
 """The visitor's socket and the agent's chat frames, over the real Redis channel layer and PostgreSQL."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -364,14 +365,20 @@ def test_an_agent_who_has_not_taken_the_chat_cannot_write_in_it(online_agent, re
     run(scenario)
 
 
-def test_the_transcript_is_emailed_in_the_chats_language(conversation, online_agent, redis_queues, mailoutbox):
+def test_the_transcript_is_emailed_in_the_chats_language(conversation, online_agent, redis_queues, mailoutbox,
+                                                          settings, tmp_path):
     from apps.chat import services
     from conftest import run_worker
 
-    services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
-                                             body="Hur byter jag licens?", client_id="t1"))
+    settings.MEDIA_ROOT = tmp_path
+    Conversation.objects.filter(pk=conversation.pk).update(visitor_time_zone="Europe/Stockholm")
+    asked = services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="visitor",
+                                                     body="Hur byter jag licens?", client_id="t1"))
     services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="agent",
                                              body="Under Inställningar.", client_id="t2", user_id=online_agent.pk))
+    services.store_message(services.received_upload(
+        SimpleUploadedFile("licens.pdf", b"%PDF", "application/pdf"), sender="agent", client_id="t3",
+        conversation_id=conversation.pk, user_id=online_agent.pk))
 
     async def scenario():
         visitor, _, _ = await visitor_socket(conversation.pk)
@@ -385,5 +392,31 @@ def test_the_transcript_is_emailed_in_the_chats_language(conversation, online_ag
     run_worker("mail")
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
-    assert mail.to == ["ada@example.com"] and conversation.ticket.reference in mail.subject
+    assert mail.to == ["ada@example.com"] and f"[{conversation.ticket.reference}]" in mail.subject
     assert "Hur byter jag licens?" in mail.body and "Sara Berg: Under Inställningar." in mail.body
+    # In the visitor's own zone (from the browser), and a file by its name once.
+    local = asked.at.astimezone(ZoneInfo("Europe/Stockholm"))
+    assert f"[{local:%Y-%m-%d %H:%M} {local.tzname()}] Du: Hur byter jag licens?" in mail.body
+    assert "Sara Berg:\n  📎 licens.pdf" in mail.body
+
+
+def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_back(
+        conversation, online_agent, redis_queues, mailoutbox):
+    from apps.chat import services
+    from apps.console.services import reply
+    from apps.mail.services import ingest_email
+    from apps.mail.tests.conftest import build_email
+    from conftest import run_worker
+
+    services.end_conversation(conversation_id=conversation.pk, by="visitor")
+    message = reply(ticket=conversation.ticket, user=online_agent, body="Vi har hittat felet; uppdatera till 12.4.")
+    assert not Entry.objects.filter(message=message).exists()       # not into a chat nobody is in
+    run_worker("mail")
+    (mail,) = mailoutbox
+    reference = conversation.ticket.reference
+    assert mail.to == ["ada@example.com"] and f"[{reference}]" in mail.subject
+    assert mail.body.startswith("Vi har hittat felet; uppdatera till 12.4.")
+    answer = ingest_email(raw=build_email(sender="ada@example.com", subject=f"Re: {mail.subject}",
+                                          body="Tack, nu fungerar det!", in_reply_to=mail.extra_headers["Message-ID"]),
+                          source="file")
+    assert answer.ticket_id == conversation.ticket_id

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,14 @@ def test_starting_a_chat_opens_a_chat_ticket_in_the_live_queue_with_a_one_minute
     assert first_response.due_at == WEDNESDAY_NOON + timedelta(minutes=1)
     assert ticket.offers.filter(status="pending").exists()        # offered to the online agent
     assert conversation.visitor_email == "ada@example.com" and conversation.page_url == START["page_url"]
+
+
+def test_the_browsers_time_zone_is_kept_for_the_transcript_and_a_bogus_one_ignored(client, chat_open):
+    kept = post(client, "/api/chat/conversations", {**START, "time_zone": "Europe/Stockholm"}).json()
+    bogus = post(client, "/api/chat/conversations", {**START, "email": "b@example.com", "time_zone": "../etc/x"})
+    assert bogus.status_code == 201
+    zones = dict(Conversation.objects.values_list("pk", "visitor_time_zone"))
+    assert sorted(zones.values()) == ["", "Europe/Stockholm"] and zones[uuid.UUID(kept["conversation"])]
 
 
 def test_a_token_grants_its_conversation_and_no_other(client, chat_open):

@@ -268,7 +268,7 @@
     api("/api/chat/availability" + q).then(function (answer) {
       if (answer.mode !== "chat") return showForm(answer.mode === "email" ? "language" : answer.reason, answer, details);
       return postJSON("/api/chat/conversations", {language: details.language, name: details.name, email: details.email,
-        extension: details.extension, page_url: location.href, entry_point: ENTRY}).then(function (reply) {
+        extension: details.extension, page_url: location.href, entry_point: ENTRY, time_zone: browserZone()}).then(function (reply) {
         if (reply.__status === 409) return showForm(reply.code, reply, details);
         if (reply.__status !== 201) return setStatus(reply.detail || s("error"));
         state = {lang: lang, open: true, conversation: reply.conversation, token: reply.token, last: 0,
@@ -276,6 +276,10 @@
         save(); showChat(); connect();
       });
     }).catch(function () { setStatus(s("error")); });
+  }
+
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
   }
 
   /* ---------- offline form and email form (zh-hans, ja) ---------- */
