@@ -401,7 +401,7 @@ def test_the_transcript_is_emailed_in_the_chats_language(conversation, online_ag
 
 
 def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_back(
-        conversation, online_agent, redis_queues, mailoutbox):
+        conversation, online_agent, redis_queues, mailoutbox, client):
     from apps.chat import services
     from apps.console.services import reply
     from apps.mail.services import ingest_email
@@ -409,6 +409,9 @@ def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_b
     from conftest import run_worker
 
     services.end_conversation(conversation_id=conversation.pk, by="visitor")
+    client.force_login(online_agent)
+    page = client.get(f"/console/tickets/{conversation.ticket.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The chat has ended: a reply goes to ada@example.com by email." in page       # the agent is told
     message = reply(ticket=conversation.ticket, user=online_agent, body="Vi har hittat felet; uppdatera till 12.4.")
     assert not Entry.objects.filter(message=message).exists()       # not into a chat nobody is in
     run_worker("mail")
