@@ -1,4 +1,4 @@
-"""Background chat work: the transcript email (rq queue ``mail``)."""
+"""Background chat work: the transcript email (rq queue ``mail``), ending idle chats (cron)."""
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from apps.chat import selectors
+from apps.chat import selectors, services
 
 
 def send_transcript(conversation_id: str) -> int:
@@ -22,3 +22,8 @@ def send_transcript(conversation_id: str) -> int:
             "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [conversation.visitor_email])
     return len(lines)
+
+
+def end_idle_chats_job() -> int:
+    """Every minute: chats with an agent and no line for CHAT_IDLE_END_MINUTES are ended."""
+    return services.end_idle_conversations()

@@ -21,15 +21,15 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest, Least
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -473,6 +473,30 @@ def mark_read(*, conversation_id, side: str, seq: int) -> int:
     return Conversation.objects.filter(pk=conversation_id).values_list(name, flat=True).first() or 0
 
 
+ENDED_BY_DESK = "desk"
+
+
+def end_idle_conversations(*, now: datetime | None = None) -> int:
+    """End the chats with an agent where nobody has written for ``CHAT_IDLE_END_MINUTES``.
+
+    A visitor who closed the page never ends the chat; left open, an agent's later reply
+    would go into a chat nobody reads. Ended, it goes by email (console.services.reply).
+    Chats still waiting for an agent are left to the queue and its SLA clock.
+    """
+    if settings.CHAT_IDLE_END_MINUTES <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.CHAT_IDLE_END_MINUTES)
+    last_line = Entry.objects.filter(conversation=OuterRef("pk")).order_by("-seq").values("message__created_at")[:1]
+    idle = (Conversation.objects.filter(state=Conversation.State.ACTIVE, started_at__lt=cutoff)
+            .annotate(last_at=Coalesce(Subquery(last_line), F("started_at"))).filter(last_at__lt=cutoff)
+            .values_list("pk", flat=True))
+    ended = 0
+    for conversation_id in list(idle):
+        conversation = end_conversation(conversation_id=conversation_id, by=ENDED_BY_DESK)
+        ended += conversation is not None and conversation.ended_by == ENDED_BY_DESK
+    return ended
+
+
 @transaction.atomic
 def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | None:
     """End the chat; the transcript stays on the ticket with a note saying who ended it."""
@@ -482,8 +506,13 @@ def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | N
         return conversation
     conversation.state, conversation.ended_at, conversation.ended_by = Conversation.State.ENDED, timezone.now(), by
     conversation.save(update_fields=["state", "ended_at", "ended_by"])
-    note = (_("The visitor ended the chat.") if by == Sender.VISITOR
-            else _("%(agent)s ended the chat.") % {"agent": display_name(user)})
+    if by == Sender.VISITOR:
+        note = _("The visitor ended the chat.")
+    elif by == ENDED_BY_DESK:
+        note = _("The chat ended after %(minutes)d minutes without a message.") % {
+            "minutes": settings.CHAT_IDLE_END_MINUTES}
+    else:
+        note = _("%(agent)s ended the chat.") % {"agent": display_name(user)}
     tickets.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note,
                         author_user=user, automatic=True)
     from apps.chat import events

@@ -423,3 +423,27 @@ def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_b
                                           body="Tack, nu fungerar det!", in_reply_to=mail.extra_headers["Message-ID"]),
                           source="file")
     assert answer.ticket_id == conversation.ticket_id
+
+
+def test_a_chat_nobody_writes_in_is_ended_by_the_desk_after_the_idle_time(conversation, online_agent, settings):
+    from apps.chat import services
+    from apps.chat.jobs import end_idle_chats_job
+    from apps.chat.tests.conftest import start as start_chat
+
+    settings.CHAT_IDLE_END_MINUTES = 30
+    last_line = timezone.now()
+    with time_machine.travel(last_line, tick=False):
+        services.store_message(services.Outgoing(conversation_id=str(conversation.pk), sender="agent",
+                                                 body="Något mer?", client_id="i1", user_id=online_agent.pk))
+    waiting = start_chat(email="queue@example.com")         # nobody has taken it: the queue's business
+    assert services.end_idle_conversations(now=last_line + timedelta(minutes=29)) == 0
+    assert services.end_idle_conversations(now=last_line + timedelta(minutes=31)) == 1
+    conversation.refresh_from_db()
+    assert (conversation.state, conversation.ended_by) == ("ended", "desk")
+    assert Message.objects.filter(ticket=conversation.ticket, direction="note", automatic=True,
+                                  body_text="The chat ended after 30 minutes without a message.").exists()
+    with time_machine.travel(last_line + timedelta(hours=2), tick=False):
+        assert end_idle_chats_job() == 0                    # the waiting chat stays
+    assert Conversation.objects.get(pk=waiting.pk).state == "waiting"
+    settings.CHAT_IDLE_END_MINUTES = 0
+    assert services.end_idle_conversations(now=last_line + timedelta(days=9)) == 0
