@@ -254,3 +254,37 @@ def test_a_server_restart_mid_chat_loses_and_doubles_nothing(chat_desk, restarta
     assert sorted(body for _, body in seen_by_visitor[2:]) == ["Vi startade om en server.", "Är ni kvar?"]
     stored = in_another_thread(lambda: list(Entry.objects.order_by("seq").values_list("seq", "message__body_text")))
     assert [tuple(line) for line in seen_by_visitor] == stored
+
+
+HIDE = "() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => true}); }"
+SHOW = ("() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => false}); "
+        "document.dispatchEvent(new Event('visibilitychange')); }")
+
+
+def test_a_console_in_the_background_counts_what_needs_the_agent_in_its_title(chat_desk, desk_server, browser):
+    agent = agent_console(browser, desk_server)
+    title = agent.title()
+    agent.evaluate(HIDE)                    # the agent is on another tab
+    visitor = browser.new_context(locale="sv-SE").new_page()
+    visitor.goto(f"{desk_server}/widget/demo/")
+    visitor.click(f"{PANEL} .launcher")
+    visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
+    visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
+    visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
+    agent.wait_for_selector("#offers .offer button", timeout=10_000)
+    assert agent.title() == f"(1) {title}"          # the offer
+    agent.evaluate(SHOW)
+    assert agent.title() == title
+
+    agent.click("#offers .offer button")
+    agent.wait_for_url("**/console/tickets/*/")
+    agent.wait_for_selector("#chat-panel")
+    ticket_title = agent.title()
+    agent.evaluate(HIDE)
+    for n, text in enumerate(["Hallå?", "Är någon där?"], start=1):
+        visitor.fill(f"{PANEL} #sd-composer textarea", text)
+        visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
+        agent.wait_for_selector(f"#thread li.msg[data-seq='{n}']")
+        assert agent.title() == f"({n}) {ticket_title}"
+    agent.evaluate(SHOW)
+    assert agent.title() == ticket_title

@@ -69,10 +69,11 @@
     seen(m.seq);
     var li = (m.client_id && thread.querySelector('li[data-client="' + m.client_id + '"]')) ||
              thread.querySelector('li[data-id="' + m.id + '"]');
+    var known = !!li;      // a replay of a line the panel already shows is not news
     if (!li) { li = line(m); }
     if (m.seq) place(li, m.seq);
     if (m.from === "agent") delivery(li, m.seq <= visitorRead ? "read" : "sent");
-    if (m.from === "visitor") { typingLine.textContent = ""; markRead(); }
+    if (m.from === "visitor") { typingLine.textContent = ""; markRead(); if (!known) window.CONSOLE.attention(); }
   }
   function markRead() {
     if (document.hidden || !send || lastSeq <= readSent) return;

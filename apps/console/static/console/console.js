@@ -30,6 +30,18 @@
   }
   CONSOLE.localTime = localTime;     // the chat panel (apps/chat, loaded after this) shows its times the same way
 
+  // While the console's tab is in the background, what needs the agent (an offer, a visitor's
+  // line) counts in the tab's title, "(2) …", until the agent comes back to it.
+  var baseTitle = document.title, unseen = 0;
+  function attention() {
+    if (!document.hidden) return;
+    unseen++; document.title = "(" + unseen + ") " + baseTitle;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && unseen) { unseen = 0; document.title = baseTitle; }
+  });
+  CONSOLE.attention = attention;     // the chat panel calls it for a visitor's line
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws/console/");
@@ -185,6 +197,7 @@
   }
 
   function showOffer(offer) {
+    if (!currentOffer || currentOffer.offer !== offer.offer) attention();
     currentOffer = offer;
     var box = document.getElementById("offers");
     if (!box) return;
