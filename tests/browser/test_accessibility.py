@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
 from tests.browser.conftest import in_another_thread
-from tests.browser.test_chat_widget import PANEL, agent_console, chat_with_agent
+from tests.browser.test_chat_widget import PANEL, agent_console, chat_with_agent, visitor_asks
 from tests.browser.test_chat_widget import chat_desk as chat_desk  # a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,10 +38,7 @@ def test_every_screen_of_the_widget_and_the_console_passes_the_audit(chat_desk, 
     closed.goto(f"{desk_server}/widget/demo/")
     closed.wait_for_selector(f"{PANEL} .launcher")
     audit(closed, "the demo page with the closed widget")
-    offline = widget(browser, desk_server, "sv-SE", "#sd-prechat")
-    offline.fill(f"{PANEL} input[name=name]", "Ada Lind")
-    offline.fill(f"{PANEL} input[name=email]", "ada@example.com")
-    offline.click(f"{PANEL} #sd-prechat button[type=submit]")
+    offline = visitor_asks(browser, desk_server)
     offline.wait_for_selector(f"{PANEL} #sd-email-form")
     audit(offline, "the offline form (nobody online)")
     audit(widget(browser, desk_server, "zh-CN", "#sd-email-form"), "the email form (no chat in Chinese)")

@@ -54,8 +54,8 @@ def console_lines(page) -> list[tuple[int, str]]:
         "#thread li.msg[data-seq]", "els => els.map(e => [+e.dataset.seq, e.querySelector('.body').textContent])")
 
 
-def chat_with_agent(browser, agent, base):
-    """A Swedish visitor opens a chat on the demo page at ``base``; the agent accepts it."""
+def visitor_asks(browser, base):
+    """A Swedish visitor opens the widget on the demo page at ``base`` and sends the pre-chat form."""
     visitor = browser.new_context(locale="sv-SE").new_page()
     visitor.goto(f"{base}/widget/demo/")
     visitor.click(f"{PANEL} .launcher")
@@ -63,6 +63,12 @@ def chat_with_agent(browser, agent, base):
     visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
     visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
     visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
+    return visitor
+
+
+def chat_with_agent(browser, agent, base):
+    """A Swedish visitor opens a chat on the demo page at ``base``; the agent accepts it."""
+    visitor = visitor_asks(browser, base)
     visitor.wait_for_selector(f"{PANEL} #sd-composer")
 
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()      # accept the offer
@@ -220,12 +226,7 @@ def test_a_chinese_visitor_is_told_in_chinese_and_gets_the_email_form(chat_desk,
 def test_a_server_restart_mid_chat_loses_and_doubles_nothing(chat_desk, restartable_desk, browser):
     base = restartable_desk.url
     agent = agent_console(browser, base)
-    visitor = browser.new_context(locale="sv-SE").new_page()
-    visitor.goto(f"{base}/widget/demo/")
-    visitor.click(f"{PANEL} .launcher")
-    visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
-    visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
-    visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
+    visitor = visitor_asks(browser, base)
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
     agent.wait_for_selector("#chat-panel")
 
@@ -265,12 +266,7 @@ def test_a_console_in_the_background_counts_what_needs_the_agent_in_its_title(ch
     agent = agent_console(browser, desk_server)
     title = agent.title()
     agent.evaluate(HIDE)                    # the agent is on another tab
-    visitor = browser.new_context(locale="sv-SE").new_page()
-    visitor.goto(f"{desk_server}/widget/demo/")
-    visitor.click(f"{PANEL} .launcher")
-    visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
-    visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
-    visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
+    visitor = visitor_asks(browser, desk_server)
     agent.wait_for_selector("#offers .offer button", timeout=10_000)
     assert agent.title() == f"(1) {title}"          # the offer
     agent.evaluate(SHOW)
