@@ -52,6 +52,7 @@ def _strings() -> dict:
         "alsoViewing": _("Also viewing: %(agents)s"), "reconnecting": _("Reconnecting…"),
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
         "open": _("Open"), "noSubject": _("(no subject)"),
+        "chatAlert": _("New from %(author)s in %(ticket)s (%(count)s)"),
         # Events carry codes (one payload for every console); each console shows its own labels.
         "statuses": {code: str(label) for code, label in Ticket.Status.choices},
         "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},

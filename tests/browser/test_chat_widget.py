@@ -54,14 +54,14 @@ def console_lines(page) -> list[tuple[int, str]]:
         "#thread li.msg[data-seq]", "els => els.map(e => [+e.dataset.seq, e.querySelector('.body').textContent])")
 
 
-def visitor_asks(browser, base):
+def visitor_asks(browser, base, name="Ada Lind", email="ada@example.com"):
     """A Swedish visitor opens the widget on the demo page at ``base`` and sends the pre-chat form."""
     visitor = browser.new_context(locale="sv-SE").new_page()
     visitor.goto(f"{base}/widget/demo/")
     visitor.click(f"{PANEL} .launcher")
     assert visitor.locator(f"{PANEL} select[name=language]").input_value() == "sv"   # from the browser
-    visitor.fill(f"{PANEL} input[name=name]", "Ada Lind")
-    visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
+    visitor.fill(f"{PANEL} input[name=name]", name)
+    visitor.fill(f"{PANEL} input[name=email]", email)
     visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
     return visitor
 
@@ -284,3 +284,24 @@ def test_a_console_in_the_background_counts_what_needs_the_agent_in_its_title(ch
         assert agent.title() == f"({n}) {ticket_title}"
     agent.evaluate(SHOW)
     assert agent.title() == ticket_title
+
+
+def test_a_line_in_another_of_the_agents_chats_shows_as_a_link_until_it_is_opened(chat_desk, desk_server, browser):
+    agent = agent_console(browser, desk_server)
+    first = chat_with_agent(browser, agent, desk_server)
+    first_ticket = agent.url.rstrip("/").rsplit("/", 1)[1]
+    second = visitor_asks(browser, desk_server, name="Bo Ek", email="bo@example.com")
+    agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
+    agent.wait_for_url(lambda url: first_ticket not in url and "/console/tickets/" in url)
+    agent.wait_for_selector("#chat-panel")
+    second.wait_for_selector(f"{PANEL} #sd-composer")
+
+    for text in ["Hallå?", "Är du kvar?"]:
+        first.fill(f"{PANEL} #sd-composer textarea", text)
+        first.press(f"{PANEL} #sd-composer textarea", "Enter")
+    alert = agent.wait_for_selector(f"#chat-alerts .chat-alert[data-ref='{first_ticket}']:has-text('(2)')")
+    assert alert.text_content() == f"Nytt från Ada Lind i {first_ticket} (2)Är du kvar?"
+    assert agent.locator("#thread li.msg").count() == 0           # nothing of it in the chat on screen
+    agent.click(f"#chat-alerts a[href='/console/tickets/{first_ticket}/']")
+    agent.wait_for_selector("#thread li.msg >> text=Är du kvar?")
+    assert agent.locator("#chat-alerts .chat-alert").count() == 0  # opened: the alert is gone

@@ -42,6 +42,36 @@
   });
   CONSOLE.attention = attention;     // the chat panel calls it for a visitor's line
 
+  // The agent's other chats: a visitor's new line there shows as a link at the top of every
+  // console page (kept for the tab's session) until the agent opens that chat.
+  var ALERTS = "console.chatAlerts";
+  function chatAlerts() {
+    try { return JSON.parse(sessionStorage.getItem(ALERTS) || "{}"); } catch (e) { return {}; }
+  }
+  function showChatAlerts(alerts) {
+    sessionStorage.setItem(ALERTS, JSON.stringify(alerts));
+    var box = document.getElementById("chat-alerts");
+    if (!box) return;
+    box.textContent = "";
+    Object.keys(alerts).forEach(function (ref) {
+      var alert = alerts[ref], line = document.createElement("p"), link = document.createElement("a");
+      link.href = "/console/tickets/" + ref + "/";
+      link.textContent = fmt(S.chatAlert, {ticket: ref, author: alert.author, count: alert.count});
+      line.className = "chat-alert"; line.dataset.ref = ref;
+      line.appendChild(link); line.appendChild(text("span", alert.body.slice(0, 80), "preview"));
+      box.appendChild(line);
+    });
+  }
+  function chatElsewhere(frame) {
+    var alerts = chatAlerts(), alert = alerts[frame.ticket] || {count: 0, seq: 0};
+    if (frame.seq <= alert.seq) return;          // a replay of a line already counted
+    alerts[frame.ticket] = {count: alert.count + 1, seq: frame.seq, author: frame.author || "", body: frame.body || ""};
+    showChatAlerts(alerts); attention();
+  }
+  var openAlerts = chatAlerts();
+  if (ticketRef) delete openAlerts[ticketRef];   // the chat on screen is being read
+  showChatAlerts(openAlerts);
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws/console/");
@@ -67,6 +97,9 @@
   }
 
   function handle(frame) {
+    if (frame.type === "chat.message" && frame.from === "visitor" && frame.ticket !== ticketRef) {
+      chatElsewhere(frame); return;
+    }
     if (window.consoleChat && (frame.type.indexOf("chat.") === 0 ||
         (frame.type === "error" && String(frame.request).indexOf("chat.") === 0))) {
       window.consoleChat.handle(frame, send); return;
