@@ -286,7 +286,8 @@ def test_a_console_in_the_background_counts_what_needs_the_agent_in_its_title(ch
     assert agent.title() == ticket_title
 
 
-def test_a_line_in_another_of_the_agents_chats_shows_as_a_link_until_it_is_opened(chat_desk, desk_server, browser):
+def test_a_line_in_another_of_the_agents_chats_shows_as_a_link_until_it_is_opened(chat_desk, desk_server, browser,
+                                                                                   artifacts):
     agent = agent_console(browser, desk_server)
     first = chat_with_agent(browser, agent, desk_server)
     first_ticket = agent.url.rstrip("/").rsplit("/", 1)[1]
@@ -302,6 +303,7 @@ def test_a_line_in_another_of_the_agents_chats_shows_as_a_link_until_it_is_opene
     alert = agent.wait_for_selector(f"#chat-alerts .chat-alert[data-ref='{first_ticket}']:has-text('(2)')")
     assert alert.text_content() == f"Nytt från Ada Lind i {first_ticket} (2)Är du kvar?"
     assert agent.locator("#thread li.msg").count() == 0           # nothing of it in the chat on screen
+    agent.screenshot(path=str(artifacts / "console-chat-alert.png"))
     agent.click(f"#chat-alerts a[href='/console/tickets/{first_ticket}/']")
     agent.wait_for_selector("#thread li.msg >> text=Är du kvar?")
     assert agent.locator("#chat-alerts .chat-alert").count() == 0  # opened: the alert is gone
