@@ -307,3 +307,19 @@ def test_a_line_in_another_of_the_agents_chats_shows_as_a_link_until_it_is_opene
     agent.click(f"#chat-alerts a[href='/console/tickets/{first_ticket}/']")
     agent.wait_for_selector("#thread li.msg >> text=Är du kvar?")
     assert agent.locator("#chat-alerts .chat-alert").count() == 0  # opened: the alert is gone
+
+
+def test_a_visitor_in_another_tab_sees_the_agents_answers_counted_in_the_pages_title(chat_desk, desk_server,
+                                                                                     browser):
+    agent = agent_console(browser, desk_server)
+    visitor = visitor_asks(browser, desk_server)
+    title = visitor.title()
+    visitor.evaluate(HIDE)                  # the visitor went to another tab while waiting
+    agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
+    agent.wait_for_selector("#chat-panel")
+    visitor.wait_for_function(f"document.title === '(1) {title}'")          # the agent joined
+    agent.fill("#chat-body", "Hej Ada!")
+    agent.press("#chat-body", "Enter")
+    visitor.wait_for_function(f"document.title === '(2) {title}'")
+    visitor.evaluate(SHOW)
+    assert visitor.title() == title

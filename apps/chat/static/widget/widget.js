@@ -278,6 +278,18 @@
     }).catch(function () { setStatus(s("error")); });
   }
 
+  // While the page is in a background tab, the agent's new lines (and the agent joining) count
+  // in its title, "(2) …", until the visitor comes back; data-title-alerts="off" leaves the title alone.
+  var TITLE_ALERTS = script.getAttribute("data-title-alerts") !== "off", pageTitle = null, unseen = 0;
+  function attention() {
+    if (!TITLE_ALERTS || !document.hidden) return;
+    if (pageTitle === null) pageTitle = document.title;
+    unseen++; document.title = "(" + unseen + ") " + pageTitle;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && pageTitle !== null) { document.title = pageTitle; pageTitle = null; unseen = 0; }
+  });
+
   function browserZone() {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
   }
@@ -524,8 +536,12 @@
       if (f.from === "visitor" && f.client_id) {
         state.outbox = (state.outbox || []).filter(function (x) { return x.client_id !== f.client_id; });
       }
+      var news = !(f.seq && known[f.seq]);      // not a replay of a line already shown
       remember(f); render(f);
-      if (f.from === "agent") { typingLine.textContent = ""; if (f.author && !state.agent) { state.agent = f.author; showAgent(); } sendRead(); }
+      if (f.from === "agent") {
+        typingLine.textContent = ""; if (f.author && !state.agent) { state.agent = f.author; showAgent(); }
+        sendRead(); if (news) attention();
+      }
       if (f.seq > (state.last || 0) + 1) checkGap(f.seq);
       return;
     }
@@ -540,7 +556,10 @@
       (state.messages || []).forEach(function (m) { if (m.from === "visitor") render(m); });
       return;
     }
-    if (f.type === "agent") { state.agent = f.name; save(); showAgent(); log.appendChild(el("li", {class: "sys", text: s("joined", {name: f.name})})); return; }
+    if (f.type === "agent") {
+      state.agent = f.name; save(); showAgent(); attention();
+      log.appendChild(el("li", {class: "sys", text: s("joined", {name: f.name})})); return;
+    }
     if (f.type === "ended") { state.ended = true; save(); showEnded(); if (socket) socket.close(); return; }
     if (f.type === "transcript") { setStatus(s("transcriptSent", {email: f.email})); return; }
     if (f.type === "error") {
