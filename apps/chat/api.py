@@ -180,6 +180,30 @@ def _token_error(request, conversation_id, token: str = "") -> Status | None:
     return None
 
 
+class RatingIn(Schema):
+    rating: str          # "good" or "bad"
+    comment: str = ""
+
+
+class RatingOut(Schema):
+    rating: str
+
+
+@router.post("/chat/conversations/{conversation_id}/rating", auth=None,
+             response={200: RatingOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+             summary="Rate an ended chat, good or bad, with an optional comment (visitor token in X-Chat-Token)")
+def rate_conversation(request, conversation_id: uuid.UUID, payload: RatingIn):
+    refused = _token_error(request, conversation_id)
+    if refused:
+        return refused
+    try:
+        conversation = services.rate_conversation(conversation_id=conversation_id, rating=payload.rating,
+                                                  comment=payload.comment)
+    except services.ChatError as error:
+        return Status(409 if error.code == "not_ended" else 400, ErrorOut(code=error.code, detail=error.detail))
+    return RatingOut(rating=conversation.rating)
+
+
 @router.post("/chat/conversations/{conversation_id}/attachments", auth=None,
              response={201: AckOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 413: ErrorOut,
                        415: ErrorOut},

@@ -14,6 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from apps.policy.languages import Language
 
 
+class Rating(models.TextChoices):
+    """The visitor's answer to "How was this chat?" after it ended."""
+
+    GOOD = "good", _("Good")
+    BAD = "bad", _("Bad")
+
+
 class Conversation(models.Model):
     class State(models.TextChoices):
         WAITING = "waiting", _("Waiting for an agent")
@@ -40,6 +47,9 @@ class Conversation(models.Model):
     started_at = models.DateTimeField(_("started at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     ended_by = models.CharField(_("ended by"), max_length=8, blank=True)
+    rating = models.CharField(_("visitor's rating"), max_length=4, choices=Rating.choices, blank=True)
+    rating_comment = models.TextField(_("visitor's comment"), blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("chat conversation")

@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.chat.models import Conversation, Entry
+from apps.chat.models import Conversation, Entry, Rating
 from apps.owners.models import Extension
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, availability, region_for
@@ -475,6 +475,32 @@ def mark_read(*, conversation_id, side: str, seq: int) -> int:
     name = "agent_read_seq" if side == Sender.AGENT else "visitor_read_seq"
     Conversation.objects.filter(pk=conversation_id).update(**{name: Greatest(F(name), Least(seq, F("last_seq")))})
     return Conversation.objects.filter(pk=conversation_id).values_list(name, flat=True).first() or 0
+
+
+RATING_COMMENT_CHARS = 2000
+
+
+@transaction.atomic
+def rate_conversation(*, conversation_id, rating: str, comment: str = "") -> Conversation:
+    """The visitor's answer to "How was this chat?" once it has ended: kept on the conversation
+    and noted on its ticket for the agents. Rating again replaces the rating."""
+    if rating not in Rating.values:
+        raise ChatError("bad_rating", _("Rate the chat as good or bad."))
+    conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
+                    .filter(pk=conversation_id).first())
+    if conversation is None:
+        raise ChatError("unknown_conversation", _("This conversation does not exist."))
+    if conversation.state != Conversation.State.ENDED:
+        raise ChatError("not_ended", _("A chat can be rated once it has ended."))
+    conversation.rating, conversation.rated_at = rating, timezone.now()
+    conversation.rating_comment = comment.strip()[:RATING_COMMENT_CHARS]
+    conversation.save(update_fields=["rating", "rating_comment", "rated_at"])
+    with translation.override(settings.LANGUAGE_CODE):      # a note for the desk, whatever the visitor's language
+        note = _("The visitor rated the chat: %(rating)s.") % {"rating": Rating(rating).label}
+    if conversation.rating_comment:
+        note = f"{note}\n\n{conversation.rating_comment}"
+    tickets.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note, automatic=True)
+    return conversation
 
 
 ENDED_BY_DESK = "desk"

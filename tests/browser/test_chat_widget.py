@@ -323,3 +323,19 @@ def test_a_visitor_in_another_tab_sees_the_agents_answers_counted_in_the_pages_t
     visitor.wait_for_function(f"document.title === '(2) {title}'")
     visitor.evaluate(SHOW)
     assert visitor.title() == title
+
+
+def test_the_visitor_rates_the_chat_after_it_ends(chat_desk, desk_server, browser):
+    agent = agent_console(browser, desk_server)
+    visitor = chat_with_agent(browser, agent, desk_server)
+    visitor.click(f"{PANEL} #sd-end")
+    visitor.wait_for_selector(f"{PANEL} #sd-rate")
+    assert visitor.text_content(f"{PANEL} #sd-rate-question") == "Hur var chatten?"
+    visitor.fill(f"{PANEL} #sd-rate textarea", "Snabbt och vänligt.")
+    visitor.click(f"{PANEL} #sd-rate button[data-rating=good]")
+    assert visitor.wait_for_selector(f"{PANEL} #sd-rated").text_content() == "Tack för ditt betyg!"
+    conversation = in_another_thread(lambda: Conversation.objects.get())
+    assert (conversation.rating, conversation.rating_comment) == ("good", "Snabbt och vänligt.")
+    visitor.reload()                         # rated once: the page, open again, does not ask again
+    visitor.wait_for_selector(f"{PANEL} #sd-rated")
+    assert visitor.locator(f"{PANEL} #sd-rate").count() == 0

@@ -58,6 +58,28 @@ def test_the_browsers_time_zone_is_kept_for_the_transcript_and_a_bogus_one_ignor
     assert sorted(zones.values()) == ["", "Europe/Stockholm"] and zones[uuid.UUID(kept["conversation"])]
 
 
+def test_an_ended_chat_is_rated_by_its_visitor_and_the_agents_see_it_on_the_ticket(client, chat_open):
+    from apps.chat.services import end_conversation
+    from apps.tickets.models import Message
+
+    start = post(client, "/api/chat/conversations", START).json()
+    url = f"/api/chat/conversations/{start['conversation']}/rating"
+    token = {"HTTP_X_CHAT_TOKEN": start["token"]}
+    assert post(client, url, {"rating": "good"}, **token).json()["code"] == "not_ended"      # 409
+    end_conversation(conversation_id=start["conversation"], by="visitor")
+    assert post(client, url, {"rating": "good"}).status_code == 401
+    assert post(client, url, {"rating": "great"}, **token).status_code == 400
+    rated = post(client, url, {"rating": "bad", "comment": "  Fick vänta länge.  "}, **token,
+                 HTTP_ACCEPT_LANGUAGE="sv")
+    assert rated.status_code == 200 and rated.json() == {"rating": "bad"}
+    conversation = Conversation.objects.get(pk=start["conversation"])
+    assert (conversation.rating, conversation.rating_comment) == ("bad", "Fick vänta länge.")
+    note = Message.objects.filter(ticket=conversation.ticket, direction="note").latest("pk")
+    assert note.body_text == "The visitor rated the chat: Bad.\n\nFick vänta länge."   # for the desk, in its language
+    assert post(client, url, {"rating": "good"}, **token).status_code == 200                # changed their mind
+    assert Conversation.objects.get(pk=start["conversation"]).rating == "good"
+
+
 def test_a_token_grants_its_conversation_and_no_other(client, chat_open):
     first = post(client, "/api/chat/conversations", START).json()
     second = post(client, "/api/chat/conversations", {**START, "email": "bo@example.com"}).json()

@@ -33,7 +33,8 @@
       sendMessage: "Send message", thanks: "Thank you! We received your request %(reference)s and will answer by email.",
       notOffered: "", tooLarge: "The file is too large (at most %(mb)s MB).", badType: "This kind of file cannot be sent.",
       expired: "This chat has expired.", error: "Something went wrong. Please try again.",
-      rateLimited: "You are sending messages too fast; it will be sent in a moment.", download: "Download"},
+      rateLimited: "You are sending messages too fast; it will be sent in a moment.", download: "Download",
+      rate: "How was this chat?", good: "Good", bad: "Bad", rateComment: "Anything to add? (optional)", rated: "Thank you for your rating!"},
     sv: {title: "Chatta med supporten", open: "Chatta med oss", close: "Stäng chatten", language: "Språk",
       name: "Ditt namn", email: "E-post", extension: "Produkt eller tillägg", core: "Kärnprodukten",
       start: "Starta chatten", connecting: "Ansluter…", message: "Meddelande", send: "Skicka", attach: "Bifoga en fil",
@@ -50,7 +51,8 @@
       sendMessage: "Skicka meddelandet", thanks: "Tack! Vi har tagit emot ärende %(reference)s och svarar via e-post.",
       notOffered: "", tooLarge: "Filen är för stor (högst %(mb)s MB).", badType: "Den här filtypen kan inte skickas.",
       expired: "Chatten har gått ut.", error: "Något gick fel. Försök igen.",
-      rateLimited: "Du skickar för snabbt; meddelandet skickas strax.", download: "Ladda ner"},
+      rateLimited: "Du skickar för snabbt; meddelandet skickas strax.", download: "Ladda ner",
+      rate: "Hur var chatten?", good: "Bra", bad: "Dålig", rateComment: "Något att tillägga? (valfritt)", rated: "Tack för ditt betyg!"},
     es: {title: "Chat con soporte", open: "Chatea con nosotros", close: "Cerrar el chat", language: "Idioma",
       name: "Tu nombre", email: "Correo electrónico", extension: "Producto o extensión", core: "El producto principal",
       start: "Iniciar chat", connecting: "Conectando…", message: "Mensaje", send: "Enviar", attach: "Adjuntar un archivo",
@@ -67,7 +69,8 @@
       sendMessage: "Enviar mensaje", thanks: "¡Gracias! Hemos recibido tu solicitud %(reference)s y te responderemos por correo.",
       notOffered: "", tooLarge: "El archivo es demasiado grande (máximo %(mb)s MB).", badType: "Este tipo de archivo no se puede enviar.",
       expired: "Este chat ha caducado.", error: "Algo salió mal. Inténtalo de nuevo.",
-      rateLimited: "Estás enviando demasiado rápido; se enviará en un momento.", download: "Descargar"},
+      rateLimited: "Estás enviando demasiado rápido; se enviará en un momento.", download: "Descargar",
+      rate: "¿Qué tal fue este chat?", good: "Bien", bad: "Mal", rateComment: "¿Algo que añadir? (opcional)", rated: "¡Gracias por tu valoración!"},
     de: {title: "Chat mit dem Support", open: "Chatten Sie mit uns", close: "Chat schließen", language: "Sprache",
       name: "Ihr Name", email: "E-Mail", extension: "Produkt oder Erweiterung", core: "Das Kernprodukt",
       start: "Chat starten", connecting: "Verbinde…", message: "Nachricht", send: "Senden", attach: "Datei anhängen",
@@ -84,7 +87,8 @@
       sendMessage: "Nachricht senden", thanks: "Danke! Wir haben Ihre Anfrage %(reference)s erhalten und antworten per E-Mail.",
       notOffered: "", tooLarge: "Die Datei ist zu groß (höchstens %(mb)s MB).", badType: "Diese Dateiart kann nicht gesendet werden.",
       expired: "Dieser Chat ist abgelaufen.", error: "Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.",
-      rateLimited: "Sie senden zu schnell; die Nachricht wird gleich gesendet.", download: "Herunterladen"},
+      rateLimited: "Sie senden zu schnell; die Nachricht wird gleich gesendet.", download: "Herunterladen",
+      rate: "Wie war dieser Chat?", good: "Gut", bad: "Schlecht", rateComment: "Möchten Sie etwas ergänzen? (optional)", rated: "Vielen Dank für Ihre Bewertung!"},
     "zh-hans": {title: "联系客服", open: "联系我们", close: "关闭", language: "语言",
       name: "您的姓名", email: "电子邮箱", extension: "产品或扩展", core: "核心产品",
       start: "开始聊天", connecting: "正在连接…", message: "消息", send: "发送", attach: "附加文件",
@@ -374,9 +378,31 @@
     var end = panel.querySelector("#sd-end"); if (end) end.hidden = true;
     if (!panel.querySelector("#sd-ended")) {
       panel.appendChild(el("p", {id: "sd-ended", class: "notice", text: s("ended")}));
+      panel.appendChild(state.rated ? el("p", {id: "sd-rated", class: "thanks", text: s("rated")}) : ratingForm());
       panel.appendChild(el("button", {type: "button", class: "primary", text: s("newChat"), onclick: function () {
         state = {lang: lang, open: true}; save(); showPrechat(); }}));
     }
+  }
+
+  function ratingForm() {
+    /* "How was this chat?": good or bad, with an optional comment; the desk notes it on the ticket. */
+    var comment = el("textarea", {name: "comment", rows: "2", maxlength: "2000", "aria-label": s("rateComment"),
+                                  placeholder: s("rateComment")});
+    var form = el("div", {class: "stack", id: "sd-rate", role: "group", "aria-labelledby": "sd-rate-question"}, [
+      el("p", {id: "sd-rate-question", class: "question", text: s("rate")}), comment,
+      el("div", {class: "actions"}, ["good", "bad"].map(function (value) {
+        return el("button", {type: "button", class: "primary", "data-rating": value, text: s(value),
+                             onclick: function () { rate(value); }});
+      }))]);
+    function rate(value) {
+      postJSON("/api/chat/conversations/" + state.conversation + "/rating", {rating: value, comment: comment.value})
+        .then(function (reply) {
+          if (reply.__status !== 200) return setStatus(reply.detail || s("error"));
+          state.rated = value; save();
+          form.replaceWith(el("p", {id: "sd-rated", class: "thanks", text: s("rated")}));
+        }).catch(function () { setStatus(s("error")); });
+    }
+    return form;
   }
 
   function render(m) {
