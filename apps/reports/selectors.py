@@ -1,10 +1,11 @@
-"""SLA compliance figures for the User Support Manager's dashboard."""
+"""SLA compliance and chat ratings for the User Support Manager's dashboard."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, F, Q
 
+from apps.chat.models import Conversation, Rating
 from apps.policy.models import SlaPolicy
 from apps.sla.models import SlaTarget
 
@@ -50,3 +51,28 @@ def sla_compliance(*, start: datetime, end: datetime, by: str) -> list[Complianc
 
 def policy_targets() -> list[SlaPolicy]:
     return list(SlaPolicy.objects.order_by("response_seconds"))
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    language: str
+    ended: int
+    good: int
+    bad: int
+
+    @property
+    def rated(self) -> int:
+        return self.good + self.bad
+
+    @property
+    def good_share(self) -> float | None:
+        return self.good / self.rated if self.rated else None
+
+
+def chat_ratings(*, start: datetime, end: datetime) -> list[RatingRow]:
+    """Per chat language: chats ended, and how their visitors rated them, for chats started in [start, end)."""
+    rows = (Conversation.objects.filter(started_at__gte=start, started_at__lt=end, state=Conversation.State.ENDED)
+            .values("language").annotate(ended=Count("pk"), good=Count("pk", filter=Q(rating=Rating.GOOD)),
+                                         bad=Count("pk", filter=Q(rating=Rating.BAD)))
+            .order_by("language"))
+    return [RatingRow(language=row["language"], ended=row["ended"], good=row["good"], bad=row["bad"]) for row in rows]

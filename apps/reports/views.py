@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from apps.accounts.roles import Role
-from apps.reports.selectors import policy_targets, sla_compliance
+from apps.reports.selectors import chat_ratings, policy_targets, sla_compliance
 
 
 def is_support_manager(user) -> bool:
@@ -39,4 +39,5 @@ def sla_dashboard(request):
               "end": datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)}
     sections = [(by, sla_compliance(**bounds, by=by)) for by in ("channel", "language", "region")]
     return render(request, "reports/sla_dashboard.html", {
-        "start": start, "end": end, "sections": sections, "policies": policy_targets()})
+        "start": start, "end": end, "sections": sections, "policies": policy_targets(),
+        "ratings": chat_ratings(**bounds)})

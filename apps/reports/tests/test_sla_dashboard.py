@@ -4,7 +4,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
-from apps.reports.selectors import sla_compliance
+from apps.reports.selectors import chat_ratings, sla_compliance
 from apps.sla.services import sweep
 from apps.tickets import services
 
@@ -45,3 +45,28 @@ def test_the_dashboard_is_for_the_support_manager_only(client, contact, agent):
     assert page.status_code == 200
     html = page.content.decode()
     assert "SLA compliance" in html and "50 %" in html and "europe" in html
+
+
+
+def test_the_dashboard_shows_how_visitors_rated_their_chats(client, contact, agent, regions, queues):
+    from apps.chat import services as chat
+
+    def chat_rated(email, at, rating):
+        with time_machine.travel(at, tick=False):
+            conversation = chat.start_conversation(language="sv", name="Ada", email=email,
+                                                   entry_point="widget-europe", check_availability=False)
+            chat.end_conversation(conversation_id=conversation.pk, by="visitor")
+            if rating:
+                chat.rate_conversation(conversation_id=conversation.pk, rating=rating)
+
+    for n, rating in enumerate(["good", "good", "good", "bad", ""]):
+        chat_rated(f"v{n}@example.com", datetime(2026, 8, 3, 9, n, tzinfo=UTC), rating)
+    chat_rated("late@example.com", datetime(2026, 10, 2, 9, tzinfo=UTC), "bad")        # another quarter
+    (row,) = chat_ratings(start=datetime(2026, 7, 1, tzinfo=UTC), end=datetime(2026, 10, 1, tzinfo=UTC))
+    assert (row.language, row.ended, row.rated, row.good, row.bad, row.good_share) == ("sv", 5, 4, 3, 1, 0.75)
+    manager = get_user_model().objects.create_user("usm", password="pw")
+    make_agent(user=manager, languages=["en"], channels=["email"], manager=True)
+    client.force_login(manager)
+    html = client.get("/reports/sla/?from=2026-07-01&to=2026-09-30").content.decode()
+    ratings = html.split("Chat ratings", 1)[1]
+    assert "<tr><td>sv</td><td>5</td><td>4</td><td>3</td><td>1</td>" in ratings and "75 %" in ratings
