@@ -1,10 +1,11 @@
 """Reads for the console: queue screens, the ticket view, event payloads for the websocket."""
 
 from django.db.models import Count, F, Min, Q, QuerySet
+from django.utils import translation
 
 from apps.routing.services import is_manager, visible_queues
 from apps.sla.models import SlaTarget
-from apps.tickets.models import Message, Ticket, TicketEvent
+from apps.tickets.models import CannedResponse, Message, Ticket, TicketEvent
 
 WAITING = ("new", "open", "pending")
 
@@ -134,3 +135,12 @@ def queue_overview() -> QuerySet:
         waiting=Count("tickets", filter=Q(tickets__status__in=WAITING, tickets__assignee__isnull=True)),
         open=Count("tickets", filter=Q(tickets__status__in=WAITING)),
     ).order_by("language", "kind")
+
+
+def canned_responses(*, ticket: Ticket, agent) -> list[tuple[str, str]]:
+    """(title, body) of every canned response in the ticket's language, placeholders filled."""
+    contact = ticket.contact
+    values = {"name": contact.name or contact.email, "agent": agent.get_full_name() or agent.get_username(),
+              "reference": ticket.reference}
+    with translation.override(ticket.language):
+        return [(response.title, response.filled(**values)) for response in CannedResponse.objects.order_by("title")]

@@ -20,7 +20,7 @@ from apps.sla.models import SlaTarget
 from apps.tickets import selectors as ticket_selectors
 from apps.tickets import services as tickets
 from apps.tickets.files import download_response
-from apps.tickets.models import CannedResponse, Ticket, TicketEvent
+from apps.tickets.models import Ticket, TicketEvent
 
 
 def agent_required(view):
@@ -79,7 +79,7 @@ def ticket_detail(request, reference):
     return render(request, "console/ticket.html", {
         "ticket": ticket, "thread": ticket.messages.all(), "events": ticket.events.all(),
         "targets": ticket.sla_targets.all(), "strings": _strings(),
-        "canned": CannedResponse.objects.order_by("title"), "canned_language": ticket.language,
+        "canned": selectors.canned_responses(ticket=ticket, agent=request.user),
         # In the workflow's order, after a "Move to…" that is chosen: "Change" alone changes nothing.
         "statuses": [(s.value, s.label) for s in Ticket.Status if s in tickets.ALLOWED_TRANSITIONS[ticket.status]],
         "scopes": [c for c in Ticket.Scope.choices if c[0] != Ticket.Scope.UNTRIAGED],

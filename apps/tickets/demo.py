@@ -1,4 +1,4 @@
-"""Demo data for `manage.py seed_demo`: regions, queues, agents, owners (idempotent)."""
+"""Demo data for `manage.py seed_demo`: regions, queues, agents, owners, canned responses (idempotent)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,6 +13,7 @@ from apps.owners.services import grant_owner_admin
 from apps.policy.defaults import install_default_policy
 from apps.policy.languages import Channel, Language
 from apps.routing.models import Queue
+from apps.tickets.models import CannedResponse
 
 DEMO_PASSWORD = "supportdesk"
 
@@ -36,6 +37,27 @@ OWNERS = [
 ]
 
 MANAGER = "manager"
+
+# Canned responses in every language; {name}, {agent} and {reference} are filled in the console.
+CANNED = [
+    {"en": ("Greeting", "Hi {name}, this is {agent}. How can I help you?"),
+     "sv": ("Hälsning", "Hej {name}, det här är {agent}. Hur kan jag hjälpa dig?"),
+     "es": ("Saludo", "Hola {name}, soy {agent}. ¿En qué puedo ayudarte?"),
+     "de": ("Begrüßung", "Hallo {name}, hier ist {agent}. Wie kann ich Ihnen helfen?"),
+     "zh-hans": ("问候", "{name}，您好！我是{agent}，请问有什么可以帮您？"),
+     "ja": ("ご挨拶", "{name} 様、担当の{agent}です。どのようなご用件でしょうか。")},
+    {"en": ("Follow-up by email", "Thank you, {name}. I will look into this and answer you by email; "
+                                  "your reference is {reference}."),
+     "sv": ("Svar via e-post", "Tack, {name}. Jag tittar på det här och svarar dig via e-post; "
+                               "ditt ärendenummer är {reference}."),
+     "es": ("Respuesta por correo", "Gracias, {name}. Lo revisaré y te responderé por correo electrónico; "
+                                    "tu referencia es {reference}."),
+     "de": ("Antwort per E-Mail", "Danke, {name}. Ich sehe mir das an und antworte Ihnen per E-Mail; "
+                                  "Ihre Referenz ist {reference}."),
+     "zh-hans": ("邮件跟进", "谢谢，{name}。我会进一步了解情况，并通过电子邮件回复您；您的参考编号是 {reference}。"),
+     "ja": ("メールでのご連絡", "{name} 様、ありがとうございます。確認のうえメールでご回答します。"
+                           "お問い合わせ番号は {reference} です。")},
+]
 
 
 def demo_token(username: str) -> str:
@@ -88,6 +110,12 @@ def seed_demo() -> list[tuple[str, str]]:
         for username in admins:
             grant_owner_admin(owner=owner, user=_user(username, staff=False))
             lines.append((f"owner admin of {owner_slug}", username))
+    for texts in CANNED:
+        fields = {}
+        for code, (title, body) in texts.items():
+            suffix = code.replace("-", "_")
+            fields[f"title_{suffix}"], fields[f"body_{suffix}"] = title, body
+        CannedResponse.objects.update_or_create(title_en=texts["en"][0], defaults=fields)
     token = demo_token(MANAGER)
     ApiToken.objects.get_or_create(key_hash=hash_token(token),
                                    defaults={"user": manager, "name": "demo", "prefix": token[:8]})

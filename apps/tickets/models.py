@@ -216,8 +216,11 @@ class TicketEvent(models.Model):
 class CannedResponse(models.Model):
     """A reusable reply; title and body are translated per language."""
 
+    PLACEHOLDERS = ("{name}", "{agent}", "{reference}")
+
     title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("body"))
+    body = models.TextField(_("body"), help_text=_(
+        "{name} becomes the contact's name, {agent} the agent's and {reference} the ticket's reference."))
 
     class Meta:
         verbose_name = _("canned response")
@@ -226,6 +229,13 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def filled(self, *, name: str, agent: str, reference: str) -> str:
+        """The body (in the active language) with its placeholders filled; other braces stay as written."""
+        body = self.body
+        for placeholder, value in zip(self.PLACEHOLDERS, (name, agent, reference), strict=True):
+            body = body.replace(placeholder, value)
+        return body
 
 
 class ReceiptTemplate(models.Model):

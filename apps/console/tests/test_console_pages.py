@@ -216,3 +216,20 @@ def test_a_message_the_desk_sent_itself_says_so_in_the_thread(signed_in, ticket)
                         automatic=True)
     page = signed_in.get(f"/console/tickets/{ticket.reference}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     assert '<div class="meta">supporten · ' in page and '<div class="meta"> · ' not in page
+
+
+
+def test_canned_responses_come_in_the_tickets_language_with_their_placeholders_filled(signed_in, ticket, agent):
+    from apps.tickets.models import CannedResponse
+
+    agent.first_name, agent.last_name = "Sara", "Berg"
+    agent.save()
+    CannedResponse.objects.create(title_en="Greeting", body_en="Hi {name}, this is {agent}.",
+                                  title_sv="Hälsning", body_sv="Hej {name}, det här är {agent}. Ärende {reference}.")
+    CannedResponse.objects.create(title_en="Logs", body_en="Please send the logs of {reference} to {other}.")
+    page = signed_in.get(f"/console/tickets/{ticket.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The ticket is Swedish: the Swedish text, for this contact, agent and ticket, whatever the console's language.
+    assert (f'<option value="Hej Ada Lind, det här är Sara Berg. Ärende {ticket.reference}.">Hälsning</option>'
+            in page)
+    # No Swedish text: the default language's; braces that are no placeholder stay as written.
+    assert f'<option value="Please send the logs of {ticket.reference} to {{other}}.">Logs</option>' in page
