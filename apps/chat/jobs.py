@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.chat import selectors, services
+from apps.policy.services import mailbox_for
 
 
 def send_transcript(conversation_id: str) -> int:
@@ -20,7 +21,10 @@ def send_transcript(conversation_id: str) -> int:
         subject = _("Your chat transcript [%(reference)s]") % {"reference": conversation.ticket.reference}
         body = render_to_string("chat/transcript.txt", {
             "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [conversation.visitor_email])
+    # From the region's mailbox: "reply to this email" then reaches the desk, on this ticket.
+    sender = (mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language)
+              or settings.DEFAULT_FROM_EMAIL)
+    send_mail(subject, body, sender, [conversation.visitor_email])
     return len(lines)
 
 

@@ -34,7 +34,7 @@ from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread
 from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email, parse_many
 from apps.mail.subjects import normalise_subject, reference_in_subject, tagged
 from apps.policy.languages import Channel
-from apps.policy.services import region_for
+from apps.policy.services import mailbox_for, region_for
 from apps.tickets.models import Contact, Message, ReceiptTemplate, Ticket, TicketEvent
 from apps.tickets.services import (
     Actor,
@@ -707,9 +707,11 @@ def _store_attachments(items: list[tuple[Message, ParsedEmail]]) -> None:
 # --- out ---------------------------------------------------------------------------
 
 def _desk_from(ticket: Ticket) -> str:
-    """Replies go out from the desk address the user wrote to."""
+    """Replies go out from the desk address the user wrote to; on a ticket that did not start by
+    mail (a chat), from its region's mailbox."""
     mailbox = MailThread.objects.filter(ticket=ticket).values_list("mailbox", flat=True).first()
-    return mailbox or settings.DEFAULT_FROM_EMAIL
+    return (mailbox or mailbox_for(region_id=ticket.region_id, language=ticket.language)
+            or settings.DEFAULT_FROM_EMAIL)
 
 
 def _user_address(ticket: Ticket) -> str:

@@ -114,6 +114,19 @@ def region_for(*, entry_point: str = "", contact=None, language: str = "") -> Re
     return None
 
 
+def mailbox_for(*, region_id: int | None, language: str = "") -> str | None:
+    """The region's desk mailbox (the one for ``language`` if it has several): where mail about a
+    ticket that did not start by mail (a chat) comes from, so that the user's answer reaches the desk."""
+    if region_id is None:
+        return None
+    mailboxes = list(EntryPoint.objects.filter(kind=EntryPoint.Kind.MAILBOX, region_id=region_id)
+                     .order_by("pk").values_list("address", "default_language"))
+    for address, mailbox_language in mailboxes:
+        if mailbox_language == language:
+            return address
+    return mailboxes[0][0] if mailboxes else None
+
+
 @dataclass(frozen=True)
 class Availability:
     open: bool

@@ -393,6 +393,7 @@ def test_the_transcript_is_emailed_in_the_chats_language(conversation, online_ag
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
     assert mail.to == ["ada@example.com"] and f"[{conversation.ticket.reference}]" in mail.subject
+    assert mail.from_email == "support-eu@example.com"       # the region's mailbox: an answer reaches the desk
     assert "Hur byter jag licens?" in mail.body and "Sara Berg: Under Inställningar." in mail.body
     # In the visitor's own zone (from the browser), and a file by its name once.
     local = asked.at.astimezone(ZoneInfo("Europe/Stockholm"))
@@ -418,8 +419,9 @@ def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_b
     (mail,) = mailoutbox
     reference = conversation.ticket.reference
     assert mail.to == ["ada@example.com"] and f"[{reference}]" in mail.subject
+    assert mail.from_email == "support-eu@example.com"
     assert mail.body.startswith("Vi har hittat felet; uppdatera till 12.4.")
-    answer = ingest_email(raw=build_email(sender="ada@example.com", subject=f"Re: {mail.subject}",
+    answer = ingest_email(raw=build_email(sender="ada@example.com", to=mail.from_email, subject=f"Re: {mail.subject}",
                                           body="Tack, nu fungerar det!", in_reply_to=mail.extra_headers["Message-ID"]),
                           source="file")
     assert answer.ticket_id == conversation.ticket_id
