@@ -26,6 +26,10 @@ AGENTS = [
     ("agent_zh", "zh-hans", [Channel.EMAIL, Channel.FEEDBACK], "Asia/Kuala_Lumpur"),
     ("agent_ja", "ja", [Channel.EMAIL, Channel.FEEDBACK], "Asia/Tokyo"),
 ]
+# What visitors and users see as the agent's name (a chat's "Sara Berg joined the chat").
+NAMES = {"agent_en": ("Emily", "Carter"), "agent_sv": ("Sara", "Berg"), "agent_es": ("Lucía", "García"),
+         "agent_de": ("Jonas", "Weber"), "agent_zh": ("Wei", "Li"), "agent_ja": ("Yui", "Sato"),
+         "manager": ("Maja", "Lind")}
 
 OWNERS = [
     ("acme-extensions", "Acme Extensions", [("acme-stairs", "Acme Stairs", False),
@@ -68,8 +72,13 @@ def demo_token(username: str) -> str:
 def _user(username: str, *, staff: bool = True):
     user, created = get_user_model().objects.get_or_create(
         username=username, defaults={"email": f"{username}@example.com", "is_staff": staff})
+    changed = created
     if created:
         user.set_password(DEMO_PASSWORD)
+    if username in NAMES and not user.first_name:      # named once; a name changed in the admin stays
+        user.first_name, user.last_name = NAMES[username]
+        changed = True
+    if changed:
         user.save()
     return user
 

@@ -233,3 +233,20 @@ def test_canned_responses_come_in_the_tickets_language_with_their_placeholders_f
             in page)
     # No Swedish text: the default language's; braces that are no placeholder stay as written.
     assert f'<option value="Please send the logs of {ticket.reference} to {{other}}.">Logs</option>' in page
+
+
+
+def test_a_rated_chat_shows_the_visitors_rating_in_its_panel(signed_in, agent):
+    from apps.chat import services as chat
+    from apps.routing.services import take_ticket
+
+    conversation = chat.start_conversation(language="sv", name="Ada", email="ada@example.com",
+                                           entry_point="widget-europe", check_availability=False)
+    take_ticket(ticket=conversation.ticket, user=agent)
+    url = f"/console/tickets/{conversation.ticket.reference}/"
+    assert 'id="chat-rating"' not in signed_in.get(url).content.decode()
+    chat.end_conversation(conversation_id=conversation.pk, by="visitor")
+    chat.rate_conversation(conversation_id=conversation.pk, rating="bad", comment="<b>Långsamt</b>")
+    page = signed_in.get(url, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert ('<p id="chat-rating">Besökarens betyg: <span class="chip">Dålig</span> “&lt;b&gt;Långsamt&lt;/b&gt;”</p>'
+            in page)
