@@ -495,7 +495,7 @@ def rate_conversation(*, conversation_id, rating: str, comment: str = "") -> Con
     conversation.rating, conversation.rated_at = rating, timezone.now()
     conversation.rating_comment = comment.strip()[:RATING_COMMENT_CHARS]
     conversation.save(update_fields=["rating", "rating_comment", "rated_at"])
-    with translation.override(settings.LANGUAGE_CODE):      # a note for the desk, whatever the visitor's language
+    with translation.override(conversation.ticket.language):
         note = _("The visitor rated the chat: %(rating)s.") % {"rating": Rating(rating).label}
     if conversation.rating_comment:
         note = f"{note}\n\n{conversation.rating_comment}"
@@ -529,20 +529,24 @@ def end_idle_conversations(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | None:
-    """End the chat; the transcript stays on the ticket with a note saying who ended it."""
+    """End the chat; the transcript stays on the ticket with a note saying who ended it.
+
+    The desk's notes on a chat are written in the ticket's language: the language of the
+    agents whose queue it is, whichever process or request writes them."""
     conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
                     .filter(pk=conversation_id).first())
     if conversation is None or conversation.state == Conversation.State.ENDED:
         return conversation
     conversation.state, conversation.ended_at, conversation.ended_by = Conversation.State.ENDED, timezone.now(), by
     conversation.save(update_fields=["state", "ended_at", "ended_by"])
-    if by == Sender.VISITOR:
-        note = _("The visitor ended the chat.")
-    elif by == ENDED_BY_DESK:
-        note = _("The chat ended after %(minutes)d minutes without a message.") % {
-            "minutes": settings.CHAT_IDLE_END_MINUTES}
-    else:
-        note = _("%(agent)s ended the chat.") % {"agent": display_name(user)}
+    with translation.override(conversation.ticket.language):
+        if by == Sender.VISITOR:
+            note = _("The visitor ended the chat.")
+        elif by == ENDED_BY_DESK:
+            note = _("The chat ended after %(minutes)d minutes without a message.") % {
+                "minutes": settings.CHAT_IDLE_END_MINUTES}
+        else:
+            note = _("%(agent)s ended the chat.") % {"agent": display_name(user)}
     tickets.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note,
                         author_user=user, automatic=True)
     from apps.chat import events

@@ -240,7 +240,7 @@ def test_an_ended_chat_refuses_messages_and_keeps_its_transcript(conversation, o
         await agent.disconnect()
     run(scenario)
     bodies = list(Message.objects.filter(ticket=conversation.ticket).values_list("body_text", flat=True))
-    assert bodies == ["Tack, det löste sig", "The visitor ended the chat."]
+    assert bodies == ["Tack, det löste sig", "Besökaren avslutade chatten."]      # in the ticket's language
 
 
 def test_a_reply_from_the_console_form_reaches_the_visitor_with_the_next_number(conversation, online_agent,
@@ -443,7 +443,7 @@ def test_a_chat_nobody_writes_in_is_ended_by_the_desk_after_the_idle_time(conver
     conversation.refresh_from_db()
     assert (conversation.state, conversation.ended_by) == ("ended", "desk")
     assert Message.objects.filter(ticket=conversation.ticket, direction="note", automatic=True,
-                                  body_text="The chat ended after 30 minutes without a message.").exists()
+                                  body_text="Chatten avslutades efter 30 minuter utan meddelanden.").exists()
     with time_machine.travel(last_line + timedelta(hours=2), tick=False):
         assert end_idle_chats_job() == 0                    # the waiting chat stays
     assert Conversation.objects.get(pk=waiting.pk).state == "waiting"

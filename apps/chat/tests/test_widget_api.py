@@ -70,12 +70,13 @@ def test_an_ended_chat_is_rated_by_its_visitor_and_the_agents_see_it_on_the_tick
     assert post(client, url, {"rating": "good"}).status_code == 401
     assert post(client, url, {"rating": "great"}, **token).status_code == 400
     rated = post(client, url, {"rating": "bad", "comment": "  Fick vänta länge.  "}, **token,
-                 HTTP_ACCEPT_LANGUAGE="sv")
+                 HTTP_ACCEPT_LANGUAGE="es")
     assert rated.status_code == 200 and rated.json() == {"rating": "bad"}
     conversation = Conversation.objects.get(pk=start["conversation"])
     assert (conversation.rating, conversation.rating_comment) == ("bad", "Fick vänta länge.")
     note = Message.objects.filter(ticket=conversation.ticket, direction="note").latest("pk")
-    assert note.body_text == "The visitor rated the chat: Bad.\n\nFick vänta länge."   # for the desk, in its language
+    # In the ticket's language (its agents'), whatever language the request came in.
+    assert note.body_text == "Besökaren betygsatte chatten: Dålig.\n\nFick vänta länge."
     assert post(client, url, {"rating": "good"}, **token).status_code == 200                # changed their mind
     assert Conversation.objects.get(pk=start["conversation"]).rating == "good"
 
