@@ -218,10 +218,9 @@ def upload_attachment(request, conversation_id: uuid.UUID, client_id: Form[str],
         return Status(services.UPLOAD_REFUSAL_STATUS[item.code], ErrorOut(code=item.code, detail=item.detail))
     if limits.ip_message_wait(_ip(request)):
         return Status(409, ErrorOut(code="rate_limited", detail=_("You are sending messages too fast.")))
-    result = services.store_message(item)
+    result = services.send_file(item)
     if isinstance(result, services.Refused):
         return Status(409, ErrorOut(code=result.code, detail=result.detail))
-    events.publish_sync(events.stored_pushes(result))
     return Status(201, {**events.ack_frame(result), "attachments": list(result.attachments)})
 
 

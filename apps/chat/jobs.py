@@ -1,6 +1,5 @@
 """Background chat work: the transcript email (rq queue ``mail``), ending idle chats (cron)."""
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -22,10 +21,12 @@ def send_transcript(conversation_id: str) -> int:
         body = render_to_string("chat/transcript.txt", {
             "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
     # From the region's mailbox: "reply to this email" then reaches the desk, on this ticket.
-    sender = (mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language)
-              or settings.DEFAULT_FROM_EMAIL)
+    sender = mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language)
     send_mail(subject, body, sender, [conversation.visitor_email])
     return len(lines)
+
+
+IDLE_CHECK_SECONDS = 60
 
 
 def end_idle_chats_job() -> int:

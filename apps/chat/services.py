@@ -439,6 +439,16 @@ def store_message(item: Outgoing) -> Stored | Refused:
     return store_messages([item])[0]
 
 
+def send_file(item: Outgoing) -> Stored | Refused:
+    """Store a file's message (from an HTTP upload, either side) and push it to the other side."""
+    from apps.chat import events
+
+    result = store_message(item)
+    if isinstance(result, Stored):
+        events.publish_sync(events.stored_pushes(result))
+    return result
+
+
 @transaction.atomic
 def deliver_agent_message(*, ticket: Ticket, message: Message) -> Stored | None:
     """REPLY_DELIVERY hook: a reply stored by the console joins the conversation and reaches the visitor.

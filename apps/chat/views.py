@@ -41,9 +41,8 @@ def agent_attachment(request, reference):
                                     may_override=is_manager(request.user))
     if isinstance(item, services.Refused):
         return _error(item, services.UPLOAD_REFUSAL_STATUS[item.code])
-    result = services.store_message(item)
+    result = services.send_file(item)
     if isinstance(result, services.Refused):
         return _error(result, 409)
-    events.publish_sync(events.stored_pushes(result))
     return JsonResponse({**events.ack_frame(result, type_="chat.ack"), "ticket": result.ticket,
                          "attachments": list(result.attachments)}, status=201)

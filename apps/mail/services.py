@@ -710,8 +710,7 @@ def _desk_from(ticket: Ticket) -> str:
     """Replies go out from the desk address the user wrote to; on a ticket that did not start by
     mail (a chat), from its region's mailbox."""
     mailbox = MailThread.objects.filter(ticket=ticket).values_list("mailbox", flat=True).first()
-    return (mailbox or mailbox_for(region_id=ticket.region_id, language=ticket.language)
-            or settings.DEFAULT_FROM_EMAIL)
+    return mailbox or mailbox_for(region_id=ticket.region_id, language=ticket.language)
 
 
 def _user_address(ticket: Ticket) -> str:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from apps.policy.businesstime import (
@@ -114,17 +115,16 @@ def region_for(*, entry_point: str = "", contact=None, language: str = "") -> Re
     return None
 
 
-def mailbox_for(*, region_id: int | None, language: str = "") -> str | None:
-    """The region's desk mailbox (the one for ``language`` if it has several): where mail about a
-    ticket that did not start by mail (a chat) comes from, so that the user's answer reaches the desk."""
-    if region_id is None:
-        return None
+def mailbox_for(*, region_id: int | None, language: str = "") -> str:
+    """The region's desk mailbox (the one for ``language`` if it has several), else
+    ``DEFAULT_FROM_EMAIL``: where mail about a ticket that did not start by mail (a chat)
+    comes from, so that the user's answer reaches the desk."""
     mailboxes = list(EntryPoint.objects.filter(kind=EntryPoint.Kind.MAILBOX, region_id=region_id)
-                     .order_by("pk").values_list("address", "default_language"))
+                     .order_by("pk").values_list("address", "default_language")) if region_id else []
     for address, mailbox_language in mailboxes:
         if mailbox_language == language:
             return address
-    return mailboxes[0][0] if mailboxes else None
+    return mailboxes[0][0] if mailboxes else settings.DEFAULT_FROM_EMAIL
 
 
 @dataclass(frozen=True)

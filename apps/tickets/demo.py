@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext
+from modeltranslation.utils import build_localized_fieldname
 
 from apps.accounts.models import ApiToken, hash_token
 from apps.accounts.services import ensure_role_groups, make_agent
@@ -122,8 +123,8 @@ def seed_demo() -> list[tuple[str, str]]:
     for texts in CANNED:
         fields = {}
         for code, (title, body) in texts.items():
-            suffix = code.replace("-", "_")
-            fields[f"title_{suffix}"], fields[f"body_{suffix}"] = title, body
+            fields[build_localized_fieldname("title", code)] = title
+            fields[build_localized_fieldname("body", code)] = body
         CannedResponse.objects.update_or_create(title_en=texts["en"][0], defaults=fields)
     token = demo_token(MANAGER)
     ApiToken.objects.get_or_create(key_hash=hash_token(token),

@@ -47,7 +47,6 @@ def test_the_dashboard_is_for_the_support_manager_only(client, contact, agent):
     assert "SLA compliance" in html and "50 %" in html and "europe" in html
 
 
-
 def test_the_dashboard_shows_how_visitors_rated_their_chats(client, contact, agent, regions, queues):
     from apps.chat import services as chat
 

@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.chat.jobs import end_idle_chats_job
+from apps.chat.jobs import IDLE_CHECK_SECONDS, end_idle_chats_job
 from apps.console.jobs import routing_tick_job
 from apps.sla.jobs import sweep_job
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
             if time.monotonic() - last_sweep >= settings.SLA_SWEEP_INTERVAL_SECONDS:
                 sweep_job()
                 last_sweep = time.monotonic()
-            if time.monotonic() - last_idle_check >= 60:
+            if time.monotonic() - last_idle_check >= IDLE_CHECK_SECONDS:
                 end_idle_chats_job()
                 last_idle_check = time.monotonic()
             time.sleep(every)
