@@ -1,28 +1,22 @@
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.chat.jobs import IDLE_CHECK_SECONDS, end_idle_chats_job
-from apps.console.jobs import routing_tick_job
-from apps.sla.jobs import sweep_job
+from supportdesk.schedule import Ticker, periodic_jobs
 
 
 class Command(BaseCommand):
-    help = ("Run the periodic jobs (offer expiry, presence expiry, SLA sweep, idle chats) in a loop; "
-            "`make run` uses it when there is no Redis for rq's scheduler.")
+    help = ("Run the desk's periodic jobs (supportdesk.schedule) in a loop, without Redis. "
+            "The embedded server (`make run` without Redis) runs the same list inside itself.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--every", type=float, default=5.0)
+        parser.add_argument("--every", type=float, default=1.0, help="seconds between checks for due jobs")
+        parser.add_argument("--once", action="store_true", help="run every job once and exit")
 
-    def handle(self, *args, every, **options):
-        last_sweep = last_idle_check = 0.0
+    def handle(self, *args, every, once, **options):
+        ticker = Ticker(periodic_jobs())
         while True:
-            routing_tick_job()
-            if time.monotonic() - last_sweep >= settings.SLA_SWEEP_INTERVAL_SECONDS:
-                sweep_job()
-                last_sweep = time.monotonic()
-            if time.monotonic() - last_idle_check >= IDLE_CHECK_SECONDS:
-                end_idle_chats_job()
-                last_idle_check = time.monotonic()
+            ticker.run_due()
+            if once:
+                return
             time.sleep(every)

@@ -1,0 +1,98 @@
+"""One list of periodic jobs, read by rq's cron scheduler and by the in-process ticker alike."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from supportdesk import launcher
+from supportdesk.schedule import PeriodicJob, Ticker, periodic_jobs
+
+RAN: list[str] = []
+
+
+def record_job():
+    RAN.append("record")
+
+
+def failing_job():
+    RAN.append("failing")
+    raise RuntimeError("broken on purpose")
+
+
+@pytest.fixture(autouse=True)
+def fresh_runs():
+    RAN.clear()
+    yield
+    RAN.clear()
+
+
+def test_every_periodic_job_is_importable_and_on_a_queue_the_worker_serves():
+    for job in periodic_jobs():
+        assert callable(import_string(job.func)), job
+        assert job.queue in launcher.worker_queues(), job
+        assert job.every_seconds > 0
+
+
+def test_the_mail_jobs_are_in_the_list_and_imap_only_with_a_mailbox(settings):
+    settings.IMAP_HOST = ""
+    names = [job.name for job in periodic_jobs()]
+    assert {"routing-tick", "sla-sweep", "chat-idle-end", "mail-pending"} <= set(names)
+    assert "imap-poll" not in names
+    settings.IMAP_HOST, settings.IMAP_POLL_SECONDS = "imap.example.com", 120
+    imap = [job for job in periodic_jobs() if job.name == "imap-poll"]
+    assert imap and imap[0].every_seconds == 120
+
+
+def test_rq_cron_registers_the_same_list():
+    from redis import Redis
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=Redis())     # loading the file does not connect
+    scheduler.load_config_from_file("supportdesk.cron")
+    registered = {job.name: job for job in scheduler.get_jobs()}
+    assert sorted(registered) == sorted(job.name for job in periodic_jobs())
+    for job in periodic_jobs():
+        assert registered[job.name].func_name == job.func
+        assert (registered[job.name].queue_name, registered[job.name].interval) == (job.queue, job.every_seconds)
+
+
+@pytest.mark.django_db
+def test_the_ticker_runs_each_job_when_its_interval_has_passed():
+    now = [100.0]
+    ticker = Ticker([PeriodicJob("often", f"{__name__}.record_job", "default", 5)], clock=lambda: now[0])
+    assert ticker.run_due() == ["often"]          # at once on start
+    now[0] += 4.9
+    assert ticker.run_due() == []
+    now[0] += 0.1
+    assert ticker.run_due() == ["often"]
+    assert RAN == ["record", "record"]
+
+
+@pytest.mark.django_db
+def test_a_failing_job_is_logged_and_the_others_still_run(caplog):
+    ticker = Ticker([PeriodicJob("broken", f"{__name__}.failing_job", "default", 5),
+                     PeriodicJob("fine", f"{__name__}.record_job", "default", 5)])
+    assert ticker.run_due() == ["broken", "fine"]
+    assert RAN == ["failing", "record"]
+    assert "periodic job broken failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tick_command_files_mail_a_lost_job_left_stored(regions, queues):
+    """Without Redis the ticker is the only thing that picks up stored, unprocessed mail."""
+    from apps.mail import services
+    from apps.mail.models import InboundEmail
+    from apps.tickets.models import Ticket
+
+    raw = (b"From: Ada <ada@example.org>\r\nTo: support-eu@example.com\r\nSubject: Skrivaren\r\n"
+           b"Message-ID: <tick-1@example.org>\r\n\r\nHej, skrivaren fungerar inte.\r\n")
+    with time_machine.travel(timezone.now() - timedelta(minutes=10)):
+        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.SMTP)   # its job was lost
+    call_command("tick", "--once")
+    inbound.refresh_from_db()
+    assert inbound.ticket_id is not None
+    assert Ticket.objects.filter(pk=inbound.ticket_id, subject="Skrivaren").exists()
