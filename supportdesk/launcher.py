@@ -72,35 +72,71 @@ def main() -> int:
     log.info(choose_stores(env))
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("seed_demo", env=env)
-    host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
-    children = start_web(host=host, port=int(port), env=env)
+    host, port = env.get("HOST", "127.0.0.1"), int(env.get("PORT", "8000"))
+    smtp_port = int(env.get("MAIL_SMTP_PORT", "2525"))
     if env.get("REDIS_URL"):
+        children = start_web(host=host, port=port, env=env)
         children += [subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in worker_commands(env)]
+        # Mail in: the SMTP listener stores each message before it answers 250.
+        children.append(subprocess.Popen(
+            [sys.executable, "manage.py", "smtp_server", "--port", str(smtp_port)], cwd=BASE_DIR, env=env))
     else:
-        # No Redis, no rq: the periodic jobs run as a plain loop instead.
-        children.append(subprocess.Popen([sys.executable, "manage.py", "tick"], cwd=BASE_DIR, env=env))
-    # Mail in: the SMTP listener stores each message before it answers 250.
-    smtp_port = env.get("MAIL_SMTP_PORT", "2525")
-    children.append(subprocess.Popen(
-        [sys.executable, "manage.py", "smtp_server", "--port", smtp_port], cwd=BASE_DIR, env=env))
-    log.info("serving http://%s:%s/ (admin /admin/, API document /api/docs); SMTP on port %s",
-             host, port, smtp_port)
+        children = [start_embedded(host=host, port=port, smtp_port=smtp_port, env=env)]
+    log.info(where_to_go(host=host, port=port, smtp_port=smtp_port))
     return supervise(children)
+
+
+def where_to_go(*, host: str, port: int, smtp_port: int) -> str:
+    base = f"http://{host}:{port}"
+    return "\n".join([
+        f"serving {base}/",
+        f"  agent console      {base}/console/   (sign in as agent_sv, agent_en, ... or manager)",
+        f"  chat widget demo   {base}/widget/demo/",
+        f"  manager's pages    {base}/console/manager/  and  {base}/reports/sla/",
+        f"  API documentation  {base}/api/docs",
+        f"  administration     {base}/admin/   (sign in as admin)",
+        f"  mail in            SMTP {host}:{smtp_port}, or .venv/bin/python manage.py ingest_email FILE",
+        "  an administrator of your own: .venv/bin/python manage.py createsuperuser",
+    ])
+
+
+def daphne_arguments(env: dict) -> list[str]:
+    """daphne's access log writes a line per request, static file and socket: on only with ACCESS_LOG=1."""
+    return ["--verbosity", "1" if env.get("ACCESS_LOG") == "1" else "0"]
 
 
 def start_web(*, host: str, port: int, env: dict) -> list[subprocess.Popen]:
     """daphne processes sharing one listening socket; the kernel spreads connections over them.
 
-    With Redis there is one per core by default (WEB_PROCESSES): measured, two processes
-    halve the console fan-out and chat latency on two cores (bench/RESULTS.md). The
-    in-memory layer of embedded mode only works inside one process.
+    One per core by default (WEB_PROCESSES): measured, two processes halve the console
+    fan-out and chat latency on two cores (bench/RESULTS.md). Only with Redis: the
+    in-memory layer works inside one process (``start_embedded``).
     """
-    count = int(env.get("WEB_PROCESSES", os.cpu_count() or 1)) if env.get("REDIS_URL") else 1
+    count = int(env.get("WEB_PROCESSES", os.cpu_count() or 1))
+    fd = listening_socket(host, port)
+    return [subprocess.Popen([sys.executable, "-m", "daphne", *daphne_arguments(env), "--fd", str(fd),
+                              "supportdesk.asgi:application"], cwd=BASE_DIR, env=env, pass_fds=(fd,))
+            for _ in range(max(1, count))]
+
+
+def start_embedded(*, host: str, port: int, smtp_port: int, env: dict, **popen) -> subprocess.Popen:
+    """One process: daphne with the SMTP listener and the periodic jobs inside (supportdesk/serve.py)."""
+    fd = listening_socket(host, port)
+    return subprocess.Popen(
+        [sys.executable, "-m", "supportdesk.serve", "--smtp-host", env.get("MAIL_SMTP_HOST", "127.0.0.1"),
+         "--smtp-port", str(smtp_port), "--", *daphne_arguments(env), "--fd", str(fd),
+         "supportdesk.asgi:application"], cwd=BASE_DIR, env=env, pass_fds=(fd,), **popen)
+
+
+_listeners: list[socket.socket] = []
+
+
+def listening_socket(host: str, port: int) -> int:
+    """A listening socket the children inherit; this process keeps it open while they run."""
     listener = socket.create_server((host, port), backlog=1024)
     listener.set_inheritable(True)
-    fd = listener.fileno()
-    return [subprocess.Popen([sys.executable, "-m", "daphne", "--fd", str(fd), "supportdesk.asgi:application"],
-                             cwd=BASE_DIR, env=env, pass_fds=(fd,)) for _ in range(max(1, count))]
+    _listeners.append(listener)
+    return listener.fileno()
 
 
 def worker_commands(env: dict) -> list[list[str]]:

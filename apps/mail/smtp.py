@@ -9,11 +9,12 @@ announces the limit in EHLO's SIZE, so most senders never try).
 
 import asyncio
 import logging
+import socket
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 
@@ -51,18 +52,23 @@ def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
 
 
 class DeskHandler:
-    """Stores each message from one worker thread, which owns the database connection."""
+    """Stores each message from one worker thread, which owns the database connection.
+
+    The thread is entered through asgiref's ``sync_to_async``, so what filing the message
+    pushes to consoles goes back through the listener's event loop: in the embedded
+    server that loop is daphne's, where the in-memory channel layer's sockets live.
+    """
 
     def __init__(self):
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-store")
+        self.store = sync_to_async(store_message, thread_sensitive=False, executor=self.executor)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        store = partial(store_message, raw=raw, mail_from=_text(envelope.mail_from),
-                        rcpt_tos=[_text(r) for r in envelope.rcpt_tos])
-        return await asyncio.get_running_loop().run_in_executor(self.executor, store)
+        return await self.store(raw=raw, mail_from=_text(envelope.mail_from),
+                                rcpt_tos=[_text(r) for r in envelope.rcpt_tos])
 
     def close(self) -> None:
         """Close the worker's database connection and stop it (after the controller has stopped)."""
@@ -70,7 +76,20 @@ class DeskHandler:
         self.executor.shutdown(wait=True)
 
 
+def smtp_options() -> dict:
+    return {"data_size_limit": settings.MAIL_MAX_BYTES, "enable_SMTPUTF8": True}
+
+
 def make_controller(*, host: str, port: int) -> Controller:
     """An aiosmtpd controller serving the desk's handler (it runs in its own thread once started)."""
-    return Controller(DeskHandler(), hostname=host, port=port, data_size_limit=settings.MAIL_MAX_BYTES,
-                      enable_SMTPUTF8=True, ready_timeout=10)
+    return Controller(DeskHandler(), hostname=host, port=port, ready_timeout=10, **smtp_options())
+
+
+async def serve_in_loop(*, host: str, port: int) -> asyncio.Server:
+    """The same listener on the running event loop: the embedded server's, beside its sockets."""
+    loop = asyncio.get_running_loop()
+    handler = DeskHandler()
+    # Named once here: unnamed, aiosmtpd looks up the machine's FQDN for every connection's greeting.
+    name = socket.getfqdn()
+    return await loop.create_server(
+        lambda: SMTP(handler, hostname=name, loop=loop, **smtp_options()), host=host, port=port)
