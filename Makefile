@@ -14,7 +14,8 @@ install: $(STAMP) catalogues
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	# setuptools' note that folders named like our packages take precedence is how we want it.
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # Compile the .po catalogues with Babel: no system gettext needed.
