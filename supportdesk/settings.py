@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_rq",
+    "ninja",  # serves /api/docs' Swagger UI from our static files, not a CDN: the docs work offline
     "apps.policy",
     "apps.accounts",
     "apps.owners",

@@ -45,3 +45,14 @@ def test_postgres_and_redis_when_their_urls_are_set():
     core = load_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x", REDIS_URL="redis://127.0.0.1:6379/3",
                          CHANNEL_LAYER="core")
     assert core.stdout.split()[1] == "channels_redis.core.RedisChannelLayer"
+
+
+def test_the_api_documentation_needs_no_internet(client):
+    """/api/docs loads Swagger UI from the desk's own static files, not from a CDN."""
+    import re
+
+    page = client.get("/api/docs").content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert any(source.startswith("/static/ninja/swagger-ui") for source in sources), sources
+    assert not [source for source in sources if source.startswith(("http://", "https://", "//"))], sources
+    assert client.get(next(s for s in sources if s.endswith(".js"))).status_code == 200
