@@ -5,6 +5,7 @@ stops the process at start-up with a message that names the variable.
 """
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,8 +46,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_required(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
-    return value
+def generated_secret(path: Path) -> str:
+    """A secret made once per install and kept in ``path`` (readable by its owner only).
+
+    A fixed development key is public, so anything it signs (sessions, visitor chat
+    tokens) can be forged; a key generated on first start is not, and surviving
+    restarts keeps everyone signed in. Two processes starting at once read the one key
+    whichever of them writes it first.
+    """
+    from django.core.management.utils import get_random_secret_key
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if not value:
+            raise ImproperlyConfigured(f"{path} is empty: delete it to generate a new key") from None
+        return value
+    with os.fdopen(descriptor, "w") as file:
+        file.write(get_random_secret_key())
+    return path.read_text().strip()

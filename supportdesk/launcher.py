@@ -67,11 +67,12 @@ def manage(*args: str, env: dict) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    env = dict(os.environ)
+    # A demo of its own, not DEBUG: demo data, mail printed to the log, static files from the apps.
+    env = {"DEMO": "1", **os.environ}
     (BASE_DIR / "var").mkdir(exist_ok=True)
     log.info(choose_stores(env))
     manage("migrate", "--no-input", "-v", "0", env=env)
-    manage("seed_demo", env=env)
+    manage("seed_demo", "--force", env=env)
     host, port = env.get("HOST", "127.0.0.1"), int(env.get("PORT", "8000"))
     smtp_port = int(env.get("MAIL_SMTP_PORT", "2525"))
     if env.get("REDIS_URL"):

@@ -1,23 +1,28 @@
 """Settings for the support desk, read from environment variables.
 
-Every variable has a safe development default; with DEBUG off the secrets must be
-given. With DATABASE_URL and REDIS_URL unset the desk runs embedded: SQLite, the
+Every variable has a safe default: DEBUG is off unless ``DEBUG=1``, and an unset
+SECRET_KEY is generated once and kept under ``var/``. ``make run`` is a demo mode of
+its own (``DEMO=1``): demo data, mail printed to the log, static files served from the
+apps. With DATABASE_URL and REDIS_URL unset the desk runs embedded: SQLite, the
 in-memory channel layer and background jobs executed in process.
 """
 
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from supportdesk.env import env_bool, env_int, env_list, env_required, env_str
+from supportdesk.env import env_bool, env_int, env_list, env_str, generated_secret
+from supportdesk.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", default=True)
-SECRET_KEY = env_str("SECRET_KEY") or (
-    "django-insecure-development-only-key" if DEBUG else env_required("SECRET_KEY")
-)
+DEBUG = env_bool("DEBUG", default=False)
+# `make run` sets DEMO=1 (supportdesk/launcher.py): a demo, not a development server.
+DEMO = env_bool("DEMO", default=False)
+SECRET_KEY = env_str("SECRET_KEY") or generated_secret(
+    Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key"))))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -128,6 +133,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed passwords per account and per address before both are refused for a while (apps.accounts.throttle).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/console/"
 
@@ -152,8 +160,8 @@ TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Served by WhiteNoise under daphne; in DEBUG straight from the app folders.
-WHITENOISE_USE_FINDERS = DEBUG
+# Served by WhiteNoise under daphne; in DEBUG and the demo straight from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG or DEMO
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
@@ -164,10 +172,11 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@example.com")
+# The demo and DEBUG print outgoing mail to the log: no SMTP server is there to take it.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
+    if DEBUG or DEMO
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 
@@ -219,14 +228,25 @@ TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
 
 # --- security ----------------------------------------------------------------
+# Secure cookies and HTTPS rules follow the address users reach: over plain http (the demo on
+# 127.0.0.1) a Secure cookie is never sent back and nobody could sign in.
+HTTPS = PUBLIC_BASE_URL.startswith("https://")
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed (supportdesk/proxies.py);
+# from anyone else those headers are dropped. Empty: the connecting peer is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from error
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 
 LOGGING = {
     "version": 1,

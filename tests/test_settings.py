@@ -19,10 +19,46 @@ def load_settings(**env):
         cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
 
 
-def test_secret_key_is_required_when_debug_is_off():
-    result = load_settings(DEBUG="0")
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+def setting_values(expression: str, **env) -> str:
+    """``expression`` evaluated on the settings a fresh process loads from ``env`` alone."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DEMO", "PUBLIC_BASE_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+         f"'supportdesk.settings'); django.setup(); from django.conf import settings as s; print({expression})"],
+        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_debug_is_off_unless_asked_for(tmp_path):
+    key_file = str(tmp_path / "secret_key")
+    assert setting_values("s.DEBUG, s.DEMO", SECRET_KEY_FILE=key_file) == "False False"
+    assert setting_values("s.DEBUG", SECRET_KEY_FILE=key_file, DEBUG="1") == "True"
+
+
+def test_an_unset_secret_key_is_generated_once_and_kept_private(tmp_path):
+    key_file = tmp_path / "var" / "secret_key"
+    first = setting_values("s.SECRET_KEY", SECRET_KEY_FILE=str(key_file))
+    assert len(first) >= 50 and "insecure" not in first
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert setting_values("s.SECRET_KEY", SECRET_KEY_FILE=str(key_file), DEBUG="1") == first
+    assert setting_values("s.SECRET_KEY", SECRET_KEY_FILE=str(key_file), SECRET_KEY="given") == "given"
+
+
+def test_cookies_are_secure_and_https_enforced_only_when_users_reach_the_desk_over_https(tmp_path):
+    key_file = str(tmp_path / "secret_key")
+    fields = "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0"
+    assert setting_values(fields, SECRET_KEY_FILE=key_file, DEMO="1") == "False False False False"
+    assert setting_values(fields, SECRET_KEY_FILE=key_file,
+                          PUBLIC_BASE_URL="https://desk.example.com") == "True True True True"
+
+
+def test_the_demo_prints_mail_and_serves_static_files_without_debug(tmp_path):
+    fields = "s.EMAIL_BACKEND, s.WHITENOISE_USE_FINDERS"
+    assert setting_values(fields, SECRET_KEY_FILE=str(tmp_path / "key"), DEMO="1") == \
+        "django.core.mail.backends.console.EmailBackend True"
+    assert setting_values(fields, SECRET_KEY_FILE=str(tmp_path / "key")) == \
+        "django.core.mail.backends.smtp.EmailBackend False"
 
 
 def test_a_malformed_boolean_names_the_variable():
@@ -56,3 +92,39 @@ def test_the_api_documentation_needs_no_internet(client):
     assert any(source.startswith("/static/ninja/swagger-ui") for source in sources), sources
     assert not [source for source in sources if source.startswith(("http://", "https://", "//"))], sources
     assert client.get(next(s for s in sources if s.endswith(".js"))).status_code == 200
+
+
+def compose_environment(**given) -> dict:
+    """The desk's environment in docker/compose.yaml, with ``given`` as the operator's shell variables."""
+    import re
+
+    text = (ROOT / "docker" / "compose.yaml").read_text()
+    block = text.split("  environment:\n", 1)[1].split("\n  volumes:", 1)[0]
+    env = {}
+    for key, value in re.findall(r"^    (\w+): (.*)$", block, flags=re.MULTILINE):
+        match = re.fullmatch(r"\$\{(\w+):([-?])(.*)\}", value)
+        if not match:
+            env[key] = value
+        elif match[1] in given:
+            env[key] = given[match[1]]
+        elif match[2] == "-":
+            env[key] = match[3]
+    return env
+
+
+def test_the_compose_deployment_passes_djangos_deployment_checks(tmp_path):
+    from django.core.management.utils import get_random_secret_key
+
+    env = compose_environment(SECRET_KEY=get_random_secret_key(), PUBLIC_BASE_URL="https://desk.example.com",
+                              ALLOWED_HOSTS="desk.example.com")
+    assert env["DEBUG"] == "0" and "PUBLIC_BASE_URL" in env
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DEMO", "EMAIL_BACKEND"}}
+    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                          cwd=ROOT, env={**clean, **env, "MEDIA_ROOT": str(tmp_path)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_compose_runs_the_periodic_jobs():
+    text = (ROOT / "docker" / "compose.yaml").read_text()
+    assert '"rqcron", "supportdesk.cron"' in text
