@@ -11,21 +11,23 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from apps.chat.origins import WidgetOriginGate  # noqa: E402
 from apps.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from supportdesk import daphne_tuning  # noqa: E402
+from supportdesk.proxies import TrustedProxies, parse_networks  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_tuning.apply()
 
-application = ProtocolTypeRouter({
+application = TrustedProxies(ProtocolTypeRouter({
     "http": django_asgi_app,
     # The widget's socket may come from any embedding site and needs no session; everything else
     # keeps the host check and session auth.
     "websocket": WidgetOriginGate(URLRouter(chat_routes), fallback=AllowedHostsOriginValidator(
         AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
-})
+}), networks=parse_networks(settings.TRUSTED_PROXIES))
 
 # Everything loaded so far (Django, the apps, catalogues, language data) lives as long as the
 # process. Frozen, it is left out of the collector's full passes, which otherwise re-scanned
