@@ -1,5 +1,8 @@
 """The REST API: one NinjaAPI collecting each app's router (wiring only)."""
 
+import logging
+
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
 from apps.accounts.api_auth import StaffToken
@@ -17,3 +20,17 @@ api.add_router("", owners_router)
 api.add_router("", sla_router)
 api.add_router("", feedback_router)  # its own auth: the installation's X-Api-Key
 api.add_router("", chat_router)  # public: the widget; a visitor token guards each conversation
+
+
+log = logging.getLogger("supportdesk.api")
+
+
+@api.exception_handler(Exception)
+def unexpected_error(request, exc):
+    """A fault of ours: logged with its traceback, answered without it (in DEBUG too).
+
+    django-ninja's own handler returns the traceback as the body whenever DEBUG is on.
+    """
+    log.error("API error on %s %s", request.method, request.path, exc_info=exc)
+    return api.create_response(request, {"detail": _("Something went wrong on our side. It has been logged.")},
+                               status=500)

@@ -20,7 +20,7 @@ class PreviewOut(Schema):
     response_due: datetime
 
 
-class AvailabilityOut(Schema):
+class ChannelAvailabilityOut(Schema):
     channel: str
     language: str
     region: str
@@ -45,7 +45,7 @@ def sla_preview(request, region: str, channel: str, received: datetime):
     return {key: _utc(value) for key, value in due.items()}
 
 
-@router.get("/availability", response=AvailabilityOut, auth=None,
+@router.get("/availability", response=ChannelAvailabilityOut, auth=None,
             summary="Is a channel open for a language in a region now, and when does it next open?")
 def channel_availability(request, channel: str, language: str, region: str):
     now = timezone.now()

@@ -74,3 +74,16 @@ def test_availability_counts_the_online_agents_of_a_live_channel(client, regions
     assert chat["agents_online"] == 1
     email = client.get("/api/availability", {"channel": "email", "language": "sv", "region": "europe"}).json()
     assert email["agents_online"] is None
+
+
+def test_each_availability_endpoint_is_documented_with_its_own_schema(client, db):
+    """Two schemas named alike made the OpenAPI document describe /api/availability with the widget's."""
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+
+    def response_schema(path):
+        ref = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[-1]]["properties"]
+
+    assert {"channel", "open", "agents_online", "checked_at"} <= set(response_schema("/api/availability"))
+    assert {"mode", "reason", "next_opening"} <= set(response_schema("/api/chat/availability"))

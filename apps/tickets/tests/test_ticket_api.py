@@ -85,3 +85,18 @@ def test_the_openapi_document_describes_the_ticket_endpoints(client, db):
     document = client.get("/api/openapi.json").json()
     assert "/api/tickets/{reference}" in document["paths"]
     assert "/api/tickets" in document["paths"]
+
+
+def test_a_fault_answers_json_without_a_traceback_and_is_logged(api_client, monkeypatch, caplog, settings):
+    from apps.tickets import selectors
+
+    def broken(reference):
+        raise RuntimeError("database password is hunter2")
+
+    settings.DEBUG = True      # django-ninja answers with the traceback in DEBUG: ours never does
+    monkeypatch.setattr(selectors, "ticket_by_reference", broken)
+    response = api_client.get("/api/tickets/SD-000001")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Something went wrong on our side. It has been logged."}
+    assert "hunter2" not in response.content.decode() and "Traceback" not in response.content.decode()
+    assert "hunter2" in caplog.text
