@@ -35,6 +35,8 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("chat-idle-end", "apps.chat.jobs.end_idle_chats_job", "default", IDLE_CHECK_SECONDS),
         # Mail stored by the SMTP listener whose processing job was lost (a crash) is picked up here.
         PeriodicJob("mail-pending", "apps.mail.jobs.process_pending_job", "mail", 60),
+        # Retries that are due, and rows whose delivery job was never queued (Redis away) or lost.
+        PeriodicJob("outbox-deliver", "apps.outbox.jobs.deliver_due_job", "mail", 10),
     ]
     if settings.IMAP_HOST:
         jobs.append(PeriodicJob("imap-poll", "apps.mail.jobs.poll_imap_job", "mail", settings.IMAP_POLL_SECONDS))

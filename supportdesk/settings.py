@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "channels",
     "django_rq",
     "ninja",  # serves /api/docs' Swagger UI from our static files, not a CDN: the docs work offline
+    "apps.outbox",
     "apps.policy",
     "apps.accounts",
     "apps.owners",
@@ -179,6 +180,14 @@ EMAIL_BACKEND = env_str(
     if DEBUG or DEMO
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+
+# --- the outbox (apps.outbox): everything that leaves the desk ------------------
+# Retries wait 30 s, 60 s, 120 s … (with jitter) up to an hour apart; after two days a row is a dead letter.
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_MAX_AGE_SECONDS = env_int("OUTBOX_MAX_AGE_SECONDS", 2 * 24 * 3600)
+# A row "sending" for longer than this belonged to a worker that died: the sweep sends it again.
+OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 300)
 
 # --- mail in and out (apps.mail) ---------------------------------------------
 MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 25 * 1024 * 1024)

@@ -1,30 +1,6 @@
-"""Background chat work: the transcript email (rq queue ``mail``), ending idle chats (cron)."""
+"""Background chat work: ending idle chats (a periodic job)."""
 
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-from django.utils import translation
-from django.utils.translation import gettext as _
-
-from apps.chat import selectors, services
-from apps.policy.services import mailbox_for
-
-
-def send_transcript(conversation_id: str) -> int:
-    """Email the whole transcript to the visitor, in the chat's language; returns the lines sent."""
-    conversation = selectors.conversation(conversation_id=conversation_id)
-    if conversation is None or not conversation.visitor_email:
-        return 0
-    lines = selectors.transcript(conversation_id=conversation_id)
-    with translation.override(conversation.language):
-        # The tag [SD-…] files the visitor's answer to this mail on the chat's ticket.
-        subject = _("Your chat transcript [%(reference)s]") % {"reference": conversation.ticket.reference}
-        body = render_to_string("chat/transcript.txt", {
-            "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
-    # From the region's mailbox: "reply to this email" then reaches the desk, on this ticket.
-    sender = mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language)
-    send_mail(subject, body, sender, [conversation.visitor_email])
-    return len(lines)
-
+from apps.chat import services
 
 IDLE_CHECK_SECONDS = 60
 

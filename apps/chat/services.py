@@ -40,7 +40,6 @@ from apps.policy.services import PolicyError, availability, region_for
 from apps.routing.services import live_agents_online
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
-from supportdesk.jobs import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -585,5 +584,7 @@ def request_transcript(*, conversation_id) -> str:
         raise ChatError("no_email", _("We have no email address for this chat."))
     if not cache.add(f"chat:transcript:{conversation.pk}", 1, TRANSCRIPT_EVERY_SECONDS):
         raise ChatError("rate_limited", _("The transcript was sent a moment ago; please check your inbox."))
-    enqueue_on_commit("mail", "apps.chat.jobs.send_transcript", str(conversation.pk))
+    from apps.chat.transcripts import send_transcript_later
+
+    send_transcript_later(conversation)
     return conversation.visitor_email

@@ -7,14 +7,6 @@ def process_inbound_job(inbound_id: int) -> str:
     return services.process_inbound(inbound_id=inbound_id).outcome
 
 
-def deliver_outbound_job(outbound_id: int) -> bool:
-    return services.deliver_outbound(outbound_id=outbound_id)
-
-
-def deliver_outbound_many_job(outbound_ids: list[int]) -> int:
-    return services.deliver_outbound_many(outbound_ids=outbound_ids)
-
-
 def process_pending_job() -> int:
     return services.process_pending()
 

@@ -20,9 +20,8 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.db.models.functions import Upper
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -31,6 +30,7 @@ from django.utils.translation import gettext as _
 from apps.mail import selectors
 from apps.mail.loops import is_robot_address
 from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread, OutboundEmail
+from apps.mail.outbound import send_outbound_later
 from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email, parse_many
 from apps.mail.subjects import normalise_subject, reference_in_subject, tagged
 from apps.policy.languages import Channel
@@ -227,7 +227,7 @@ def _ingest_batch(items: list[tuple[bytes, ParsedEmail | UnparseableEmail | None
             bulk_insert(inbounds)
             MailReference.objects.bulk_create(filing.references_to_store, ignore_conflicts=True)
             if filing.deliveries:
-                enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_many_job", filing.deliveries)
+                send_outbound_later(filing.deliveries)
     except Exception as error:
         if _database_unavailable(error):
             raise
@@ -809,7 +809,7 @@ def send_receipts(receipts: list[Receipt], *, mailboxes: dict | None = None,
         if filing is not None and filing.deliveries is not None:
             filing.deliveries.append(outbound.pk)
         else:
-            enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
+            send_outbound_later([outbound.pk])
         results[index] = outbound
     return results
 
@@ -856,94 +856,8 @@ def send_reply(*, ticket: Ticket, message: Message) -> OutboundEmail:
     if not message.external_id:
         Message.objects.filter(pk=message.pk, external_id="").update(external_id=message_id)
     _remember_ids(ticket=ticket, ids=[message_id], direction=MailReference.Direction.OUTBOUND)
-    enqueue_on_commit("mail", "apps.mail.jobs.deliver_outbound_job", outbound.pk)
+    send_outbound_later([outbound.pk])
     return outbound
-
-
-def deliver_outbound(*, outbound_id: int) -> bool:
-    """Send one queued mail over SMTP; safe to rerun (a sent mail is not sent again).
-
-    Runs outside any transaction: the row is claimed by a conditional UPDATE, the
-    network call holds no lock, and the result is written afterwards.
-    """
-    claimed = OutboundEmail.objects.filter(
-        pk=outbound_id, status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED],
-    ).update(status=OutboundEmail.Status.SENDING, attempts=F("attempts") + 1)
-    if not claimed:
-        return False
-    outbound = OutboundEmail.objects.get(pk=outbound_id)
-    try:
-        _email(outbound).send(fail_silently=False)
-    except Exception as error:
-        _mark_failed(outbound.pk, error)
-        raise
-    OutboundEmail.objects.filter(pk=outbound_id).update(status=OutboundEmail.Status.SENT, sent_at=timezone.now(),
-                                                        last_error="")
-    return True
-
-
-def deliver_outbound_many(*, outbound_ids: list[int]) -> int:
-    """Send a batch's queued mails over one SMTP connection; safe to rerun. Returns how many were sent.
-
-    Claims like ``deliver_outbound`` (a row another worker is sending or has sent is
-    skipped), in one short transaction for the whole batch. A mail that fails is
-    marked failed and the others still go; the job then raises, so it shows as failed.
-    """
-    with transaction.atomic():
-        claimed = list(OutboundEmail.objects.select_for_update(skip_locked=True).filter(
-            pk__in=outbound_ids, status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED],
-        ).order_by("pk"))
-        OutboundEmail.objects.filter(pk__in=[outbound.pk for outbound in claimed]).update(
-            status=OutboundEmail.Status.SENDING, attempts=F("attempts") + 1)
-    if not claimed:
-        return 0
-    sent, failures = [], []
-    connection = get_connection(fail_silently=False)
-    try:
-        connection.open()
-        for outbound in claimed:
-            try:
-                _email(outbound, connection=connection).send(fail_silently=False)
-            except Exception as error:
-                _mark_failed(outbound.pk, error)
-                failures.append(error)
-            else:
-                sent.append(outbound.pk)
-    except Exception as error:  # the connection itself failed: what was not sent is marked failed
-        for outbound in claimed:
-            if outbound.pk not in sent:
-                _mark_failed(outbound.pk, error)
-        failures.append(error)
-    finally:
-        OutboundEmail.objects.filter(pk__in=sent).update(status=OutboundEmail.Status.SENT, sent_at=timezone.now(),
-                                                         last_error="")
-        connection.close()
-    if failures:
-        raise failures[0]
-    return len(sent)
-
-
-def _email(outbound: OutboundEmail, *, connection=None) -> EmailMessage:
-    headers = {"Message-ID": outbound.message_id}
-    if outbound.in_reply_to:
-        headers["In-Reply-To"] = outbound.in_reply_to
-    if outbound.references:
-        headers["References"] = outbound.references
-    if outbound.kind == OutboundEmail.Kind.RECEIPT:
-        # RFC 3834: an automatic answer; and ask Exchange not to answer it with an out-of-office.
-        headers["Auto-Submitted"] = "auto-replied"
-        headers["X-Auto-Response-Suppress"] = "All"
-    email = EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
-                         to=[outbound.to_address], headers=headers, connection=connection)
-    for attachment in outbound.ticket_message.attachments.order_by("pk"):   # the agent's files
-        with attachment.file.open("rb") as handle:
-            email.attach(attachment.filename, handle.read(), attachment.content_type)
-    return email
-
-
-def _mark_failed(outbound_id: int, error: Exception) -> None:
-    OutboundEmail.objects.filter(pk=outbound_id).update(
-        status=OutboundEmail.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000])
 
 
 # --- IMAP ----------------------------------------------------------------------------

@@ -1,14 +1,15 @@
 """SLA warnings and breaches by email to the queue's agents and the User Support Manager."""
 
+import hashlib
 from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from apps.accounts.roles import Role
+from apps.outbox.email import send_email_later
 from apps.sla.models import SlaTarget
 
 
@@ -31,7 +32,9 @@ def _language_of(user) -> str:
 
 
 def notify(*, warned_ids: list[int], breached_ids: list[int]) -> int:
-    """Send one email per recipient listing their warned and breached targets."""
+    """One email per recipient listing their warned and breached targets, through the outbox.
+
+    Keyed by recipient and targets, so a rerun of the job sends nothing twice."""
     per_user = defaultdict(lambda: {"warned": [], "breached": []})
     users, recipients = {}, {}
     for event, ids in (("warned", warned_ids), ("breached", breached_ids)):
@@ -53,7 +56,8 @@ def notify(*, warned_ids: list[int], breached_ids: list[int]) -> int:
             }
             subject = render_to_string("sla/notification_subject.txt", context).strip()
             body = render_to_string("sla/notification_body.txt", context)
-        messages.append(EmailMessage(subject=subject, body=body, to=[user.email]))
-    if messages:
-        get_connection().send_messages(messages)
+        listed = "|".join(f"{event}:" + ",".join(str(t.pk) for t in targets[event]) for event in ("warned", "breached"))
+        digest = hashlib.sha256(listed.encode()).hexdigest()[:32]
+        messages.append(send_email_later(key=f"sla-notice:{user.pk}:{digest}", subject=subject, body=body,
+                                         to=[user.email]))
     return len(messages)

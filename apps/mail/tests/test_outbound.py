@@ -91,17 +91,44 @@ def test_an_agents_reply_goes_out_threaded_and_the_users_answer_comes_back_to_th
     assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT).count() == 1  # no receipt for a reply
 
 
-def test_a_failed_send_is_marked_failed_and_can_be_retried(mailboxes, agent, settings):
-    from apps.mail.tests.conftest import free_port
+def test_a_send_that_fails_waits_and_goes_out_once_the_relay_is_back(mailboxes, agent, settings):
+    from datetime import timedelta
 
+    import time_machine
+    from aiosmtpd.controller import Controller
+    from django.utils import timezone
+
+    from apps.mail.tests.conftest import Sink, free_port
+    from apps.outbox import services as outbox
+    from apps.outbox.models import OutboxItem
+
+    port = free_port()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    inbound = ingest(build_email())
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    inbound = ingest(build_email())             # nobody listens on the port: the receipt cannot go
     outbound = OutboundEmail.objects.get(ticket=inbound.ticket)
-    with pytest.raises(OSError):
-        services.deliver_outbound(outbound_id=outbound.pk)
+    item = OutboxItem.objects.get(kind="mail.outbound", key=str(outbound.pk))
+    assert outbox.deliver(item_ids=[item.pk]) == {"retry": 1}
     outbound.refresh_from_db()
-    assert outbound.status == OutboundEmail.Status.FAILED and outbound.attempts == 1 and outbound.last_error
+    item.refresh_from_db()
+    assert outbound.status == OutboundEmail.Status.QUEUED and outbound.attempts == 1 and outbound.last_error
+    assert item.status == OutboxItem.Status.PENDING and item.next_attempt_at > timezone.now()
+    assert outbox.deliver_due() == {}                 # not due yet
+
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with time_machine.travel(timezone.now() + timedelta(seconds=settings.OUTBOX_RETRY_BASE_SECONDS + 1)):
+            assert outbox.deliver_due() == {"sent": 1}
+            assert outbox.deliver_due() == {}
+    finally:
+        controller.stop()
+    [sent] = sink.messages()
+    assert sent["Message-ID"] == outbound.message_id
+    outbound.refresh_from_db()
+    assert outbound.status == OutboundEmail.Status.SENT and outbound.attempts == 2
 
 
 def test_only_the_tickets_outbound_messages_can_be_sent(mailboxes):

@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.services import make_agent
+from apps.outbox.services import deliver_due
+from apps.sla import notifications
 from apps.sla.models import SlaTarget
 from apps.sla.services import sweep
 from apps.tickets import services
@@ -74,6 +76,10 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
     with django_capture_on_commit_callbacks(execute=True):
         sweep(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
     run_worker("sla")
+    assert deliver_due() == {"sent": 2}          # the notices wait in the outbox
+    breached = list(SlaTarget.objects.filter(breached_at__isnull=False).values_list("pk", flat=True))
+    assert notifications.notify(warned_ids=[], breached_ids=breached) == 2    # the job run again…
+    assert deliver_due() == {}                                                   # …sends nothing twice
 
     by_recipient = {message.to[0]: message for message in mail.outbox}
     assert set(by_recipient) == {"sv@example.com", "usm@example.com"}
