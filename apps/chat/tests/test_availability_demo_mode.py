@@ -46,3 +46,9 @@ def test_a_refused_start_carries_the_next_opening_and_the_desks_clock(client, sa
     body = response.json()
     assert (body["mode"], body["code"], body["next_opening"]) == ("offline", "closed", "2026-12-06T22:00:00Z")
     assert body["checked_at"] == "2026-12-05T15:00:00Z"
+
+
+def test_the_demo_page_says_when_demo_mode_keeps_chat_open(client, regions):
+    assert "Demo mode is on" not in client.get("/widget/demo/").content.decode()
+    set_demo_mode(on=True)
+    assert "Demo mode is on" in client.get("/widget/demo/").content.decode()
