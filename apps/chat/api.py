@@ -5,11 +5,12 @@ No staff auth: a conversation's own endpoints take the visitor token (header
 """
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -21,7 +22,7 @@ from apps.chat.tokens import TokenError, TokenForAnotherConversation, check_visi
 from apps.owners.models import Extension
 from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule
-from apps.policy.services import PolicyError
+from apps.policy.services import PolicyError, demo_mode_on
 from apps.tickets.files import download_response
 
 router = Router(tags=["chat"])
@@ -35,6 +36,7 @@ class ErrorOut(Schema):
 class UnavailableOut(ErrorOut):
     mode: str
     next_opening: datetime | None = None
+    checked_at: datetime | None = None
 
 
 class StartIn(Schema):
@@ -74,7 +76,13 @@ class AvailabilityOut(Schema):
     mode: str
     reason: str
     region: str
-    next_opening: datetime | None
+    next_opening: datetime | None       # ISO-8601 UTC; the widget shows it in the visitor's zone
+    checked_at: datetime                # the desk's clock, so "in the next days" does not trust the browser's
+    demo_mode: bool = False             # the demo switch keeps chat open whatever the hours
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value else None
 
 
 class AckOut(Schema):
@@ -117,7 +125,9 @@ def start_conversation(request, payload: StartIn):
             extension=payload.extension, page_url=payload.page_url, entry_point=payload.entry_point, ip=_ip(request),
             time_zone=payload.time_zone)
     except services.ChatUnavailable as refusal:
-        return Status(409, UnavailableOut(code=refusal.code, detail=refusal.detail, **refusal.extra))
+        extra = {**refusal.extra, "next_opening": _utc(refusal.extra.get("next_opening"))}
+        return Status(409, UnavailableOut(code=refusal.code, detail=refusal.detail, checked_at=timezone.now(),
+                                          **extra))
     except (services.ChatError, PolicyError) as refusal:
         return Status(400, ErrorOut(code=getattr(refusal, "code", "policy"), detail=str(refusal)))
     return Status(201, StartOut(conversation=conversation.pk, token=visitor_token(conversation.pk),
@@ -153,10 +163,13 @@ def leave_offline_message(request, payload: OfflineIn):
 @router.get("/chat/availability", auth=None, response={200: AvailabilityOut, 400: ErrorOut},
             summary="What the widget offers now: chat, the offline form, or the email form")
 def chat_availability(request, language: str, entry_point: str = ""):
+    now = timezone.now()
     try:
-        return Status(200, services.chat_availability(language=language, entry_point=entry_point))
+        answer = services.chat_availability(language=language, entry_point=entry_point, at=now)
     except (ValueError, PolicyError) as error:
         return Status(400, ErrorOut(code="bad_request", detail=str(error)))
+    return Status(200, {**answer, "next_opening": _utc(answer["next_opening"]), "checked_at": now,
+                        "demo_mode": demo_mode_on()})
 
 
 @router.get("/chat/config", auth=None, summary="Languages, extensions and limits the widget shows")

@@ -9,13 +9,14 @@ from django.views.decorators.http import require_POST
 from apps.chat import events, selectors, services
 from apps.chat.models import Entry
 from apps.console.views import agent_required
+from apps.policy.services import demo_mode_on
 from apps.routing.services import can_act_on, is_manager
 
 
 @xframe_options_exempt
 def widget_demo(request):
     entry_point = request.GET.get("entry_point", "widget-europe")[:100]
-    return render(request, "chat/demo.html", {"entry_point": entry_point})
+    return render(request, "chat/demo.html", {"entry_point": entry_point, "demo_mode": demo_mode_on()})
 
 
 def _error(refused: services.Refused, status: int) -> JsonResponse:

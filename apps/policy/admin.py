@@ -1,9 +1,10 @@
 """Policy administration; every edit that moves deadlines queues a recomputation."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +12,7 @@ from apps.policy.businesstime import CalendarError, Period, holiday_dates, valid
 from apps.policy.models import (
     ChannelRule,
     DateOverride,
+    DemoMode,
     EntryPoint,
     LanguageRegion,
     OpeningPeriod,
@@ -18,7 +20,7 @@ from apps.policy.models import (
     ServiceWindow,
     SlaPolicy,
 )
-from apps.policy.services import region_spec, span_minutes
+from apps.policy.services import demo_mode_on, region_spec, span_minutes
 from apps.sla.services import request_recompute
 
 
@@ -65,8 +67,29 @@ class RecomputeOnSave:
         request_recompute(region_id=region_id)
 
 
+class DemoModeNotice:
+    """On the pages of the hours, say when the demo switch overrides them for chat and phone."""
+
+    def _demo_notice(self, request):
+        if demo_mode_on():
+            link = reverse("admin:policy_demomode_change", args=[DemoMode.SINGLETON])
+            messages.warning(request, format_html(
+                '{} <a href="{}">{}</a>',
+                _("Demo mode is on: chat and phone are offered whatever these hours say. "
+                  "SLA clocks still count them."), link, _("Turn demo mode off")))
+
+    def changelist_view(self, request, extra_context=None):
+        self._demo_notice(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            self._demo_notice(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(Region)
-class RegionAdmin(RecomputeOnSave, admin.ModelAdmin):
+class RegionAdmin(DemoModeNotice, RecomputeOnSave, admin.ModelAdmin):
     list_display = ["slug", "name", "tz_name", "holiday_country", "holiday_subdivision"]
     inlines = [OpeningPeriodInline, DateOverrideInline]
     readonly_fields = ["upcoming_holidays"]
@@ -126,15 +149,28 @@ class LanguageRegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceWindow)
-class ServiceWindowAdmin(RecomputeOnSave, admin.ModelAdmin):
+class ServiceWindowAdmin(DemoModeNotice, RecomputeOnSave, admin.ModelAdmin):
     list_display = ["name", "open_weekday", "open_time", "open_tz", "close_weekday", "close_time", "close_tz"]
 
 
 @admin.register(ChannelRule)
-class ChannelRuleAdmin(RecomputeOnSave, admin.ModelAdmin):
+class ChannelRuleAdmin(DemoModeNotice, RecomputeOnSave, admin.ModelAdmin):
     list_display = ["channel", "languages", "hours", "window"]
 
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(RecomputeOnSave, admin.ModelAdmin):
     list_display = ["channel", "response_seconds", "response_clock", "acknowledge_seconds", "warning_share"]
+
+
+@admin.register(DemoMode)
+class DemoModeAdmin(admin.ModelAdmin):
+    """The one switch row: seed_demo turns it on, ``seed_demo --real-hours`` and this page turn it off."""
+
+    list_display = ["__str__", "always_open"]
+
+    def has_add_permission(self, request):
+        return not DemoMode.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

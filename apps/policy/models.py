@@ -221,3 +221,27 @@ class SlaPolicy(models.Model):
     def clean(self):
         if not 0 < self.warning_share < 1:
             raise ValidationError(_("The warning share lies between 0 and 1."))
+
+
+class DemoMode(models.Model):
+    """One row: whether chat and phone answer open whatever the hours, so the desk can be tried any day.
+
+    Only ``services.availability`` reads it; SLA clocks keep counting the calendars and
+    the service window, so a demo's deadlines are the ones a real desk would have.
+    """
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    always_open = models.BooleanField(
+        _("chat and phone always open"), default=False,
+        help_text=_("For demonstrations: chat and phone are offered whatever the hours and holidays "
+                    "(languages still apply). SLA clocks still count the business hours."))
+
+    class Meta:
+        verbose_name = _("demo mode")
+        verbose_name_plural = _("demo mode")
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="demo_mode_single_row")]
+
+    def __str__(self) -> str:
+        return str(_("Demo mode: on") if self.always_open else _("Demo mode: off"))

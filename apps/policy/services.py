@@ -21,7 +21,15 @@ from apps.policy.businesstime import (
     calendar_for,
 )
 from apps.policy.languages import Channel, normalise_language
-from apps.policy.models import ChannelRule, DateOverride, EntryPoint, LanguageRegion, Region, ServiceWindow
+from apps.policy.models import (
+    ChannelRule,
+    DateOverride,
+    DemoMode,
+    EntryPoint,
+    LanguageRegion,
+    Region,
+    ServiceWindow,
+)
 from supportdesk.readonce import once
 
 
@@ -127,17 +135,36 @@ def mailbox_for(*, region_id: int | None, language: str = "") -> str:
     return mailboxes[0][0] if mailboxes else settings.DEFAULT_FROM_EMAIL
 
 
+# The channels a visitor tries live; email and feedback are taken at any hour anyway.
+DEMO_CHANNELS = (Channel.CHAT, Channel.VOICE)
+
+
+def demo_mode_on() -> bool:
+    """Whether the demo switch keeps chat and phone open whatever the hours (no row: off)."""
+    return once(("demo-mode",), lambda: DemoMode.objects.filter(
+        pk=DemoMode.SINGLETON, always_open=True).exists())
+
+
+def set_demo_mode(*, on: bool) -> DemoMode:
+    switch, _created = DemoMode.objects.update_or_create(pk=DemoMode.SINGLETON, defaults={"always_open": on})
+    return switch
+
+
 @dataclass(frozen=True)
 class Availability:
     open: bool
     next_opening: datetime | None
     reason: str
+    demo: bool = False      # open only because of the demo switch
 
 
 def availability(*, channel: str, language: str, region: Region, at: datetime) -> Availability:
     """Can this channel serve this language now, in this region? If not, when next?
 
-    The widget, the IVR and the API all ask this one function.
+    The widget, the IVR and the API all ask this one function. With the demo switch on,
+    chat and phone are open at any hour for the languages they serve; SLA clocks never ask this
+    function (they add business time on the calendars themselves), so they still count
+    the real hours.
     """
     if at.tzinfo is None:
         raise PolicyError(_("A time zone is required (naive datetime)."))
@@ -148,6 +175,8 @@ def availability(*, channel: str, language: str, region: Region, at: datetime) -
         raise PolicyError(_("Unsupported language %(language)s.") % {"language": language}) from error
     if language not in rule.languages:
         return Availability(open=False, next_opening=None, reason="language_not_served")
+    if channel in DEMO_CHANNELS and demo_mode_on():
+        return Availability(open=True, next_opening=None, reason="open", demo=True)
     calendar = channel_calendar(channel=channel, region=region)
     try:
         if calendar.is_open(at):

@@ -28,6 +28,7 @@ class ChannelAvailabilityOut(Schema):
     reason: str
     next_opening: datetime | None
     agents_online: int | None = None
+    demo_mode: bool = False     # open whatever the hours: the demo switch is on
     checked_at: datetime
 
 
@@ -59,4 +60,4 @@ def channel_availability(request, channel: str, language: str, region: str):
         agents = live_agents_online(language=normalise_language(language), channel=channel, now=now)
     return {"channel": channel, "language": language, "region": region, "open": answer.open,
             "reason": answer.reason, "next_opening": _utc(answer.next_opening), "agents_online": agents,
-            "checked_at": now}
+            "demo_mode": answer.demo, "checked_at": now}

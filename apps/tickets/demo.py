@@ -13,6 +13,7 @@ from apps.owners.models import Extension, ExtensionOwner
 from apps.owners.services import grant_owner_admin
 from apps.policy.defaults import install_default_policy
 from apps.policy.languages import Channel, Language
+from apps.policy.services import set_demo_mode
 from apps.routing.models import Queue
 from apps.tickets.models import CannedResponse
 
@@ -95,10 +96,15 @@ def _queue_name(language: str, kind: str) -> dict[str, str]:
 
 
 @transaction.atomic
-def seed_demo() -> list[tuple[str, str]]:
-    """Create the demo data; returns (what, value) lines to print."""
+def seed_demo(*, real_hours: bool = False) -> list[tuple[str, str]]:
+    """Create the demo data; returns (what, value) lines to print.
+
+    Unless ``real_hours``, the demo switch keeps chat and phone open whatever the day,
+    so the desk can be tried on a Saturday; SLA clocks count the real hours either way.
+    """
     ensure_role_groups()
     install_default_policy()
+    set_demo_mode(on=not real_hours)
     for language in Language.values:
         for kind in Queue.Kind.values:
             names = _queue_name(language, kind)

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
 from tests.browser.conftest import in_another_thread
-from tests.browser.test_chat_widget import PANEL, agent_console, chat_with_agent, visitor_asks
+from tests.browser.test_chat_widget import PANEL, agent_console, chat_with_agent
 from tests.browser.test_chat_widget import chat_desk as chat_desk  # a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,9 +38,8 @@ def test_every_screen_of_the_widget_and_the_console_passes_the_audit(chat_desk, 
     closed.goto(f"{desk_server}/widget/demo/")
     closed.wait_for_selector(f"{PANEL} .launcher")
     audit(closed, "the demo page with the closed widget")
-    offline = visitor_asks(browser, desk_server)
-    offline.wait_for_selector(f"{PANEL} #sd-email-form")
-    audit(offline, "the offline form (nobody online)")
+    # Nobody online: the widget shows the offline form as soon as it opens.
+    audit(widget(browser, desk_server, "sv-SE", "#sd-email-form"), "the offline form (nobody online)")
     audit(widget(browser, desk_server, "zh-CN", "#sd-email-form"), "the email form (no chat in Chinese)")
 
     agent = agent_console(browser, desk_server)
@@ -91,7 +90,9 @@ def test_a_visitor_chats_with_the_keyboard_alone(chat_desk, desk_server, browser
             break
     assert focused() == "launcher"
     visitor.keyboard.press("Enter")
-    assert focused() == "language"          # the panel opens on its first field
+    # The panel asks whether chat is open, then shows the pre-chat form with the focus on its first field.
+    visitor.wait_for_function("() => document.querySelector('#supportdesk-chat').shadowRoot"
+                              ".activeElement?.name === 'language'")
     visitor.keyboard.press("Tab")
     visitor.keyboard.type("Ada Lind")
     visitor.keyboard.press("Tab")

@@ -183,7 +183,7 @@ def test_other_sites_may_call_the_chat_api_without_credentials(client, chat_open
     assert "Access-Control-Allow-Origin" not in staff
 
 
-def test_the_widget_script_is_small_and_the_demo_page_embeds_it_with_one_tag(client):
+def test_the_widget_script_is_small_and_the_demo_page_embeds_it_with_one_tag(client, db):
     script = Path(finders.find("widget/widget.js")).read_bytes()
     assert len(gzip.compress(script)) < 30 * 1024
     page = client.get("/widget/demo/").content.decode()

@@ -27,8 +27,8 @@
       joined: "%(name)s joined the chat.", typing: "%(name)s is typing…", agent: "Agent", you: "You",
       sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent",
       reconnecting: "Connection lost. Reconnecting…", offlineTitle: "Leave us a message",
-      closed: "Live chat is closed right now. It is open 24 hours a day, Monday to Friday.",
-      nextOpening: "Chat opens again %(when)s.", noAgents: "No agent is free to chat in your language right now.",
+      checking: "Checking whether chat is open…", closed: "Live chat is closed now.",
+      nextOpening: "It opens again on %(day)s at %(time)s (your time).", noAgents: "No agent is free to chat in your language right now.",
       offlineIntro: "Leave a message and we will answer by email.", question: "Your question",
       sendMessage: "Send message", thanks: "Thank you! We received your request %(reference)s and will answer by email.",
       notOffered: "", tooLarge: "The file is too large (at most %(mb)s MB).", badType: "This kind of file cannot be sent.",
@@ -45,8 +45,8 @@
       joined: "%(name)s har anslutit till chatten.", typing: "%(name)s skriver…", agent: "Handläggare", you: "Du",
       sending: "Skickar…", sent: "Skickat", read: "Läst", failed: "Inte skickat",
       reconnecting: "Anslutningen bröts. Ansluter igen…", offlineTitle: "Lämna ett meddelande",
-      closed: "Chatten är stängd just nu. Den är öppen dygnet runt, måndag till fredag.",
-      nextOpening: "Chatten öppnar igen %(when)s.", noAgents: "Ingen handläggare kan chatta på ditt språk just nu.",
+      checking: "Kontrollerar om chatten är öppen…", closed: "Chatten är stängd nu.",
+      nextOpening: "Den öppnar igen på %(day)s kl. %(time)s (din tid).", noAgents: "Ingen handläggare kan chatta på ditt språk just nu.",
       offlineIntro: "Lämna ett meddelande så svarar vi via e-post.", question: "Din fråga",
       sendMessage: "Skicka meddelandet", thanks: "Tack! Vi har tagit emot ärende %(reference)s och svarar via e-post.",
       notOffered: "", tooLarge: "Filen är för stor (högst %(mb)s MB).", badType: "Den här filtypen kan inte skickas.",
@@ -63,8 +63,8 @@
       joined: "%(name)s se ha unido al chat.", typing: "%(name)s está escribiendo…", agent: "Agente", you: "Tú",
       sending: "Enviando…", sent: "Enviado", read: "Leído", failed: "No enviado",
       reconnecting: "Se perdió la conexión. Reconectando…", offlineTitle: "Déjanos un mensaje",
-      closed: "El chat está cerrado ahora. Abre las 24 horas, de lunes a viernes.",
-      nextOpening: "El chat vuelve a abrir %(when)s.", noAgents: "Ahora no hay agentes libres para chatear en tu idioma.",
+      checking: "Comprobando si el chat está abierto…", closed: "El chat está cerrado ahora.",
+      nextOpening: "Vuelve a abrir el %(day)s a las %(time)s (tu hora).", noAgents: "Ahora no hay agentes libres para chatear en tu idioma.",
       offlineIntro: "Deja un mensaje y te responderemos por correo.", question: "Tu pregunta",
       sendMessage: "Enviar mensaje", thanks: "¡Gracias! Hemos recibido tu solicitud %(reference)s y te responderemos por correo.",
       notOffered: "", tooLarge: "El archivo es demasiado grande (máximo %(mb)s MB).", badType: "Este tipo de archivo no se puede enviar.",
@@ -81,8 +81,8 @@
       joined: "%(name)s ist dem Chat beigetreten.", typing: "%(name)s schreibt…", agent: "Mitarbeiter", you: "Sie",
       sending: "Wird gesendet…", sent: "Gesendet", read: "Gelesen", failed: "Nicht gesendet",
       reconnecting: "Verbindung unterbrochen. Verbinde erneut…", offlineTitle: "Hinterlassen Sie eine Nachricht",
-      closed: "Der Chat ist gerade geschlossen. Er ist montags bis freitags rund um die Uhr geöffnet.",
-      nextOpening: "Der Chat öffnet wieder %(when)s.", noAgents: "Gerade ist kein Mitarbeiter für Ihre Sprache frei.",
+      checking: "Wir prüfen, ob der Chat geöffnet ist…", closed: "Der Chat ist gerade geschlossen.",
+      nextOpening: "Er öffnet wieder am %(day)s um %(time)s (Ihre Zeit).", noAgents: "Gerade ist kein Mitarbeiter für Ihre Sprache frei.",
       offlineIntro: "Hinterlassen Sie eine Nachricht, wir antworten per E-Mail.", question: "Ihre Frage",
       sendMessage: "Nachricht senden", thanks: "Danke! Wir haben Ihre Anfrage %(reference)s erhalten und antworten per E-Mail.",
       notOffered: "", tooLarge: "Die Datei ist zu groß (höchstens %(mb)s MB).", badType: "Diese Dateiart kann nicht gesendet werden.",
@@ -95,7 +95,9 @@
       transcript: "", transcriptSent: "", end: "", ended: "", newChat: "", waiting: "", queue: "", wait: "",
       waitUnknown: "", joined: "", typing: "", agent: "客服", you: "您", sending: "正在发送…", sent: "已发送",
       read: "已读", failed: "未发送", reconnecting: "连接中断，正在重新连接…", offlineTitle: "通过电子邮件联系我们",
-      closed: "", nextOpening: "", noAgents: "", offlineIntro: "请留下您的问题，我们会通过电子邮件用中文回复您。",
+      checking: "正在查询在线聊天是否开放…", closed: "在线聊天现在已关闭。",
+      nextOpening: "将于%(day)s %(time)s（您当地的时间）重新开放。", noAgents: "目前没有可以用您的语言聊天的客服。",
+      offlineIntro: "请留下您的问题，我们会通过电子邮件用中文回复您。",
       question: "您的问题", sendMessage: "发送", thanks: "谢谢！我们已收到您的请求 %(reference)s，将通过电子邮件回复您。",
       notOffered: "很抱歉，在线聊天不提供中文服务。您可以通过电子邮件联系我们，我们会用中文回复。",
       tooLarge: "文件太大（最大 %(mb)s MB）。", badType: "无法发送此类文件。", expired: "此会话已过期。",
@@ -106,7 +108,9 @@
       transcript: "", transcriptSent: "", end: "", ended: "", newChat: "", waiting: "", queue: "", wait: "",
       waitUnknown: "", joined: "", typing: "", agent: "担当者", you: "あなた", sending: "送信中…", sent: "送信済み",
       read: "既読", failed: "未送信", reconnecting: "接続が切れました。再接続しています…", offlineTitle: "メールでのお問い合わせ",
-      closed: "", nextOpening: "", noAgents: "", offlineIntro: "ご質問をお書きください。日本語でメールにてご回答します。",
+      checking: "チャットが利用できるか確認しています…", closed: "現在チャットは受付時間外です。",
+      nextOpening: "次回の受付開始は%(day)s %(time)s（お客様の現地時間）です。",
+      noAgents: "現在、ご利用の言語でチャットに対応できる担当者がいません。", offlineIntro: "ご質問をお書きください。日本語でメールにてご回答します。",
       question: "ご質問", sendMessage: "送信", thanks: "ありがとうございます。お問い合わせ %(reference)s を受け付けました。メールでご回答します。",
       notOffered: "申し訳ありませんが、チャットは日本語に対応していません。メールでお問い合わせいただければ、日本語でご回答します。",
       tooLarge: "ファイルが大きすぎます（最大 %(mb)s MB）。", badType: "この種類のファイルは送信できません。",
@@ -210,6 +214,7 @@
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     state.open = open; save();
+    if (open && !state.conversation && offered !== "sent") offer();
     if (open) { focusFirst(); sendRead(); }
     else launcher.focus();
   }
@@ -243,20 +248,54 @@
     });
     return select;
   }
-  function extensionSelect() {
+  function extensionSelect(chosen) {
     var select = el("select", {name: "extension"}, [el("option", {value: "", text: s("core")})]);
-    config.extensions.forEach(function (x) { select.appendChild(el("option", {value: x.slug, text: x.name})); });
+    config.extensions.forEach(function (x) {
+      select.appendChild(el("option", {value: x.slug, text: x.name, selected: x.slug === chosen}));
+    });
     return select;
+  }
+  function changeLanguage(event) { lang = event.target.value; state.lang = lang; save(); offer(); }
+
+  /* ---------- what the desk offers before a chat ---------- */
+  // The form on screen before a chat: "chat", or why the email form is shown (with the language and the
+  // next opening), "sent" once a message was left. An answer like the one on screen leaves the form alone.
+  var offered = null, asked = 0;
+  function typed() {
+    /* What the visitor typed into the form on screen, carried over when another form replaces it. */
+    function value(name) { var node = panel.querySelector('[name="' + name + '"]'); return node ? node.value : ""; }
+    return {name: value("name"), email: value("email"), extension: value("extension"), message: value("message")};
+  }
+  function offer(details) {
+    /* Ask the desk what it offers before the visitor types anything: the pre-chat form when chat is
+       open, else the offline form with the reason (closed: when it opens, in the visitor's zone). */
+    details = details || typed();
+    var question = ++asked;
+    if (CHAT_LANGS.indexOf(lang) < 0) return showAnswer({mode: "email", reason: "language"}, details);
+    if (!offered) frame([el("p", {class: "checking", id: "sd-checking", text: s("checking")})]);
+    var q = "?language=" + encodeURIComponent(lang) + "&entry_point=" + encodeURIComponent(ENTRY);
+    api("/api/chat/availability" + q).then(function (answer) {
+      if (question !== asked || state.conversation) return;       // a newer question, or a chat meanwhile
+      // Unknown (an error): the pre-chat form, whose Start asks again.
+      showAnswer(answer.__status === 200 ? answer : {mode: "chat"}, details);
+    }).catch(function () { if (question === asked && !state.conversation) showAnswer({mode: "chat"}, details); });
+  }
+  function showAnswer(answer, details) {
+    var reason = answer.mode === "chat" ? "chat" : answer.mode === "email" ? "language" : answer.reason;
+    var key = [reason, lang, answer.next_opening || ""].join(" ");
+    if (key === offered) return;
+    if (reason === "chat") showPrechat(details); else showForm(reason, answer, details);
+    offered = key;
   }
 
   /* ---------- pre-chat ---------- */
-  function showPrechat() {
-    if (CHAT_LANGS.indexOf(lang) < 0) return showForm("language");
-    var name = el("input", {name: "name", required: true, autocomplete: "name", maxlength: "200"});
-    var email = el("input", {name: "email", type: "email", required: true, autocomplete: "email"});
-    var extension = extensionSelect();
+  function showPrechat(details) {
+    details = details || {};
+    var name = el("input", {name: "name", required: true, autocomplete: "name", maxlength: "200", value: details.name || ""});
+    var email = el("input", {name: "email", type: "email", required: true, autocomplete: "email", value: details.email || ""});
+    var extension = extensionSelect(details.extension);
     var form = el("form", {class: "stack", id: "sd-prechat"}, [
-      field(s("language"), languageSelect(function (e) { lang = e.target.value; state.lang = lang; save(); showPrechat(); })),
+      field(s("language"), languageSelect(changeLanguage)),
       field(s("name"), name), field(s("email"), email), field(s("extension"), extension),
       el("button", {type: "submit", class: "primary", text: s("start")})]);
     form.addEventListener("submit", function (event) {
@@ -267,13 +306,17 @@
   }
 
   function start(details) {
+    /* Chat may have closed (or its agents left) since the panel opened: the refusal lands on the
+       offline form, with what the visitor typed. */
     setStatus(s("connecting"));
     var q = "?language=" + encodeURIComponent(details.language) + "&entry_point=" + encodeURIComponent(ENTRY);
+    asked++;      // an answer to an older question must not replace what this one shows
     api("/api/chat/availability" + q).then(function (answer) {
-      if (answer.mode !== "chat") return showForm(answer.mode === "email" ? "language" : answer.reason, answer, details);
+      if (answer.__status === 200 && answer.mode !== "chat") return showAnswer(answer, details);
       return postJSON("/api/chat/conversations", {language: details.language, name: details.name, email: details.email,
         extension: details.extension, page_url: location.href, entry_point: ENTRY, time_zone: browserZone()}).then(function (reply) {
-        if (reply.__status === 409) return showForm(reply.code, reply, details);
+        if (reply.__status === 409) return showAnswer({mode: reply.mode, reason: reply.code, next_opening: reply.next_opening,
+                                                       checked_at: reply.checked_at}, details);
         if (reply.__status !== 201) return setStatus(reply.detail || s("error"));
         state = {lang: lang, open: true, conversation: reply.conversation, token: reply.token, last: 0,
                  name: details.name, outbox: [], messages: [], agent: null, ended: false};
@@ -297,6 +340,27 @@
   function browserZone() {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
   }
+  function dateLocale() {
+    /* The visitor's own variant of the widget's language (en-GB writes "Monday 7 December"). */
+    if (lang === "zh-hans") return "zh-CN";
+    var tags = navigator.languages || [navigator.language || ""];
+    for (var i = 0; i < tags.length; i++) {
+      if (String(tags[i]).toLowerCase().split("-")[0] === lang) return tags[i];
+    }
+    return lang;
+  }
+  function opening(answer) {
+    /* When chat opens again, in the browser's zone: the weekday within the next six days, else the date too.
+       "Now" is the desk's clock (checked_at), not the browser's, which may be wrong. */
+    var at = new Date(answer.next_opening), now = answer.checked_at ? new Date(answer.checked_at) : new Date();
+    if (isNaN(at.getTime())) return "";
+    var locale = dateLocale(), soon = at.getTime() - now.getTime() < 6 * 86400000;
+    var day = new Intl.DateTimeFormat(locale, soon ? {weekday: "long"} : {weekday: "long", day: "numeric", month: "long"});
+    // A 24-hour clock writes 07:00, a 12-hour one 7:00 AM.
+    var hour12 = new Intl.DateTimeFormat(locale, {hour: "numeric"}).resolvedOptions().hour12;
+    var time = new Intl.DateTimeFormat(locale, {hour: hour12 ? "numeric" : "2-digit", minute: "2-digit"});
+    return s("nextOpening", {day: day.format(at), time: time.format(at)});
+  }
 
   /* ---------- offline form and email form (zh-hans, ja) ---------- */
   function showForm(reason, answer, details) {
@@ -304,22 +368,18 @@
     var intro = [];
     if (reason === "language") intro.push(el("p", {class: "notice", text: s("notOffered")}));
     if (reason === "closed") {
-      intro.push(el("p", {class: "notice", text: s("closed")}));
-      if (answer && answer.next_opening) {
-        var when = new Intl.DateTimeFormat(lang === "zh-hans" ? "zh-CN" : lang,
-          {weekday: "long", hour: "2-digit", minute: "2-digit"}).format(new Date(answer.next_opening));
-        intro.push(el("p", {text: s("nextOpening", {when: when})}));
-      }
+      var when = answer && answer.next_opening ? opening(answer) : "";
+      intro.push(el("p", {class: "notice", id: "sd-closed", text: when ? s("closed") + " " + when : s("closed")}));
     }
     if (reason === "no_agents") intro.push(el("p", {class: "notice", text: s("noAgents")}));
     intro.push(el("p", {text: s("offlineIntro")}));
     var name = el("input", {name: "name", required: true, autocomplete: "name", value: details.name || ""});
     var email = el("input", {name: "email", type: "email", required: true, autocomplete: "email", value: details.email || ""});
-    var extension = extensionSelect();
-    var question = el("textarea", {name: "message", required: true, rows: "4", maxlength: "20000"});
+    var extension = extensionSelect(details.extension);
+    var question = el("textarea", {name: "message", required: true, rows: "4", maxlength: "20000", text: details.message || ""});
     var requestId = newId();
     var form = el("form", {class: "stack", id: "sd-email-form"}, intro.concat([
-      field(s("language"), languageSelect(function (e) { lang = e.target.value; state.lang = lang; save(); showPrechat(); })),
+      field(s("language"), languageSelect(changeLanguage)),
       field(s("name"), name), field(s("email"), email), field(s("extension"), extension), field(s("question"), question),
       el("button", {type: "submit", class: "primary", text: s("sendMessage")})]));
     form.addEventListener("submit", function (event) {
@@ -327,6 +387,7 @@
       postJSON("/api/chat/offline", {language: lang, name: name.value, email: email.value, extension: extension.value,
         message: question.value, page_url: location.href, entry_point: ENTRY, request_id: requestId}).then(function (reply) {
         if (reply.__status !== 201) return setStatus(reply.detail || s("error"));
+        offered = "sent";
         frame([el("p", {class: "thanks", id: "sd-thanks", text: s("thanks", {reference: reply.reference})})]);
       }).catch(function () { setStatus(s("error")); });
     });
@@ -380,7 +441,7 @@
       panel.appendChild(el("p", {id: "sd-ended", class: "notice", text: s("ended")}));
       panel.appendChild(state.rated ? el("p", {id: "sd-rated", class: "thanks", text: s("rated")}) : ratingForm());
       panel.appendChild(el("button", {type: "button", class: "primary", text: s("newChat"), onclick: function () {
-        state = {lang: lang, open: true}; save(); showPrechat(); }}));
+        state = {lang: lang, open: true}; save(); offered = null; offer({}); }}));
     }
   }
 
@@ -526,7 +587,7 @@
       if (ws !== socket) return;
       clearTimeout(pingTimer); clearTimeout(pongDeadline);
       if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
-        state = {lang: lang, open: true}; save(); showPrechat(); return setStatus(s("expired"));
+        state = {lang: lang, open: true}; save(); offered = null; offer({}); return setStatus(s("expired"));
       }
       if (state.ended) return;
       setStatus(s("reconnecting"));
@@ -632,14 +693,14 @@
       ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:#555}.state:empty{display:none}" +
       ".sys{text-align:center;font-size:13px;color:#555}.composer{display:flex;gap:6px;padding:8px 12px;flex-wrap:wrap}" +
       ".composer textarea{flex:1}.file{font-size:12px}.clip{vertical-align:-2px;margin-right:3px}.actions{display:flex;justify-content:space-between;padding:0 8px 8px}" +
-      ".thanks{padding:12px}a{color:#1f5faa}";
+      ".thanks,.checking{padding:12px}.checking{color:#444;margin:0}a{color:#1f5faa}";
   }
 
   function boot() {
     document.body.appendChild(host);
     api("/api/chat/config").then(function (c) { if (c.__status === 200) config = c; }).finally(function () {
-      if (state.conversation) { showChat(); connect(); } else showPrechat();
-      if (state.open) setOpen(true);
+      if (state.conversation) { showChat(); connect(); }
+      if (state.open) setOpen(true);      // before a chat, opening asks what the desk offers
     });
   }
   if (document.body) boot(); else document.addEventListener("DOMContentLoaded", boot);
