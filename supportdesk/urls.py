@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("reports/", include("apps.reports.urls")),
     path("email/", include("apps.mail.urls")),
+    path("console/outbox/", include("apps.outbox.urls")),
     path("console/", include("apps.console.urls")),
     path("widget/", include("apps.chat.urls")),
     path("django-rq/", include("django_rq.urls")),

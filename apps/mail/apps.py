@@ -10,4 +10,5 @@ class MailConfig(AppConfig):
         from apps.mail import outbound
         from apps.outbox import registry
 
-        registry.register(outbound.KIND, outbound.deliver_outbound_items, queue="mail")
+        registry.register(outbound.KIND, outbound.deliver_outbound_items, queue="mail",
+                          describe=outbound.describe_outbound_items)

@@ -9,6 +9,7 @@ failed once the outbox gives up.
 from django.core.mail import EmailMessage
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.mail.models import OutboundEmail
 from apps.outbox import registry
@@ -29,9 +30,9 @@ def deliver_outbound_items(items) -> list[registry.Outcome]:
     ready = [(index, outbounds[item.payload["outbound"]]) for index, item in enumerate(items)
              if item.payload["outbound"] in outbounds]
     outcomes: list[registry.Outcome] = [registry.Sent()] * len(items)    # gone or sent already: nothing to do
-    OutboundEmail.objects.filter(pk__in=[outbound.pk for _, outbound in ready]).update(
+    OutboundEmail.objects.filter(pk__in=[outbound.pk for _index, outbound in ready]).update(
         status=OutboundEmail.Status.SENDING, attempts=F("attempts") + 1)
-    for (index, outbound), outcome in zip(ready, send_each([email_of(outbound) for _, outbound in ready]),
+    for (index, outbound), outcome in zip(ready, send_each([email_of(outbound) for _index, outbound in ready]),
                                           strict=True):
         outcomes[index] = outcome
         _record(outbound.pk, outcome)
@@ -64,3 +65,13 @@ def email_of(outbound: OutboundEmail) -> EmailMessage:
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)
     return email
+
+
+def describe_outbound_items(items) -> list[str]:
+    outbounds = OutboundEmail.objects.select_related("ticket").in_bulk([item.payload["outbound"] for item in items])
+    described = []
+    for item in items:
+        outbound = outbounds.get(item.payload["outbound"])
+        described.append(_("Mail to %(to)s: %(subject)s") % {"to": outbound.to_address, "subject": outbound.subject}
+                         if outbound else _("A mail that no longer exists"))
+    return described

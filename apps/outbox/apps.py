@@ -9,4 +9,4 @@ class OutboxConfig(AppConfig):
     def ready(self):
         from apps.outbox import email, registry
 
-        registry.register(email.KIND, email.deliver_emails, queue="mail")
+        registry.register(email.KIND, email.deliver_emails, queue="mail", describe=email.describe_emails)

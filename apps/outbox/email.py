@@ -10,6 +10,7 @@ import smtplib
 import socket
 
 from django.core.mail import EmailMessage, get_connection
+from django.utils.translation import gettext as _
 
 from apps.outbox import registry
 from apps.outbox.services import send_later
@@ -65,3 +66,8 @@ def deliver_emails(items) -> list[registry.Outcome]:
     return send_each([EmailMessage(subject=item.payload["subject"], body=item.payload["body"],
                                    from_email=item.payload.get("from"), to=item.payload["to"],
                                    headers=item.payload.get("headers") or {}) for item in items])
+
+
+def describe_emails(items) -> list[str]:
+    return [_("Mail to %(to)s: %(subject)s") % {"to": ", ".join(item.payload["to"]), "subject": item.payload["subject"]}
+            for item in items]

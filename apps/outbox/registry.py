@@ -32,13 +32,15 @@ Outcome = Sent | Retry | Dead
 class Deliverer:
     deliver: Callable[[list], list[Outcome]]    # the claimed rows, in order → one outcome each
     queue: str
+    describe: Callable[[list], list[str]] | None = None     # the rows, as the manager should read them
 
 
 _deliverers: dict[str, Deliverer] = {}
 
 
-def register(kind: str, deliver: Callable[[list], list[Outcome]], *, queue: str = "default") -> None:
-    _deliverers[kind] = Deliverer(deliver=deliver, queue=queue)
+def register(kind: str, deliver: Callable[[list], list[Outcome]], *, queue: str = "default",
+             describe: Callable[[list], list[str]] | None = None) -> None:
+    _deliverers[kind] = Deliverer(deliver=deliver, queue=queue, describe=describe)
 
 
 def deliverer(kind: str) -> Deliverer | None:

@@ -39,15 +39,17 @@ def send_many_later(*, kind: str, items: list[tuple[str, dict]]) -> list[OutboxI
         return []
     now = timezone.now()
     expires = now + timedelta(seconds=settings.OUTBOX_MAX_AGE_SECONDS)
+    keys = [key for key, _payload in items]
+    known = set(OutboxItem.objects.filter(kind=kind, key__in=keys).values_list("key", flat=True))
     OutboxItem.objects.bulk_create(
         [OutboxItem(kind=kind, key=key, payload=payload, next_attempt_at=now, expires_at=expires)
-         for key, payload in items], ignore_conflicts=True)
-    # ignore_conflicts leaves primary keys unset (and an existing row stands for a repeated key).
-    rows = {row.key: row for row in OutboxItem.objects.filter(kind=kind, key__in=[key for key, _ in items])}
-    ids = [rows[key].pk for key, _ in items if rows[key].status == Status.PENDING]
-    if ids:
-        enqueue_on_commit(registry.deliverer(kind).queue, "apps.outbox.jobs.deliver_job", ids)
-    return [rows[key] for key, _ in items]
+         for key, payload in items if key not in known], ignore_conflicts=True)
+    # ignore_conflicts leaves primary keys unset, and a row asked for before stands for its key.
+    rows = {row.key: row for row in OutboxItem.objects.filter(kind=kind, key__in=keys)}
+    new = [rows[key].pk for key in dict.fromkeys(keys) if key not in known]
+    if new:
+        enqueue_on_commit(registry.deliverer(kind).queue, "apps.outbox.jobs.deliver_job", new)
+    return [rows[key] for key in keys]
 
 
 def deliver(*, item_ids: list[int]) -> dict[str, int]:
