@@ -1,7 +1,11 @@
-"""Background jobs: rq on Redis, or run in process when the desk runs embedded.
+"""Background jobs: rq on Redis, or run in process when the desk runs embedded or Redis is away.
 
 Services call ``enqueue_on_commit`` so a rolled-back transaction leaves no job
-behind; jobs are named by dotted path and take ids only.
+behind; jobs are named by dotted path and take ids only. The callback runs after the
+commit: whatever happens to the job, the caller's work is stored and its request must
+not fail. So a job rq cannot take (Redis is away) runs here and now instead, and a job
+that fails is logged; what it should have done is also left for the periodic jobs
+(stored mail, due outbox rows), so nothing waits on the job alone.
 """
 
 import logging
@@ -16,10 +20,13 @@ log = logging.getLogger(__name__)
 def enqueue(queue: str, func_path: str, *args) -> None:
     if settings.REDIS_URL:
         import django_rq
+        from redis.exceptions import RedisError
 
-        django_rq.get_queue(queue).enqueue(func_path, *args)
-        return
-    # Embedded mode: no broker, so the job runs now; a failure is logged, not raised into the caller.
+        try:
+            django_rq.get_queue(queue).enqueue(func_path, *args)
+            return
+        except (RedisError, OSError) as error:
+            log.warning("Redis is away (%s): running %s in this process", error, func_path)
     try:
         import_string(func_path)(*args)
     except Exception:

@@ -114,15 +114,17 @@ if REDIS_URL:
         else {"BACKEND": "channels_redis.core.RedisChannelLayer",
               "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30}}
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Without Redis there is no rq: supportdesk.jobs runs each job in process instead.
+# A Redis that stops answering fails an enqueue in seconds, not never: the job then runs in process.
 RQ_QUEUES = {
-    name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300}
+    name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300,
+           "CONNECTION_KWARGS": {"socket_connect_timeout": 2, "socket_timeout": 5}}
     for name in ("default", "sla", "mail", "jira")
 }
 SLA_SWEEP_INTERVAL_SECONDS = env_int("SLA_SWEEP_INTERVAL_SECONDS", 15)

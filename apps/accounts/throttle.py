@@ -7,11 +7,30 @@ increments; the lockout's end is a timestamp, so it follows the desk's clock. A
 successful sign-in clears both counts.
 """
 
+import functools
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+log = logging.getLogger(__name__)
 COUNT, LOCKED = "login-failures", "login-locked"
+
+
+def unless_the_cache_fails(default):
+    """With the cache (Redis) away, sign-in works unthrottled and says so in the log: locking every
+    agent out of the desk during an outage would be worse than a few minutes without the limit."""
+    def wrap(function):
+        @functools.wraps(function)
+        def guarded(**kwargs):
+            try:
+                return function(**kwargs)
+            except Exception:
+                log.warning("sign-in throttle skipped: the cache failed", exc_info=True)
+                return default
+        return guarded
+    return wrap
 
 
 def _subjects(*, username: str, address: str) -> list[str]:
@@ -19,12 +38,14 @@ def _subjects(*, username: str, address: str) -> list[str]:
     return ([f"user:{name}"] if name else []) + ([f"address:{address}"] if address else [])
 
 
+@unless_the_cache_fails(False)
 def locked_out(*, username: str, address: str) -> bool:
     keys = [f"{LOCKED}:{subject}" for subject in _subjects(username=username, address=address)]
     now = timezone.now().timestamp()
     return any(until > now for until in cache.get_many(keys).values())
 
 
+@unless_the_cache_fails(None)
 def record_failure(*, username: str, address: str) -> None:
     for subject in _subjects(username=username, address=address):
         key = f"{COUNT}:{subject}"
@@ -43,6 +64,7 @@ def _increment(key: str) -> int:
         return 1
 
 
+@unless_the_cache_fails(None)
 def clear(*, username: str, address: str) -> None:
     cache.delete_many([f"{prefix}:{subject}" for subject in _subjects(username=username, address=address)
                        for prefix in (COUNT, LOCKED)])
