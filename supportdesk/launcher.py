@@ -69,7 +69,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # A demo of its own, not DEBUG: demo data, mail printed to the log, static files from the apps.
     env = {"DEMO": "1", **os.environ}
-    (BASE_DIR / "var").mkdir(exist_ok=True)
+    (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)     # WhiteNoise warns when it is missing
     log.info(choose_stores(env))
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("seed_demo", "--force", env=env)
@@ -141,15 +141,19 @@ def listening_socket(host: str, port: int) -> int:
 
 
 def worker_commands(env: dict) -> list[list[str]]:
-    """The rq worker (with its scheduler) and the cron scheduler, logging at ``RQ_LOG_LEVEL``.
+    """``manage.py worker``: the rq worker with its scheduler, and the cron scheduler it starts, at ``RQ_LOG_LEVEL``.
 
     rq logs every job at INFO: the periodic ticks alone wrote ten lines every 5 s and buried
     the desk's own log. Failures are logged at WARNING and above; ``RQ_LOG_LEVEL=INFO`` shows all.
     The worker sets its level from ``--verbosity``; the cron scheduler follows settings.LOGGING.
     """
     verbosity = {"DEBUG": "2", "INFO": "1"}.get(env.get("RQ_LOG_LEVEL", "WARNING").upper(), "0")
-    return [[sys.executable, "manage.py", "rqworker", "--with-scheduler", "--verbosity", verbosity, *worker_queues()],
-            [sys.executable, "manage.py", "rqcron", "supportdesk.cron"]]
+    return [[sys.executable, "manage.py", "worker", "--verbosity", verbosity]]
+
+
+def cron_command() -> list[str]:
+    """rq's cron scheduler on supportdesk.schedule's list (started by ``manage.py worker``)."""
+    return [sys.executable, "manage.py", "rqcron", "supportdesk.cron"]
 
 
 def worker_queues() -> list[str]:

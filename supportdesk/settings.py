@@ -267,7 +267,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # aiosmtpd logs every SMTP command at INFO, rq every periodic job (10 lines every 5 s); the
     # worker's own level is its --verbosity (supportdesk/launcher.py).
-    "loggers": {"mail.log": {"level": "WARNING"}, "rq": {"level": env_str("RQ_LOG_LEVEL", "WARNING").upper()}},
+    # daphne announces its endpoints and missing HTTP/2 extras at INFO; the launcher says where it serves.
+    "loggers": {"mail.log": {"level": "WARNING"}, "rq": {"level": env_str("RQ_LOG_LEVEL", "WARNING").upper()},
+                "daphne": {"level": "WARNING"}},
 }
 
 # Files an agent attaches to one reply or note, together (mail servers commonly refuse 25 MB).

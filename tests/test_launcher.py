@@ -18,8 +18,8 @@ def run_worker_in_burst(env: dict, settings) -> str:
     queue.enqueue("apps.console.jobs.routing_tick_job")
     queue.enqueue("supportdesk.no_such_module.job")
     command = launcher.worker_commands({**env, "REDIS_URL": settings.REDIS_URL})[0]
-    command = [part for part in command if part != "--with-scheduler"] + ["--burst"]
-    assert command[2:4] == ["rqworker", "--verbosity"]
+    command = command + ["--burst"]
+    assert command[2:4] == ["worker", "--verbosity"]
     done = subprocess.run(command, cwd=launcher.BASE_DIR, env={**env, "REDIS_URL": settings.REDIS_URL},
                           capture_output=True, text=True, timeout=60)
     return done.stdout + done.stderr
@@ -44,7 +44,7 @@ def cron_log(env: dict) -> str:
 
     queue = django_rq.get_queue("default")
     queue.empty()
-    process = subprocess.Popen(launcher.worker_commands(env)[1], cwd=launcher.BASE_DIR, env=env,
+    process = subprocess.Popen(launcher.cron_command(), cwd=launcher.BASE_DIR, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
     while not queue.count and time.monotonic() < deadline:

@@ -96,3 +96,29 @@ def test_the_tick_command_files_mail_a_lost_job_left_stored(regions, queues):
     inbound.refresh_from_db()
     assert inbound.ticket_id is not None
     assert Ticket.objects.filter(pk=inbound.ticket_id, subject="Skrivaren").exists()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_in_burst_mode_runs_due_retries_and_drains_every_queue(redis_queues):
+    """`manage.py worker --burst`: a job scheduled for the past is moved and run, with the queued ones."""
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from django.conf import settings
+    from django.db import connection
+
+    queue = redis_queues.get_queue("mail")
+    queue.enqueue_at(datetime(2020, 1, 1, tzinfo=UTC), "apps.outbox.jobs.deliver_due_job")    # a due retry
+    redis_queues.get_queue("sla").enqueue("apps.sla.jobs.sweep_job")
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL,
+           "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
+           if connection.vendor == "postgresql" else os.environ.get("DATABASE_URL", "")}
+    done = subprocess.run([sys.executable, "manage.py", "worker", "--burst"], cwd=settings.BASE_DIR, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "moved 1 due scheduled jobs; queues drained" in done.stdout
+    assert queue.scheduled_job_registry.count == 0
+    assert all(redis_queues.get_queue(name).count == 0 for name in launcher.worker_queues())

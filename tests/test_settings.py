@@ -125,6 +125,6 @@ def test_the_compose_deployment_passes_djangos_deployment_checks(tmp_path):
     assert "no issues" in done.stdout
 
 
-def test_compose_runs_the_periodic_jobs():
+def test_compose_runs_the_worker_with_its_schedulers():
     text = (ROOT / "docker" / "compose.yaml").read_text()
-    assert '"rqcron", "supportdesk.cron"' in text
+    assert 'command: ["python", "manage.py", "worker"]' in text

@@ -1,0 +1,54 @@
+import subprocess
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from supportdesk.launcher import cron_command, worker_queues
+
+VERBOSITY_LEVELS = {0: "WARNING", 1: "INFO", 2: "DEBUG", 3: "DEBUG"}
+
+
+class Command(BaseCommand):
+    help = ("The rq worker and its schedulers on every queue the desk uses: delayed jobs and retries "
+            "(rq's scheduler) and the periodic jobs of supportdesk.schedule (rq's cron). "
+            "With --burst: move the due scheduled jobs and retries, drain the queues, exit.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--burst", action="store_true", help="drain the queues once and exit")
+
+    def handle(self, *args, burst, verbosity, **options):
+        if not settings.REDIS_URL:
+            raise CommandError("REDIS_URL is not set: without Redis the desk runs its jobs in process "
+                               "(make run starts them inside the server).")
+        import django_rq
+
+        level = VERBOSITY_LEVELS.get(verbosity, "INFO")
+        worker = django_rq.get_worker(*worker_queues())
+        if burst:
+            moved = self.move_due_scheduled_jobs(worker)
+            worker.work(burst=True, logging_level=level)
+            self.stdout.write(f"moved {moved} due scheduled jobs; queues drained")
+            return
+        # rq's cron scheduler installs signal handlers, so it needs a main thread: its own process.
+        cron = subprocess.Popen(cron_command(), cwd=settings.BASE_DIR)
+        try:
+            worker.work(with_scheduler=True, logging_level=level)
+        finally:
+            cron.terminate()
+            try:
+                cron.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                cron.kill()
+
+    def move_due_scheduled_jobs(self, worker) -> int:
+        """Scheduled jobs and retries that are due, into their queues: one pass of rq's own scheduler."""
+        from rq.scheduler import RQScheduler
+
+        scheduler = RQScheduler(worker.queues, connection=worker.connection)
+        before = sum(queue.count for queue in worker.queues)
+        if scheduler.acquire_locks():
+            try:
+                scheduler.enqueue_scheduled_jobs()
+            finally:
+                scheduler.release_locks()
+        return sum(queue.count for queue in worker.queues) - before
