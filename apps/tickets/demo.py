@@ -43,6 +43,8 @@ OWNERS = [
 ]
 
 MANAGER = "manager"
+# The demo's administrator: every page of /admin/ (a real install creates its own with createsuperuser).
+ADMINISTRATOR = "admin"
 
 # Canned responses in every language; {name}, {agent} and {reference} are filled in the console.
 CANNED = [
@@ -118,6 +120,11 @@ def seed_demo(*, real_hours: bool = False) -> list[tuple[str, str]]:
     make_agent(user=manager, languages=Language.values, channels=[Channel.EMAIL, Channel.FEEDBACK],
                time_zone="Europe/Stockholm", manager=True)
     lines.append(("User Support Manager", MANAGER))
+    administrator = _user(ADMINISTRATOR)
+    if not administrator.is_superuser:
+        administrator.is_superuser = True
+        administrator.save(update_fields=["is_superuser"])
+    lines.append(("administrator (/admin/)", ADMINISTRATOR))
     for owner_slug, owner_name, extensions, admins in OWNERS:
         owner, _ = ExtensionOwner.objects.update_or_create(slug=owner_slug, defaults={"name": owner_name})
         for ext_slug, ext_name, trained in extensions:

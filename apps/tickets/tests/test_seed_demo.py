@@ -27,6 +27,8 @@ def test_seed_demo_is_idempotent_and_covers_the_design(db, capsys, settings):
     assert OwnerAdmin.objects.filter(owner__slug="nordic-kitchens").count() == 2
     assert user_for_token("sd_demo_manager").username == "manager"
     assert "acme_admin1" in out and "sd_demo_manager" in out
+    administrator = users.get(username="admin")        # the demo's way into /admin/, printed with the rest
+    assert administrator.is_superuser and administrator.check_password("supportdesk") and "admin" in out
     from apps.tickets.models import CannedResponse
     assert CannedResponse.objects.count() == 2
     assert all(getattr(response, f"body_{code}") for response in CannedResponse.objects.all()
