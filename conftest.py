@@ -29,7 +29,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from django.conf import settings
 
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and name:
+    if settings.DATABASES["default"]["ENGINE"] == "supportdesk.sqlite" and name:
         Path(name).parent.mkdir(parents=True, exist_ok=True)
 
 
