@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# Tests always use the machine's real PostgreSQL and Redis.
+# The suite runs twice: on the machine's real PostgreSQL and Redis, and embedded as `make run`
+# runs without them (SQLite in var/, the in-memory channel layer, jobs in process). Tests that
+# need PostgreSQL or Redis are marked so and skipped in the embedded run.
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportdesk} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} DEBUG=1
+EMBEDDED_TEST_ENV := DATABASE_URL= REDIS_URL= DEBUG=1
 
 .PHONY: run test install catalogues messages lint clean
 
@@ -25,8 +28,13 @@ catalogues: $(STAMP)
 run: install
 	$(PY) -m supportdesk.launcher
 
+# Both runs always run; the target fails if either did.
 test: install
-	$(TEST_ENV) $(PY) -m pytest -q
+	@echo "== tests on PostgreSQL and Redis"
+	@$(TEST_ENV) $(PY) -m pytest -q; postgresql=$$?; \
+	echo "== tests embedded: SQLite and the in-memory channel layer"; \
+	$(EMBEDDED_TEST_ENV) $(PY) -m pytest -q; embedded=$$?; \
+	test $$postgresql -eq 0 -a $$embedded -eq 0
 
 lint: install
 	$(VENV)/bin/ruff check .

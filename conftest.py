@@ -1,6 +1,36 @@
-"""Shared fixtures: demo-like regions, queues, agents and contacts on the real database."""
+"""Shared fixtures: demo-like regions, queues, agents and contacts on the real database.
+
+The suite runs twice (``make test``): on PostgreSQL with Redis, and embedded on SQLite with
+the in-memory channel layer and jobs run in process. A test marked ``postgresql`` or
+``redis`` needs that server and is skipped, with the marker's reason, where it is absent.
+"""
+
+from pathlib import Path
 
 import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+    from django.db import connection
+
+    missing = {"postgresql": connection.vendor != "postgresql", "redis": not settings.REDIS_URL}
+    for item in items:
+        for name in (name for name, absent in missing.items() if absent):
+            marker = item.get_closest_marker(name)
+            if marker is not None:
+                reason = marker.kwargs.get("reason") or f"needs {name}"
+                item.add_marker(pytest.mark.skip(reason=f"{name} only: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """An SQLite test database is a file under var/ (a fresh checkout has no var/ yet)."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"] == "supportdesk.sqlite" and name:
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
@@ -61,14 +91,36 @@ def api_client(agent, client):
 
 
 @pytest.fixture
-def redis_queues():
-    """Empty rq queues on the test Redis (db 15), so a burst worker runs only this test's jobs."""
+def redis_queues(settings):
+    """Empty rq queues on the test Redis (db 15), so a burst worker runs only this test's jobs.
+
+    Embedded (no REDIS_URL) there are no queues: jobs run in process on commit, and
+    ``run_worker`` has nothing left to do. Redis is never touched then (rq's fallback URL
+    would be another desk's database).
+    """
+    if not settings.REDIS_URL:
+        yield None
+        return
     import django_rq
 
     connection = django_rq.get_connection("default")
     connection.flushdb()
     yield django_rq
     connection.flushdb()
+
+
+@pytest.fixture
+def flushed_layer(settings):
+    """An empty channel layer: the test Redis flushed, or embedded, the in-memory layer emptied."""
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    else:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        async_to_sync(get_channel_layer().flush)()
 
 
 def run_worker(*queues: str) -> None:
@@ -78,6 +130,9 @@ def run_worker(*queues: str) -> None:
     transaction and Django's test mail outbox.
     """
     import django_rq
+    from django.conf import settings
     from rq import SimpleWorker
 
+    if not settings.REDIS_URL:
+        return      # embedded: supportdesk.jobs ran each job when it was enqueued
     django_rq.get_worker(*queues, worker_class=SimpleWorker).work(burst=True)

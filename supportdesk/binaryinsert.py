@@ -16,6 +16,8 @@ from django.db import connections
 from django.db.models import Model
 from django.db.models.sql import InsertQuery
 
+from supportdesk.db import on_postgresql
+
 
 def bulk_insert(objs: list[Model], *, using: str = "default") -> list[Model]:
     """Insert new rows of one model in one statement; their primary keys are set on return."""
@@ -23,7 +25,7 @@ def bulk_insert(objs: list[Model], *, using: str = "default") -> list[Model]:
         return objs
     model = type(objs[0])
     connection = connections[using]
-    if connection.vendor != "postgresql":
+    if not on_postgresql(connection):
         return model.objects.using(using).bulk_create(objs)
     opts = model._meta
     fields = [field for field in opts.concrete_fields if not field.generated and field is not opts.auto_field]

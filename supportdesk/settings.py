@@ -93,8 +93,19 @@ DATABASE_URL = env_str("DATABASE_URL")
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)
     if DATABASE_URL
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "supportdesk.sqlite3"}
+    # Tests use a file of their own too: the browser tests' server runs in another process.
+    else {"ENGINE": "supportdesk.sqlite", "NAME": BASE_DIR / "var" / "supportdesk.sqlite3",
+          "TEST": {"NAME": BASE_DIR / "var" / "test.sqlite3"}}
 }
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "supportdesk.sqlite"):
+    DATABASES["default"]["ENGINE"] = "supportdesk.sqlite"     # Django's, with SQLite's real bulk limits
+    # Embedded SQLite is written by several threads at once (daphne's, the SMTP listener's, the
+    # jobs'). WAL lets readers go on while one writes; IMMEDIATE takes the write lock at BEGIN,
+    # so a transaction that read first cannot fail with "database is locked" when it writes;
+    # and a writer waits up to 20 s for the one before it instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                                       "init_command": "PRAGMA journal_mode=WAL",
+                                       **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

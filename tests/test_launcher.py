@@ -26,6 +26,7 @@ def run_worker_in_burst(env: dict, settings) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.redis(reason="runs make run's rq worker")
 def test_the_worker_logs_failures_and_not_every_job_unless_asked(settings):
     from django.db import connection
 
@@ -55,6 +56,7 @@ def cron_log(env: dict) -> str:
     return process.communicate(timeout=30)[0]
 
 
+@pytest.mark.redis(reason="runs make run's rq scheduler")
 def test_the_cron_scheduler_does_not_log_every_tick_unless_asked(settings):
     env = {key: value for key, value in os.environ.items() if key != "RQ_LOG_LEVEL"}
     env["REDIS_URL"] = settings.REDIS_URL

@@ -69,7 +69,7 @@ def test_a_malformed_boolean_names_the_variable():
 def test_embedded_defaults_without_database_or_redis():
     result = load_settings()
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer",
+    assert result.stdout.split() == ["supportdesk.sqlite", "channels.layers.InMemoryChannelLayer",
                                      "False", "UTC", "True"]
 
 
@@ -128,3 +128,47 @@ def test_the_compose_deployment_passes_djangos_deployment_checks(tmp_path):
 def test_compose_runs_the_worker_with_its_schedulers():
     text = (ROOT / "docker" / "compose.yaml").read_text()
     assert 'command: ["python", "manage.py", "worker"]' in text
+
+
+WRITERS = """
+import threading, time, django
+django.setup()
+from django.db import connection, transaction
+
+connection.cursor().execute("CREATE TABLE counter (n INTEGER)")
+print(connection.cursor().execute("PRAGMA journal_mode").fetchone()[0])
+first_in = threading.Event()
+
+def first():
+    with transaction.atomic():
+        connection.cursor().execute("INSERT INTO counter VALUES (1)")
+        first_in.set()
+        time.sleep(1)           # holds the write lock; the second writer must wait, not fail
+    connection.close()
+
+def second():
+    first_in.wait()
+    with transaction.atomic():
+        n = connection.cursor().execute("SELECT count(*) FROM counter").fetchone()[0]
+        connection.cursor().execute("INSERT INTO counter VALUES (%s)", [n + 1])
+    connection.close()
+
+threads = [threading.Thread(target=first), threading.Thread(target=second)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(*[row[0] for row in connection.cursor().execute("SELECT n FROM counter ORDER BY n").fetchall()])
+"""
+
+
+def test_sqlite_writers_wait_for_each_other_and_readers_go_on(tmp_path):
+    """Embedded, several threads write one SQLite file: WAL, transactions that take the write lock
+    when they begin (a read-then-write cannot fail halfway), and a writer waits for the one before."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", WRITERS], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
+             "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.sqlite3'}"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wal", "1", "2"]

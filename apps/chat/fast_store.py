@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from apps.chat.models import Conversation, Entry
 from apps.chat.services import Outgoing, Refused, Stored, _Locked, _needs_ticket_service, external_id
 from apps.policy.languages import Channel
 from apps.tickets.models import Message, Ticket
+from supportdesk.db import on_postgresql
 
 CONVERSATIONS = Conversation._meta.db_table
 ENTRIES = Entry._meta.db_table
@@ -128,9 +128,9 @@ def _needs_services(item: Outgoing, row: _Row) -> bool:
 
 async def connect() -> psycopg.AsyncConnection | None:
     """A connection of the writer's own, to the database Django uses; None when that is not PostgreSQL."""
-    params = connections["default"].get_connection_params()
-    if connections["default"].vendor != "postgresql":
+    if not enabled():
         return None
+    params = connections["default"].get_connection_params()
     for django_only in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(django_only, None)
     # Every row this connection reads or writes is found by key. Without statistics (a new
@@ -142,7 +142,8 @@ async def connect() -> psycopg.AsyncConnection | None:
 
 
 def enabled() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    """Whether the fast path may run; elsewhere the writer stores every line through the services."""
+    return on_postgresql(connections["default"])
 
 
 async def store(conn: psycopg.AsyncConnection, items: list[Outgoing]) -> list[Stored | Refused | None]:

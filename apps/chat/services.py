@@ -1,6 +1,6 @@
 """Chat writes: start a conversation, store messages in order, read marks, end, transcripts.
 
-Every message is stored (PostgreSQL, committed) before anyone is told about it, and
+Every message is stored (committed) before anyone is told about it, and
 gets the conversation's next sequence number under a row lock, so both sides see one
 order and a client that missed something asks for a replay after its last number.
 
@@ -40,6 +40,7 @@ from apps.policy.services import PolicyError, availability, region_for
 from apps.routing.services import live_agents_online
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
+from supportdesk.db import on_postgresql
 
 log = logging.getLogger(__name__)
 
@@ -249,24 +250,38 @@ class _Locked:
 
 
 def _lock(ids: list[str]) -> dict[str, _Locked]:
-    # Hand-written SQL: this runs for every batch, and building the ORM's join for it cost more
-    # CPU than the whole write. Rows are locked in id order so two processes cannot deadlock.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
-            f"t.first_response_at, t.assignee_id, t.contact_id FROM {Conversation._meta.db_table} c "
-            f"JOIN {Ticket._meta.db_table} t ON t.id = c.ticket_id WHERE c.id = ANY(%s::uuid[]) "
-            f"ORDER BY c.id FOR UPDATE OF c", [ids])
-        return {str(row[0]): _Locked(str(row[0]), *row[1:]) for row in cursor.fetchall()}
+    if on_postgresql(connection):
+        # Hand-written SQL: this runs for every batch, and building the ORM's join for it cost more
+        # CPU than the whole write. Rows are locked in id order so two processes cannot deadlock.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
+                f"t.first_response_at, t.assignee_id, t.contact_id FROM {Conversation._meta.db_table} c "
+                f"JOIN {Ticket._meta.db_table} t ON t.id = c.ticket_id WHERE c.id = ANY(%s::uuid[]) "
+                f"ORDER BY c.id FOR UPDATE OF c", [ids])
+            rows = cursor.fetchall()
+    else:
+        # SQLite ignores the row lock: its transactions begin IMMEDIATE (settings.DATABASES), so
+        # this one holds the database's write lock from its first statement to its commit.
+        rows = (Conversation.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+                .values_list("id", "last_seq", "state", "visitor_name", "visitor_email", "ticket_id",
+                             "ticket__reference", "ticket__status", "ticket__first_response_at",
+                             "ticket__assignee_id", "ticket__contact_id"))
+    return {str(row[0]): _Locked(str(row[0]), *row[1:]) for row in rows}
 
 
 def _known_entries(ids: list[str], client_ids: list[str]) -> dict[tuple, tuple[int, int]]:
     if not client_ids:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT conversation_id, sender, client_id, seq, message_id FROM {Entry._meta.db_table} "
-                       f"WHERE conversation_id = ANY(%s::uuid[]) AND client_id = ANY(%s)", [ids, client_ids])
-        return {(str(c), sender, client): (seq, message) for c, sender, client, seq, message in cursor.fetchall()}
+    if on_postgresql(connection):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT conversation_id, sender, client_id, seq, message_id FROM {Entry._meta.db_table} "
+                           f"WHERE conversation_id = ANY(%s::uuid[]) AND client_id = ANY(%s)", [ids, client_ids])
+            rows = cursor.fetchall()
+    else:
+        rows = (Entry.objects.filter(conversation_id__in=ids, client_id__in=client_ids).order_by()
+                .values_list("conversation_id", "sender", "client_id", "seq", "message_id"))
+    return {(str(c), sender, client): (seq, message) for c, sender, client, seq, message in rows}
 
 
 _names: dict[int, tuple[str, float]] = {}
@@ -381,20 +396,29 @@ def _result(row: _Locked, seq: int, message: Message, sender: str, client_id: st
 def _insert_entries(values: list[tuple]) -> None:
     if not values:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {Entry._meta.db_table} (conversation_id, seq, message_id, sender, client_id) "
-                       f"VALUES " + ", ".join(["(%s::uuid, %s, %s, %s, %s)"] * len(values)),
-                       [field for value in values for field in value])
+    if on_postgresql(connection):
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {Entry._meta.db_table} (conversation_id, seq, message_id, sender, client_id) "
+                           f"VALUES " + ", ".join(["(%s::uuid, %s, %s, %s, %s)"] * len(values)),
+                           [field for value in values for field in value])
+    else:
+        Entry.objects.bulk_create([Entry(conversation_id=conversation_id, seq=seq, message_id=message_id,
+                                         sender=sender, client_id=client_id)
+                                   for conversation_id, seq, message_id, sender, client_id in values])
 
 
 def _save_rows(rows: list[_Locked]) -> None:
     if not rows:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {Conversation._meta.db_table} AS c SET last_seq = v.last_seq, state = v.state "
-                       f"FROM (VALUES " + ", ".join(["(%s::uuid, %s::bigint, %s)"] * len(rows)) +
-                       ") AS v(id, last_seq, state) WHERE c.id = v.id",
-                       [field for row in rows for field in (row.id, row.last_seq, row.state)])
+    if on_postgresql(connection):
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {Conversation._meta.db_table} AS c SET last_seq = v.last_seq, state = v.state "
+                           f"FROM (VALUES " + ", ".join(["(%s::uuid, %s::bigint, %s)"] * len(rows)) +
+                           ") AS v(id, last_seq, state) WHERE c.id = v.id",
+                           [field for row in rows for field in (row.id, row.last_seq, row.state)])
+    else:
+        Conversation.objects.bulk_update([Conversation(id=row.id, last_seq=row.last_seq, state=row.state)
+                                          for row in rows], ["last_seq", "state"])
 
 
 def _refusal(item: Outgoing, row: _Locked) -> Refused | None:

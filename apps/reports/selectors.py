@@ -43,7 +43,8 @@ def sla_compliance(*, start: datetime, end: datetime, by: str) -> list[Complianc
         .values(field, "kind")
         .annotate(met=Count("pk", filter=ON_TIME), breached=Count("pk", filter=BREACHED),
                   pending=Count("pk", filter=PENDING))
-        .order_by(field, "kind")
+        # Tickets without a region ("—") last, on SQLite too (it sorts NULL first).
+        .order_by(F(field).asc(nulls_last=True), "kind")
     )
     return [ComplianceRow(key=row[field] or "—", kind=row["kind"], met=row["met"], breached=row["breached"],
                           pending=row["pending"]) for row in rows]

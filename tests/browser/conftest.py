@@ -22,14 +22,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def desk_env(redis_url: str) -> dict:
+    """The environment of a daphne on the test database: PostgreSQL's, or embedded, the SQLite file."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        database_url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
+    else:
+        database_url = f"sqlite:///{connection.settings_dict['NAME']}"
+    return {**os.environ, "DEBUG": "1", "REDIS_URL": redis_url, "DATABASE_URL": database_url}
+
+
 @pytest.fixture
 def desk_server(transactional_db, settings):
     """daphne in its own process on the test database; stopped by its PID."""
-    from django.db import connection
-
     port = free_port()
-    env = {**os.environ, "DEBUG": "1", "REDIS_URL": settings.REDIS_URL,
-           "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)}
+    env = desk_env(settings.REDIS_URL)
     process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                 "supportdesk.asgi:application"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -207,10 +215,7 @@ class RestartableDesk:
 
 @pytest.fixture
 def restartable_desk(transactional_db, settings):
-    from django.db import connection
-
-    desk = RestartableDesk({**os.environ, "DEBUG": "1", "REDIS_URL": settings.REDIS_URL,
-                            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)})
+    desk = RestartableDesk(desk_env(settings.REDIS_URL))
     desk.start()
     yield desk
     desk.stop()
@@ -281,13 +286,9 @@ def desk_on_private_redis(transactional_db, private_redis, artifacts):
 
     Its log goes to test-artifacts/daphne-redis-restart.log: what it did while Redis was away.
     """
-    from django.db import connection
-
     log = artifacts / "daphne-redis-restart.log"
     log.unlink(missing_ok=True)
-    desk = RestartableDesk({**os.environ, "DEBUG": "1", "REDIS_URL": private_redis.url,
-                            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)},
-                           log=log)
+    desk = RestartableDesk(desk_env(private_redis.url), log=log)
     desk.start()
     yield desk
     desk.stop()

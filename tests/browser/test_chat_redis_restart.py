@@ -21,7 +21,8 @@ from tests.browser.conftest import in_another_thread
 from tests.browser.test_chat_widget import PANEL, agent_console, console_lines, widget_lines
 from tests.browser.test_chat_widget import chat_desk as chat_desk  # a fixture
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.redis(reason="restarts the Redis that carries the channel layer")]
 
 # The widget pings every 15 s once an agent has joined and the console chat panel checks as
 # often; the rest is slack for a loaded machine.

@@ -22,6 +22,8 @@ def contact_sv(regions, queues):
                                           region=regions["europe"])
 
 
+@pytest.mark.redis(reason="tickets opened in the test process reach the server's consoles only "
+                          "over a channel layer both share")
 def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, browser, artifacts):
     contact = contact_sv
     page = browser.new_page(locale="sv-SE")

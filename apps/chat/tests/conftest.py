@@ -1,4 +1,4 @@
-"""Chat fixtures: an online Swedish chat agent, conversations, sockets over the real Redis layer."""
+"""Chat fixtures: an online Swedish chat agent, conversations, sockets over the channel layer."""
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -24,13 +24,6 @@ def writer_connections():
     from apps.chat.writer import close_connections
 
     close_connections()
-
-
-@pytest.fixture
-def flushed_layer(settings):
-    import redis
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
 @pytest.fixture

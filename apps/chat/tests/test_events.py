@@ -17,6 +17,7 @@ async def received(layer, channel, count):
     return [(await asyncio.wait_for(layer.receive(channel), 5))["text"] for _ in range(count)]
 
 
+@pytest.mark.redis(reason="pipelines pushes through the Redis pub/sub layer")
 def test_a_batch_of_pushes_goes_out_in_one_pipeline_and_arrives_in_order(monkeypatch):
     pipelined = []
     real = events._publish_pipelined

@@ -12,7 +12,8 @@ from apps.chat.models import Conversation, Entry
 from apps.chat.tests.conftest import start
 from apps.tickets.models import Message, TicketEvent
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.postgresql(reason="fast_store is the socket servers' PostgreSQL-only write path")]
 
 
 def fast(items):

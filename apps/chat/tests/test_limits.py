@@ -14,13 +14,12 @@ MINUTE = datetime(2026, 3, 2, 10, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def limit_of_ten(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis")
     settings.CHAT_IP_MESSAGES_PER_MINUTE = 10
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     return settings
 
 
+@pytest.mark.redis(reason="processes share their per-IP counts through Redis")
 def test_two_processes_together_cannot_send_more_than_the_per_ip_limit(limit_of_ten):
     first, second = (limits.SharedIpMinutes(limit_of_ten.REDIS_URL) for _process in range(2))
     with time_machine.travel(MINUTE + timedelta(seconds=20), tick=False) as clock:
@@ -43,6 +42,7 @@ def test_two_processes_together_cannot_send_more_than_the_per_ip_limit(limit_of_
         assert first.wait("203.0.113.7") == 0                 # a new minute counts from 1
 
 
+@pytest.mark.redis(reason="processes share their per-IP counts through Redis")
 def test_the_socket_path_refuses_an_address_the_other_processes_used_up(limit_of_ten):
     address = "192.0.2.44"
     other_process = limits.SharedIpMinutes(limit_of_ten.REDIS_URL)

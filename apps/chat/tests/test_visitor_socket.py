@@ -1,5 +1,6 @@
 """The visitor's socket and the agent's chat frames, over the real Redis channel layer and PostgreSQL."""
 
+import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -323,24 +324,41 @@ def test_typing_and_read_marks_travel_both_ways(conversation, online_agent):
     run(scenario)
 
 
-def test_pushes_reach_a_socket_while_its_own_line_is_still_being_stored(conversation, online_agent):
-    """The visitor's line waits on a row lock held elsewhere; the agent's typing still gets through."""
-    import psycopg
+def another_transaction_holding(conversation):
+    """Another process's open transaction that holds the conversation: its row lock on PostgreSQL,
+    the database's write lock on SQLite (which has no row locks)."""
     from django.db import connection
+
+    if connection.vendor != "postgresql":
+        import sqlite3
+
+        blocker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")
+        return blocker
+    import psycopg
 
     blocker = psycopg.connect(**{key: value for key, value in connection.get_connection_params().items()
                                  if key not in ("cursor_factory", "context", "prepare_threshold")})
     blocker.execute("SELECT 1 FROM chat_conversation WHERE id = %s FOR UPDATE", [conversation.pk])
+    return blocker
+
+
+def test_pushes_reach_a_socket_while_its_own_line_is_still_being_stored(conversation, online_agent):
+    """The visitor's line waits on a lock held elsewhere; the agent's typing still gets through."""
+    blocker = None
 
     async def scenario():
+        nonlocal blocker
         agent = await agent_socket(online_agent)
         visitor, _, _ = await visitor_socket(conversation.pk)
         await visitor.receive_json_from()
+        blocker = another_transaction_holding(conversation)
         await visitor.send_json_to({"type": "message", "client_id": "v1", "body": "Hej"})
         await agent.send_json_to({"type": "chat.typing", "ticket": conversation.ticket.reference})
         first = await visitor.receive_json_from(timeout=3)
         assert (first["type"], first["from"]) == ("typing", "agent")
-        await database_sync_to_async(blocker.rollback)()
+        # Not on the sync thread: on SQLite the line's write waits there for this very lock.
+        await asyncio.to_thread(blocker.rollback)
         ack = await visitor.receive_json_from(timeout=5)
         assert (ack["type"], ack["seq"], ack["duplicate"]) == ("ack", 1, False)
         await visitor.disconnect()
@@ -349,7 +367,8 @@ def test_pushes_reach_a_socket_while_its_own_line_is_still_being_stored(conversa
     try:
         run(scenario)
     finally:
-        blocker.close()
+        if blocker is not None:
+            blocker.close()
 
 
 def test_an_agent_who_has_not_taken_the_chat_cannot_write_in_it(online_agent, regions, queues):

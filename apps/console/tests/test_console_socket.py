@@ -42,14 +42,6 @@ def run(coroutine_function):
     return async_to_sync(coroutine_function)()
 
 
-@pytest.fixture
-def flushed_layer():
-    import redis
-    from django.conf import settings
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
-
-
 def test_unauthenticated_sockets_are_closed_with_4401(regions, queues, flushed_layer):
     from django.contrib.auth.models import AnonymousUser
 

@@ -43,6 +43,7 @@ def new_requests(*senders):
             for number, sender in enumerate(senders)]
 
 
+@pytest.mark.redis(reason="counts the jobs on the rq queue")
 def test_a_batch_sends_its_receipts_in_one_mail_job(mailboxes, smtp_sink, redis_queues):
     results = list(services.ingest_many(new_requests("ada@example.org", "bo@example.org", "cy@example.org"),
                                         source=InboundEmail.Source.FILE, batch_size=10))
@@ -69,6 +70,7 @@ def test_a_refused_receipt_in_a_batch_is_marked_failed_and_the_others_are_sent(m
     assert failed.attempts == 1 and "No such user" in failed.last_error
 
 
+@pytest.mark.redis(reason="needs the job queued, not yet run: embedded, jobs run at commit")
 def test_delivering_a_batch_again_sends_nothing_twice(mailboxes, smtp_sink, redis_queues):
     from apps.outbox import services as outbox
     from apps.outbox.models import OutboxItem

@@ -30,6 +30,7 @@ def listener(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.redis(reason="needs the job queued, not yet run: embedded, jobs run at commit")
 def test_accepted_mail_is_stored_before_250_and_processed_by_the_mail_worker(regions, listener, redis_queues):
     raw = build_email(message_id="<smtp-1@client.example.org>").replace(b"\n", b"\r\n")  # as MTAs send it
     with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:

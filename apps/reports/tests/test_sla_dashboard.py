@@ -7,6 +7,7 @@ from apps.accounts.services import make_agent
 from apps.reports.selectors import chat_ratings, sla_compliance
 from apps.sla.services import sweep
 from apps.tickets import services
+from apps.tickets.models import Ticket
 
 
 def open_chat(contact, ref, at):
@@ -32,6 +33,16 @@ def test_compliance_counts_met_breached_and_pending(contact, agent):
     assert response.compliance == 0.5
     ack = next(r for r in rows if r.kind == "acknowledge")
     assert (ack.met, ack.breached, ack.pending) == (1, 0, 2)
+
+
+def test_tickets_without_a_region_are_counted_last(contact, agent, regions):
+    seed(contact, agent)
+    Ticket.objects.filter(external_ref="c").update(region=None)
+    rows = sla_compliance(start=datetime(2026, 7, 1, tzinfo=UTC), end=datetime(2026, 10, 1, tzinfo=UTC),
+                          by="region")
+    assert [(r.key, r.kind, r.pending) for r in rows] == [
+        ("europe", "acknowledge", 1), ("europe", "first_response", 0), ("—", "acknowledge", 1),
+        ("—", "first_response", 1)]
 
 
 def test_the_dashboard_is_for_the_support_manager_only(client, contact, agent):

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -88,6 +89,7 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
     assert "11:01" in swedish.body           # due time shown in the agent's zone (Stockholm)
 
 
+@pytest.mark.redis(reason="counts the jobs on the rq queues")
 def test_a_rollback_leaves_no_notification_job(contact, redis_queues, django_capture_on_commit_callbacks):
     open_chat(contact, "c4")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -99,3 +99,11 @@ def test_find_or_create_contact_matches_email_case_insensitively(db):
     again = services.find_or_create_contact(email="ada@example.com")
     assert again.pk == first.pk
     assert Contact.objects.count() == 1
+
+
+def test_a_contact_writing_from_a_non_ascii_address_is_found_again_in_any_case(regions):
+    first = services.find_or_create_contact(email="jörg@exempel.de", name="Jörg", language="de")
+    assert services.find_or_create_contact(email="jörg@exempel.de", name="Jörg", language="de") == first
+    assert services.find_or_create_contact(email="JÖRG@exempel.de", name="Jörg", language="de") == first
+    assert services.contacts_by_email({"Jörg@Exempel.de"}) == {"JÖRG@EXEMPEL.DE": first}
+    assert Contact.objects.count() == 1
