@@ -33,11 +33,11 @@ def chat_desk(regions, queues):
     return agent
 
 
-def agent_console(browser, base):
+def agent_console(browser, base, password="pw-agent-sv"):
     page = browser.new_context(locale="sv-SE").new_page()
     page.goto(f"{base}/accounts/login/?next=/console/")
     page.fill("#id_username", "agent_sv")
-    page.fill("#id_password", "pw-agent-sv")
+    page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/console/")
     page.wait_for_selector("#live-status.on", timeout=10_000)
