@@ -7,7 +7,6 @@ offline form at once, with that opening in their own zone; with it on and an age
 the pre-chat form.
 """
 
-import os
 import socket
 import subprocess
 import sys
@@ -31,14 +30,13 @@ SATURDAY = "2026-12-05T15:00:00+00:00"
 @pytest.fixture
 def saturday_desk(transactional_db, settings, regions, queues):
     """daphne on the test database, its clock on a Saturday afternoon; a Swedish chat agent exists."""
-    from django.db import connection
+    from tests.browser.conftest import desk_env
 
     agent = get_user_model().objects.create_user("agent_sv", password="pw-agent-sv", first_name="Sara",
                                                  last_name="Berg")
     make_agent(user=agent, languages=["sv"], channels=["chat", "email"], time_zone="Europe/Stockholm")
     port = free_port()
-    env = {**os.environ, "DEBUG": "1", "REDIS_URL": settings.REDIS_URL,
-           "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)}
+    env = desk_env(settings.REDIS_URL)
     process = subprocess.Popen([sys.executable, "-m", "tests.browser.frozen_clock", SATURDAY,
                                 "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
