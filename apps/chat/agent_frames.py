@@ -13,7 +13,7 @@ from apps.chat import protocol as p
 from apps.chat.models import Entry
 from apps.chat.writer import writer
 from apps.console.events import MANAGERS_GROUP
-from apps.routing.services import can_act_on
+from apps.tickets.access import can_act_on
 
 _conversations: dict[str, str] = {}
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from apps.chat import events, selectors, services
 from apps.chat.models import Entry
 from apps.console.views import agent_required
-from apps.routing.services import can_act_on, is_manager
+from apps.tickets.access import can_act_on, is_manager
 
 
 @xframe_options_exempt

@@ -13,9 +13,10 @@ from django.core.cache import cache
 from apps.chat import agent_frames as chat_frames
 from apps.chat.dispatch import FramesAndPushesApart
 from apps.console import selectors
-from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
+from apps.console.events import MANAGERS_GROUP, agent_group, scope_group
 from apps.console.push import push_epoch
 from apps.routing import services as routing
+from apps.tickets import access
 from apps.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,14 @@ VIEWER_SECONDS = 30
 
 
 def _console_groups(user) -> list[str] | None:
-    if not user.is_active or not user.is_staff:
+    """The groups whose pushes this user may get, from the ticket access rule; None: no console."""
+    scope = access.scope_of(user)
+    if not scope.works_tickets:
         return None
-    if routing.is_manager(user):
+    if scope.everything:
         return [MANAGERS_GROUP, agent_group(user.pk)]
-    if getattr(user, "agent_profile", None) is None:
-        return None
-    return [queue_group(q.pk) for q in routing.visible_queues(user)] + [agent_group(user.pk)]
+    return [scope_group(language, channel) for language in sorted(scope.languages)
+            for channel in sorted(scope.channels)] + [agent_group(user.pk)]
 
 
 def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
@@ -154,16 +156,18 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
     async def on_viewing(self, frame):
         reference = str(frame["ticket"])
 
-        def viewers_and_queue():
-            ticket = Ticket.objects.filter(reference=reference).only("queue_id").first()
-            if ticket is None or not routing.can_act_on(self.user, ticket):
+        def viewers_and_group():
+            ticket = Ticket.objects.filter(reference=reference).only("language", "channel", "assignee_id").first()
+            if ticket is None or not access.can_act_on(self.user, ticket):
                 raise routing.NotAllowed("not your ticket")
-            return _viewers(reference, self.user, bool(frame.get("leaving"))), ticket.queue_id
+            return _viewers(reference, self.user, bool(frame.get("leaving"))), ticket
 
-        viewers, queue_id = await database_sync_to_async(viewers_and_queue)()
+        viewers, ticket = await database_sync_to_async(viewers_and_group)()
         payload = {"type": "viewers", "ticket": reference, "agents": viewers}
+        groups = [MANAGERS_GROUP, scope_group(ticket.language, ticket.channel),
+                  *([agent_group(ticket.assignee_id)] if ticket.assignee_id else [])]
         try:
-            for group in [MANAGERS_GROUP, *([queue_group(queue_id)] if queue_id else [])]:
+            for group in groups:
                 await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
         except Exception:
             log.warning("viewers of %s not pushed", reference, exc_info=True)   # Redis away; sent again in 15 s
