@@ -5,13 +5,18 @@ from django.db import transaction
 
 from apps.accounts.models import AgentProfile, ApiToken, hash_token
 from apps.accounts.roles import ROLE_PERMISSIONS, Role
+from apps.accounts.selectors import works_tickets
 from apps.policy.languages import Channel, normalise_language
 
 
 def create_api_token(*, user, name: str = "") -> str:
-    """Issue a token for a staff user and return the raw key; it is never shown again."""
-    if not user.is_staff:
-        raise ValueError(f"{user.username} is not staff; API tokens are for staff only")
+    """Issue a token for an agent, the manager or a superuser and return the raw key; it is never shown again.
+
+    The token carries its user's scope, and no more: ``is_staff`` (the admin) earns none.
+    """
+    if not works_tickets(user):
+        raise ValueError(f"{user.username} is not an active agent, User Support Manager or superuser; "
+                         "API tokens are issued to them only")
     raw = ApiToken.new_raw_key()
     ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:8])
     return raw

@@ -95,8 +95,8 @@ def ticket_detail(request, reference):
 
 @agent_required
 def download_attachment(request, reference, attachment_id):
-    attachment = ticket_selectors.attachment(reference=reference, attachment_id=attachment_id)
-    if attachment is None or not access.can_act_on(request.user, attachment.message.ticket):
+    attachment = ticket_selectors.attachment(reference=reference, attachment_id=attachment_id, user=request.user)
+    if attachment is None:
         raise Http404(reference)   # as for the ticket itself: outside the agent's queues it does not exist
     return download_response(attachment)
 
