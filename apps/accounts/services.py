@@ -1,5 +1,8 @@
 """Writes for users and roles: tokens, role membership, agent profiles."""
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
@@ -29,6 +32,20 @@ def user_for_token(raw: str):
         .first()
     )
     return token.user if token else None
+
+
+_scope_listeners: list[Callable[[int], None]] = []
+
+
+def on_scope_change(listener: Callable[[int], None]) -> None:
+    """Call ``listener(user_id)`` after every commit that changes what a user may work (wired in ready())."""
+    if listener not in _scope_listeners:
+        _scope_listeners.append(listener)
+
+
+def scope_changed_on_commit(*, user_id: int) -> None:
+    for listener in _scope_listeners:
+        transaction.on_commit(partial(listener, user_id))
 
 
 @transaction.atomic
@@ -63,4 +80,20 @@ def make_agent(*, user, languages: list[str], channels: list[str], time_zone: st
     profile, _ = AgentProfile.objects.update_or_create(
         user=user, defaults={"languages": languages, "channels": channels, "time_zone": time_zone}
     )
+    scope_changed_on_commit(user_id=user.pk)
     return profile
+
+
+@transaction.atomic
+def save_agent_profile(*, profile: AgentProfile) -> AgentProfile:
+    """Store an edited profile (the admin's form); the agent's open consoles follow at once."""
+    profile.save()
+    scope_changed_on_commit(user_id=profile.user_id)
+    return profile
+
+
+@transaction.atomic
+def remove_agent_profile(*, profile: AgentProfile) -> None:
+    user_id = profile.user_id
+    profile.delete()
+    scope_changed_on_commit(user_id=user_id)

@@ -3,6 +3,7 @@
 Close codes: 4401 not signed in, 4403 signed in but not an agent.
 """
 
+import asyncio
 import contextlib
 import logging
 
@@ -59,9 +60,9 @@ def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
     return sorted(viewers)
 
 
-def _heartbeat(user) -> str | None:
+def _heartbeat(user) -> tuple[str | None, list[str] | None]:
     routing.heartbeat(user=user)
-    return push_epoch()
+    return push_epoch(), _console_groups(user)
 
 
 class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
@@ -76,6 +77,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.viewing = None
+        self.regrouping = asyncio.Lock()
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -113,7 +115,10 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "bad_frame", "detail": str(error), "request": kind})
 
     async def on_heartbeat(self, frame):
-        epoch = await database_sync_to_async(_heartbeat)(self.user)
+        epoch, groups = await database_sync_to_async(_heartbeat)(self.user)
+        # The push that follows a scope change can be lost (Redis away); a heartbeat catches up.
+        if groups != self.groups_joined and not await self._regroup():
+            return
         # Redis away or restarted leaves this socket open but its pushes lost: the console resyncs
         # from its cursor now and once more a heartbeat later, when the layer has surely resubscribed.
         if epoch is None or epoch != self.epoch:
@@ -171,6 +176,32 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
         except Exception:
             log.warning("viewers of %s not pushed", reference, exc_info=True)   # Redis away; sent again in 15 s
+
+    async def _regroup(self) -> bool:
+        """Join the groups the user's scope gives now and leave the rest; no scope left closes the socket.
+
+        Read and applied under one lock: a heartbeat and a push regrouping at once must not
+        apply an older read after a newer one.
+        """
+        async with self.regrouping:
+            groups = await database_sync_to_async(_console_groups)(self.user)
+            if not groups:
+                await self.close(code=4403)
+                return False
+            joined = set(self.groups_joined)
+            for group in groups:
+                if group not in joined:
+                    await self.channel_layer.group_add(group, self.channel_name)
+            for group in joined - set(groups):
+                await self.channel_layer.group_discard(group, self.channel_name)
+            changed, self.groups_joined = groups != self.groups_joined, groups
+        if changed:
+            await self.send_json({"type": "scope.changed"})
+        return True
+
+    async def console_regroup(self, event):
+        """Sent to the agent's own group after their languages, channels or role changed."""
+        await self._regroup()
 
     async def on_chat(self, frame):
         """Live chat frames (chat.send, chat.typing, chat.read, chat.resume, chat.end): apps.chat answers."""

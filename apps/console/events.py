@@ -82,3 +82,14 @@ def send_to_agent_on_commit(user_id: int, payload: dict) -> None:
     message = {"type": "desk.event", "text": json.dumps(payload)}
     transaction.on_commit(lambda: group_send_many([(agent_group(user_id), message)]))
 
+
+def regroup_consoles(user_id: int) -> None:
+    """What the agent may work changed: their open consoles recompute their groups now.
+
+    Called after the commit that changed it. A lost push costs little: every console also
+    recomputes its groups on its next heartbeat.
+    """
+    try:
+        group_send_many([(agent_group(user_id), {"type": "console.regroup"})])
+    except Exception:
+        log.warning("consoles of user %s not told to regroup", user_id, exc_info=True)
