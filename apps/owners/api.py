@@ -30,7 +30,7 @@ class ErrorOut(Schema):
 
 def _manager_only(request) -> None:
     if not is_manager(request.auth):
-        raise HttpError(403, _("Only the User Support Manager grants and revokes owners' seats."))
+        raise HttpError(403, _("This view is for the User Support Manager."))
 
 
 @router.post("/owners/{slug}/admins", response={201: SeatOut, 403: ErrorOut, 409: ErrorOut},

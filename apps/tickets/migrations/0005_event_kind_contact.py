@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='ticketevent',
             name='kind',
-            field=models.CharField(choices=[('opened', 'Opened'), ('message', 'Message added'), ('status', 'Status changed'), ('assigned', 'Assigned'), ('triaged', 'Triaged'), ('sla', 'SLA'), ('contact', 'Contact changed')], max_length=16, verbose_name='kind'),
+            field=models.CharField(choices=[('opened', 'Opened'), ('message', 'Message added'), ('status', 'Status changed'), ('assigned', 'Assigned'), ('triaged', 'Triaged'), ('sla', 'SLA'), ('contact', 'Contact')], max_length=16, verbose_name='kind'),
         ),
     ]
