@@ -5,16 +5,17 @@ import logging
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
-from apps.accounts.api_auth import StaffToken
+from apps.accounts.api_auth import DeskToken
 from apps.chat.api import router as chat_router
 from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
 from apps.tickets.api import router as tickets_router
 
-api = NinjaAPI(title="Support desk API", version="1", auth=StaffToken(),
-               description="Tickets, SLA and availability of the support desk. "
-                           "Staff authenticate with `Authorization: Bearer <token>`.")
+api = NinjaAPI(title="Support desk API", version="1", auth=DeskToken(),
+               description="Tickets, SLA and availability of the support desk. Agents, the User Support "
+                           "Manager and superusers authenticate with `Authorization: Bearer <token>`; "
+                           "an agent's token sees the tickets of their queues and their own.")
 api.add_router("", tickets_router)
 api.add_router("", owners_router)
 api.add_router("", sla_router)

@@ -1,12 +1,30 @@
+from functools import wraps
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import Http404
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
 from apps.accounts.forms import AdminSignInForm, SignInForm
+from apps.accounts.selectors import is_manager
 from supportdesk.api import api
 
 admin.site.login_form = AdminSignInForm
+
+
+def managers_only(view):
+    """The job queues show jobs' arguments and can delete or requeue them: not for every staff member."""
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated and not is_manager(request.user):
+            raise Http404("not here")
+        return view(request, *args, **kwargs)   # signed out: the view's own login redirect
+    return wrapper
+
+
+django_rq_urls = (get_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=managers_only), "django_rq")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
@@ -20,5 +38,5 @@ urlpatterns = [
     path("console/outbox/", include("apps.outbox.urls")),
     path("console/", include("apps.console.urls")),
     path("widget/", include("apps.chat.urls")),
-    path("django-rq/", include("django_rq.urls")),
+    path("django-rq/", include(django_rq_urls)),
 ]

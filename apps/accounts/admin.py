@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.accounts import services
 from apps.accounts.models import AgentProfile, ApiToken
 
 
@@ -7,6 +8,17 @@ from apps.accounts.models import AgentProfile, ApiToken
 class AgentProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "languages", "channels", "time_zone"]
     search_fields = ["user__username"]
+
+    # Through the services, so the agent's open consoles follow the change without a reconnect.
+    def save_model(self, request, obj, form, change):
+        services.save_agent_profile(profile=obj)
+
+    def delete_model(self, request, obj):
+        services.remove_agent_profile(profile=obj)
+
+    def delete_queryset(self, request, queryset):
+        for profile in queryset:
+            services.remove_agent_profile(profile=profile)
 
 
 @admin.register(ApiToken)

@@ -10,11 +10,11 @@ class Role(models.TextChoices):
     OWNER_ADMIN = "Owner admin", _("Owner admin")
 
 
-# Model permissions each role's group receives (app_label.codename).
+# Model permissions each role's group receives (app_label.codename). Agents change tickets in
+# the console, through the services; in the admin they only view their own scope's rows.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: [
-        "tickets.view_ticket", "tickets.change_ticket", "tickets.add_message",
-        "tickets.view_message", "tickets.view_contact", "tickets.change_contact",
+        "tickets.view_ticket", "tickets.add_message", "tickets.view_message", "tickets.view_contact",
         "tickets.view_cannedresponse", "owners.view_extension",
     ],
     Role.SUPPORT_MANAGER: [

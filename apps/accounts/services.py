@@ -1,17 +1,25 @@
 """Writes for users and roles: tokens, role membership, agent profiles."""
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from apps.accounts.models import AgentProfile, ApiToken, hash_token
 from apps.accounts.roles import ROLE_PERMISSIONS, Role
+from apps.accounts.selectors import works_tickets
 from apps.policy.languages import Channel, normalise_language
 
 
 def create_api_token(*, user, name: str = "") -> str:
-    """Issue a token for a staff user and return the raw key; it is never shown again."""
-    if not user.is_staff:
-        raise ValueError(f"{user.username} is not staff; API tokens are for staff only")
+    """Issue a token for an agent, the manager or a superuser and return the raw key; it is never shown again.
+
+    The token carries its user's scope, and no more: ``is_staff`` (the admin) earns none.
+    """
+    if not works_tickets(user):
+        raise ValueError(f"{user.username} is not an active agent, User Support Manager or superuser; "
+                         "API tokens are issued to them only")
     raw = ApiToken.new_raw_key()
     ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:8])
     return raw
@@ -24,6 +32,20 @@ def user_for_token(raw: str):
         .first()
     )
     return token.user if token else None
+
+
+_scope_listeners: list[Callable[[int], None]] = []
+
+
+def on_scope_change(listener: Callable[[int], None]) -> None:
+    """Call ``listener(user_id)`` after every commit that changes what a user may work (wired in ready())."""
+    if listener not in _scope_listeners:
+        _scope_listeners.append(listener)
+
+
+def scope_changed_on_commit(*, user_id: int) -> None:
+    for listener in _scope_listeners:
+        transaction.on_commit(partial(listener, user_id))
 
 
 @transaction.atomic
@@ -58,4 +80,20 @@ def make_agent(*, user, languages: list[str], channels: list[str], time_zone: st
     profile, _ = AgentProfile.objects.update_or_create(
         user=user, defaults={"languages": languages, "channels": channels, "time_zone": time_zone}
     )
+    scope_changed_on_commit(user_id=user.pk)
     return profile
+
+
+@transaction.atomic
+def save_agent_profile(*, profile: AgentProfile) -> AgentProfile:
+    """Store an edited profile (the admin's form); the agent's open consoles follow at once."""
+    profile.save()
+    scope_changed_on_commit(user_id=profile.user_id)
+    return profile
+
+
+@transaction.atomic
+def remove_agent_profile(*, profile: AgentProfile) -> None:
+    user_id = profile.user_id
+    profile.delete()
+    scope_changed_on_commit(user_id=user_id)

@@ -2,7 +2,8 @@
 
 The console consumer hands every ``chat.*`` frame to ``handle``; this module parses
 it, calls the chat services and answers on the same socket. A ticket reference is
-looked up once per process (it never changes its conversation).
+looked up once per process (it never changes its conversation), but whether this agent
+may work that ticket is asked on every frame: the cache names, it never authorises.
 """
 
 from channels.db import database_sync_to_async
@@ -13,30 +14,44 @@ from apps.chat import protocol as p
 from apps.chat.models import Entry
 from apps.chat.writer import writer
 from apps.console.events import MANAGERS_GROUP
-from apps.routing.services import can_act_on
+from apps.tickets.access import can_act_on_ticket_id
 
-_conversations: dict[str, str] = {}
+# reference -> (conversation id, ticket id): which chat a reference names, never who may work it.
+_conversations: dict[str, tuple[str, int]] = {}
 
 
-def _conversation_id(reference: str, user) -> str | None:
-    if reference in _conversations:
-        return _conversations[reference]
+def _lookup(reference: str) -> tuple[str, int] | None:
     conversation = selectors.conversation_for_ticket(reference=reference)
-    if conversation is None or not can_act_on(user, conversation.ticket):
+    if conversation is None:
         return None
     if len(_conversations) > 100_000:
         _conversations.clear()
-    _conversations[reference] = str(conversation.pk)
+    _conversations[reference] = (str(conversation.pk), conversation.ticket_id)
     return _conversations[reference]
+
+
+def _conversation_id(reference: str, user) -> str | None:
+    """The conversation of ``reference`` if ``user`` may work its ticket now (one thread hop)."""
+    ids = _conversations.get(reference) or _lookup(reference)
+    if ids is None or not can_act_on_ticket_id(user, ids[1]):
+        return None
+    return ids[0]
 
 
 async def handle(consumer, raw: dict) -> None:
     try:
         frame = p.parse_agent_frame(raw)
-        conversation_id = _conversations.get(frame.data["ticket"]) or await database_sync_to_async(
-            _conversation_id)(frame.data["ticket"], consumer.user)
+        reference = frame.data["ticket"]
+        # A known chat's chat.send is decided by the store, whose rule is narrower than the ticket
+        # rule (the assignee, or a manager stepping in) and read under the conversation's lock: no
+        # read more on the latency-measured path. Every other frame asks the ticket rule, every time.
+        cached = _conversations.get(reference)
+        if cached is not None and frame.type == "chat.send":
+            conversation_id = cached[0]
+        else:
+            conversation_id = await database_sync_to_async(_conversation_id)(reference, consumer.user)
         if conversation_id is None:
-            raise p.ProtocolError("unknown_chat", _("No chat you may work on has this reference."))
+            raise unknown_chat()
         await HANDLERS[frame.type](consumer, conversation_id, frame.data)
     except p.ProtocolError as error:
         await consumer.send_json({**error.frame(), "error": error.code, "request": raw.get("type")})
@@ -45,10 +60,17 @@ async def handle(consumer, raw: dict) -> None:
                                   "request": raw.get("type")})
 
 
+def unknown_chat(client_id: str = "") -> p.ProtocolError:
+    return p.ProtocolError("unknown_chat", _("No chat you may work on has this reference."), client_id)
+
+
 async def send(consumer, conversation_id, data):
     result = await writer().submit(services.Outgoing(
         conversation_id=conversation_id, sender=Entry.Sender.AGENT, body=data["body"], client_id=data["client_id"],
         user_id=consumer.user.pk, may_override=MANAGERS_GROUP in (consumer.groups_joined or [])))
+    if isinstance(result, services.Refused) and result.code == "not_assignee" and await database_sync_to_async(
+            _conversation_id)(data["ticket"], consumer.user) is None:
+        raise unknown_chat(data["client_id"])     # refused either way; outside the rule the chat is not even named
     if isinstance(result, services.Refused):
         return await consumer.send_json({"type": "error", "error": result.code, "code": result.code,
                                           "detail": result.detail,

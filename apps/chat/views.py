@@ -10,7 +10,7 @@ from apps.chat import events, selectors, services
 from apps.chat.models import Entry
 from apps.console.views import agent_required
 from apps.policy.services import demo_mode_on
-from apps.routing.services import can_act_on, is_manager
+from apps.tickets.access import can_act_on, is_manager
 
 
 @xframe_options_exempt

@@ -3,6 +3,7 @@
 Close codes: 4401 not signed in, 4403 signed in but not an agent.
 """
 
+import asyncio
 import contextlib
 import logging
 
@@ -13,9 +14,10 @@ from django.core.cache import cache
 from apps.chat import agent_frames as chat_frames
 from apps.chat.dispatch import FramesAndPushesApart
 from apps.console import selectors
-from apps.console.events import MANAGERS_GROUP, agent_group, queue_group
+from apps.console.events import MANAGERS_GROUP, agent_group, scope_group
 from apps.console.push import push_epoch
 from apps.routing import services as routing
+from apps.tickets import access
 from apps.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -24,13 +26,14 @@ VIEWER_SECONDS = 30
 
 
 def _console_groups(user) -> list[str] | None:
-    if not user.is_active or not user.is_staff:
+    """The groups whose pushes this user may get, from the ticket access rule; None: no console."""
+    scope = access.scope_of(user)
+    if not scope.works_tickets:
         return None
-    if routing.is_manager(user):
+    if scope.everything:
         return [MANAGERS_GROUP, agent_group(user.pk)]
-    if getattr(user, "agent_profile", None) is None:
-        return None
-    return [queue_group(q.pk) for q in routing.visible_queues(user)] + [agent_group(user.pk)]
+    return [scope_group(language, channel) for language in sorted(scope.languages)
+            for channel in sorted(scope.channels)] + [agent_group(user.pk)]
 
 
 def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
@@ -57,9 +60,9 @@ def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
     return sorted(viewers)
 
 
-def _heartbeat(user) -> str | None:
+def _heartbeat(user) -> tuple[str | None, list[str] | None]:
     routing.heartbeat(user=user)
-    return push_epoch()
+    return push_epoch(), _console_groups(user)
 
 
 class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
@@ -74,6 +77,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.viewing = None
+        self.regrouping = asyncio.Lock()
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -111,7 +115,10 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "bad_frame", "detail": str(error), "request": kind})
 
     async def on_heartbeat(self, frame):
-        epoch = await database_sync_to_async(_heartbeat)(self.user)
+        epoch, groups = await database_sync_to_async(_heartbeat)(self.user)
+        # The push that follows a scope change can be lost (Redis away); a heartbeat catches up.
+        if groups != self.groups_joined and not await self._regroup():
+            return
         # Redis away or restarted leaves this socket open but its pushes lost: the console resyncs
         # from its cursor now and once more a heartbeat later, when the layer has surely resubscribed.
         if epoch is None or epoch != self.epoch:
@@ -154,19 +161,47 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
     async def on_viewing(self, frame):
         reference = str(frame["ticket"])
 
-        def viewers_and_queue():
-            ticket = Ticket.objects.filter(reference=reference).only("queue_id").first()
-            if ticket is None or not routing.can_act_on(self.user, ticket):
+        def viewers_and_group():
+            ticket = Ticket.objects.filter(reference=reference).only("language", "channel", "assignee_id").first()
+            if ticket is None or not access.can_act_on(self.user, ticket):
                 raise routing.NotAllowed("not your ticket")
-            return _viewers(reference, self.user, bool(frame.get("leaving"))), ticket.queue_id
+            return _viewers(reference, self.user, bool(frame.get("leaving"))), ticket
 
-        viewers, queue_id = await database_sync_to_async(viewers_and_queue)()
+        viewers, ticket = await database_sync_to_async(viewers_and_group)()
         payload = {"type": "viewers", "ticket": reference, "agents": viewers}
+        groups = [MANAGERS_GROUP, scope_group(ticket.language, ticket.channel),
+                  *([agent_group(ticket.assignee_id)] if ticket.assignee_id else [])]
         try:
-            for group in [MANAGERS_GROUP, *([queue_group(queue_id)] if queue_id else [])]:
+            for group in groups:
                 await self.channel_layer.group_send(group, {"type": "desk.event", "payload": payload})
         except Exception:
             log.warning("viewers of %s not pushed", reference, exc_info=True)   # Redis away; sent again in 15 s
+
+    async def _regroup(self) -> bool:
+        """Join the groups the user's scope gives now and leave the rest; no scope left closes the socket.
+
+        Read and applied under one lock: a heartbeat and a push regrouping at once must not
+        apply an older read after a newer one.
+        """
+        async with self.regrouping:
+            groups = await database_sync_to_async(_console_groups)(self.user)
+            if not groups:
+                await self.close(code=4403)
+                return False
+            joined = set(self.groups_joined)
+            for group in groups:
+                if group not in joined:
+                    await self.channel_layer.group_add(group, self.channel_name)
+            for group in joined - set(groups):
+                await self.channel_layer.group_discard(group, self.channel_name)
+            changed, self.groups_joined = groups != self.groups_joined, groups
+        if changed:
+            await self.send_json({"type": "scope.changed"})
+        return True
+
+    async def console_regroup(self, event):
+        """Sent to the agent's own group after their languages, channels or role changed."""
+        await self._regroup()
 
     async def on_chat(self, frame):
         """Live chat frames (chat.send, chat.typing, chat.read, chat.resume, chat.end): apps.chat answers."""

@@ -1,4 +1,4 @@
-from apps.routing.services import is_manager
+from apps.tickets.access import is_manager
 
 
 def console(request):

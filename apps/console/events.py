@@ -1,7 +1,9 @@
 """Console events: every ticket change reaches the consoles that may see it, after commit.
 
-Groups: ``queue-<id>`` (agents working that queue), ``agent-<id>`` (one agent),
-``managers`` (User Support Managers). The event id is the resync cursor.
+Groups: ``scope-<language>-<channel>`` (agents taking that language on that channel),
+``agent-<id>`` (one agent), ``managers`` (User Support Managers). They follow the ticket
+access rule (``apps.tickets.access``), so a push reaches exactly the consoles that may open
+the ticket. The event id is the resync cursor.
 """
 
 import json
@@ -18,8 +20,8 @@ log = logging.getLogger(__name__)
 MANAGERS_GROUP = "managers"
 
 
-def queue_group(queue_id: int) -> str:
-    return f"queue-{queue_id}"
+def scope_group(language: str, channel: str) -> str:
+    return f"scope-{language}-{channel}"
 
 
 def agent_group(user_id: int) -> str:
@@ -28,9 +30,7 @@ def agent_group(user_id: int) -> str:
 
 def groups_for(payload: dict) -> list[str]:
     ticket = payload["ticket"]
-    groups = [MANAGERS_GROUP]
-    if ticket["queue"]:
-        groups.append(queue_group(ticket["queue"]))
+    groups = [MANAGERS_GROUP, scope_group(ticket["language"], ticket["channel"])]
     if ticket["assignee_id"]:
         groups.append(agent_group(ticket["assignee_id"]))
     return groups
@@ -81,3 +81,15 @@ def send_to_agent_on_commit(user_id: int, payload: dict) -> None:
     """A message for one agent's consoles only (offers)."""
     message = {"type": "desk.event", "text": json.dumps(payload)}
     transaction.on_commit(lambda: group_send_many([(agent_group(user_id), message)]))
+
+
+def regroup_consoles(user_id: int) -> None:
+    """What the agent may work changed: their open consoles recompute their groups now.
+
+    Called after the commit that changed it. A lost push costs little: every console also
+    recomputes its groups on its next heartbeat.
+    """
+    try:
+        group_send_many([(agent_group(user_id), {"type": "console.regroup"})])
+    except Exception:
+        log.warning("consoles of user %s not told to regroup", user_id, exc_info=True)

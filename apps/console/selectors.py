@@ -3,8 +3,8 @@
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import translation
 
-from apps.routing.services import is_manager, visible_queues
 from apps.sla.models import SlaTarget
+from apps.tickets.access import visible_tickets
 from apps.tickets.models import CannedResponse, Message, Ticket, TicketEvent
 
 WAITING = ("new", "open", "pending")
@@ -58,14 +58,6 @@ def event_payloads(event_ids: list[int]) -> list[dict]:
             payload["message"] = message_payload(message)
         payloads.append(payload)
     return payloads
-
-
-def visible_tickets(user) -> QuerySet[Ticket]:
-    """Tickets in the agent's queues or assigned to them (everything for managers)."""
-    tickets = Ticket.objects.all()
-    if is_manager(user):
-        return tickets
-    return tickets.filter(Q(queue__in=visible_queues(user)) | Q(assignee=user))
 
 
 def events_after(*, user, after: int, limit: int = 1000) -> list[dict]:

@@ -17,6 +17,7 @@ from apps.owners.models import Extension
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Queue
 from apps.sla.models import SlaTarget
+from apps.tickets import access
 from apps.tickets import selectors as ticket_selectors
 from apps.tickets import services as tickets
 from apps.tickets.files import download_response
@@ -24,12 +25,13 @@ from apps.tickets.models import Ticket, TicketEvent
 
 
 def agent_required(view):
-    """Signed-in staff with an agent profile (or a manager); others are refused."""
+    """Signed-in agents, the manager and superusers (by role, not ``is_staff``); others are refused."""
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not user.is_staff or not (routing.is_manager(user) or hasattr(user, "agent_profile")):
+        if not access.works_tickets(request.user):
+            if "reference" in kwargs:
+                raise Http404(kwargs["reference"])   # a ticket is not even shown to exist
             return HttpResponseForbidden(_("The console is for agents."))
         return view(request, *args, **kwargs)
     return wrapper
@@ -39,7 +41,7 @@ def _ticket_for(request, reference: str) -> Ticket:
     ticket = selectors.ticket_view(reference=reference)
     if ticket is None:
         raise Http404(reference)
-    if not routing.can_act_on(request.user, ticket):
+    if not access.can_act_on(request.user, ticket):
         raise Http404(reference)   # outside the agent's queues: not even its existence is shown
     return ticket
 
@@ -93,8 +95,8 @@ def ticket_detail(request, reference):
 
 @agent_required
 def download_attachment(request, reference, attachment_id):
-    attachment = ticket_selectors.attachment(reference=reference, attachment_id=attachment_id)
-    if attachment is None or not routing.can_act_on(request.user, attachment.message.ticket):
+    attachment = ticket_selectors.attachment(reference=reference, attachment_id=attachment_id, user=request.user)
+    if attachment is None:
         raise Http404(reference)   # as for the ticket itself: outside the agent's queues it does not exist
     return download_response(attachment)
 
@@ -162,7 +164,7 @@ def post_presence(request):
 
 @agent_required
 def manager_view(request):
-    if not routing.is_manager(request.user):
+    if not access.is_manager(request.user):
         return HttpResponseForbidden(_("This view is for the User Support Manager."))
     return render(request, "console/manager.html", {
         "agents": selectors.agent_overview(), "queues": selectors.queue_overview(),

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.outbox import selectors, services
-from apps.routing.services import is_manager
+from apps.accounts.selectors import is_manager
 
 
 def manager_only(view):

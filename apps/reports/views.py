@@ -6,12 +6,8 @@ from django.contrib.auth.decorators import login_required, user_passes_test
 from django.shortcuts import render
 from django.utils import timezone
 
-from apps.accounts.roles import Role
 from apps.reports.selectors import chat_ratings, policy_targets, sla_compliance
-
-
-def is_support_manager(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=Role.SUPPORT_MANAGER).exists()
+from apps.tickets.access import is_manager
 
 
 def quarter_start(day: date) -> date:
@@ -32,7 +28,7 @@ def _period(request) -> tuple[date, date]:
 
 
 @login_required
-@user_passes_test(is_support_manager)
+@user_passes_test(is_manager)
 def sla_dashboard(request):
     start, end = _period(request)
     bounds = {"start": datetime.combine(start, datetime.min.time(), UTC),

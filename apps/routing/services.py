@@ -15,9 +15,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.roles import Role
 from apps.policy.languages import Channel
 from apps.routing.models import LIVE_CHANNELS, AgentState, Offer, Queue, queue_kind_for
+from apps.tickets.access import can_act_on, is_manager
 from supportdesk.readonce import once
 
 OFFER_SECONDS = 20
@@ -48,10 +48,6 @@ def agent_state(user) -> AgentState:
     return state
 
 
-def is_manager(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=Role.SUPPORT_MANAGER).exists()
-
-
 def visible_queues(user) -> list[Queue]:
     """The queues an agent works: their languages, and live/async by the channels they take."""
     if is_manager(user):
@@ -61,13 +57,6 @@ def visible_queues(user) -> list[Queue]:
         return []
     kinds = {queue_kind_for(channel) for channel in profile.channels}
     return list(Queue.objects.filter(language__in=profile.languages, kind__in=kinds))
-
-
-def can_act_on(user, ticket) -> bool:
-    if ticket.assignee_id == user.pk or is_manager(user):
-        return True
-    profile = getattr(user, "agent_profile", None)
-    return bool(profile and ticket.language in profile.languages and ticket.channel in profile.channels)
 
 
 def _online_states(*, language: str, channel: str, now: datetime) -> list[AgentState]:

@@ -1,4 +1,8 @@
-"""REST endpoints for tickets: translate HTTP to selectors, nothing more."""
+"""REST endpoints for tickets: translate HTTP to selectors, nothing more.
+
+The selectors apply the ticket access rule for the token's user (``request.auth``): a
+ticket outside it answers 404, as in the console.
+"""
 
 from datetime import datetime
 
@@ -86,7 +90,7 @@ class TicketFilter(Schema):
 
 @router.get("/tickets/{reference}", response=TicketOut, summary="One ticket with its thread")
 def get_ticket(request, reference: str):
-    ticket = selectors.ticket_by_reference(reference)
+    ticket = selectors.ticket_by_reference(reference, user=request.auth)
     if ticket is None:
         raise Http404(f"no ticket {reference}")
     return ticket
@@ -94,7 +98,7 @@ def get_ticket(request, reference: str):
 
 @router.get("/tickets/{reference}/attachments/{attachment_id}", summary="Download one of the ticket's files")
 def download_attachment(request, reference: str, attachment_id: int):
-    attachment = selectors.attachment(reference=reference, attachment_id=attachment_id)
+    attachment = selectors.attachment(reference=reference, attachment_id=attachment_id, user=request.auth)
     if attachment is None:
         raise Http404(f"no file {attachment_id} on {reference}")
     return download_response(attachment)
@@ -103,5 +107,5 @@ def download_attachment(request, reference: str, attachment_id: int):
 @router.get("/tickets", response=list[TicketSummaryOut], summary="Tickets, filtered and paginated")
 @paginate(PageNumberPagination, page_size=50)
 def list_tickets(request, filters: Query[TicketFilter]):
-    return selectors.ticket_list(channel=filters.channel or "", language=filters.language or "",
+    return selectors.ticket_list(user=request.auth, channel=filters.channel or "", language=filters.language or "",
                                  status=filters.status or "", since=filters.since)

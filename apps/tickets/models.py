@@ -180,6 +180,7 @@ class TicketEvent(models.Model):
         ASSIGNED = "assigned", _("Assigned")
         TRIAGED = "triaged", _("Triaged")
         SLA = "sla", _("SLA")
+        CONTACT = "contact", _("Contact")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events",
                                verbose_name=_("ticket"))

@@ -1,9 +1,14 @@
-"""Reads of tickets shaped for the API and screens; no writes here."""
+"""Reads of tickets shaped for the API and screens; no writes here.
+
+Each read takes the user it is for and returns only what the ticket access rule
+(``apps.tickets.access``) lets them see: outside it, a ticket does not exist.
+"""
 
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from apps.tickets.access import visible
 from apps.tickets.models import Attachment, Message, Ticket
 
 
@@ -15,20 +20,21 @@ def ticket_detail_queryset() -> QuerySet[Ticket]:
     )
 
 
-def ticket_by_reference(reference: str) -> Ticket | None:
-    return ticket_detail_queryset().filter(reference=reference.upper()).first()
+def ticket_by_reference(reference: str, *, user) -> Ticket | None:
+    return visible(ticket_detail_queryset(), user=user).filter(reference=reference.upper()).first()
 
 
-def attachment(*, reference: str, attachment_id: int) -> Attachment | None:
+def attachment(*, reference: str, attachment_id: int, user) -> Attachment | None:
     """A file of the ticket ``reference``; an id from another ticket finds nothing."""
-    return (Attachment.objects.select_related("message__ticket")
-            .filter(pk=attachment_id, message__ticket__reference=reference.upper()).first())
+    files = visible(Attachment.objects.select_related("message__ticket"), user=user, prefix="message__ticket__")
+    return files.filter(pk=attachment_id, message__ticket__reference=reference.upper()).first()
 
 
-def ticket_list(*, channel: str = "", language: str = "", status: str = "",
+def ticket_list(*, user, channel: str = "", language: str = "", status: str = "",
                 since: datetime | None = None) -> QuerySet[Ticket]:
     """Tickets filtered as the API's list asks, newest first."""
-    tickets = Ticket.objects.select_related("contact", "region", "extension").order_by("-received_at", "-pk")
+    tickets = visible(Ticket.objects.select_related("contact", "region", "extension"), user=user).order_by(
+        "-received_at", "-pk")
     if channel:
         tickets = tickets.filter(channel=channel)
     if language:

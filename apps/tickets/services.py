@@ -380,6 +380,39 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
     return ticket
 
 
+CONTACT_FIELDS = ("name", "email", "phone", "language", "region")
+
+
+def _plain(value):
+    return getattr(value, "pk", value)
+
+
+@transaction.atomic
+def update_contact(*, contact: Contact, changes: dict, actor: Actor) -> Contact:
+    """Change a contact's details; each of their tickets records who changed what.
+
+    The address is where replies go: a change to it must be as traceable as a reply.
+    """
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"not contact fields: {', '.join(sorted(unknown))}")
+    current = Contact.objects.select_for_update().get(pk=contact.pk)
+    if "language" in changes:
+        changes = {**changes, "language": _check_language(changes["language"])}
+    changed = {name: {"from": _plain(getattr(current, name)), "to": _plain(value)}
+               for name, value in changes.items() if _plain(getattr(current, name)) != _plain(value)}
+    if not changed:
+        return current
+    for name in changed:
+        setattr(current, name, changes[name])
+    current.save(update_fields=list(changed))
+    now = timezone.now()
+    log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.CONTACT, actor=actor, at=now,
+                          data={"contact": current.pk, "changed": changed})
+                for ticket in current.tickets.all()])
+    return current
+
+
 def find_or_create_contact(*, email: str = "", phone: str = "", name: str = "",
                            language: str = "en", region=None) -> Contact:
     """The contact with this email (else phone), created on first sight."""

@@ -250,3 +250,25 @@ def test_a_rated_chat_shows_the_visitors_rating_in_its_panel(signed_in, agent):
     page = signed_in.get(url, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     assert ('<p id="chat-rating">Besökarens betyg: <span class="chip">Dålig</span> “&lt;b&gt;Långsamt&lt;/b&gt;”</p>'
             in page)
+
+
+def test_the_console_list_shows_exactly_the_tickets_an_agent_may_open(client, contact, ticket):
+    call = tickets.open_ticket(channel="voice", contact=contact, subject="", body="", external_ref="CA1")
+    chats_only = get_user_model().objects.create_user("sv_chat")
+    make_agent(user=chats_only, languages=["sv"], channels=["chat"])
+    client.force_login(chats_only)
+    assert call.reference not in client.get("/console/").content.decode()     # the live queue, but a call
+    assert client.get(f"/console/tickets/{call.reference}/").status_code == 404
+
+
+def test_owner_admins_get_404_for_console_tickets(client, ticket):
+    from apps.owners.models import ExtensionOwner
+    from apps.owners.services import grant_owner_admin
+
+    owner_admin = get_user_model().objects.create_user("acme_admin1", is_staff=True)
+    grant_owner_admin(owner=ExtensionOwner.objects.create(name="Acme", slug="acme"), user=owner_admin)
+    client.force_login(owner_admin)
+    assert client.get(f"/console/tickets/{ticket.reference}/").status_code == 404
+    assert client.post(f"/console/tickets/{ticket.reference}/status/", {"status": "resolved"}).status_code == 404
+    assert client.get("/console/").status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).status == "new"

@@ -90,7 +90,19 @@ def test_the_admin_site_refuses_a_third_admin(owner, admin_client):
     assert OwnerAdmin.objects.filter(owner=owner).count() == 2
 
 
-def test_the_api_refuses_a_third_admin_with_409(owner, api_client):
+@pytest.fixture
+def manager_api_client(client, db):
+    """Seats are granted and revoked by the User Support Manager (an agent's token gets 403)."""
+    from apps.accounts.services import create_api_token, make_agent
+
+    manager = User.objects.create_user("usm")
+    make_agent(user=manager, languages=["en"], channels=["email"], manager=True)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {create_api_token(user=manager)}"
+    return client
+
+
+def test_the_api_refuses_a_third_admin_with_409(owner, manager_api_client):
+    api_client = manager_api_client
     users("a1", "a2", "a3")
     for name, expected in [("a1", 201), ("a2", 201), ("a3", 409)]:
         response = api_client.post(f"/api/owners/{owner.slug}/admins", {"username": name},

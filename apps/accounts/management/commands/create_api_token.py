@@ -5,7 +5,8 @@ from apps.accounts.services import create_api_token
 
 
 class Command(BaseCommand):
-    help = "Issue an API token for a staff user and print it (it is shown only once)."
+    help = ("Issue an API token for an agent, the User Support Manager or a superuser and print it "
+            "(it is shown only once).")
 
     def add_arguments(self, parser):
         parser.add_argument("username")
