@@ -1,11 +1,12 @@
 """Background chat work: the transcript email (rq queue ``mail``), ending idle chats (cron)."""
 
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.chat import selectors, services
+from apps.mail import tokens
 from apps.policy.services import mailbox_for
 
 
@@ -16,13 +17,16 @@ def send_transcript(conversation_id: str) -> int:
         return 0
     lines = selectors.transcript(conversation_id=conversation_id)
     with translation.override(conversation.language):
-        # The tag [SD-…] files the visitor's answer to this mail on the chat's ticket.
+        # The tag [SD-…] names the ticket; the token in Reply-To and Message-ID files the answer on it.
         subject = _("Your chat transcript [%(reference)s]") % {"reference": conversation.ticket.reference}
         body = render_to_string("chat/transcript.txt", {
             "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
     # From the region's mailbox: "reply to this email" then reaches the desk, on this ticket.
     sender = mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language)
-    send_mail(subject, body, sender, [conversation.visitor_email])
+    reference = conversation.ticket.reference
+    EmailMessage(subject, body, sender, [conversation.visitor_email],
+                 reply_to=[tokens.reply_address(sender, reference)],
+                 headers={"Message-ID": tokens.message_id(reference)}).send()
     return len(lines)
 
 
