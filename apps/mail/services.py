@@ -56,6 +56,7 @@ from apps.tickets.services import (
 from supportdesk.binaryinsert import bulk_insert
 from supportdesk.jobs import enqueue_on_commit
 from supportdesk.readonce import once, read_once
+from supportdesk.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -749,7 +750,7 @@ def _receipt_text(ticket: Ticket) -> tuple[str, str]:
         else:
             subject = render_to_string("mail/receipt_subject.txt", context).strip()
             body = render_to_string("mail/receipt_body.txt", context)
-    return tagged(subject, ticket.reference), body
+    return tagged(one_line(subject), ticket.reference), body
 
 
 def _receipts_recently_sent(address: str, *, now: datetime, filing: Filing | None = None) -> int:
@@ -858,7 +859,7 @@ def send_reply(*, ticket: Ticket, message: Message) -> OutboundEmail:
                     .first())
     message_id = message.external_id if message.external_id.startswith("<") else _new_message_id(ticket)
     with translation.override(ticket.language):
-        subject = ticket.subject or _("Your request")
+        subject = one_line(ticket.subject) or _("Your request")
         if not re.match(r"^\s*re\s*:", subject, re.I):
             subject = _("Re: %(subject)s") % {"subject": subject}
         footer = render_to_string("mail/reply_footer.txt", {"reference": ticket.reference})
@@ -951,7 +952,9 @@ def _email(outbound: OutboundEmail, *, connection=None) -> EmailMessage:
         headers["X-Auto-Response-Suppress"] = "All"
     # Answers come back to the desk mailbox with the ticket's token, which threads them whoever sends them.
     reply_to = [tokens.reply_address(outbound.from_address, outbound.ticket.reference)]
-    email = EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
+    # One line: a subject stored with a line break (a visitor's name, before names were cleaned) would make
+    # Django refuse the header, and the ticket could never be answered by mail.
+    email = EmailMessage(subject=one_line(outbound.subject), body=outbound.body, from_email=outbound.from_address,
                          to=[outbound.to_address], reply_to=reply_to, headers=headers, connection=connection)
     for attachment in outbound.ticket_message.attachments.order_by("pk"):   # the agent's files
         with attachment.file.open("rb") as handle:
