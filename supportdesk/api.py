@@ -1,5 +1,8 @@
 """The REST API: one NinjaAPI collecting each app's router (wiring only)."""
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
 from apps.accounts.api_auth import StaffToken
@@ -8,6 +11,7 @@ from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
 from apps.tickets.api import router as tickets_router
+from supportdesk.middleware import bad_input_response
 
 api = NinjaAPI(title="Support desk API", version="1", auth=StaffToken(),
                description="Tickets, SLA and availability of the support desk. "
@@ -17,3 +21,16 @@ api.add_router("", owners_router)
 api.add_router("", sla_router)
 api.add_router("", feedback_router)  # its own auth: the installation's X-Api-Key
 api.add_router("", chat_router)  # public: the widget; a visitor token guards each conversation
+
+
+# A body Django cannot read is the client's mistake: a 400 it can act on, never ninja's 500 (it answers
+# any other exception with a 500 and, in DEBUG, a traceback).
+@api.exception_handler(MultiPartParserError)
+def unreadable_multipart(request, exc):
+    return bad_input_response(request, _("The body is not valid multipart/form-data."))
+
+
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+def malformed_request(request, exc):
+    return bad_input_response(request, _("The request is malformed."))
