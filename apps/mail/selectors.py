@@ -84,13 +84,15 @@ def tagged_tickets(references: set[str]) -> dict[str, Tagged]:
     if not references:
         return found
     inbound = Message.Direction.INBOUND
-    rows = (Ticket.objects.filter(reference__in=references).values_list("pk", "reference", "contact__email")
-            .union(MailThread.objects.filter(ticket__reference__in=references)
+    # order_by(): the models' default orderings are not allowed inside a UNION (SQLite refuses them).
+    rows = (Ticket.objects.filter(reference__in=references).order_by()
+            .values_list("pk", "reference", "contact__email")
+            .union(MailThread.objects.filter(ticket__reference__in=references).order_by()
                    .values_list("ticket_id", "ticket__reference", "address"),
-                   OutboundEmail.objects.filter(ticket__reference__in=references)
+                   OutboundEmail.objects.filter(ticket__reference__in=references).order_by()
                    .values_list("ticket_id", "ticket__reference", "to_address"),
                    Message.objects.filter(ticket__reference__in=references, direction=inbound,
-                                          author_contact__isnull=False)
+                                          author_contact__isnull=False).order_by()
                    .values_list("ticket_id", "ticket__reference", "author_contact__email")))
     for ticket_id, reference, address in rows:
         tagged = found[reference]

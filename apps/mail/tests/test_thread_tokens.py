@@ -2,6 +2,8 @@
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.mail import services, tokens
@@ -102,6 +104,27 @@ def test_a_batch_threads_by_token_and_by_a_participants_tag_and_never_by_a_stran
     assert [r.ticket_id == ticket.pk for r in results] == [False, True, True, True, False]
     assert results[4].ticket_id == results[0].ticket_id   # mallory's own thread, not Ada's ticket
     assert not ticket.messages.filter(body_text__in=["Hijack.", "Forged."]).exists()
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_a_batch_of_strangers_tags_costs_what_a_few_cost(mailboxes):
+    # The tagged tickets and their participants are read once per batch, not once per message.
+    victims = [ingest(build_email(sender=f"user{n}@example.org", subject=f"Fråga {n}")).ticket.reference
+               for n in range(3)]
+
+    def forged(count: int, prefix: str) -> list[bytes]:
+        return [build_email(sender=f"{prefix}{n}@evil.example", subject=f"Re: Fråga [{victims[n % 3]}]",
+                            body="Hijack.") for n in range(count)]
+
+    list(services.ingest_many(forged(1, "warm"), source=InboundEmail.Source.FILE))
+    with CaptureQueriesContext(connection) as few:
+        list(services.ingest_many(forged(3, "few"), source=InboundEmail.Source.FILE))
+    with CaptureQueriesContext(connection) as many:
+        results = list(services.ingest_many(forged(30, "many"), source=InboundEmail.Source.FILE))
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert {r.outcome for r in results} == {Outcome.NEW_TICKET}
+    assert not Message.objects.filter(ticket__reference__in=victims, body_text="Hijack.").exists()
 
 
 @pytest.mark.django_db(transaction=True)
