@@ -150,14 +150,19 @@ def test_a_ticket_whose_subject_holds_a_line_break_can_still_be_answered_by_mail
     message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Hej Eve.")
     outbound = services.send_reply(ticket=ticket, message=message)
-    # And a mail queued (or failed) with such a subject before the fix goes out when retried.
-    OutboundEmail.objects.filter(pk=outbound.pk).update(subject=f"Re: Eve\r\nBcc: all@example.com [{ticket.reference}]")
-
     run_worker("mail")
 
     outbound.refresh_from_db()
     assert outbound.status == OutboundEmail.Status.SENT
-    sent = next(m for m in smtp_sink.messages() if m["Message-ID"] == outbound.message_id)
-    assert sent["Subject"] == f"Re: Eve Bcc: all@example.com [{ticket.reference}]"
-    assert sent["Bcc"] is None
-    assert [e.rcpt_tos for e in smtp_sink.envelopes] == [["ada@example.org"], ["ada@example.org"]]
+    sent = smtp_sink.messages()[-1]
+    assert sent["Message-ID"] == outbound.message_id
+    assert sent["Subject"] == f"Re: Live chat with Eve Bcc: all@example.com [{ticket.reference}]"
+
+    # A mail that failed on such a subject before the fix goes out when retried.
+    OutboundEmail.objects.filter(pk=outbound.pk).update(
+        status=OutboundEmail.Status.FAILED, subject=f"Re: Eve\r\nBcc: all@example.com [{ticket.reference}]")
+    assert services.deliver_outbound(outbound_id=outbound.pk)
+    retried = smtp_sink.messages()[-1]
+    assert retried["Subject"] == f"Re: Eve Bcc: all@example.com [{ticket.reference}]"
+    assert retried["Bcc"] is None
+    assert {address for envelope in smtp_sink.envelopes for address in envelope.rcpt_tos} == {"ada@example.org"}
