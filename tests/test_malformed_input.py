@@ -15,7 +15,7 @@ from apps.chat.tokens import visitor_token
 from apps.feedback import services as feedback
 from apps.tickets.models import Contact, Ticket
 
-NUL_REFUSED = "The request contains a NUL character, which is not allowed."
+NUL_REFUSED = "The request contains a NUL character or invalid Unicode, which is not allowed."
 OFFLINE = {"language": "sv", "name": "Ada Lind", "email": "ada@example.com", "entry_point": "widget-europe",
            "message": "Appen kraschar."}
 REPORT = {"user_email": "ada@example.org", "language": "sv-SE", "product": "core", "app_version": "14.2.1",
@@ -47,9 +47,20 @@ def test_nul_in_any_field_of_the_offline_form_is_a_400(web, regions, queues, fie
     assert not Ticket.objects.exists()
 
 
+@pytest.mark.parametrize("path", ["/api/chat/conversations", "/api/chat/offline"])
+def test_an_unpaired_surrogate_in_json_is_a_400_and_an_escaped_emoji_is_welcome(web, regions, queues, path):
+    body = json.dumps({**OFFLINE, "name": "Ada"}).replace('"Ada"', '"Ada \\ud83d"')
+    refused = web.post(path, body, content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["detail"] == NUL_REFUSED
+
+    accepted = post_json(web, "/api/chat/offline", {**OFFLINE, "name": "Ada \U0001F600"})   # sent as \ud83d\ude00
+    assert accepted.status_code == 201 and Contact.objects.get().name == "Ada \U0001F600"
+
+
 def test_the_refusal_is_in_the_visitors_language(web, regions, queues):
     response = post_json(web, "/api/chat/offline", {**OFFLINE, "name": "Ada\x00"}, HTTP_ACCEPT_LANGUAGE="sv")
-    assert response.json()["detail"] == "Begäran innehåller ett NUL-tecken, vilket inte är tillåtet."
+    assert response.json()["detail"] == ("Begäran innehåller ett NUL-tecken eller ogiltig Unicode, "
+                                         "vilket inte är tillåtet.")
 
 
 def test_nul_in_a_chat_rating_is_a_400(web, regions, queues):
