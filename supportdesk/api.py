@@ -2,6 +2,8 @@
 
 import logging
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
@@ -11,6 +13,7 @@ from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
 from apps.tickets.api import router as tickets_router
+from supportdesk.middleware import bad_input_response
 
 api = NinjaAPI(title="Support desk API", version="1", auth=DeskToken(),
                description="Tickets, SLA and availability of the support desk. Agents, the User Support "
@@ -35,3 +38,14 @@ def unexpected_error(request, exc):
     log.error("API error on %s %s", request.method, request.path, exc_info=exc)
     return api.create_response(request, {"detail": _("Something went wrong on our side. It has been logged.")},
                                status=500)
+# A body Django cannot read is the client's mistake: a 400 it can act on, never ninja's 500 (it answers
+# any other exception with a 500 and, in DEBUG, a traceback).
+@api.exception_handler(MultiPartParserError)
+def unreadable_multipart(request, exc):
+    return bad_input_response(request, _("The body is not valid multipart/form-data."))
+
+
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+def malformed_request(request, exc):
+    return bad_input_response(request, _("The request is malformed."))

@@ -24,6 +24,7 @@ from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule
 from apps.policy.services import PolicyError, demo_mode_on
 from apps.tickets.files import download_response
+from supportdesk.text import one_line
 
 router = Router(tags=["chat"])
 
@@ -121,7 +122,7 @@ def start_conversation(request, payload: StartIn):
                                     detail=_("Too many chats from your address; try again later.")))
     try:
         conversation = services.start_conversation(
-            language=payload.language, name=payload.name.strip(), email=payload.email.strip(),
+            language=payload.language, name=one_line(payload.name), email=payload.email.strip(),
             extension=payload.extension, page_url=payload.page_url, entry_point=payload.entry_point, ip=_ip(request),
             time_zone=payload.time_zone)
     except services.ChatUnavailable as refusal:
@@ -152,7 +153,7 @@ def leave_offline_message(request, payload: OfflineIn):
                                     detail=_("Too many requests from your address; try again later.")))
     try:
         ticket = services.leave_offline_message(
-            language=payload.language, name=payload.name.strip(), email=payload.email.strip(),
+            language=payload.language, name=one_line(payload.name), email=payload.email.strip(),
             message=payload.message.strip(), extension=payload.extension, page_url=payload.page_url,
             entry_point=payload.entry_point, request_id=payload.request_id)
     except (ValueError, PolicyError) as refusal:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from apps.chat import selectors
 from apps.chat.models import Conversation
+from apps.mail import tokens
 from apps.outbox.email import send_email_later
 from apps.policy.services import mailbox_for
 
@@ -20,8 +21,12 @@ def send_transcript_later(conversation: Conversation) -> int:
         subject = _("Your chat transcript [%(reference)s]") % {"reference": conversation.ticket.reference}
         body = render_to_string("chat/transcript.txt", {
             "conversation": conversation, "lines": lines, "zone": conversation.visitor_time_zone or "UTC"})
+    # From the region's mailbox, and the ticket's token in Reply-To and Message-ID: "reply to this
+    # email" then reaches the desk and files on this ticket.
+    sender = mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language)
+    reference = conversation.ticket.reference
     send_email_later(key=f"chat-transcript:{conversation.pk}:{uuid.uuid4().hex}", subject=subject, body=body,
-                     to=[conversation.visitor_email],
-                     # From the region's mailbox: "reply to this email" then reaches the desk, on this ticket.
-                     from_email=mailbox_for(region_id=conversation.ticket.region_id, language=conversation.language))
+                     to=[conversation.visitor_email], from_email=sender,
+                     headers={"Reply-To": tokens.reply_address(sender, reference),
+                              "Message-ID": tokens.message_id(reference)})
     return len(lines)

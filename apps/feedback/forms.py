@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.owners.models import Extension
 from apps.policy.languages import normalise_language
+from supportdesk.text import one_line
 
 CORE_PRODUCT = "core"
 # Logs and screenshots; anything else is refused rather than stored.
@@ -95,6 +96,12 @@ def attachment_problem(upload) -> str | None:
     return None
 
 
+def _file_name(value) -> str:
+    """A file name, not a path: "logs/app.log" is "app.log"; "x/" and ".." name no file ("")."""
+    name = one_line(str(value or "").replace("\\", "/").rsplit("/", 1)[-1], max_length=255)
+    return "" if name in (".", "..") else name
+
+
 def attachments_from_json(items) -> tuple[list[SimpleUploadedFile], list[str]]:
     """JSON attachments ``[{"filename", "content_type", "content_base64"}]`` as uploaded files."""
     files, errors = [], []
@@ -103,7 +110,8 @@ def attachments_from_json(items) -> tuple[list[SimpleUploadedFile], list[str]]:
     if not isinstance(items, list):
         return files, [_("attachments must be a list.")]
     for index, item in enumerate(items):
-        if not isinstance(item, dict) or not item.get("filename") or "content_base64" not in item:
+        filename = _file_name(item.get("filename")) if isinstance(item, dict) else ""
+        if not filename or "content_base64" not in item:
             errors.append(_("Attachment %(index)d needs filename and content_base64.") % {"index": index + 1})
             continue
         try:
@@ -111,6 +119,6 @@ def attachments_from_json(items) -> tuple[list[SimpleUploadedFile], list[str]]:
         except (binascii.Error, ValueError):
             errors.append(_("Attachment %(index)d is not valid base64.") % {"index": index + 1})
             continue
-        files.append(SimpleUploadedFile(str(item["filename"])[:255], data,
-                                        content_type=str(item.get("content_type") or "application/octet-stream")))
+        files.append(SimpleUploadedFile(filename, data, content_type=one_line(
+            str(item.get("content_type") or ""), max_length=255) or "application/octet-stream"))
     return files, errors

@@ -11,10 +11,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.mail import tokens
 from apps.mail.models import OutboundEmail
 from apps.outbox import registry
 from apps.outbox.email import send_each
 from apps.outbox.services import send_many_later
+from supportdesk.text import one_line
 
 KIND = "mail.outbound"
 
@@ -25,7 +27,7 @@ def send_outbound_later(outbound_ids: list[int]) -> None:
 
 
 def deliver_outbound_items(items) -> list[registry.Outcome]:
-    outbounds = OutboundEmail.objects.select_related("ticket_message").exclude(
+    outbounds = OutboundEmail.objects.select_related("ticket_message", "ticket").exclude(
         status=OutboundEmail.Status.SENT).in_bulk([item.payload["outbound"] for item in items])
     ready = [(index, outbounds[item.payload["outbound"]]) for index, item in enumerate(items)
              if item.payload["outbound"] in outbounds]
@@ -59,8 +61,12 @@ def email_of(outbound: OutboundEmail) -> EmailMessage:
         # RFC 3834: an automatic answer; and ask Exchange not to answer it with an out-of-office.
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
-    email = EmailMessage(subject=outbound.subject, body=outbound.body, from_email=outbound.from_address,
-                         to=[outbound.to_address], headers=headers)
+    # Answers come back to the desk mailbox with the ticket's token, which threads them whoever sends them.
+    reply_to = [tokens.reply_address(outbound.from_address, outbound.ticket.reference)]
+    # One line: a subject stored with a line break (a visitor's name, before names were cleaned) would make
+    # Django refuse the header, and the ticket could never be answered by mail.
+    email = EmailMessage(subject=one_line(outbound.subject), body=outbound.body, from_email=outbound.from_address,
+                         to=[outbound.to_address], reply_to=reply_to, headers=headers)
     for attachment in outbound.ticket_message.attachments.order_by("pk"):   # the agent's files
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)

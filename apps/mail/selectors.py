@@ -3,8 +3,11 @@
 Threading tries, in order: the Message-IDs it answers (In-Reply-To, then every
 References entry, so an Outlook reply whose In-Reply-To names a message we never
 saw still threads through the older ids it carries), the ids of the mail a bounce
-reports on, the ``[SD-000123]`` tag in the subject, then the same sender writing
-about the same (normalised) subject within ``MAIL_THREAD_DAYS``.
+reports on, the ticket's token (``apps.mail.tokens``) in a recipient address or in
+those ids, the ``[SD-000123]`` tag in the subject when the sender takes part in that
+ticket's mail, then the same sender writing about the same (normalised) subject
+within ``MAIL_THREAD_DAYS``. References are sequential, so a tag alone from anyone
+else proves nothing: such mail opens a ticket of its own.
 """
 
 from dataclasses import dataclass
@@ -13,9 +16,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 
-from apps.mail.models import InboundEmail, MailReference, MailThread
+from apps.mail import tokens
+from apps.mail.models import InboundEmail, MailReference, MailThread, OutboundEmail
 from apps.mail.parsing import ParsedEmail
-from apps.mail.subjects import normalise_subject, reference_in_subject
+from apps.mail.subjects import normalise_subject, references_in_subject
 from apps.policy.languages import Channel
 from apps.policy.models import EntryPoint
 from apps.tickets.models import Message, Ticket
@@ -60,9 +64,62 @@ def email_messages_by_external_id(ids: set[str]) -> dict[str, tuple[int, int]]:
     return found
 
 
-def ticket_by_subject_tag(subject: str) -> Ticket | None:
-    reference = reference_in_subject(subject)
+def ticket_by_token(values: list[str]) -> Ticket | None:
+    """The ticket whose genuine token is in these recipient addresses or Message-IDs."""
+    reference = tokens.reference_in(values)
     return Ticket.objects.filter(reference=reference).first() if reference else None
+
+
+@dataclass
+class Tagged:
+    """A tagged ticket and the lower-cased addresses that take part in its mail."""
+
+    ticket_id: int | None
+    participants: set[str]
+
+
+def tagged_tickets(references: set[str]) -> dict[str, Tagged]:
+    """Each reference's ticket and participants (one query): its contact, and whoever sent or received its mail."""
+    found = {reference: Tagged(ticket_id=None, participants=set()) for reference in references}
+    if not references:
+        return found
+    inbound = Message.Direction.INBOUND
+    # order_by(): the models' default orderings are not allowed inside a UNION (SQLite refuses them).
+    rows = (Ticket.objects.filter(reference__in=references).order_by()
+            .values_list("pk", "reference", "contact__email")
+            .union(MailThread.objects.filter(ticket__reference__in=references).order_by()
+                   .values_list("ticket_id", "ticket__reference", "address"),
+                   OutboundEmail.objects.filter(ticket__reference__in=references).order_by()
+                   .values_list("ticket_id", "ticket__reference", "to_address"),
+                   Message.objects.filter(ticket__reference__in=references, direction=inbound,
+                                          author_contact__isnull=False).order_by()
+                   .values_list("ticket_id", "ticket__reference", "author_contact__email")))
+    for ticket_id, reference, address in rows:
+        tagged = found[reference]
+        tagged.ticket_id = ticket_id
+        if address:
+            tagged.participants.add(address.lower())
+    return found
+
+
+def ticket_by_subject_tag(subject: str, *, sender: str, known: dict[str, Tagged] | None = None) -> Ticket | None:
+    """The ticket tagged in the subject, when the sender takes part in its mail.
+
+    ``known`` is a batch's ``tagged_tickets``; a reference missing from it is read and added.
+    """
+    references = references_in_subject(subject)
+    if not references or not sender:
+        return None
+    if known is None:
+        known = tagged_tickets(set(references))
+    elif missing := {reference for reference in references if reference not in known}:
+        known.update(tagged_tickets(missing))
+    sender = sender.lower()
+    for reference in references:
+        tagged = known[reference]
+        if tagged.ticket_id is not None and sender in tagged.participants:
+            return Ticket.objects.filter(pk=tagged.ticket_id).first()
+    return None
 
 
 def thread_key(address: str, subject: str) -> tuple[str, str] | None:
@@ -110,9 +167,15 @@ def recent_threads(keys: set[tuple[str, str]], *, now: datetime) -> dict[tuple[s
     return found
 
 
-def ticket_for_mail(*, parsed: ParsedEmail, now: datetime, known_references: dict[str, int] | None = None,
-                    known_threads: dict[tuple[str, str], tuple[int, datetime]] | None = None
-                    ) -> tuple[Ticket | None, str]:
+def token_places(parsed: ParsedEmail, envelope_to: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Where a reply carries the desk's token: the addresses it went to, the ids it answers or reports on."""
+    return [*parsed.recipients, *envelope_to, *parsed.thread_ids, *parsed.bounced_message_ids]
+
+
+def ticket_for_mail(*, parsed: ParsedEmail, now: datetime, envelope_to: list[str] | tuple[str, ...] = (),
+                    known_references: dict[str, int] | None = None,
+                    known_threads: dict[tuple[str, str], tuple[int, datetime]] | None = None,
+                    known_tags: dict[str, Tagged] | None = None) -> tuple[Ticket | None, str]:
     """The ticket this message continues and the rule that found it, or (None, "")."""
     ticket = ticket_by_message_ids(parsed.thread_ids, known=known_references)
     if ticket:
@@ -121,7 +184,10 @@ def ticket_for_mail(*, parsed: ParsedEmail, now: datetime, known_references: dic
         ticket = ticket_by_message_ids(parsed.bounced_message_ids, known=known_references)
         if ticket:
             return ticket, "bounce"
-    ticket = ticket_by_subject_tag(parsed.subject)
+    ticket = ticket_by_token(token_places(parsed, envelope_to))
+    if ticket:
+        return ticket, "token"
+    ticket = ticket_by_subject_tag(parsed.subject, sender=parsed.from_address, known=known_tags)
     if ticket:
         return ticket, "subject-tag"
     if not parsed.is_automatic:
@@ -149,7 +215,7 @@ def desk_mailboxes() -> dict[str, Mailbox]:
 
 def mailbox_entry_point(addresses: list[str], *, mailboxes: dict[str, Mailbox] | None = None) -> Mailbox | None:
     """The first desk mailbox among the recipients (To, Cc, Delivered-To, envelope)."""
-    wanted = [address.lower() for address in addresses if address]
+    wanted = [tokens.without_token(address).lower() for address in addresses if address]
     if not wanted:
         return None
     mailboxes = desk_mailboxes() if mailboxes is None else mailboxes
@@ -164,7 +230,8 @@ def is_desk_address(address: str, *, mailboxes: dict[str, Mailbox] | None = None
     if not address:
         return False
     mailboxes = desk_mailboxes() if mailboxes is None else mailboxes
-    return address.lower() in mailboxes or address.lower() == settings.DEFAULT_FROM_EMAIL.lower()
+    address = tokens.without_token(address).lower()
+    return address in mailboxes or address == settings.DEFAULT_FROM_EMAIL.lower()
 
 
 def review_list() -> QuerySet[InboundEmail]:

@@ -27,12 +27,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.mail import selectors
+from apps.mail import selectors, tokens
 from apps.mail.loops import is_robot_address
 from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread, OutboundEmail
 from apps.mail.outbound import send_outbound_later
 from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email, parse_many
-from apps.mail.subjects import normalise_subject, reference_in_subject, tagged
+from apps.mail.subjects import normalise_subject, references_in_subject, tagged
 from apps.policy.languages import Channel
 from apps.policy.services import mailbox_for, region_for
 from apps.tickets.models import Contact, Message, ReceiptTemplate, Ticket, TicketEvent
@@ -56,6 +56,7 @@ from apps.tickets.services import (
 from supportdesk.binaryinsert import bulk_insert
 from supportdesk.jobs import enqueue_on_commit
 from supportdesk.readonce import once, read_once
+from supportdesk.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +294,8 @@ class Filing:
 
     ``references`` (Message-ID -> ticket id), ``messages`` (email external id ->
     (message id, ticket id)), ``threads`` ((sender, normalised subject) -> (ticket
-    id, last inbound)) and ``contacts`` (upper-cased address -> contact) are None
+    id, last inbound)), ``tags`` (reference tagged in a subject -> its ticket and
+    participants) and ``contacts`` (upper-cased address -> contact) are None
     for a single message, whose lookups ask the database. A batch reads each of
     them for all its messages in one query and adds what each message files, so a
     reply to a message earlier in the same batch threads and the second copy of a
@@ -310,6 +312,7 @@ class Filing:
     references: dict[str, "int | _Held"] | None = None
     messages: dict[str, "tuple[int, int] | _Held"] | None = None
     threads: dict[tuple[str, str], "tuple[int | _NewMail, datetime]"] | None = None
+    tags: dict[str, selectors.Tagged] | None = None
     contacts: dict[str, Contact] | None = None
     opening: list[_NewMail] = field(default_factory=list)
     # A batch writes its Message-IDs in one statement and sends its receipts in one job once it commits.
@@ -335,6 +338,8 @@ class Filing:
                    messages=selectors.email_messages_by_external_id(
                        {_external_id(p, inbound) for inbound, p in parsed}),
                    threads=selectors.recent_threads({_thread_key(p) for p in people} - {None}, now=now),
+                   tags=selectors.tagged_tickets({reference for _inbound, p in parsed
+                                                  for reference in references_in_subject(p.subject)}),
                    contacts=contacts_by_email({p.from_address for p in people}),
                    references_to_store=[], deliveries=[],
                    receipts_sent=_receipts_recently_sent_to(receivers - {""}, now=now))
@@ -364,6 +369,12 @@ class Filing:
         if known is None or at >= known[1]:
             self.threads[key] = (ticket if isinstance(ticket, _NewMail) else ticket.pk, at)
 
+    def took_part(self, ticket: Ticket, address: str) -> None:
+        """The address sent mail on the ticket: a later tag of it from the same address threads."""
+        for known in (self.tags or {}).values():
+            if known.ticket_id == ticket.pk and address:
+                known.participants.add(address.lower())
+
     def contact_for(self, *, email: str, name: str, language: str) -> Contact:
         """The sender's contact; a batch's new contacts are written with its tickets."""
         if self.contacts is None:
@@ -388,8 +399,8 @@ class Filing:
         """The batch's held new ticket this message continues, and the rule, by ``ticket_for_mail``'s rules.
 
         None when it continues nothing held. Automatic mail about a held ticket, and a
-        subject tag beside a held thread, write the held tickets first so the database
-        answers as for any other message.
+        subject tag or a thread token beside a held thread, write the held tickets first
+        so the database answers as for any other message.
         """
         if not self.opening:
             return None
@@ -402,7 +413,8 @@ class Filing:
         else:
             thread = (self.threads or {}).get(_thread_key(parsed)) if not parsed.is_automatic else None
             held, rule = (thread[0] if thread else None), "sender-subject"
-            if isinstance(held, _Held) and reference_in_subject(parsed.subject):
+            if isinstance(held, _Held) and (references_in_subject(parsed.subject) or any(
+                    tokens.TOKEN.search(value) for value in selectors.token_places(parsed))):
                 self.flush()
                 return None
         if not isinstance(held, _Held):
@@ -492,8 +504,9 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
     if held is not None:
         _hold_reply(inbound, parsed=parsed, external_id=external_id, held=held, filing=filing)
         return
-    ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at,
-                                             known_references=filing.references, known_threads=filing.threads)
+    ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at, envelope_to=inbound.envelope_to,
+                                             known_references=filing.references, known_threads=filing.threads,
+                                             known_tags=filing.tags)
     if ticket is not None and ticket.status == Ticket.Status.CLOSED:
         ticket, rule = None, ""  # a closed ticket stays closed: the user's new mail is a new ticket
     if parsed.is_automatic:
@@ -512,6 +525,7 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
                               body_html=parsed.html, author_contact=contact, external_id=external_id,
                               created_at=inbound.received_at)
         filing.filed(external_id, message)
+        filing.took_part(ticket, parsed.from_address)
         _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox, filing=filing)
         _store_attachments([(message, parsed)])
         _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
@@ -719,8 +733,9 @@ def _user_address(ticket: Ticket) -> str:
 
 
 def _new_message_id(ticket: Ticket) -> str:
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1] or "supportdesk.invalid"
-    return make_msgid(idstring=(ticket.reference or "sd").lower(), domain=domain)
+    if ticket.reference:
+        return tokens.message_id(ticket.reference)
+    return make_msgid(idstring="sd", domain=settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1] or "supportdesk.invalid")
 
 
 def _receipt_text(ticket: Ticket) -> tuple[str, str]:
@@ -735,7 +750,7 @@ def _receipt_text(ticket: Ticket) -> tuple[str, str]:
         else:
             subject = render_to_string("mail/receipt_subject.txt", context).strip()
             body = render_to_string("mail/receipt_body.txt", context)
-    return tagged(subject, ticket.reference), body
+    return tagged(one_line(subject), ticket.reference), body
 
 
 def _receipts_recently_sent(address: str, *, now: datetime, filing: Filing | None = None) -> int:
@@ -844,7 +859,7 @@ def send_reply(*, ticket: Ticket, message: Message) -> OutboundEmail:
                     .first())
     message_id = message.external_id if message.external_id.startswith("<") else _new_message_id(ticket)
     with translation.override(ticket.language):
-        subject = ticket.subject or _("Your request")
+        subject = one_line(ticket.subject) or _("Your request")
         if not re.match(r"^\s*re\s*:", subject, re.I):
             subject = _("Re: %(subject)s") % {"subject": subject}
         footer = render_to_string("mail/reply_footer.txt", {"reference": ticket.reference})

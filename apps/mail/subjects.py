@@ -26,6 +26,12 @@ def reference_in_subject(subject: str) -> str | None:
     return f"{REFERENCE_PREFIX}{int(match.group(1)):06d}"
 
 
+def references_in_subject(subject: str) -> list[str]:
+    """Every tagged reference in the subject, first first (a reply may quote another ticket's tag too)."""
+    found = [f"{REFERENCE_PREFIX}{int(number):06d}" for number in REFERENCE_TAG.findall(subject or "")]
+    return list(dict.fromkeys(found))[:10]
+
+
 def normalise_subject(subject: str) -> str:
     """The subject without reply/forward prefixes, tags and case; "" for nothing left."""
     text = unicodedata.normalize("NFKC", subject or "")

@@ -5,8 +5,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.outbox import selectors, services
 from apps.accounts.selectors import is_manager
+from apps.outbox import selectors, services
 
 
 def manager_only(view):

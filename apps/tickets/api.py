@@ -8,12 +8,13 @@ from datetime import datetime
 
 from django.http import Http404
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from apps.policy.languages import Channel, Language
 from apps.tickets import selectors
 from apps.tickets.files import download_response
 from apps.tickets.models import Ticket
+from supportdesk.pagination import PageNumberPagination
 
 router = Router(tags=["tickets"])
 

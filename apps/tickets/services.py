@@ -29,6 +29,7 @@ from apps.tickets.models import (
     attachment_path,
     format_reference,
 )
+from supportdesk.text import one_line
 
 Status = Ticket.Status
 
@@ -428,8 +429,12 @@ def find_or_create_contact(*, email: str = "", phone: str = "", name: str = "",
 
 
 def new_contact(*, email: str = "", phone: str = "", name: str = "", language: str = "en", region=None) -> Contact:
-    """An unsaved contact with a checked language, for a batch to write with others."""
-    return Contact(email=email, phone=phone, name=name, language=_check_language(language), region=region)
+    """An unsaved contact with a checked language, for a batch to write with others.
+
+    The name goes into subjects and mail headers: it is kept to one line without control characters.
+    """
+    return Contact(email=email, phone=phone, name=one_line(name, max_length=200), language=_check_language(language),
+                   region=region)
 
 
 def add_attachment(*, message: Message, filename: str, content_type: str, data: bytes) -> Attachment:

@@ -9,7 +9,7 @@ from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.tests.conftest import build_email, ingest
 from apps.sla.models import SlaTarget
 from apps.tickets import services as tickets
-from apps.tickets.models import Message, ReceiptTemplate
+from apps.tickets.models import Message, ReceiptTemplate, Ticket
 from conftest import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,3 +168,30 @@ def test_files_an_agent_attaches_in_the_console_go_out_with_the_reply(mailboxes,
     assert not Message.objects.filter(ticket=ticket, body_text="För stor").exists()
     empty = client.post(url, {"body": "  "}, follow=True)
     assert "Write a reply or attach a file." in empty.content.decode()
+
+
+def test_a_ticket_whose_subject_holds_a_line_break_can_still_be_answered_by_mail(
+        mailboxes, agent, smtp_sink, redis_queues):
+    # A chat ticket opened before visitors' names were cleaned: "Live chat with <name>" kept the line break.
+    ticket = ingest(build_email(message_id="<nl-1@client.example.org>")).ticket
+    Ticket.objects.filter(pk=ticket.pk).update(subject="Live chat with Eve\nBcc: all@example.com")
+    ticket.refresh_from_db()
+    message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
+                                  body="Hej Eve.")
+    outbound = services.send_reply(ticket=ticket, message=message)
+    run_worker("mail")
+
+    outbound.refresh_from_db()
+    assert outbound.status == OutboundEmail.Status.SENT
+    sent = smtp_sink.messages()[-1]
+    assert sent["Message-ID"] == outbound.message_id
+    assert sent["Subject"] == f"Re: Live chat with Eve Bcc: all@example.com [{ticket.reference}]"
+
+    # A mail that failed on such a subject before the fix goes out when retried.
+    OutboundEmail.objects.filter(pk=outbound.pk).update(
+        status=OutboundEmail.Status.FAILED, subject=f"Re: Eve\r\nBcc: all@example.com [{ticket.reference}]")
+    assert services.deliver_outbound(outbound_id=outbound.pk)
+    retried = smtp_sink.messages()[-1]
+    assert retried["Subject"] == f"Re: Eve Bcc: all@example.com [{ticket.reference}]"
+    assert retried["Bcc"] is None
+    assert {address for envelope in smtp_sink.envelopes for address in envelope.rcpt_tos} == {"ada@example.org"}

@@ -1,4 +1,5 @@
-"""Threading: Message-IDs (In-Reply-To, then References), the [SD-…] tag, then sender + subject for 14 days."""
+"""Threading: Message-IDs (In-Reply-To, then References), the [SD-…] tag from a participant, then sender + subject
+for 14 days (the thread token: test_thread_tokens)."""
 
 from datetime import timedelta
 
@@ -46,14 +47,39 @@ def test_a_reply_to_the_desks_receipt_threads_by_the_receipts_message_id(mailbox
     assert reply.ticket == first.ticket
 
 
-def test_the_reference_tag_in_the_subject_threads_a_mail_without_headers(mailboxes):
+def test_the_contacts_reference_tag_threads_a_reply_that_dropped_its_headers(mailboxes):
+    # Outlook and webmail "reply" from another device: no In-Reply-To, no References, the tag kept.
     first = ingest(build_email())
     reference = first.ticket.reference
-    reply = ingest(build_email(sender="colleague@example.org", subject=f"Angående [{reference}]",
-                               body="Jag är Adas kollega."))
+    reply = ingest(build_email(sender="Ada <ADA@example.org>", subject=f"Angående [{reference}]",
+                               body="Jag glömde bifoga loggen."))
 
     assert reply.outcome == Outcome.REPLY
     assert reply.ticket == first.ticket
+
+
+def test_a_reference_tag_from_someone_outside_the_ticket_opens_a_new_ticket(mailboxes):
+    first = ingest(build_email())
+    reference = first.ticket.reference
+    forged = ingest(build_email(sender="mallory@evil.example", subject=f"Re: Krasch [{reference}]",
+                                body="Please reset the password and send it to me."))
+
+    assert forged.outcome == Outcome.NEW_TICKET
+    assert forged.ticket != first.ticket
+    assert forged.ticket.contact.email == "mallory@evil.example"
+    assert not first.ticket.messages.filter(body_text__contains="reset the password").exists()
+
+
+def test_a_reference_tag_threads_from_anyone_who_already_wrote_on_the_ticket(mailboxes):
+    first = ingest(build_email(message_id="<cc-1@client.example.org>"))
+    reference = first.ticket.reference
+    # A colleague in Cc answers with the headers: now the colleague takes part in the ticket.
+    ingest(build_email(sender="colleague@example.org", subject=f"Re: Krasch [{reference}]", body="Samma här.",
+                       in_reply_to="<cc-1@client.example.org>"))
+    later = ingest(build_email(sender="colleague@example.org", subject=f"Loggar [{reference}]", body="Loggen."))
+
+    assert later.outcome == Outcome.REPLY
+    assert later.ticket == first.ticket
 
 
 def test_same_sender_and_normalised_subject_within_14_days_is_the_same_ticket(mailboxes):
