@@ -12,7 +12,7 @@ commit. Both processes read the same wall clock (time.time) on one machine.
                                              [--write-results bench/RESULTS.md]
 
 The database is made afresh (dropped first); the Redis database is emptied. ``--smoke``
-is the test suite's run: 2 consoles, 10 events, and the database dropped at the end.
+is the test suite's run: 2 consoles, 10 events, a 2 s tail, and the database dropped at the end.
 """
 
 import argparse
@@ -203,7 +203,7 @@ def run(args) -> int:
     ports = [free_port() for _ in range(args.servers)]
     servers = [start_daphne(port) for port in ports]
     ready, results = multiprocessing.Queue(), multiprocessing.Queue()
-    duration = (5 if args.smoke else 15) + args.events / args.rate
+    duration = (2 if args.smoke else 15) + args.events / args.rate
     clients = multiprocessing.Process(target=run_consoles, args=(ports, keys, ready, results, duration))
     clients.start()
     try:

@@ -5,7 +5,7 @@
                                           [--database NAME] [--smoke]
 
 ``--smoke`` is the test suite's run: the first 20 files of the corpus, 3 generated
-threads, no peer, and the database dropped at the end.
+threads, ``--jobs 1``, no peer, and the database dropped at the end.
 
 Ours, two ways, each on an emptied PostgreSQL database ``sd_mail_bench``:
 
@@ -489,8 +489,8 @@ def main() -> int:
                         help="a tiny run for the test suite: 20 corpus files, 3 threads, no peer, database dropped")
     args = parser.parse_args()
     args.flags = [f for f in sys.argv[1:]]
-    if args.smoke:
-        args.threads, args.no_peer = 3, True
+    if args.smoke:        # one process: worker start-up would be most of a tiny run
+        args.threads, args.no_peer, args.jobs = 3, True, 1
 
     work = Path(tempfile.mkdtemp(prefix="mail-bench-"))
     corpus_dir = CORPUS
