@@ -25,6 +25,9 @@ received within ``--grace`` seconds; every stored row is counted in PostgreSQL a
 Usage (a private PostgreSQL database and a private redis-server are created):
     .venv/bin/python bench/chat_latency.py --ns 50,200,500 --setups relay,daphne1,daphne2 \\
         --write-results bench/RESULTS.md
+
+``--smoke`` is the test suite's run: 2 conversations, 3 messages each way 0.2 s apart,
+the relay and one daphne, no waiting for a quiet machine, nothing appended to ``--out``.
 """
 
 import argparse
@@ -539,7 +542,11 @@ def main():
     parser.add_argument("--title", default="")
     parser.add_argument("--quiet-load", type=float, default=1.2, help="wait for load1 below this before a cell")
     parser.add_argument("--quiet-wait", type=float, default=45, help="…but at most this many seconds")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run for the test suite (see above)")
     args = parser.parse_args()
+    if args.smoke:
+        args.ns, args.setups, args.layers = "2", "relay,daphne1", "pubsub"
+        args.msgs, args.interval, args.grace, args.quiet_wait, args.out = 3, 0.2, 3, 0, os.devnull
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))     # inherited by the servers
     (ROOT / "var").mkdir(exist_ok=True)

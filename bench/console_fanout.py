@@ -8,7 +8,11 @@ so it runs before the broadcast). Latency of an event = the last console's arriv
 commit. Both processes read the same wall clock (time.time) on one machine.
 
     .venv/bin/python bench/console_fanout.py [--consoles 50] [--events 1000] [--rate 100]
+                                             [--database NAME] [--redis URL]
                                              [--write-results bench/RESULTS.md]
+
+The database is made afresh (dropped first); the Redis database is emptied. ``--smoke``
+is the test suite's run: 2 consoles, 10 events, a 2 s tail, and the database dropped at the end.
 """
 
 import argparse
@@ -33,13 +37,13 @@ DATABASE = "supportdesk_fanout"
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/11")
 
 
-def prepare_environment() -> None:
+def prepare_environment(database: str = DATABASE, redis_url: str = REDIS) -> None:
     import psycopg
 
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    os.environ.update({"DATABASE_URL": f"{SERVER}/{DATABASE}", "REDIS_URL": REDIS, "DEBUG": "1",
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    os.environ.update({"DATABASE_URL": f"{SERVER}/{database}", "REDIS_URL": redis_url, "DEBUG": "1",
                        "DJANGO_SETTINGS_MODULE": "supportdesk.settings", "LOG_LEVEL": "WARNING"})
     import django
 
@@ -47,7 +51,7 @@ def prepare_environment() -> None:
     import redis
     from django.core.management import call_command
 
-    redis.Redis.from_url(REDIS).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
     call_command("migrate", verbosity=0)
 
 
@@ -167,15 +171,39 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=20.0, help="ticket writes per second")
     parser.add_argument("--servers", type=int, default=1, help="daphne processes sharing Redis")
+    parser.add_argument("--database", default=DATABASE, help="made afresh for the run")
+    parser.add_argument("--redis", default=REDIS, help="the channel layer's Redis; this database is emptied")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny run for the test suite: 2 consoles, 10 events, database dropped at the end")
     parser.add_argument("--write-results", type=Path)
     args = parser.parse_args()
+    if args.smoke:
+        args.consoles, args.events = 2, 10
+    try:
+        return run(args)
+    finally:
+        if args.smoke:
+            drop_database(args.database)
 
-    prepare_environment()
+
+def drop_database(database: str) -> None:
+    import psycopg
+
+    if "django" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def run(args) -> int:
+    prepare_environment(args.database, args.redis)
     keys = agent_cookies(args.consoles)
     ports = [free_port() for _ in range(args.servers)]
     servers = [start_daphne(port) for port in ports]
     ready, results = multiprocessing.Queue(), multiprocessing.Queue()
-    duration = 15 + args.events / args.rate
+    duration = (2 if args.smoke else 15) + args.events / args.rate
     clients = multiprocessing.Process(target=run_consoles, args=(ports, keys, ready, results, duration))
     clients.start()
     try:

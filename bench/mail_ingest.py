@@ -2,6 +2,10 @@
 """Email ingest benchmark: the public corpus into PostgreSQL, beside django-helpdesk 2.6.1 in the same run.
 
     .venv/bin/python bench/mail_ingest.py [--write-results bench/RESULTS.md] [--no-peer] [--jobs N]
+                                          [--database NAME] [--smoke]
+
+``--smoke`` is the test suite's run: the first 20 files of the corpus, 3 generated
+threads, ``--jobs 1``, no peer, and the database dropped at the end.
 
 Ours, two ways, each on an emptied PostgreSQL database ``sd_mail_bench``:
 
@@ -115,14 +119,14 @@ def generate_threads(folder: Path, threads: int, seed: int = 7) -> int:
 
 # --- ours -------------------------------------------------------------------------
 
-def setup_django(media: Path) -> None:
+def setup_django(media: Path, database: str = DATABASE) -> None:
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        conn.execute(f'CREATE DATABASE "{database}"')
     # DEBUG off: with it on, Django keeps every query in memory, which is not how the desk runs.
-    os.environ.update({"DATABASE_URL": f"{PG}/{DATABASE}", "DEBUG": "0", "SECRET_KEY": "bench-only",
+    os.environ.update({"DATABASE_URL": f"{PG}/{database}", "DEBUG": "0", "SECRET_KEY": "bench-only",
                        "LOG_LEVEL": "CRITICAL",
                        "MEDIA_ROOT": str(media), "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
                        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
@@ -480,28 +484,39 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=120, help="threads in the generated threading set")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="ingest_email --jobs (bulk run)")
     parser.add_argument("--batch-size", type=int, default=200, help="ingest_email --batch-size (bulk run)")
+    parser.add_argument("--database", default=DATABASE, help="made afresh for the run")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny run for the test suite: 20 corpus files, 3 threads, no peer, database dropped")
     args = parser.parse_args()
     args.flags = [f for f in sys.argv[1:]]
+    if args.smoke:        # one process: worker start-up would be most of a tiny run
+        args.threads, args.no_peer, args.jobs = 3, True, 1
 
     work = Path(tempfile.mkdtemp(prefix="mail-bench-"))
+    corpus_dir = CORPUS
     try:
+        if args.smoke:        # the first files of the corpus, in the corpus's own order
+            corpus_dir = work / "corpus"
+            corpus_dir.mkdir()
+            for number, path in enumerate(corpus_files(CORPUS)[:20]):
+                shutil.copyfile(path, corpus_dir / f"{number:03d}-{path.name}")
         synthetic_dir = work / "threads"
         synthetic_dir.mkdir()
         synthetic = generate_threads(synthetic_dir, args.threads)
-        corpus = corpus_files(CORPUS)
+        corpus = corpus_files(corpus_dir)
 
-        setup_django(work / "media")
+        setup_django(work / "media", args.database)
         warm_up(sorted(synthetic_dir.iterdir())[0].read_bytes())
 
         stopwatch = Stopwatch()
-        bulk = run_bulk(CORPUS, corpus, jobs=args.jobs, batch_size=args.batch_size, stopwatch=stopwatch)
+        bulk = run_bulk(corpus_dir, corpus, jobs=args.jobs, batch_size=args.batch_size, stopwatch=stopwatch)
         replies = {"bulk": corpus_replies(corpus, bulk)}
         stopwatch.seconds.clear()
         reset_database()
         single = run_ours(corpus, stopwatch)
         replies["single"] = corpus_replies(corpus, single)
         reset_database()
-        fresh = run_fresh_process(CORPUS, corpus, jobs=args.jobs, batch_size=args.batch_size)
+        fresh = run_fresh_process(corpus_dir, corpus, jobs=args.jobs, batch_size=args.batch_size)
         reset_database()
         threads = run_bulk(synthetic_dir, corpus_files(synthetic_dir), jobs=args.jobs, batch_size=args.batch_size)
         threading = threading_accuracy(threads)
@@ -526,7 +541,20 @@ def main() -> int:
                 handle.write("\n" + section)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if args.smoke:
+            drop_database(args.database)
     return 0
+
+
+def drop_database(database: str) -> None:
+    import psycopg
+
+    if "django" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
