@@ -148,8 +148,7 @@ class Stopwatch:
         ("apps.mail.services", "open_tickets", "tickets.open_tickets (tickets, first messages, SLA clocks, routing)"),
         ("apps.console.events", "publish_events", "console event push (on commit)"),
         ("apps.mail.services", "send_receipts", "receipts queued"),
-        ("apps.mail.services", "deliver_outbound", "receipt delivered (in process)"),
-        ("apps.mail.services", "deliver_outbound_many", "a batch's receipts delivered (in process)"),
+        ("apps.mail.outbound", "deliver_outbound_items", "receipts delivered from the outbox (in process)"),
         ("apps.mail.services", "parse_email", "parse"),
         ("apps.mail.services", "receive_email", "store raw"),
     ]

@@ -27,6 +27,6 @@ def send_transcript_later(conversation: Conversation) -> int:
     reference = conversation.ticket.reference
     send_email_later(key=f"chat-transcript:{conversation.pk}:{uuid.uuid4().hex}", subject=subject, body=body,
                      to=[conversation.visitor_email], from_email=sender,
-                     headers={"Reply-To": tokens.reply_address(sender, reference),
-                              "Message-ID": tokens.message_id(reference)})
+                     reply_to=[tokens.reply_address(sender, reference)],
+                     headers={"Message-ID": tokens.message_id(reference)})
     return len(lines)

@@ -19,9 +19,10 @@ KIND = "email"
 
 
 def send_email_later(*, key: str, subject: str, body: str, to: list[str], from_email: str | None = None,
-                     headers: dict | None = None):
+                     reply_to: list[str] | None = None, headers: dict | None = None):
     return send_later(kind=KIND, key=key, payload={
-        "subject": subject, "body": body, "to": to, "from": from_email, "headers": headers or {}})
+        "subject": subject, "body": body, "to": to, "from": from_email, "reply_to": reply_to or [],
+        "headers": headers or {}})
 
 
 def smtp_outcome(error: Exception) -> registry.Outcome:
@@ -65,6 +66,7 @@ def send_each(messages: list[EmailMessage]) -> list[registry.Outcome]:
 def deliver_emails(items) -> list[registry.Outcome]:
     return send_each([EmailMessage(subject=item.payload["subject"], body=item.payload["body"],
                                    from_email=item.payload.get("from"), to=item.payload["to"],
+                                   reply_to=item.payload.get("reply_to") or None,
                                    headers=item.payload.get("headers") or {}) for item in items])
 
 

@@ -188,9 +188,14 @@ def test_a_ticket_whose_subject_holds_a_line_break_can_still_be_answered_by_mail
     assert sent["Subject"] == f"Re: Live chat with Eve Bcc: all@example.com [{ticket.reference}]"
 
     # A mail that failed on such a subject before the fix goes out when retried.
+    from apps.outbox.models import OutboxItem
+    from apps.outbox.services import deliver_due, retry
+
     OutboundEmail.objects.filter(pk=outbound.pk).update(
         status=OutboundEmail.Status.FAILED, subject=f"Re: Eve\r\nBcc: all@example.com [{ticket.reference}]")
-    assert services.deliver_outbound(outbound_id=outbound.pk)
+    OutboxItem.objects.filter(kind="mail.outbound", key=str(outbound.pk)).update(status=OutboxItem.Status.DEAD)
+    assert retry(item_id=OutboxItem.objects.get(kind="mail.outbound", key=str(outbound.pk)).pk)
+    deliver_due()
     retried = smtp_sink.messages()[-1]
     assert retried["Subject"] == f"Re: Eve Bcc: all@example.com [{ticket.reference}]"
     assert retried["Bcc"] is None

@@ -154,12 +154,14 @@ def test_the_receipt_and_the_agents_reply_carry_the_token_and_an_answer_to_eithe
 
 def test_the_chat_transcript_carries_the_token(regions, queues, mailoutbox):
     from apps.chat import services as chat
-    from apps.chat.jobs import send_transcript
+    from apps.chat.transcripts import send_transcript_later
+    from apps.outbox.services import deliver_due
 
     conversation = chat.start_conversation(language="sv", name="Ada Lind", email="ada@example.com",
                                            entry_point="widget-europe", check_availability=False,
                                            at=timezone.now())
-    send_transcript(str(conversation.pk))
+    send_transcript_later(conversation)
+    deliver_due()                  # through the outbox (embedded: sent already at the commit)
 
     (mail,) = mailoutbox
     reference = conversation.ticket.reference

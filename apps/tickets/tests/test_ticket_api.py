@@ -90,7 +90,7 @@ def test_the_openapi_document_describes_the_ticket_endpoints(client, db):
 def test_a_fault_answers_json_without_a_traceback_and_is_logged(api_client, monkeypatch, caplog, settings):
     from apps.tickets import selectors
 
-    def broken(reference):
+    def broken(*args, **kwargs):
         raise RuntimeError("database password is hunter2")
 
     settings.DEBUG = True      # django-ninja answers with the traceback in DEBUG: ours never does
