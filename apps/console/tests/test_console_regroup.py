@@ -13,14 +13,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def flushed_layer():
-    import redis
-    from django.conf import settings
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
-
-
-@pytest.fixture
 def contacts(regions, queues):
     return {language: tickets.find_or_create_contact(email=f"{language}@example.com", language=language,
                                                      region=regions["europe"]) for language in ("sv", "de")}
