@@ -1,5 +1,7 @@
 """Reads of the outbox for the manager's dead-letter list."""
 
+from django.db.models import Count
+
 from apps.outbox import registry
 from apps.outbox.models import OutboxItem
 
@@ -17,6 +19,4 @@ def dead_letters(*, limit: int = 200) -> list[tuple[OutboxItem, str]]:
 
 
 def counts_by_status() -> dict[str, int]:
-    from django.db.models import Count
-
     return dict(OutboxItem.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

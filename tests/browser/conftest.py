@@ -33,12 +33,11 @@ def desk_env(redis_url: str) -> dict:
     return {**os.environ, "DEBUG": "1", "REDIS_URL": redis_url, "DATABASE_URL": database_url}
 
 
-@pytest.fixture
-def desk_server(transactional_db, settings):
-    """daphne in its own process on the test database; stopped by its PID."""
+def serve(module: list[str], env: dict):
+    """``python -m <module…> -b 127.0.0.1 -p <port> supportdesk.asgi:application`` until the generator
+    is closed; yields its URL. Stopped by its PID."""
     port = free_port()
-    env = desk_env(settings.REDIS_URL)
-    process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+    process = subprocess.Popen([sys.executable, "-m", *module, "-b", "127.0.0.1", "-p", str(port),
                                 "supportdesk.asgi:application"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
@@ -57,6 +56,12 @@ def desk_server(transactional_db, settings):
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def desk_server(transactional_db, settings):
+    """daphne in its own process on the test database; stopped by its PID."""
+    yield from serve(["daphne"], desk_env(settings.REDIS_URL))
 
 
 @pytest.fixture

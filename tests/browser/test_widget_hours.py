@@ -7,10 +7,6 @@ offline form at once, with that opening in their own zone; with it on and an age
 the pre-chat form.
 """
 
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,7 +14,7 @@ from django.contrib.auth import get_user_model
 from apps.accounts.services import make_agent
 from apps.chat.models import Conversation
 from apps.policy.services import set_demo_mode
-from tests.browser.conftest import ROOT, free_port, in_another_thread
+from tests.browser.conftest import in_another_thread
 from tests.browser.test_accessibility import audit
 from tests.browser.test_chat_widget import PANEL, agent_console
 
@@ -30,32 +26,12 @@ SATURDAY = "2026-12-05T15:00:00+00:00"
 @pytest.fixture
 def saturday_desk(transactional_db, settings, regions, queues):
     """daphne on the test database, its clock on a Saturday afternoon; a Swedish chat agent exists."""
-    from tests.browser.conftest import desk_env
+    from tests.browser.conftest import desk_env, serve
 
     agent = get_user_model().objects.create_user("agent_sv", password="pw-agent-sv", first_name="Sara",
                                                  last_name="Berg")
     make_agent(user=agent, languages=["sv"], channels=["chat", "email"], time_zone="Europe/Stockholm")
-    port = free_port()
-    env = desk_env(settings.REDIS_URL)
-    process = subprocess.Popen([sys.executable, "-m", "tests.browser.frozen_clock", SATURDAY,
-                                "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("daphne did not start: " + process.stderr.read().decode()[-2000:])
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield from serve(["tests.browser.frozen_clock", SATURDAY], desk_env(settings.REDIS_URL))
 
 
 def open_widget(browser, base, *, locale: str, zone: str = "Europe/Stockholm"):
