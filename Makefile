@@ -30,6 +30,8 @@ run: install
 
 # Both runs always run; the target fails if either did.
 test: install
+	@echo "== layers: lint-imports (the contracts in pyproject.toml)"
+	@$(VENV)/bin/lint-imports --no-cache
 	@echo "== tests on PostgreSQL and Redis"
 	@$(TEST_ENV) $(PY) -m pytest -q; postgresql=$$?; \
 	echo "== tests embedded: SQLite and the in-memory channel layer"; \

@@ -154,7 +154,7 @@ def prepare_conversations(n: int, tag: str) -> list[dict]:
     from apps.accounts.services import make_agent
     from apps.chat import services
     from apps.chat.tokens import visitor_token
-    from apps.routing.services import take_ticket
+    from apps.desk.actions import take_ticket
 
     User = get_user_model()
     pairs = []

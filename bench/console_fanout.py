@@ -30,6 +30,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from apps.desk import actions
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
@@ -147,11 +149,11 @@ def produce(events: int, rate: float) -> dict[int, float]:
         with transaction.atomic():
             transaction.on_commit(lambda stamp=stamp: stamp.setdefault("t", time.time()))
             if i % 2 == 0:
-                services.open_ticket(channel="email", contact=contact, subject=f"fan-out {i}", body="x",
+                actions.open_ticket(channel="email", contact=contact, subject=f"fan-out {i}", body="x",
                                      external_ref=f"fanout-{i}")
             else:
                 ticket = services.Ticket.objects.get(external_ref=f"fanout-{i - 1}")
-                services.change_status(ticket=ticket, to="pending")
+                actions.change_status(ticket=ticket, to="pending")
         for pk in TicketEvent.objects.filter(pk__gt=before).values_list("pk", flat=True):
             commits[pk] = stamp["t"]
         produced = len(commits)

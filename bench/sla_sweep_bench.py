@@ -3,7 +3,7 @@
 The sweep's cost must follow the targets that fall due, not the open tickets: it
 reads the partial index on running targets' ``due_at``. This script fills a
 separate database (``supportdesk_bench`` by default, kept between runs), then
-times ``apps.sla.services.sweep`` several times, re-arming the same 1,000 targets
+times ``apps.desk.actions.sweep_sla`` several times, re-arming the same 1,000 targets
 before each run, and prints the query plan it used.
 
     .venv/bin/python bench/sla_sweep_bench.py [--tickets 1000000] [--due 1000] [--runs 7]
@@ -177,14 +177,14 @@ def run(args) -> int:
     started = time.perf_counter()
     populate(args.tickets, args.due)
     print(f"data ready in {time.perf_counter() - started:.1f} s")
+    from apps.desk.actions import sweep_sla
     from apps.sla.models import SlaTarget
-    from apps.sla.services import sweep
 
     timings = []
     for _ in range(args.runs):
         rearm(args.due)
         t0 = time.perf_counter()
-        result = sweep(now=NOW)
+        result = sweep_sla(now=NOW)
         timings.append((time.perf_counter() - t0) * 1000)
         assert len(result.breached) == args.due, len(result.breached)
     import django_rq

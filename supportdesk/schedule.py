@@ -31,7 +31,7 @@ def periodic_jobs() -> list[PeriodicJob]:
 
     jobs = [
         PeriodicJob("routing-tick", "apps.console.jobs.routing_tick_job", "default", 5),
-        PeriodicJob("sla-sweep", "apps.sla.jobs.sweep_job", "sla", settings.SLA_SWEEP_INTERVAL_SECONDS),
+        PeriodicJob("sla-sweep", "apps.desk.jobs.sweep_sla_job", "sla", settings.SLA_SWEEP_INTERVAL_SECONDS),
         PeriodicJob("chat-idle-end", "apps.chat.jobs.end_idle_chats_job", "default", IDLE_CHECK_SECONDS),
         # Mail stored by the SMTP listener whose processing job was lost (a crash) is picked up here.
         PeriodicJob("mail-pending", "apps.mail.jobs.process_pending_job", "mail", 60),

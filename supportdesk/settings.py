@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.routing",
     "apps.tickets",
     "apps.sla",
+    "apps.desk",
     "apps.reports",
     "apps.mail",
     "apps.feedback",
@@ -288,9 +289,3 @@ LOGGING = {
 # Files an agent attaches to one reply or note, together (mail servers commonly refuse 25 MB).
 REPLY_MAX_ATTACHMENT_BYTES = env_int("REPLY_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
 
-# How an agent's reply reaches the user, per channel: "dotted.path(ticket=, message=)".
-REPLY_DELIVERY = {
-    "email": "apps.mail.services.send_reply",
-    "feedback": "apps.mail.services.send_reply",
-    "chat": "apps.chat.services.deliver_agent_message",
-}

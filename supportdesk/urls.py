@@ -37,6 +37,7 @@ urlpatterns = [
     path("email/", include("apps.mail.urls")),
     path("console/outbox/", include("apps.outbox.urls")),
     path("console/", include("apps.console.urls")),
+    path("console/", include("apps.chat.console_urls")),
     path("widget/", include("apps.chat.urls")),
     path("django-rq/", include(django_rq_urls)),
 ]

@@ -112,7 +112,7 @@ def test_the_worker_in_burst_mode_runs_due_retries_and_drains_every_queue(redis_
 
     queue = redis_queues.get_queue("mail")
     queue.enqueue_at(datetime(2020, 1, 1, tzinfo=UTC), "apps.outbox.jobs.deliver_due_job")    # a due retry
-    redis_queues.get_queue("sla").enqueue("apps.sla.jobs.sweep_job")
+    redis_queues.get_queue("sla").enqueue("apps.desk.jobs.sweep_sla_job")
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL,
            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
            if connection.vendor == "postgresql" else os.environ.get("DATABASE_URL", "")}

@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 
 from apps.chat import events, limits, selectors, services
 from apps.chat import protocol as p
-from apps.chat.dispatch import FramesAndPushesApart
 from apps.chat.models import Entry, visitor_group
 from apps.chat.tokens import TokenError, TokenExpired, TokenForAnotherConversation, check_visitor_token
 from apps.chat.writer import writer
+from supportdesk.sockets import FramesAndPushesApart
 
 BAD_FRAMES_BEFORE_CLOSE = 20
 FLOOD_STRIKES_BEFORE_CLOSE = 3

@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.chat.models import Conversation, Entry, Rating
+from apps.desk import actions
 from apps.owners.models import Extension
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, availability, region_for
@@ -102,7 +103,7 @@ def start_conversation(*, language: str, name: str, email: str, extension: str =
     conversation_id = uuid.uuid4()
     with translation.override(language):
         subject = _("Live chat with %(name)s") % {"name": name or email}
-    ticket = tickets.open_ticket(
+    ticket = actions.open_ticket(
         channel=Channel.CHAT, contact=contact, subject=subject, body="", external_ref=f"chat:{conversation_id}",
         language=language, region=region, received_at=at, waiting_since=at,
         extension=Extension.objects.filter(slug=extension).first() if extension else None)
@@ -137,7 +138,7 @@ def leave_offline_message(*, language: str, name: str, email: str, message: str,
     if page_url:
         body = f"{message}\n\n— {page_url}"
     first_line = message.strip().splitlines()[0] if message.strip() else ""
-    return tickets.open_ticket(
+    return actions.open_ticket(
         channel=Channel.EMAIL, contact=contact, subject=first_line[:120], body=body,
         external_ref=f"chat-form:{request_id or uuid.uuid4()}", language=language, region=region,
         extension=Extension.objects.filter(slug=extension).first() if extension else None)
@@ -446,7 +447,7 @@ def _new_message(item: Outgoing, row: _Locked, now: datetime) -> Message:
 def _store_one(item: Outgoing, row: _Locked, now: datetime) -> Message:
     ticket = Ticket.objects.select_related("contact").get(pk=row.ticket_id)
     user = get_user_model().objects.get(pk=item.user_id) if item.sender == Sender.AGENT else None
-    message = tickets.add_message(
+    message = actions.add_message(
         ticket=ticket, direction=_direction(item), body=item.body, author_user=user,
         author_contact=ticket.contact if item.sender == Sender.VISITOR else None,
         external_id=external_id(row.id, item.sender, item.client_id), channel=Channel.CHAT, created_at=now,
@@ -532,7 +533,7 @@ def rate_conversation(*, conversation_id, rating: str, comment: str = "") -> Con
         note = _("The visitor rated the chat: %(rating)s.") % {"rating": Rating(rating).label}
     if conversation.rating_comment:
         note = f"{note}\n\n{conversation.rating_comment}"
-    tickets.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note, automatic=True)
+    actions.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note, automatic=True)
     return conversation
 
 
@@ -580,7 +581,7 @@ def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | N
                 "minutes": settings.CHAT_IDLE_END_MINUTES}
         else:
             note = _("%(agent)s ended the chat.") % {"agent": display_name(user)}
-    tickets.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note,
+    actions.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note,
                         author_user=user, automatic=True)
     from apps.chat import events
 

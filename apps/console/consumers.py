@@ -5,20 +5,21 @@ Close codes: 4401 not signed in, 4403 signed in but not an agent.
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 
-from apps.chat import agent_frames as chat_frames
-from apps.chat.dispatch import FramesAndPushesApart
 from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, scope_group
 from apps.console.push import push_epoch
+from apps.desk import actions
 from apps.routing import services as routing
-from apps.tickets import access
+from apps.tickets import access, channels
 from apps.tickets.models import Ticket
+from supportdesk.sockets import FramesAndPushesApart
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             "heartbeat": self.on_heartbeat, "presence": self.on_presence, "resync": self.on_resync,
             "accept": self.on_accept, "decline": self.on_decline, "take": self.on_take,
             "viewing": self.on_viewing,
-            **dict.fromkeys(chat_frames.HANDLERS, self.on_chat),
+            **{kind: functools.partial(self.on_channel_frame, handle)
+               for kind, handle in channels.frame_handlers().items()},
         }.get(kind)
         if handler is None:
             await self.send_json({"type": "error", "error": "unknown_type", "detail": str(kind)})
@@ -140,7 +142,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
         await self._send_pending_offers()      # offers are not events: one pushed while Redis was away is here
 
     async def on_accept(self, frame):
-        ticket = await database_sync_to_async(routing.accept_offer)(offer_id=int(frame["offer"]), user=self.user)
+        ticket = await database_sync_to_async(actions.accept_offer)(offer_id=int(frame["offer"]), user=self.user)
         await self.send_json({"type": "accepted", "ticket": ticket.reference})
 
     async def on_decline(self, frame):
@@ -150,7 +152,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
     async def on_take(self, frame):
         def take():
             ticket = Ticket.objects.get(reference=frame["ticket"])
-            return routing.take_ticket(ticket=ticket, user=self.user)
+            return actions.take_ticket(ticket=ticket, user=self.user)
 
         try:
             ticket = await database_sync_to_async(take)()
@@ -203,9 +205,9 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
         """Sent to the agent's own group after their languages, channels or role changed."""
         await self._regroup()
 
-    async def on_chat(self, frame):
-        """Live chat frames (chat.send, chat.typing, chat.read, chat.resume, chat.end): apps.chat answers."""
-        await chat_frames.handle(self, frame)
+    async def on_channel_frame(self, handle, frame):
+        """A channel's own frames (chat.send, chat.end, ...): the channel app answers (``tickets.channels``)."""
+        await handle(self, frame)
 
     async def desk_event(self, event):
         if "text" in event:

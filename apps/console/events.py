@@ -10,10 +10,10 @@ import json
 import logging
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 
 from apps.console.push import anyone_listening, group_send_many
 from apps.console.selectors import event_payloads
+from supportdesk.jobs import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -52,35 +52,21 @@ def publish_events(event_ids: list[int]) -> None:
         log.exception("console push failed for events %s", event_ids[:5])
 
 
-def broadcast_events_on_commit(event_ids: list[int]) -> None:
-    """Publish after commit, once per transaction however many events it wrote."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+# Above this many events (an SLA sweep, a mailbox import) the push runs as a job, off the writer's path.
+PUSH_INLINE_LIMIT = 200
+
+
+def on_ticket_events(*, event_ids: list[int], **_signal) -> None:
+    """Subscriber of ``apps.tickets.publish.ticket_events_committed``: push committed events to consoles."""
+    if len(event_ids) > PUSH_INLINE_LIMIT:
+        enqueue("default", "apps.console.jobs.broadcast_events_job", event_ids)
+    else:
         publish_events(event_ids)
-        return
-    batch = getattr(connection, "_console_batch", None)
-    # A rolled-back (save)point drops its callbacks: then this batch's flush is gone, start anew.
-    if batch is None or not any(func == batch.flush for _sids, func, _robust in connection.run_on_commit):
-        batch = connection._console_batch = _Batch(connection)
-        transaction.on_commit(batch.flush)
-    batch.ids.extend(event_ids)
 
 
-class _Batch:
-    def __init__(self, connection):
-        self.connection = connection
-        self.ids: list[int] = []
-
-    def flush(self) -> None:
-        if getattr(self.connection, "_console_batch", None) is self:
-            self.connection._console_batch = None
-        publish_events(self.ids)
-
-
-def send_to_agent_on_commit(user_id: int, payload: dict) -> None:
-    """A message for one agent's consoles only (offers)."""
-    message = {"type": "desk.event", "text": json.dumps(payload)}
-    transaction.on_commit(lambda: group_send_many([(agent_group(user_id), message)]))
+def on_offer_made(*, agent_id: int, frame: dict, **_signal) -> None:
+    """Subscriber of ``apps.routing.signals.offer_made``: the offer reaches that agent's consoles only."""
+    group_send_many([(agent_group(agent_id), {"type": "desk.event", "text": json.dumps(frame)})])
 
 
 def regroup_consoles(user_id: int) -> None:

@@ -4,6 +4,7 @@ from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import translation
 
 from apps.sla.models import SlaTarget
+from apps.tickets import channels
 from apps.tickets.access import visible_tickets
 from apps.tickets.models import CannedResponse, Message, Ticket, TicketEvent
 
@@ -81,13 +82,22 @@ def console_queue(*, user, limit: int = 200) -> list[Ticket]:
     )
 
 
-def live_counts(*, user) -> dict[str, int]:
-    tickets = visible_tickets(user).filter(status__in=WAITING)
-    return tickets.aggregate(
-        waiting_chats=Count("pk", filter=Q(channel="chat", assignee__isnull=True)),
-        waiting_calls=Count("pk", filter=Q(channel="voice", assignee__isnull=True)),
-        open_emails=Count("pk", filter=Q(channel__in=["email", "feedback"])),
-    )
+def live_counts(*, user) -> list[dict]:
+    """The console header's counts: unassigned live work per live channel, open async work.
+
+    Labels come from the channel registry; channels sharing a label share a count, keyed
+    by the first. Each count names its channels, so the page recounts live from its rows.
+    """
+    groups: dict[str, dict] = {}
+    for name, entry in channels.REGISTRY.items():
+        group = groups.setdefault(str(entry.waiting_label), {
+            "key": name, "label": str(entry.waiting_label), "live": entry.live, "channels": []})
+        group["channels"].append(name)
+    waiting = visible_tickets(user).filter(status__in=WAITING)
+    counts = waiting.aggregate(**{group["key"]: Count("pk", filter=Q(
+        channel__in=group["channels"], **({"assignee__isnull": True} if group["live"] else {})))
+        for group in groups.values()})
+    return [{**group, "count": counts[group["key"]]} for group in groups.values()]
 
 
 def ticket_view(*, reference: str) -> Ticket | None:

@@ -4,26 +4,12 @@ when that channel cannot carry it any more."""
 from django.conf import settings
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from apps.policy.languages import Channel
+from apps.desk import actions
+from apps.tickets import channels
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
-
-
-def delivery_for(channel: str):
-    """The channel app's function that sends an agent's message to the user, if that channel has one."""
-    path = settings.REPLY_DELIVERY.get(channel)
-    if not path:
-        return None
-    try:
-        return import_string(path)
-    except ModuleNotFoundError as error:
-        # The channel app is not installed in this deployment; any other import error is a bug.
-        if error.name and path.startswith(error.name):
-            return None
-        raise
 
 
 def _check_files(files) -> None:
@@ -48,15 +34,13 @@ def reply(*, ticket: Ticket, user, body: str, files=()) -> Message:
     if not body.strip() and not files:
         raise tickets.TicketError(_("Write a reply or attach a file."))
     _check_files(files)
-    message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, author_user=user)
+    message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, author_user=user)
     _add_files(message, files)
-    deliver = delivery_for(ticket.channel)
-    if deliver is not None and deliver(ticket=ticket, message=message) is None and ticket.channel != Channel.EMAIL:
-        # The ticket's own channel can no longer carry it (the chat has ended and the visitor
-        # is gone): the reply follows up by email, threaded under the ticket's reference.
-        by_email = delivery_for(Channel.EMAIL)
-        if by_email is not None and ticket.contact.email:
-            by_email(ticket=ticket, message=message)
+    # When the ticket's own channel can no longer carry it (the chat has ended and the
+    # visitor is gone), the reply follows up by its fallback: email, threaded under the reference.
+    for deliver in channels.reply_deliveries(ticket):
+        if deliver(ticket=ticket, message=message) is not None:
+            break
     return message
 
 
@@ -65,6 +49,6 @@ def note(*, ticket: Ticket, user, body: str, files=()) -> Message:
     if not body.strip() and not files:
         raise tickets.TicketError(_("Write a note or attach a file."))
     _check_files(files)
-    message = tickets.add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, author_user=user)
+    message = actions.add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, author_user=user)
     _add_files(message, files)
     return message

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from apps.chat import views as chat_views
 from apps.console import views
 
 app_name = "console"
@@ -10,7 +9,6 @@ urlpatterns = [
     path("manager/", views.manager_view, name="manager"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
     path("tickets/<str:reference>/attachments/<int:attachment_id>/", views.download_attachment, name="attachment"),
-    path("tickets/<str:reference>/chat/attachments/", chat_views.agent_attachment, name="chat_attachment"),
     path("tickets/<str:reference>/reply/", views.post_reply, name="reply"),
     path("tickets/<str:reference>/status/", views.post_status, name="status"),
     path("tickets/<str:reference>/triage/", views.post_triage, name="triage"),

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_POST
 from apps.console import selectors
 from apps.console import services as console
 from apps.console.history import SLA_OUTCOMES
+from apps.desk import actions
 from apps.owners.models import Extension
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Queue
 from apps.sla.models import SlaTarget
-from apps.tickets import access
+from apps.tickets import access, channels
 from apps.tickets import selectors as ticket_selectors
 from apps.tickets import services as tickets
 from apps.tickets.files import download_response
@@ -81,6 +82,7 @@ def ticket_detail(request, reference):
     return render(request, "console/ticket.html", {
         "ticket": ticket, "thread": ticket.messages.all(), "events": ticket.events.all(),
         "targets": ticket.sla_targets.all(), "strings": _strings(),
+        "channel_panel": channels.spec(ticket.channel).console_panel,
         "canned": selectors.canned_responses(ticket=ticket, agent=request.user),
         # In the workflow's order, after a "Move to…" that is chosen: "Change" alone changes nothing.
         "statuses": [(s.value, s.label) for s in Ticket.Status if s in tickets.ALLOWED_TRANSITIONS[ticket.status]],
@@ -123,7 +125,7 @@ def post_reply(request, reference):
 @require_POST
 @agent_required
 def post_status(request, reference):
-    return _act(request, reference, lambda t: tickets.change_status(
+    return _act(request, reference, lambda t: actions.change_status(
         ticket=t, to=request.POST.get("status", ""), actor=tickets.Actor(user=request.user)))
 
 
@@ -131,7 +133,7 @@ def post_status(request, reference):
 @agent_required
 def post_triage(request, reference):
     extension = Extension.objects.filter(slug=request.POST.get("extension", "")).first()
-    return _act(request, reference, lambda t: tickets.triage_ticket(
+    return _act(request, reference, lambda t: actions.triage_ticket(
         ticket=t, scope=request.POST.get("scope", ""), category=request.POST.get("category", ""),
         extension=extension, language=request.POST.get("language") or None,
         actor=tickets.Actor(user=request.user)))
@@ -140,7 +142,7 @@ def post_triage(request, reference):
 @require_POST
 @agent_required
 def post_take(request, reference):
-    return _act(request, reference, lambda t: routing.take_ticket(ticket=t, user=request.user))
+    return _act(request, reference, lambda t: actions.take_ticket(ticket=t, user=request.user))
 
 
 @require_POST
@@ -148,7 +150,7 @@ def post_take(request, reference):
 def post_transfer(request, reference):
     to_agent = get_user_model().objects.filter(pk=request.POST.get("agent") or None).first()
     to_queue = Queue.objects.filter(pk=request.POST.get("queue") or None).first()
-    return _act(request, reference, lambda t: routing.transfer_ticket(
+    return _act(request, reference, lambda t: actions.transfer_ticket(
         ticket=t, user=request.user, to_agent=to_agent, to_queue=to_queue))
 
 

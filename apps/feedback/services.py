@@ -7,13 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.desk.actions import open_ticket
 from apps.feedback.forms import CORE_PRODUCT
 from apps.feedback.models import ApiKey, FeedbackReport, hash_key
 from apps.owners.models import Extension
 from apps.policy.languages import Channel
 from apps.policy.services import region_for
 from apps.tickets.models import Ticket
-from apps.tickets.services import Actor, add_attachment, find_or_create_contact, open_ticket
+from apps.tickets.services import Actor, add_attachment, find_or_create_contact
 
 SUBJECT_CHARS = 120
 

@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.desk.actions import add_message, add_messages, open_ticket, open_tickets
 from apps.mail import selectors, tokens
 from apps.mail.loops import is_robot_address
 from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread, OutboundEmail
@@ -43,15 +44,11 @@ from apps.tickets.services import (
     TicketError,
     add_attachment,
     add_attachments,
-    add_message,
-    add_messages,
     contacts_by_email,
     find_or_create_contact,
     log_events,
     new_contact,
     new_event,
-    open_ticket,
-    open_tickets,
 )
 from supportdesk.binaryinsert import bulk_insert
 from supportdesk.jobs import enqueue_on_commit
@@ -730,6 +727,11 @@ def _desk_from(ticket: Ticket) -> str:
 def _user_address(ticket: Ticket) -> str:
     thread = MailThread.objects.filter(ticket=ticket).first()
     return (thread.address if thread else "") or ticket.contact.email
+
+
+def has_address(ticket: Ticket) -> bool:
+    """Whether a reply can follow up by email (the channel registry's ``reaches``)."""
+    return bool(_user_address(ticket))
 
 
 def _new_message_id(ticket: Ticket) -> str:

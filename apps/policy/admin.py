@@ -21,7 +21,7 @@ from apps.policy.models import (
     SlaPolicy,
 )
 from apps.policy.services import demo_mode_on, region_spec, span_minutes
-from apps.sla.services import request_recompute
+from apps.policy.signals import hours_changed
 
 
 class OpeningPeriodFormSet(forms.models.BaseInlineFormSet):
@@ -59,12 +59,12 @@ class RecomputeOnSave:
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        request_recompute(region_id=self.recompute_region_id(obj))
+        hours_changed.send(sender=self.__class__, region_id=self.recompute_region_id(obj))
 
     def delete_model(self, request, obj):
         region_id = self.recompute_region_id(obj)
         super().delete_model(request, obj)
-        request_recompute(region_id=region_id)
+        hours_changed.send(sender=self.__class__, region_id=region_id)
 
 
 class DemoModeNotice:
@@ -113,7 +113,7 @@ class RegionAdmin(DemoModeNotice, RecomputeOnSave, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        request_recompute(region_id=form.instance.pk)
+        hours_changed.send(sender=self.__class__, region_id=form.instance.pk)
 
 
 @admin.register(OpeningPeriod)

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.policy.languages import Channel, Language
+from apps.policy.languages import Language
+from apps.tickets import channels
 
 
 class Queue(models.Model):
@@ -28,11 +29,8 @@ class Queue(models.Model):
         return self.name
 
 
-LIVE_CHANNELS = {Channel.CHAT, Channel.VOICE}
-
-
 def queue_kind_for(channel: str) -> str:
-    return Queue.Kind.LIVE if channel in LIVE_CHANNELS else Queue.Kind.ASYNC
+    return Queue.Kind.LIVE if channels.spec(channel).live else Queue.Kind.ASYNC
 
 
 class AgentState(models.Model):

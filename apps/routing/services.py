@@ -6,7 +6,7 @@ feedback, voicemail) is assigned round-robin among eligible agents on shift.
 Taking a ticket is a conditional UPDATE, so of two agents exactly one wins.
 """
 
-import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,8 +15,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.policy.languages import Channel
-from apps.routing.models import LIVE_CHANNELS, AgentState, Offer, Queue, queue_kind_for
+from apps.routing.models import AgentState, Offer, Queue, queue_kind_for
+from apps.routing.signals import offer_made
+from apps.tickets import channels
 from apps.tickets.access import can_act_on, is_manager
 from supportdesk.readonce import once
 
@@ -30,7 +31,8 @@ class RoutingError(Exception):
 
 
 class AlreadyTaken(RoutingError):
-    pass
+    def __init__(self, message: str = ""):
+        super().__init__(message or _("Another agent has already taken this ticket."))
 
 
 class NotAllowed(RoutingError):
@@ -70,14 +72,14 @@ def _online_states(*, language: str, channel: str, now: datetime) -> list[AgentS
 
 
 def _load(user_ids: list[int]) -> dict[int, dict[str, int]]:
+    """``{agent: {channel: open tickets}}`` on the channels whose load is capped, in one query."""
     from apps.tickets.models import Ticket
 
-    if not user_ids:
+    capped = list(channels.capacity_fields())
+    if not user_ids or not capped:
         return {}
-    rows = (Ticket.objects.filter(assignee_id__in=user_ids, status__in=OPEN_STATUSES,
-                                  channel__in=list(LIVE_CHANNELS))
-            .values("assignee_id").annotate(chats=Count("pk", filter=Q(channel=Channel.CHAT)),
-                                            calls=Count("pk", filter=Q(channel=Channel.VOICE))))
+    rows = (Ticket.objects.filter(assignee_id__in=user_ids, status__in=OPEN_STATUSES, channel__in=capped)
+            .values("assignee_id").annotate(**{channel: Count("pk", filter=Q(channel=channel)) for channel in capped}))
     return {row["assignee_id"]: row for row in rows}
 
 
@@ -113,11 +115,8 @@ def eligible_agents(ticket, *, now: datetime | None = None,
 
 
 def _has_capacity(state: AgentState, load: dict | None, channel: str) -> bool:
-    if channel == Channel.CHAT:
-        return (load or {}).get("chats", 0) < state.max_chats
-    if channel == Channel.VOICE:
-        return (load or {}).get("calls", 0) < state.max_calls
-    return True
+    cap = channels.capacity_fields().get(channel)
+    return cap is None or (load or {}).get(channel, 0) < getattr(state, cap)
 
 
 def live_agents_online(*, language: str, channel: str, now: datetime | None = None) -> int:
@@ -125,25 +124,20 @@ def live_agents_online(*, language: str, channel: str, now: datetime | None = No
     return len(_online_states(language=language, channel=channel, now=now or timezone.now()))
 
 
-def route_ticket(*, ticket) -> None:
-    """Offer live work, assign async work round-robin; leave it queued when nobody is eligible."""
-    route_tickets([ticket])
+def assignments(tickets: list) -> Iterator[tuple[object, object]]:
+    """Route new tickets: offer live ones; yield ``(ticket, agent)`` for each async one to assign.
 
-
-def route_tickets(tickets: list) -> None:
-    """Route many new tickets; async ones whose language has nobody online cost one read per language.
-
-    A mailbox import opens hundreds of tickets, mostly while nobody is online:
-    asking once per (language, channel) whether anyone is, instead of once per
-    ticket, keeps routing out of the import's cost. Tickets that can go to
-    somebody are routed one by one, so round-robin sees each assignment.
+    Lazy on purpose: the caller (``apps.desk.actions``) assigns each before the next is
+    decided, so round-robin sees every assignment. A mailbox import opens hundreds of
+    tickets, mostly while nobody is online: asking once per (language, channel) whether
+    anyone is, instead of once per ticket, keeps routing out of the import's cost.
     """
     now = timezone.now()
     online: dict[tuple[str, str], bool] = {}
     for ticket in tickets:
         if ticket.assignee_id:
             continue
-        if ticket.channel in LIVE_CHANNELS:
+        if channels.is_live(ticket):
             offer_next(ticket=ticket)
             continue
         key = (ticket.language, ticket.channel)
@@ -155,8 +149,7 @@ def route_tickets(tickets: list) -> None:
             continue
         candidates = eligible_agents(ticket, now=now, states=states)
         if candidates:
-            with contextlib.suppress(AlreadyTaken):   # somebody took it meanwhile: fine
-                take_ticket(ticket=ticket, user=candidates[0].user, by_routing=True)
+            yield ticket, candidates[0].user
 
 
 @transaction.atomic
@@ -193,9 +186,8 @@ def offer_frame(offer: Offer) -> dict:
 
 
 def _publish_offer(offer: Offer) -> None:
-    from apps.console.events import send_to_agent_on_commit
-
-    send_to_agent_on_commit(offer.agent_id, offer_frame(offer))
+    frame = offer_frame(offer)
+    transaction.on_commit(lambda: offer_made.send_robust(sender=Offer, agent_id=offer.agent_id, frame=frame))
 
 
 def pending_offer_frames(*, user, now: datetime | None = None) -> list[dict]:
@@ -210,39 +202,37 @@ def pending_offer_frames(*, user, now: datetime | None = None) -> list[dict]:
     return [offer_frame(offer) for offer in offers]
 
 
-@transaction.atomic
-def take_ticket(*, ticket, user, by_routing: bool = False):
-    """Assign an unassigned ticket to ``user``; exactly one of two racing agents wins."""
-    from apps.tickets.models import Ticket, TicketEvent
-    from apps.tickets.services import Actor, change_status, log_event
-
-    if not by_routing and not can_act_on(user, ticket):
+def check_may_take(*, ticket, user) -> None:
+    if not can_act_on(user, ticket):
         raise NotAllowed(_("This ticket is outside your queues."))
-    won = Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(assignee=user, updated_at=timezone.now())
-    if not won:
-        raise AlreadyTaken(_("Another agent has already taken this ticket."))
-    ticket.refresh_from_db()
-    now = timezone.now()
-    AgentState.objects.update_or_create(user=user, defaults={"last_assigned_at": now})
+
+
+def check_may_transfer(*, ticket, user, to_agent=None) -> None:
+    check_may_take(ticket=ticket, user=user)
+    if to_agent is not None and not can_act_on(to_agent, ticket):
+        raise NotAllowed(_("%(agent)s does not take this language or channel.") % {"agent": to_agent.get_username()})
+
+
+def note_taken(*, ticket, user) -> None:
+    """``user`` now has the ticket: round-robin moves on, the ticket's other offers close."""
+    AgentState.objects.update_or_create(user=user, defaults={"last_assigned_at": timezone.now()})
     Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).exclude(agent=user).update(
         status=Offer.Status.WITHDRAWN)
     Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING, agent=user).update(status=Offer.Status.ACCEPTED)
-    actor = Actor(label="routing") if by_routing else Actor(user=user)
-    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, data={"from": None, "to": user.pk,
-                                                                              "to_name": user.get_username()})
-    if ticket.status == "new" and ticket.channel in LIVE_CHANNELS:
-        change_status(ticket=ticket, to="open", actor=actor)
-    return ticket
 
 
-@transaction.atomic
-def accept_offer(*, offer_id: int, user):
+def withdraw_offers(*, ticket) -> None:
+    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).update(status=Offer.Status.WITHDRAWN)
+
+
+def open_offer(*, offer_id: int, user) -> Offer:
+    """The agent's pending offer, to accept; refuses another's offer or one that moved on."""
     offer = Offer.objects.select_related("ticket").filter(pk=offer_id, agent=user).first()
     if offer is None:
         raise NotAllowed(_("This offer is not yours."))
     if offer.status != Offer.Status.PENDING:
         raise AlreadyTaken(_("This offer is no longer open."))
-    return take_ticket(ticket=offer.ticket, user=user)
+    return offer
 
 
 @transaction.atomic
@@ -264,30 +254,6 @@ def expire_offers(*, now: datetime | None = None) -> int:
                 expired += 1
                 offer_next(ticket=offer.ticket, now=now)
     return expired
-
-
-@transaction.atomic
-def transfer_ticket(*, ticket, user, to_agent=None, to_queue: Queue | None = None):
-    """Hand a ticket to another agent or back to a queue (unassigned)."""
-    from apps.tickets.models import Ticket, TicketEvent
-    from apps.tickets.services import Actor, log_event
-
-    if not can_act_on(user, ticket):
-        raise NotAllowed(_("This ticket is outside your queues."))
-    if to_agent is not None and not can_act_on(to_agent, ticket):
-        raise NotAllowed(_("%(agent)s does not take this language or channel.") % {"agent": to_agent.get_username()})
-    fields = {"assignee": to_agent, "updated_at": timezone.now()}
-    if to_queue is not None:
-        fields["queue"] = to_queue
-    Ticket.objects.filter(pk=ticket.pk).update(**fields)
-    ticket.refresh_from_db()
-    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).update(status=Offer.Status.WITHDRAWN)
-    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=Actor(user=user), data={
-        "from": user.pk, "to": to_agent.pk if to_agent else None,
-        "to_name": to_agent.get_username() if to_agent else None, "queue": to_queue.pk if to_queue else None})
-    if to_agent is None:
-        route_ticket(ticket=ticket)
-    return ticket
 
 
 def heartbeat(*, user, now: datetime | None = None) -> AgentState:
@@ -331,16 +297,9 @@ def _release_offers(*, user, now: datetime) -> None:
                 offer_next(ticket=offer.ticket, now=now)
 
 
-def reroute_after_triage(*, ticket) -> None:
-    """A functionality question about a Trained Specialist extension belongs to a trained agent."""
+def needs_reroute(ticket) -> bool:
+    """After triage: a functionality question about a Trained Specialist extension belongs to a trained agent."""
     if not needs_trained_specialist(ticket):
-        return
-    if ticket.assignee_id and AgentState.objects.filter(
-            user_id=ticket.assignee_id, trained_extensions=ticket.extension_id).exists():
-        return
-    from apps.tickets.models import Ticket
-
-    Ticket.objects.filter(pk=ticket.pk).update(assignee=None)
-    ticket.assignee = None
-    route_ticket(ticket=ticket)
-
+        return False
+    return not (ticket.assignee_id and AgentState.objects.filter(
+        user_id=ticket.assignee_id, trained_extensions=ticket.extension_id).exists())

@@ -8,9 +8,9 @@ from ninja.errors import HttpError
 
 from apps.policy.languages import normalise_language
 from apps.policy.services import PolicyError, availability, get_region
-from apps.routing.models import LIVE_CHANNELS
 from apps.routing.services import live_agents_online
 from apps.sla.services import preview
+from apps.tickets import channels
 
 router = Router(tags=["policy"])
 
@@ -55,7 +55,7 @@ def channel_availability(request, channel: str, language: str, region: str):
     except PolicyError as error:
         raise HttpError(400, str(error)) from error
     agents = None
-    if channel in LIVE_CHANNELS and answer.open:
+    if channels.spec(channel).live and answer.open:
         # Live channels need a person now: with nobody online the widget/IVR offer an alternative.
         agents = live_agents_online(language=normalise_language(language), channel=channel, now=now)
     return {"channel": channel, "language": language, "region": region, "open": answer.open,

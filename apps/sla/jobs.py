@@ -1,14 +1,9 @@
-"""Background work of the SLA app: the periodic sweep, notifications, recomputation.
+"""Background work of the SLA app: notifications, recomputation (the sweep is ``apps.desk.jobs``).
 
 Jobs take ids, so a rerun after a crash repeats nothing harmful.
 """
 
 from apps.sla import notifications, services
-
-
-def sweep_job() -> dict:
-    result = services.sweep()
-    return {"breached": len(result.breached), "warned": len(result.warned)}
 
 
 def notify_job(warned_ids: list[int], breached_ids: list[int]) -> int:

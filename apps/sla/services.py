@@ -4,6 +4,9 @@ Two targets per ticket: *acknowledge* (business hours of the ticket's region) an
 *first response* (email/feedback inside the 24x5 window; chat and calls in wall
 time). Deadlines are computed once, stored, and recomputed only when the policy
 changes, so the sweep is an indexed ``due_at <= now`` query.
+
+This app writes its own targets only: what happened to a clock comes back as
+``ClockEvent``s, which ``apps.desk.actions`` records on the ticket.
 """
 
 import logging
@@ -14,18 +17,34 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.console.events import broadcast_events_on_commit
 from apps.policy.businesstime import CalendarError, calendar_for
 from apps.policy.models import Region, SlaPolicy
 from apps.policy.services import PolicyError, channel_rule, region_calendar, window_spec
 from apps.sla.models import SlaTarget
-from apps.tickets.models import Ticket, TicketEvent
+from apps.tickets.models import Ticket
 from supportdesk.jobs import enqueue_on_commit
 from supportdesk.readonce import once
 
 log = logging.getLogger(__name__)
 
 Kind = SlaTarget.Kind
+
+
+@dataclass(frozen=True)
+class ClockEvent:
+    """One target met, warned or breached: the ticket event the action records for it."""
+
+    ticket_id: int
+    target: str
+    event: str          # "met", "warning" or "breached"
+    at: datetime
+    due_at: datetime
+
+    def data(self) -> dict:
+        data = {"target": self.target, "event": self.event, "due_at": self.due_at.isoformat()}
+        if self.event == "met":
+            data["late"] = self.at > self.due_at
+        return data
 
 
 @dataclass(frozen=True)
@@ -125,24 +144,22 @@ def start_clocks_many(items: list[tuple[Ticket, datetime | None]]
     return targets, failures
 
 
-def _meet(*, ticket: Ticket, kinds: list[str], at: datetime) -> None:
+def _meet(*, ticket: Ticket, kinds: list[str], at: datetime) -> list[ClockEvent]:
+    met = []
     for target in SlaTarget.objects.filter(ticket=ticket, kind__in=kinds, met_at__isnull=True):
-        SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True).update(met_at=at)
-        event = TicketEvent.objects.create(
-            ticket=ticket, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=at,
-            data={"target": target.kind, "event": "met", "due_at": target.due_at.isoformat(),
-                  "late": at > target.due_at})
-        broadcast_events_on_commit([event.pk])
+        if SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True).update(met_at=at):
+            met.append(ClockEvent(ticket_id=ticket.pk, target=target.kind, event="met", at=at, due_at=target.due_at))
+    return met
 
 
-def record_response(*, ticket: Ticket, at: datetime) -> None:
+def record_response(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
     """A person answered: first response and acknowledgement are met."""
-    _meet(ticket=ticket, kinds=[Kind.FIRST_RESPONSE, Kind.ACKNOWLEDGE], at=at)
+    return _meet(ticket=ticket, kinds=[Kind.FIRST_RESPONSE, Kind.ACKNOWLEDGE], at=at)
 
 
-def record_acknowledgement(*, ticket: Ticket, at: datetime) -> None:
+def record_acknowledgement(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
     """A person triaged the ticket: the acknowledgement is met."""
-    _meet(ticket=ticket, kinds=[Kind.ACKNOWLEDGE], at=at)
+    return _meet(ticket=ticket, kinds=[Kind.ACKNOWLEDGE], at=at)
 
 
 def running_targets():
@@ -181,6 +198,7 @@ def request_recompute(*, region_id: int | None = None) -> None:
 class SweepResult:
     breached: list[int] = field(default_factory=list)
     warned: list[int] = field(default_factory=list)
+    events: list[ClockEvent] = field(default_factory=list)
 
 
 def _claim(queryset, *, limit: int) -> list[tuple[int, int, str, datetime]]:
@@ -191,31 +209,30 @@ def _claim(queryset, *, limit: int) -> list[tuple[int, int, str, datetime]]:
 
 @transaction.atomic
 def sweep(*, now: datetime | None = None, limit: int = 10_000) -> SweepResult:
-    """Mark breaches and warnings that have fallen due; notify on commit."""
+    """Mark breaches and warnings that have fallen due; notify on commit.
+
+    Call it through ``apps.desk.actions.do_sweep_sla``, which records ``result.events``
+    on the tickets in the same transaction.
+    """
     now = now or timezone.now()
     result = SweepResult()
     breaching = _claim(running_targets().filter(due_at__lte=now), limit=limit)
     if breaching:
         ids = [row[0] for row in breaching]
         SlaTarget.objects.filter(pk__in=ids).update(breached_at=now)
-        _log_sla_events(breaching, event="breached", at=now)
+        result.events.extend(_clock_events(breaching, event="breached", at=now))
         result.breached = ids
     warning = _claim(running_targets().filter(warned_at__isnull=True, warn_at__lte=now), limit=limit)
     if warning:
         ids = [row[0] for row in warning]
         SlaTarget.objects.filter(pk__in=ids).update(warned_at=now)
-        _log_sla_events(warning, event="warning", at=now)
+        result.events.extend(_clock_events(warning, event="warning", at=now))
         result.warned = ids
     if result.breached or result.warned:
         enqueue_on_commit("sla", "apps.sla.jobs.notify_job", result.warned, result.breached)
     return result
 
 
-def _log_sla_events(rows, *, event: str, at: datetime) -> None:
-    created = TicketEvent.objects.bulk_create([
-        TicketEvent(ticket_id=ticket_id, kind=TicketEvent.Kind.SLA, actor_label="sla", created_at=at,
-                    data={"target": kind, "event": event, "due_at": due_at.isoformat()})
-        for _pk, ticket_id, kind, due_at in rows
-    ])
-    # One job pushes them to the consoles, so a large sweep stays a few queries long.
-    enqueue_on_commit("default", "apps.console.jobs.broadcast_events_job", [e.pk for e in created])
+def _clock_events(rows, *, event: str, at: datetime) -> list[ClockEvent]:
+    return [ClockEvent(ticket_id=ticket_id, target=kind, event=event, at=at, due_at=due_at)
+            for _pk, ticket_id, kind, due_at in rows]

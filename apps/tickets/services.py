@@ -1,7 +1,8 @@
-"""The only way tickets are opened, messages added and statuses changed.
+"""Ticket primitives: the rows of tickets, messages, contacts and their events.
 
-Every channel (chat, voice, mail, feedback, API) calls these functions, so the SLA
-clocks, routing and the event log behave the same whatever the channel.
+Nothing here starts a clock or routes: ``apps.desk.actions`` (the one door every channel
+and view uses) calls these primitives and then asks ``sla`` and ``routing``. Events are
+announced to subscribers after commit (``apps.tickets.publish``).
 """
 
 import hashlib
@@ -10,16 +11,13 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.console.events import broadcast_events_on_commit
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import region_for
-from apps.routing.services import queue_for, reroute_after_triage, route_tickets
-from apps.sla.services import record_acknowledgement, record_response, start_clocks_many
 from apps.tickets.models import (
     Attachment,
     Contact,
@@ -29,6 +27,7 @@ from apps.tickets.models import (
     attachment_path,
     format_reference,
 )
+from apps.tickets.publish import announce_on_commit
 from supportdesk.text import one_line
 
 Status = Ticket.Status
@@ -80,16 +79,16 @@ def log_events(events: list[TicketEvent]) -> list[TicketEvent]:
     """Write events in one statement; consoles hear of them once the transaction commits."""
     if events:
         TicketEvent.objects.bulk_create(events)
-        broadcast_events_on_commit([event.pk for event in events])
+        announce_on_commit([event.pk for event in events])
     return events
 
 
-def _check_channel(channel: str) -> None:
+def check_channel(channel: str) -> None:
     if channel not in Channel.values:
         raise TicketError(_("Unknown channel %(channel)s.") % {"channel": channel})
 
 
-def _check_language(language: str) -> str:
+def check_language(language: str) -> str:
     try:
         return normalise_language(language)
     except ValueError as error:
@@ -114,6 +113,7 @@ class NewTicket:
     extension: object = None
     actor: Actor | None = None
     unparsed: bool = False
+    queue: object = None     # routing's choice, made by the action that opens the ticket
 
 
 @dataclass(frozen=True)
@@ -125,44 +125,17 @@ class Opened:
     created: bool
 
 
-def open_ticket(*, channel: str, contact: Contact, subject: str, body: str, external_ref: str = "",
-                language: str | None = None, region=None, body_html: str = "",
-                external_id: str = "", received_at: datetime | None = None,
-                waiting_since: datetime | None = None, extension=None,
-                actor: Actor | None = None, unparsed: bool = False) -> Ticket:
-    """Open a ticket from any channel; a repeated ``(channel, external_ref)`` returns the first.
-
-    The region comes from the entry point when the channel knows it (passed in),
-    else from the contact, else from the language's default region. ``waiting_since``
-    starts a live channel's response clock when the user begins to wait for a person.
-    """
-    request = NewTicket(channel=channel, contact=contact, subject=subject, body=body, external_ref=external_ref,
-                        language=language, region=region, body_html=body_html, external_id=external_id,
-                        received_at=received_at, waiting_since=waiting_since, extension=extension,
-                        actor=actor, unparsed=unparsed)
-    try:
-        # A savepoint, so a concurrent insert of the same external_ref can be recovered.
-        with transaction.atomic():
-            return open_tickets([request])[0].ticket
-    except IntegrityError:
-        existing = Ticket.objects.filter(channel=channel, external_ref=external_ref).first() if external_ref else None
-        if existing is None:
-            raise
-        return existing
-
-
 @transaction.atomic
 def open_tickets(requests: list[NewTicket]) -> list[Opened]:
-    """Open many tickets in a few statements whatever their number: one result per request, in order.
+    """Write many tickets in a few statements whatever their number: one result per request, in order.
 
-    The same rules as one ticket: a ``(channel, external_ref)`` already on a ticket
-    (or earlier in the list) gives that ticket; each new one gets its reference, the
-    ``opened`` event, its first message, SLA clocks (or a ``no_clock`` event when the
-    policy has a gap) and routing. A mailbox import uses it for a batch of mail.
+    A ``(channel, external_ref)`` already on a ticket (or earlier in the list) gives that
+    ticket; each new one gets its reference, the ``opened`` event and its first message.
+    Clocks and routing are the action's (``apps.desk.actions.do_open_tickets``).
     """
     for request in requests:
-        _check_channel(request.channel)
-    languages = [_check_language(request.language or request.contact.language) for request in requests]
+        check_channel(request.channel)
+    languages = [check_language(request.language or request.contact.language) for request in requests]
     found = _by_channel_and(Ticket, "external_ref", {(r.channel, r.external_ref) for r in requests if r.external_ref})
     results: list[Opened | Ticket] = []
     fresh: list[tuple[NewTicket, Ticket]] = []
@@ -177,7 +150,7 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
             language=language,
             region=request.region or region_for(contact=request.contact, language=language),
             subject=request.subject[:300], received_at=request.received_at or now,
-            extension=request.extension, queue=queue_for(language=language, channel=request.channel),
+            extension=request.extension, queue=request.queue,
             unparsed=request.unparsed,
         )
         if request.external_ref:
@@ -197,16 +170,11 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
                                 "region": ticket.region.slug if ticket.region else None})
                 for request, ticket in fresh])
     said = [(request, ticket) for request, ticket in fresh if request.body or request.body_html or request.external_id]
-    messages = {message.ticket_id: message for message in add_messages([
+    messages = {stored.message.ticket_id: stored.message for stored in add_messages([
         NewMessage(ticket=ticket, direction=Message.Direction.INBOUND, body=request.body,
                    body_html=request.body_html, author_contact=request.contact,
                    external_id=request.external_id, created_at=ticket.received_at)
-        for request, ticket in said])}  # an external id already filed elsewhere gives no first message
-    _targets, failures = start_clocks_many([(ticket, request.waiting_since) for request, ticket in fresh])
-    # A gap in the policy must never lose a ticket: keep it and say why it has no clock.
-    log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
-                for ticket, error in failures])
-    route_tickets(tickets)
+        for request, ticket in said]) if stored.created}  # an external id filed elsewhere gives no first message
     return [Opened(ticket=result, message=None, created=False) if isinstance(result, Ticket) else
             Opened(ticket=result.ticket, message=messages.get(result.ticket.pk), created=True)
             for result in results]
@@ -219,22 +187,6 @@ def _by_channel_and(model, field: str, keys: set[tuple[str, str]]) -> dict:
     rows = model.objects.filter(channel__in={channel for channel, _value in keys},
                                 **{f"{field}__in": {value for _channel, value in keys}})
     return {(row.channel, getattr(row, field)): row for row in rows if (row.channel, getattr(row, field)) in keys}
-
-
-def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "",
-                author_user=None, author_contact: Contact | None = None, external_id: str = "",
-                automatic: bool = False, channel: str | None = None,
-                created_at: datetime | None = None, history: bool = True) -> Message:
-    """Add a message; a repeated ``external_id`` on the same channel returns the first one.
-
-    A person's outbound reply records the ticket's first response and acknowledgement;
-    an automatic one (a receipt) never does. ``history=False``: no "message added" entry
-    in the ticket's history (a live chat's lines, which are its transcript).
-    """
-    return add_messages([NewMessage(
-        ticket=ticket, direction=direction, body=body, body_html=body_html, author_user=author_user,
-        author_contact=author_contact, external_id=external_id, automatic=automatic, channel=channel,
-        created_at=created_at, history=history)])[0]
 
 
 @dataclass
@@ -254,13 +206,22 @@ class NewMessage:
     history: bool = True
 
 
-@transaction.atomic
-def add_messages(items: list[NewMessage]) -> list[Message]:
-    """Add many messages in three statements plus their effects: one message per item, in order.
+@dataclass(frozen=True)
+class Stored:
+    """One ``add_messages`` result: the message, and whether this call wrote it."""
 
-    The same rules as ``add_message``: an ``external_id`` already stored on the
-    channel (or earlier in the list) gives that message; a person's outbound reply
-    records the first response; a user's message reopens a waiting or resolved ticket.
+    message: Message
+    created: bool
+
+
+@transaction.atomic
+def add_messages(items: list[NewMessage]) -> list[Stored]:
+    """Write many messages in a few statements: one result per item, in order.
+
+    An ``external_id`` already stored on the channel (or earlier in the list) gives that
+    message, not a new one. A user's message reopens a waiting or resolved ticket; a
+    person's outbound reply records the ticket's first response (the action meets the
+    SLA clocks: ``responded``).
     """
     for item in items:
         if item.direction not in Message.Direction.values:
@@ -273,7 +234,7 @@ def add_messages(items: list[NewMessage]) -> list[Message]:
         channel = item.channel or item.ticket.channel
         key = (channel, item.external_id)
         if item.external_id and key in found:
-            results.append(found[key])
+            results.append(Stored(found[key], created=False))
             continue
         message = Message(
             ticket=item.ticket, direction=item.direction, body_text=item.body, body_html=item.body_html,
@@ -282,19 +243,24 @@ def add_messages(items: list[NewMessage]) -> list[Message]:
         if item.external_id:
             found[key] = message
         fresh.append((item, message))
-        results.append(message)
+        results.append(Stored(message, created=True))
     Message.objects.bulk_create([message for _item, message in fresh])
     log_events([new_event(ticket=item.ticket, kind=TicketEvent.Kind.MESSAGE, actor=_author(item),
                           at=message.created_at,
                           data={"message_id": message.pk, "direction": item.direction, "automatic": item.automatic})
                 for item, message in fresh if item.history])
     for item, message in fresh:
-        if item.direction == Message.Direction.OUTBOUND and not item.automatic and item.author_user is not None:
+        if responded(item):
             _record_first_response(ticket=item.ticket, at=message.created_at, user=item.author_user)
         elif item.direction == Message.Direction.INBOUND and item.ticket.status in (Status.PENDING, Status.RESOLVED):
             # The user answered or came back: the ticket needs a person again.
             change_status(ticket=item.ticket, to=Status.OPEN, actor=_author(item), reason="user replied")
     return results
+
+
+def responded(item: NewMessage) -> bool:
+    """A person's outbound reply: it meets the first-response and acknowledgement clocks."""
+    return item.direction == Message.Direction.OUTBOUND and not item.automatic and item.author_user is not None
 
 
 def _author(item: NewMessage) -> Actor:
@@ -315,7 +281,6 @@ def _record_first_response(*, ticket: Ticket, at: datetime, user) -> None:
         change_status(ticket=ticket, to=Status.OPEN, actor=Actor(user=user))
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
-        record_response(ticket=ticket, at=at)
 
 
 @transaction.atomic
@@ -352,8 +317,11 @@ def assign_ticket(*, ticket: Ticket, assignee, actor: Actor | None = None) -> Ti
 
 @transaction.atomic
 def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=None,
-                  language: str | None = None, actor: Actor) -> Ticket:
-    """Record an agent's triage; triage by a person acknowledges the ticket."""
+                  language: str | None = None, queue=None, actor: Actor) -> bool:
+    """Record an agent's triage (``queue``: routing's queue for a new language).
+
+    Triage by a person acknowledges the ticket: returns whether this triage did.
+    """
     if scope not in Ticket.Scope.values or scope == Ticket.Scope.UNTRIAGED:
         raise TicketError(_("Triage needs a scope: core or extension."))
     if category and category not in Ticket.Category.values:
@@ -364,20 +332,45 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
         extension = None
     ticket.scope, ticket.category, ticket.extension = scope, category, extension
     if language:
-        ticket.language = _check_language(language)
-        ticket.queue = queue_for(language=ticket.language, channel=ticket.channel)
+        ticket.language = check_language(language)
+        ticket.queue = queue
     now = timezone.now()
     fields = ["scope", "category", "extension", "language", "queue", "updated_at"]
-    if ticket.acknowledged_at is None and actor.user is not None:
+    acknowledged = ticket.acknowledged_at is None and actor.user is not None
+    if acknowledged:
         ticket.acknowledged_at = now
         fields.append("acknowledged_at")
     ticket.save(update_fields=fields)
-    if "acknowledged_at" in fields:
-        record_acknowledgement(ticket=ticket, at=now)
     log_event(ticket=ticket, kind=TicketEvent.Kind.TRIAGED, actor=actor, at=now,
               data={"scope": scope, "category": category,
                     "extension": extension.slug if extension else None, "language": ticket.language})
-    reroute_after_triage(ticket=ticket)
+    return acknowledged
+
+
+@transaction.atomic
+def claim_ticket(*, ticket: Ticket, user, actor: Actor) -> bool:
+    """Assign an unassigned ticket to ``user``; of two racing claims exactly one is true."""
+    won = Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(assignee=user, updated_at=timezone.now())
+    if not won:
+        return False
+    ticket.refresh_from_db()
+    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor,
+              data={"from": None, "to": user.pk, "to_name": user.get_username()})
+    return True
+
+
+@transaction.atomic
+def hand_over(*, ticket: Ticket, to_agent, to_queue, actor: Actor) -> Ticket:
+    """Give a ticket to another agent, or back to a queue unassigned (``to_agent`` None)."""
+    previous = ticket.assignee_id
+    fields = {"assignee": to_agent, "updated_at": timezone.now()}
+    if to_queue is not None:
+        fields["queue"] = to_queue
+    Ticket.objects.filter(pk=ticket.pk).update(**fields)
+    ticket.refresh_from_db()
+    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, data={
+        "from": previous, "to": to_agent.pk if to_agent else None,
+        "to_name": to_agent.get_username() if to_agent else None, "queue": to_queue.pk if to_queue else None})
     return ticket
 
 
@@ -399,7 +392,7 @@ def update_contact(*, contact: Contact, changes: dict, actor: Actor) -> Contact:
         raise ValueError(f"not contact fields: {', '.join(sorted(unknown))}")
     current = Contact.objects.select_for_update().get(pk=contact.pk)
     if "language" in changes:
-        changes = {**changes, "language": _check_language(changes["language"])}
+        changes = {**changes, "language": check_language(changes["language"])}
     changed = {name: {"from": _plain(getattr(current, name)), "to": _plain(value)}
                for name, value in changes.items() if _plain(getattr(current, name)) != _plain(value)}
     if not changed:
@@ -433,7 +426,7 @@ def new_contact(*, email: str = "", phone: str = "", name: str = "", language: s
 
     The name goes into subjects and mail headers: it is kept to one line without control characters.
     """
-    return Contact(email=email, phone=phone, name=one_line(name, max_length=200), language=_check_language(language),
+    return Contact(email=email, phone=phone, name=one_line(name, max_length=200), language=check_language(language),
                    region=region)
 
 

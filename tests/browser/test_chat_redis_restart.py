@@ -15,8 +15,8 @@ import pytest
 
 from apps.chat.models import Conversation, Entry, visitor_group
 from apps.console.events import agent_group
+from apps.desk.actions import open_ticket
 from apps.tickets.models import Contact, TicketEvent
-from apps.tickets.services import open_ticket
 from tests.browser.conftest import in_another_thread
 from tests.browser.test_chat_widget import PANEL, agent_console, console_lines, widget_lines
 from tests.browser.test_chat_widget import chat_desk as chat_desk  # a fixture

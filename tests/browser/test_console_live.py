@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
+from apps.desk import actions
 from apps.tickets import services as tickets
 from apps.tickets.models import Ticket
 from tests.browser.conftest import in_another_thread
@@ -35,18 +36,18 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     page.wait_for_selector("#live-status.on", timeout=10_000)
     page.wait_for_function("document.getElementById('presence').value === 'online'")
 
-    ticket = in_another_thread(lambda: tickets.open_ticket(
+    ticket = in_another_thread(lambda: actions.open_ticket(
         channel="email", contact=contact, subject="Appen kraschar vid start", body="Hej, appen kraschar.",
         external_ref="<live-1@example.com>"))
     row = page.wait_for_selector(f'#queue tr[data-ref="{ticket.reference}"]', timeout=5_000)
     assert "Appen kraschar" in row.inner_text()
     assert row.query_selector("td.status").inner_text() == "Nytt"     # the label in the agent's language
-    assert page.inner_text("#count-emails") == "1"
+    assert page.inner_text("#count-email") == "1"
     page.wait_for_function(
         f"document.querySelector('#queue tr[data-ref=\"{ticket.reference}\"] td.sla').classList.contains('green')")
     # A chat arriving later is due sooner (1 minute against 8 hours): it goes above the mail, live
     # and after a reload alike.
-    chat = in_another_thread(lambda: tickets.open_ticket(
+    chat = in_another_thread(lambda: actions.open_ticket(
         channel="chat", contact=contact, subject="", body="", external_ref="live-chat-1"))
     chat_row = page.wait_for_selector(f'#queue tr[data-ref="{chat.reference}"]', timeout=5_000)
     assert chat_row.query_selector("td.subject").inner_text() == "(inget ämne)"     # no blank cell
@@ -57,7 +58,7 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     assert page.evaluate(order) == [chat.reference, ticket.reference]
     assert page.inner_text(f'#queue tr[data-ref="{chat.reference}"] td.subject') == "(inget ämne)"
     # A subject that is one long unbroken string wraps inside the queue's card.
-    long_one = in_another_thread(lambda: tickets.open_ticket(
+    long_one = in_another_thread(lambda: actions.open_ticket(
         channel="email", contact=contact, subject="C:/Users/ada/AppData/Local/" + "x" * 120, body="Hej.",
         external_ref="<live-2@example.com>"))
     page.wait_for_selector(f'#queue tr[data-ref="{long_one.reference}"]', timeout=5_000)
@@ -88,7 +89,7 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     stored = in_another_thread(lambda: Ticket.objects.prefetch_related("sla_targets").get(pk=ticket.pk))
     assert stored.status == Ticket.Status.OPEN
     # A change made elsewhere arrives live and reads as the rendered entries do.
-    in_another_thread(lambda: tickets.change_status(ticket=stored, to=Ticket.Status.PENDING,
+    in_another_thread(lambda: actions.change_status(ticket=stored, to=Ticket.Status.PENDING,
                                                     actor=tickets.Actor(user=stored.assignee)))
     page.wait_for_function("[...document.querySelectorAll('#events li')]"
                            ".some(li => li.textContent.includes('Öppet → Väntar på användaren'))", timeout=5_000)

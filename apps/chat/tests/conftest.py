@@ -43,7 +43,7 @@ def start(language="sv", name="Ada Lind", email="ada@example.com", **extra):
 @pytest.fixture
 def conversation(online_agent):
     """A Swedish chat, taken by the online agent."""
-    from apps.routing.services import take_ticket
+    from apps.desk.actions import take_ticket
 
     conversation = start()
     take_ticket(ticket=conversation.ticket, user=online_agent)

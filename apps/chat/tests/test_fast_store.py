@@ -46,7 +46,7 @@ def lines(conversation_id, user_id):
 
 def test_the_fast_path_writes_the_same_rows_as_the_services(conversation, online_agent):
     other = start(email="bo@example.com")
-    from apps.routing.services import take_ticket
+    from apps.desk.actions import take_ticket
 
     take_ticket(ticket=other.ticket, user=online_agent)
     for c in (conversation, other):       # the agent's first answer is the services' job in both
@@ -132,7 +132,8 @@ def test_a_line_another_process_stores_first_takes_the_number_before_ours(conver
 
 
 def test_a_second_batch_needs_no_read_and_a_changed_ticket_is_read_again(conversation, online_agent, monkeypatch):
-    from apps.tickets.services import Actor, change_status
+    from apps.desk.actions import change_status
+    from apps.tickets.services import Actor
 
     assert fast([visitor_line(conversation, "v1")])[0].seq == 1
     reads = []
@@ -165,7 +166,8 @@ def test_a_chat_ended_elsewhere_refuses_and_a_client_id_stored_elsewhere_is_a_du
 
 
 def test_a_conversation_that_keeps_changing_is_left_to_the_services(conversation, online_agent, monkeypatch):
-    from apps.tickets.services import Actor, change_status
+    from apps.desk.actions import change_status
+    from apps.tickets.services import Actor
 
     plan, statuses = fast_store._plan, iter(["forwarded", "open"] * fast_store.ATTEMPTS)
 
@@ -251,7 +253,7 @@ def test_two_processes_writing_the_same_conversations_at_once_do_not_deadlock(on
     for the other in a cycle (which PostgreSQL breaks after a second by failing one)."""
     import asyncio
 
-    from apps.routing.services import take_ticket
+    from apps.desk.actions import take_ticket
 
     conversations = []
     for n in range(20):

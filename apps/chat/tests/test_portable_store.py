@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.chat import services
 from apps.chat.models import Conversation, Entry
 from apps.chat.tests.conftest import start
-from apps.routing.services import take_ticket
+from apps.desk.actions import take_ticket
 from apps.tickets.models import Message, Ticket
 from supportdesk.db import portable
 

@@ -7,6 +7,7 @@ from django.test import Client
 from apps.accounts.models import AgentProfile
 from apps.accounts.services import make_agent
 from apps.console.tests.test_console_socket import User, agent, connected, frames_until, run
+from apps.desk import actions
 from apps.tickets import services as tickets
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +20,7 @@ def contacts(regions, queues):
 
 
 def opened(contact, ref):
-    return database_sync_to_async(tickets.open_ticket)(channel="email", contact=contact, subject=ref, body="x",
+    return database_sync_to_async(actions.open_ticket)(channel="email", contact=contact, subject=ref, body="x",
                                                        external_ref=ref)
 
 

@@ -8,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
+from apps.desk import actions
 from apps.routing.models import AgentState, Offer
 from apps.tickets import services as tickets
 from supportdesk.routing import websocket_urlpatterns
@@ -73,9 +74,9 @@ def test_an_agent_receives_only_what_their_queues_allow(regions, queues, flushed
         await de_socket.receive_json_from()
         from channels.db import database_sync_to_async
 
-        german_ticket = await database_sync_to_async(tickets.open_ticket)(
+        german_ticket = await database_sync_to_async(actions.open_ticket)(
             channel="email", contact=contact_de, subject="Hallo", body="x", external_ref="de-1")
-        swedish_ticket = await database_sync_to_async(tickets.open_ticket)(
+        swedish_ticket = await database_sync_to_async(actions.open_ticket)(
             channel="email", contact=contact_sv, subject="Hej", body="x", external_ref="sv-1")
         frame = await frames_until(sv_socket, lambda f: f.get("type") == "ticket.event")
         assert frame["ticket"]["reference"] == swedish_ticket.reference
@@ -93,10 +94,10 @@ def test_an_agent_receives_only_what_their_queues_allow(regions, queues, flushed
 
 def test_a_reconnecting_console_gets_every_missed_event_in_order(regions, queues, flushed_layer, contact):
     swede = agent("swede", ["sv"])
-    first = tickets.open_ticket(channel="email", contact=contact, subject="one", body="x", external_ref="m1")
+    first = actions.open_ticket(channel="email", contact=contact, subject="one", body="x", external_ref="m1")
     cursor = first.events.order_by("-pk").first().pk
-    second = tickets.open_ticket(channel="email", contact=contact, subject="two", body="x", external_ref="m2")
-    tickets.change_status(ticket=first, to="pending")
+    second = actions.open_ticket(channel="email", contact=contact, subject="two", body="x", external_ref="m2")
+    actions.change_status(ticket=first, to="pending")
 
     async def scenario():
         socket, _, _ = await connected(swede)
@@ -130,7 +131,7 @@ def test_offers_reach_the_agent_and_a_late_second_accept_is_told(regions, queues
         await socket.receive_json_from()
         other_socket, _, _ = await connected(other)
         await other_socket.receive_json_from()
-        ticket = await database_sync_to_async(tickets.open_ticket)(
+        ticket = await database_sync_to_async(actions.open_ticket)(
             channel="chat", contact=contact, subject="", body="hej", external_ref="conv-1")
         offer = await database_sync_to_async(lambda: Offer.objects.get(ticket=ticket))()
         target_socket = socket if offer.agent_id == swede.pk else other_socket
@@ -155,7 +156,7 @@ def test_an_offer_whose_push_was_lost_is_shown_on_connect_and_on_resync(regions,
 
     swede = agent("swede", ["sv"])
     with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)):
-        ticket = tickets.open_ticket(channel="chat", contact=contact, subject="Hjälp", body="hej",
+        ticket = actions.open_ticket(channel="chat", contact=contact, subject="Hjälp", body="hej",
                                      external_ref="conv-lost")
         now = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
         open_offer = Offer.objects.create(ticket=ticket, agent=swede, offered_at=now,
@@ -194,7 +195,7 @@ def test_bad_frames_get_an_error_frame_not_a_crash(regions, queues, flushed_laye
 
 def test_two_agents_on_one_ticket_are_told_about_each_other(regions, queues, flushed_layer, contact):
     first, second = agent("first", ["sv"]), agent("second", ["sv"])
-    ticket = tickets.open_ticket(channel="email", contact=contact, subject="x", body="x", external_ref="v1")
+    ticket = actions.open_ticket(channel="email", contact=contact, subject="x", body="x", external_ref="v1")
 
     async def scenario():
         a, _, _ = await connected(first)
@@ -221,17 +222,17 @@ def test_one_transaction_is_pushed_once_and_a_rollback_pushes_nothing(regions, q
 
     published = []
     monkeypatch.setattr(events, "publish_events", lambda ids: published.append(list(ids)))
-    ticket = tickets.open_ticket(channel="email", contact=contact, subject="x", body="x", external_ref="b1")
+    ticket = actions.open_ticket(channel="email", contact=contact, subject="x", body="x", external_ref="b1")
     assert len(published) == 1 and len(published[0]) >= 2          # opened + message (+ routing)
     published.clear()
     try:
         with transaction.atomic():
-            tickets.change_status(ticket=ticket, to="pending")
+            actions.change_status(ticket=ticket, to="pending")
             raise RuntimeError("abort")
     except RuntimeError:
         pass
     assert published == []
-    tickets.change_status(ticket=ticket, to="open")
+    actions.change_status(ticket=ticket, to="open")
     assert len(published) == 1 and len(published[0]) == 1
 
 

@@ -3,10 +3,10 @@
 import pytest
 from django.test import override_settings
 
+from apps.desk import actions
 from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.selectors import review_list
 from apps.mail.tests.conftest import build_email, ingest
-from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
 
 Outcome = InboundEmail.Outcome
@@ -43,7 +43,7 @@ def test_auto_submitted_no_is_a_person(mailboxes):
 
 def test_an_out_of_office_to_the_receipt_is_a_note_on_its_ticket_and_does_not_reopen_it(mailboxes):
     first = ingest(build_email(message_id="<ooo1@client.example.org>"))
-    tickets.change_status(ticket=first.ticket, to=Ticket.Status.RESOLVED)
+    actions.change_status(ticket=first.ticket, to=Ticket.Status.RESOLVED)
     receipt = OutboundEmail.objects.get(ticket=first.ticket)
 
     auto = ingest(build_email(subject="Automatic reply: Krasch", body="Jag är på semester.",

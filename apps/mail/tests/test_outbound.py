@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
+from apps.desk import actions
 from apps.mail import services
 from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.tests.conftest import build_email, ingest
@@ -68,7 +69,7 @@ def test_an_agents_reply_goes_out_threaded_and_the_users_answer_comes_back_to_th
         mailboxes, agent, smtp_sink, redis_queues):
     first = ingest(build_email(message_id="<thr-1@client.example.org>", subject="Krasch vid export"))
     ticket = first.ticket
-    message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
+    message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Hej Ada, prova att uppdatera till 4.2.")
     outbound = services.send_reply(ticket=ticket, message=message)
     assert services.send_reply(ticket=ticket, message=message) == outbound  # a second call sends nothing more
@@ -176,7 +177,7 @@ def test_a_ticket_whose_subject_holds_a_line_break_can_still_be_answered_by_mail
     ticket = ingest(build_email(message_id="<nl-1@client.example.org>")).ticket
     Ticket.objects.filter(pk=ticket.pk).update(subject="Live chat with Eve\nBcc: all@example.com")
     ticket.refresh_from_db()
-    message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
+    message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Hej Eve.")
     outbound = services.send_reply(ticket=ticket, message=message)
     run_worker("mail")

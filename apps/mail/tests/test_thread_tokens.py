@@ -6,10 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.desk import actions
 from apps.mail import services, tokens
 from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.tests.conftest import build_email, ingest
-from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
 from conftest import run_worker
 
@@ -132,7 +132,7 @@ def test_the_receipt_and_the_agents_reply_carry_the_token_and_an_answer_to_eithe
         mailboxes, agent, smtp_sink, redis_queues):
     first = ingest(build_email(message_id="<tok-1@client.example.org>"))
     ticket = first.ticket
-    message = tickets.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
+    message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Prova version 4.2.")
     services.send_reply(ticket=ticket, message=message)
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
+from apps.desk import actions
 from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.tests.conftest import build_email, ingest
-from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
 
 Outcome = InboundEmail.Outcome
@@ -109,7 +109,7 @@ def test_same_subject_from_another_sender_is_another_ticket(mailboxes):
 def test_a_reply_to_a_resolved_ticket_reopens_it(mailboxes, agent):
     first = ingest(build_email(message_id="<res1@client.example.org>"))
     ticket = first.ticket
-    tickets.change_status(ticket=ticket, to=Ticket.Status.RESOLVED)
+    actions.change_status(ticket=ticket, to=Ticket.Status.RESOLVED)
 
     ingest(build_email(subject="Re: Krasch", body="Det kom tillbaka.", in_reply_to="<res1@client.example.org>"))
 
@@ -120,8 +120,8 @@ def test_a_reply_to_a_resolved_ticket_reopens_it(mailboxes, agent):
 
 def test_a_reply_to_a_closed_ticket_opens_a_new_one(mailboxes):
     first = ingest(build_email(message_id="<closed1@client.example.org>"))
-    tickets.change_status(ticket=first.ticket, to=Ticket.Status.RESOLVED)
-    tickets.change_status(ticket=first.ticket, to=Ticket.Status.CLOSED)
+    actions.change_status(ticket=first.ticket, to=Ticket.Status.RESOLVED)
+    actions.change_status(ticket=first.ticket, to=Ticket.Status.CLOSED)
 
     reply = ingest(build_email(subject="Re: Krasch", body="Hej igen", in_reply_to="<closed1@client.example.org>"))
 

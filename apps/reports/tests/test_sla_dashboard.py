@@ -4,23 +4,23 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
+from apps.desk import actions
+from apps.desk.actions import sweep_sla
 from apps.reports.selectors import chat_ratings, sla_compliance
-from apps.sla.services import sweep
-from apps.tickets import services
 from apps.tickets.models import Ticket
 
 
 def open_chat(contact, ref, at):
     with time_machine.travel(at, tick=False):
-        return services.open_ticket(channel="chat", contact=contact, subject="", body="x", external_ref=ref)
+        return actions.open_ticket(channel="chat", contact=contact, subject="", body="x", external_ref=ref)
 
 
 def seed(contact, agent):
     on_time = open_chat(contact, "a", datetime(2026, 7, 6, 9, tzinfo=UTC))
     with time_machine.travel(datetime(2026, 7, 6, 9, 0, 30, tzinfo=UTC), tick=False):
-        services.add_message(ticket=on_time, direction="outbound", body="hi", author_user=agent)
+        actions.add_message(ticket=on_time, direction="outbound", body="hi", author_user=agent)
     open_chat(contact, "b", datetime(2026, 7, 6, 10, tzinfo=UTC))
-    sweep(now=datetime(2026, 7, 6, 10, 5, tzinfo=UTC))      # b's first response breaches
+    sweep_sla(now=datetime(2026, 7, 6, 10, 5, tzinfo=UTC))      # b's first response breaches
     open_chat(contact, "c", datetime(2026, 7, 6, 11, tzinfo=UTC))   # still pending
 
 

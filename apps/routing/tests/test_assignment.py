@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from apps.accounts.services import make_agent
+from apps.desk import actions
 from apps.owners.models import Extension, ExtensionOwner
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Offer
@@ -28,7 +29,7 @@ def online_agent(name, languages=("sv",), channels=("chat", "voice", "email"), l
 
 
 def open_ticket(contact, ref, channel="chat", **kwargs):
-    return tickets.open_ticket(channel=channel, contact=contact, subject="Hjälp", body="hej", external_ref=ref,
+    return actions.open_ticket(channel=channel, contact=contact, subject="Hjälp", body="hej", external_ref=ref,
                                **kwargs)
 
 
@@ -62,7 +63,7 @@ def test_accepting_assigns_opens_and_withdraws_the_offer(contact, queues):
     agent = online_agent("a")
     ticket = open_ticket(contact, "c1")
     offer = Offer.objects.get(ticket=ticket)
-    routing.accept_offer(offer_id=offer.pk, user=agent)
+    actions.accept_offer(offer_id=offer.pk, user=agent)
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.status) == (agent, "open")
     assert Offer.objects.get(pk=offer.pk).status == "accepted"
@@ -81,7 +82,7 @@ def test_agents_at_capacity_are_skipped(contact, queues):
     busy = online_agent("busy", max_chats=1, last_assigned=NOW - timedelta(hours=3))
     free = online_agent("free", last_assigned=NOW - timedelta(minutes=5))
     first = open_ticket(contact, "c1")
-    routing.take_ticket(ticket=first, user=busy)
+    actions.take_ticket(ticket=first, user=busy)
     second = open_ticket(contact, "c2")
     assert Offer.objects.get(ticket=second, status="pending").agent == free
 
@@ -139,7 +140,7 @@ def test_functionality_questions_about_trained_extensions_go_to_trained_agents(c
     AgentState.objects.get(user=trained).trained_extensions.add(lighting)
     ticket = open_ticket(contact, "m1", channel="email")
     assert ticket.assignee == untrained
-    tickets.triage_ticket(ticket=ticket, scope="extension", category="functionality_question",
+    actions.triage_ticket(ticket=ticket, scope="extension", category="functionality_question",
                           extension=lighting, actor=tickets.Actor(user=untrained))
     assert Ticket.objects.get(pk=ticket.pk).assignee == trained
 
@@ -148,9 +149,9 @@ def test_an_agent_outside_the_queue_is_refused(contact, queues):
     german = online_agent("german", languages=("de",), channels=("chat", "email"))
     ticket = open_ticket(contact, "m1", channel="email")
     with pytest.raises(routing.NotAllowed):
-        routing.take_ticket(ticket=ticket, user=german)
+        actions.take_ticket(ticket=ticket, user=german)
     with pytest.raises(routing.NotAllowed):
-        routing.transfer_ticket(ticket=ticket, user=german, to_agent=german)
+        actions.transfer_ticket(ticket=ticket, user=german, to_agent=german)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,7 +164,7 @@ def test_two_agents_accepting_at_once_exactly_one_wins(regions, queues):
     def take(agent):
         barrier.wait()
         try:
-            routing.take_ticket(ticket=Ticket.objects.get(pk=ticket.pk), user=agent)
+            actions.take_ticket(ticket=Ticket.objects.get(pk=ticket.pk), user=agent)
             results.append("won")
         except routing.AlreadyTaken as error:
             results.append(str(error))

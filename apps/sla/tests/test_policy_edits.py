@@ -4,21 +4,22 @@ from datetime import UTC, date, datetime
 
 import time_machine
 
+from apps.desk import actions
+from apps.desk.actions import sweep_sla
 from apps.policy.models import DateOverride, OpeningPeriod
-from apps.sla.services import recompute_running_targets, sweep
-from apps.tickets import services
+from apps.sla.services import recompute_running_targets
 from conftest import run_worker
 
 
 def open_email(contact, ref, at):
     with time_machine.travel(at, tick=False):
-        return services.open_ticket(channel="email", contact=contact, subject="", body="x", external_ref=ref)
+        return actions.open_ticket(channel="email", contact=contact, subject="", body="x", external_ref=ref)
 
 
 def test_an_added_closure_moves_running_acknowledgements_only(contact, regions, agent):
     running = open_email(contact, "r1", datetime(2026, 3, 9, 8, 0, tzinfo=UTC))    # Mon 09:00 CET
     answered = open_email(contact, "r2", datetime(2026, 3, 9, 8, 0, tzinfo=UTC))
-    services.add_message(ticket=answered, direction="outbound", body="hej", author_user=agent)
+    actions.add_message(ticket=answered, direction="outbound", body="hej", author_user=agent)
     before = answered.sla_targets.get(kind="acknowledge").due_at
     assert running.sla_targets.get(kind="acknowledge").due_at == datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ def test_an_added_closure_moves_running_acknowledgements_only(contact, regions, 
 
 def test_breached_targets_keep_their_breach_when_hours_grow(contact, regions):
     ticket = open_email(contact, "r3", datetime(2026, 3, 9, 8, 0, tzinfo=UTC))
-    sweep(now=datetime(2026, 3, 20, tzinfo=UTC))
+    sweep_sla(now=datetime(2026, 3, 20, tzinfo=UTC))
     OpeningPeriod.objects.filter(region=regions["europe"]).update(end="23:00")
     recompute_running_targets(region_id=regions["europe"].pk)
     ack = ticket.sla_targets.get(kind="acknowledge")

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.services import make_agent
+from apps.desk import actions
+from apps.desk.actions import sweep_sla
 from apps.outbox.services import deliver_due
 from apps.sla import notifications
 from apps.sla.models import SlaTarget
-from apps.sla.services import sweep
-from apps.tickets import services
 from apps.tickets.models import TicketEvent
 from conftest import run_worker
 
@@ -23,18 +23,18 @@ RECEIVED = datetime(2025, 5, 19, 9, 0, tzinfo=UTC)   # Monday 11:00 in Stockholm
 
 def open_chat(contact, ref):
     with time_machine.travel(RECEIVED, tick=False):
-        return services.open_ticket(channel="chat", contact=contact, subject="Hjälp", body="hej",
+        return actions.open_ticket(channel="chat", contact=contact, subject="Hjälp", body="hej",
                                     external_ref=ref)
 
 
 def test_sweep_marks_warnings_then_breaches_once(contact):
     ticket = open_chat(contact, "c1")
     response = ticket.sla_targets.get(kind="first_response")
-    assert sweep(now=datetime(2025, 5, 19, 9, 0, 40, tzinfo=UTC)).warned == []
-    assert sweep(now=datetime(2025, 5, 19, 9, 0, 45, tzinfo=UTC)).warned == [response.pk]   # 75 % of 60 s
-    assert sweep(now=datetime(2025, 5, 19, 9, 0, 50, tzinfo=UTC)).warned == []
-    assert sweep(now=datetime(2025, 5, 19, 9, 1, tzinfo=UTC)).breached == [response.pk]
-    assert sweep(now=datetime(2025, 5, 19, 9, 2, tzinfo=UTC)).breached == []
+    assert sweep_sla(now=datetime(2025, 5, 19, 9, 0, 40, tzinfo=UTC)).warned == []
+    assert sweep_sla(now=datetime(2025, 5, 19, 9, 0, 45, tzinfo=UTC)).warned == [response.pk]   # 75 % of 60 s
+    assert sweep_sla(now=datetime(2025, 5, 19, 9, 0, 50, tzinfo=UTC)).warned == []
+    assert sweep_sla(now=datetime(2025, 5, 19, 9, 1, tzinfo=UTC)).breached == [response.pk]
+    assert sweep_sla(now=datetime(2025, 5, 19, 9, 2, tzinfo=UTC)).breached == []
     response.refresh_from_db()
     assert response.breached_at == datetime(2025, 5, 19, 9, 1, tzinfo=UTC)
     events = [e.data["event"] for e in ticket.events.filter(kind=TicketEvent.Kind.SLA).order_by("pk")]
@@ -44,8 +44,8 @@ def test_sweep_marks_warnings_then_breaches_once(contact):
 def test_met_targets_are_never_breached(contact, agent):
     ticket = open_chat(contact, "c2")
     with time_machine.travel(datetime(2025, 5, 19, 9, 0, 30, tzinfo=UTC), tick=False):
-        services.add_message(ticket=ticket, direction="outbound", body="Hej", author_user=agent)
-    result = sweep(now=datetime(2025, 5, 30, tzinfo=UTC))
+        actions.add_message(ticket=ticket, direction="outbound", body="Hej", author_user=agent)
+    result = sweep_sla(now=datetime(2025, 5, 30, tzinfo=UTC))
     assert (result.breached, result.warned) == ([], [])
     assert not ticket.sla_targets.filter(breached_at__isnull=False).exists()
 
@@ -54,11 +54,11 @@ def test_sweep_queries_do_not_grow_with_open_tickets(contact):
     for i in range(30):
         open_chat(contact, f"bulk-{i}")
     with CaptureQueriesContext(connection) as few:
-        sweep(now=datetime(2025, 5, 19, 9, 2, tzinfo=UTC))
+        sweep_sla(now=datetime(2025, 5, 19, 9, 2, tzinfo=UTC))
     for i in range(30, 90):
         open_chat(contact, f"bulk-{i}")
     with CaptureQueriesContext(connection) as many:
-        sweep(now=datetime(2025, 5, 19, 9, 3, tzinfo=UTC))
+        sweep_sla(now=datetime(2025, 5, 19, 9, 3, tzinfo=UTC))
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
@@ -75,7 +75,7 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
     ticket = open_chat(contact, "c3")
 
     with django_capture_on_commit_callbacks(execute=True):
-        sweep(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
+        sweep_sla(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
     run_worker("sla")
     deliver_due()                                 # the notices wait in the outbox (embedded: sent already)
     assert len(mail.outbox) == 2
@@ -95,7 +95,7 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
 def test_a_rollback_leaves_no_notification_job(contact, redis_queues, django_capture_on_commit_callbacks):
     open_chat(contact, "c4")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        sweep(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
+        sweep_sla(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
     assert len(callbacks) == 2          # console broadcast and notification, both only on commit
     assert redis_queues.get_queue("sla").count == 0
     assert redis_queues.get_queue("default").count == 0

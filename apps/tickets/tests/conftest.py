@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
-from apps.tickets import services
+from apps.desk import actions
 from apps.tickets.models import Contact
 
 User = get_user_model()
@@ -36,12 +36,12 @@ def owner_admin(db):
 
 @pytest.fixture
 def sv_ticket(contact):
-    return services.open_ticket(channel="email", contact=contact, subject="Krasch", body="Hej",
+    return actions.open_ticket(channel="email", contact=contact, subject="Krasch", body="Hej",
                                 external_ref="<sv-1@example.com>")
 
 
 @pytest.fixture
 def de_ticket(contact, regions):
     kunde = Contact.objects.create(name="Kai Berg", email="kai@example.de", language="de", region=regions["europe"])
-    return services.open_ticket(channel="email", contact=kunde, subject="Absturz", body="Hallo",
+    return actions.open_ticket(channel="email", contact=kunde, subject="Absturz", body="Hallo",
                                 external_ref="<de-1@example.com>")

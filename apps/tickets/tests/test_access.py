@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
-from apps.tickets import access, services
+from apps.desk import actions
+from apps.tickets import access
 from apps.tickets.models import Ticket
 
 User = get_user_model()
@@ -20,7 +21,7 @@ def acting(user) -> set[str]:
 
 @pytest.fixture
 def sv_call(contact):
-    return services.open_ticket(channel="voice", contact=contact, subject="", body="", external_ref="CA1")
+    return actions.open_ticket(channel="voice", contact=contact, subject="", body="", external_ref="CA1")
 
 
 def test_an_agent_works_their_languages_on_their_channels(agent, agent_de, sv_ticket, de_ticket):

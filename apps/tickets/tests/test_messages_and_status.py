@@ -1,5 +1,6 @@
 import pytest
 
+from apps.desk import actions
 from apps.tickets import services
 from apps.tickets.models import Message, Ticket, TicketEvent
 
@@ -8,12 +9,12 @@ Status = Ticket.Status
 
 @pytest.fixture
 def ticket(contact):
-    return services.open_ticket(channel="email", contact=contact, subject="Krasch", body="hej",
+    return actions.open_ticket(channel="email", contact=contact, subject="Krasch", body="hej",
                                 external_ref="<m-1@example.com>", external_id="<m-1@example.com>")
 
 
 def test_an_agents_reply_records_first_response_and_acknowledgement(ticket, agent):
-    services.add_message(ticket=ticket, direction="outbound", body="Vi tittar på det",
+    actions.add_message(ticket=ticket, direction="outbound", body="Vi tittar på det",
                          author_user=agent)
     ticket.refresh_from_db()
     assert ticket.first_response_at is not None
@@ -22,7 +23,7 @@ def test_an_agents_reply_records_first_response_and_acknowledgement(ticket, agen
 
 
 def test_an_automatic_receipt_stops_no_clock(ticket):
-    services.add_message(ticket=ticket, direction="outbound", body="We got your mail",
+    actions.add_message(ticket=ticket, direction="outbound", body="We got your mail",
                          automatic=True)
     ticket.refresh_from_db()
     assert ticket.first_response_at is None
@@ -31,15 +32,15 @@ def test_an_automatic_receipt_stops_no_clock(ticket):
 
 
 def test_a_repeated_message_id_is_stored_once(ticket, contact):
-    again = services.add_message(ticket=ticket, direction="inbound", body="hej",
+    again = actions.add_message(ticket=ticket, direction="inbound", body="hej",
                                  author_contact=contact, external_id="<m-1@example.com>")
     assert again.pk == ticket.messages.get().pk
     assert Message.objects.count() == 1
 
 
 def test_allowed_transitions_are_logged_with_old_and_new_status(ticket, agent):
-    services.change_status(ticket=ticket, to=Status.OPEN, actor=services.Actor(user=agent))
-    services.change_status(ticket=ticket, to=Status.RESOLVED, actor=services.Actor(user=agent))
+    actions.change_status(ticket=ticket, to=Status.OPEN, actor=services.Actor(user=agent))
+    actions.change_status(ticket=ticket, to=Status.RESOLVED, actor=services.Actor(user=agent))
     ticket.refresh_from_db()
     assert ticket.status == Status.RESOLVED
     assert ticket.resolved_at is not None
@@ -55,10 +56,10 @@ def test_allowed_transitions_are_logged_with_old_and_new_status(ticket, agent):
 ])
 def test_invalid_transitions_raise_and_change_nothing(ticket, path, bad):
     for step in path:
-        services.change_status(ticket=ticket, to=step)
+        actions.change_status(ticket=ticket, to=step)
     before = ticket.events.count()
     with pytest.raises(services.InvalidTransition, match="cannot move"):
-        services.change_status(ticket=ticket, to=bad)
+        actions.change_status(ticket=ticket, to=bad)
     ticket.refresh_from_db()
     assert ticket.status == (path[-1] if path else Status.NEW)
     assert ticket.events.count() == before
@@ -66,12 +67,12 @@ def test_invalid_transitions_raise_and_change_nothing(ticket, path, bad):
 
 def test_unknown_status_is_a_clear_error(ticket):
     with pytest.raises(services.InvalidTransition, match="Unknown status"):
-        services.change_status(ticket=ticket, to="archived")
+        actions.change_status(ticket=ticket, to="archived")
 
 
 def test_a_user_reply_reopens_a_resolved_ticket(ticket, contact):
-    services.change_status(ticket=ticket, to=Status.RESOLVED)
-    services.add_message(ticket=ticket, direction="inbound", body="still broken",
+    actions.change_status(ticket=ticket, to=Status.RESOLVED)
+    actions.add_message(ticket=ticket, direction="inbound", body="still broken",
                          author_contact=contact, external_id="<m-2@example.com>")
     ticket.refresh_from_db()
     assert ticket.status == Status.OPEN
@@ -79,9 +80,9 @@ def test_a_user_reply_reopens_a_resolved_ticket(ticket, contact):
 
 
 def test_closing_keeps_the_resolution_time(ticket):
-    services.change_status(ticket=ticket, to=Status.RESOLVED)
+    actions.change_status(ticket=ticket, to=Status.RESOLVED)
     resolved_at = Ticket.objects.get(pk=ticket.pk).resolved_at
-    services.change_status(ticket=ticket, to=Status.CLOSED)
+    actions.change_status(ticket=ticket, to=Status.CLOSED)
     assert Ticket.objects.get(pk=ticket.pk).resolved_at == resolved_at
 
 
@@ -100,9 +101,9 @@ def test_triage_by_an_agent_acknowledges_and_requires_an_extension(ticket, agent
     owner = ExtensionOwner.objects.create(name="Acme", slug="acme")
     stairs = Extension.objects.create(name="Stairs", slug="acme-stairs", owner=owner)
     with pytest.raises(services.TicketError, match="needs its extension"):
-        services.triage_ticket(ticket=ticket, scope="extension", category="bug",
+        actions.triage_ticket(ticket=ticket, scope="extension", category="bug",
                                actor=services.Actor(user=agent))
-    services.triage_ticket(ticket=ticket, scope="extension", category="bug", extension=stairs,
+    actions.triage_ticket(ticket=ticket, scope="extension", category="bug", extension=stairs,
                            actor=services.Actor(user=agent))
     ticket.refresh_from_db()
     assert (ticket.scope, ticket.category, ticket.extension) == ("extension", "bug", stairs)

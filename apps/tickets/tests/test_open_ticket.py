@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apps.desk import actions
 from apps.tickets import services
 from apps.tickets.models import Contact, Message, Ticket, TicketEvent
 
@@ -9,7 +10,7 @@ from apps.tickets.models import Contact, Message, Ticket, TicketEvent
 def open_email(contact, ref="<m-1@example.com>", **kwargs):
     defaults = dict(channel="email", contact=contact, subject="Krasch", body="Hej, appen kraschar",
                     external_ref=ref, external_id=ref)
-    return services.open_ticket(**{**defaults, **kwargs})
+    return actions.open_ticket(**{**defaults, **kwargs})
 
 
 def test_opening_gives_a_human_reference_and_logs_the_opening(contact, queues):
@@ -41,13 +42,13 @@ def test_repeated_external_ref_returns_the_first_ticket(contact):
 
 def test_same_external_ref_on_another_channel_is_another_ticket(contact):
     first = open_email(contact, ref="X1", external_id="")
-    other = services.open_ticket(channel="voice", contact=contact, subject="", body="",
+    other = actions.open_ticket(channel="voice", contact=contact, subject="", body="",
                                  external_ref="X1", language="sv")
     assert other.pk != first.pk
 
 
 def test_live_channels_enter_the_live_queue(contact, queues):
-    ticket = services.open_ticket(channel="chat", contact=contact, subject="", body="hej",
+    ticket = actions.open_ticket(channel="chat", contact=contact, subject="", body="hej",
                                   external_ref="conv-1")
     assert ticket.queue == queues[("sv", "live")]
 

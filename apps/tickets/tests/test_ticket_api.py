@@ -3,13 +3,14 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from apps.desk import actions
 from apps.tickets import services
 from apps.tickets.models import Attachment
 
 
 @pytest.fixture
 def ticket(contact):
-    ticket = services.open_ticket(
+    ticket = actions.open_ticket(
         channel="email", contact=contact, subject="Krasch", body="Hej",
         external_ref="<m-1@example.com>", external_id="<m-1@example.com>",
         received_at=datetime(2025, 12, 23, 14, 0, tzinfo=UTC))
@@ -43,7 +44,7 @@ def test_a_ticket_is_returned_with_its_thread(api_client, ticket):
 
 def test_a_tickets_file_is_downloaded_with_a_staff_token_only(api_client, contact, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    ticket = services.open_ticket(channel="email", contact=contact, subject="Logg", body="Se bifogad fil",
+    ticket = actions.open_ticket(channel="email", contact=contact, subject="Logg", body="Se bifogad fil",
                                   external_ref="<m-9@example.com>")
     file = services.add_attachment(message=ticket.messages.get(), filename="log.txt", content_type="text/plain",
                                    data=b"boom")
@@ -67,7 +68,7 @@ def test_the_api_requires_a_staff_token(client, ticket):
 
 def test_the_list_filters_and_paginates(api_client, contact):
     for i in range(55):
-        services.open_ticket(channel="email" if i % 2 else "chat", contact=contact, subject=f"t{i}",
+        actions.open_ticket(channel="email" if i % 2 else "chat", contact=contact, subject=f"t{i}",
                              body="x", external_ref=f"r{i}",
                              received_at=datetime(2026, 1, 1 + i % 28, tzinfo=UTC))
     page = api_client.get("/api/tickets").json()

@@ -178,18 +178,15 @@
     body.insertBefore(row, next || null);
   }
 
+  /* Each count names its channels (the channel registry) and whether only unassigned work counts. */
   function recount() {
     var rows = document.querySelectorAll("#queue tbody tr");
-    var chats = 0, calls = 0, emails = 0;
-    rows.forEach(function (row) {
-      var channel = row.dataset.channel, assigned = row.dataset.assigned;
-      if (channel === "chat" && !assigned) chats++;
-      if (channel === "voice" && !assigned) calls++;
-      if (channel === "email" || channel === "feedback") emails++;
+    document.querySelectorAll(".counts [data-channels]").forEach(function (count) {
+      var wanted = count.dataset.channels.split(" "), unassigned = count.hasAttribute("data-unassigned");
+      count.textContent = Array.prototype.filter.call(rows, function (row) {
+        return wanted.indexOf(row.dataset.channel) !== -1 && !(unassigned && row.dataset.assigned);
+      }).length;
     });
-    document.getElementById("count-chats").textContent = chats;
-    document.getElementById("count-calls").textContent = calls;
-    document.getElementById("count-emails").textContent = emails;
   }
 
   /* As apps/console/history.py says it on the page: which SLA target and how, which status move. */

@@ -1,6 +1,8 @@
 """The admin for tickets: the ticket access rule decides which rows a user sees, and only the
-User Support Manager (or a superuser) changes anything, through the services, so every
-change is in the ticket's event log.
+User Support Manager (or a superuser) changes anything, through the actions, so every
+change is in the ticket's event log and has its effects (an assignment closes pending offers).
+
+It lives with the actions it calls: ``tickets`` imports nothing above itself.
 """
 
 from django import forms
@@ -10,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from apps.desk import actions
 from apps.tickets import access, services
 from apps.tickets.models import (
     Attachment,
@@ -68,7 +71,7 @@ def _status_action(status: str):
     def action(modeladmin, request, queryset):
         for ticket in queryset:
             try:
-                services.change_status(ticket=ticket, to=status, actor=services.Actor(user=request.user))
+                actions.change_status(ticket=ticket, to=status, actor=services.Actor(user=request.user))
             except services.InvalidTransition as error:
                 modeladmin.message_user(request, f"{ticket.reference}: {error}", messages.ERROR)
     action.__name__ = f"mark_{status}"
@@ -124,10 +127,10 @@ class TicketAdmin(TicketScopedAdmin):
     def save_model(self, request, obj, form, change):
         ticket = Ticket.objects.get(pk=obj.pk)      # the stored row: the form has written into obj
         if "assignee" in form.changed_data:
-            ticket = services.assign_ticket(ticket=ticket, assignee=form.cleaned_data["assignee"],
+            ticket = actions.assign_ticket(ticket=ticket, assignee=form.cleaned_data["assignee"],
                                             actor=services.Actor(user=request.user))
         if "status" in form.changed_data:
-            services.change_status(ticket=ticket, to=form.cleaned_data["status"],
+            actions.change_status(ticket=ticket, to=form.cleaned_data["status"],
                                    actor=services.Actor(user=request.user))
 
 
@@ -150,7 +153,7 @@ class ContactAdmin(TicketScopedAdmin):
             obj.save()
             return
         contact = Contact.objects.get(pk=obj.pk)
-        services.update_contact(contact=contact, changes={name: form.cleaned_data[name] for name in form.changed_data},
+        actions.update_contact(contact=contact, changes={name: form.cleaned_data[name] for name in form.changed_data},
                                 actor=services.Actor(user=request.user))
 
 

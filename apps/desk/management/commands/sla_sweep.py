@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from apps.sla.services import sweep
+from apps.desk.actions import sweep_sla
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, every, **options):
         while True:
-            result = sweep()
+            result = sweep_sla()
             self.stdout.write(f"breached {len(result.breached)}, warned {len(result.warned)}")
             if not every:
                 return

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from apps.tickets.demo import DEMO_PASSWORD, seed_demo
+from apps.desk.demo import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):

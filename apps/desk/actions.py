@@ -1,0 +1,178 @@
+"""The one door to a ticket: every channel, view, socket, API and job changes tickets here.
+
+An action writes through the ``tickets`` primitives, asks ``sla`` and ``routing`` (which
+decide and keep their own rows) and records what they report. Events reach the console,
+and later Jira forwarding and reports, after commit (``apps.tickets.publish``).
+"""
+
+import contextlib
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from apps.routing import services as routing
+from apps.sla import services as sla
+from apps.tickets import channels
+from apps.tickets import services as tickets
+from apps.tickets.models import Message, Ticket, TicketEvent
+from apps.tickets.services import Actor, NewMessage, NewTicket, Opened
+
+Status = Ticket.Status
+
+
+def open_ticket(*, channel: str, contact, subject: str, body: str, external_ref: str = "",
+                language: str | None = None, region=None, body_html: str = "",
+                external_id: str = "", received_at: datetime | None = None,
+                waiting_since: datetime | None = None, extension=None,
+                actor: Actor | None = None, unparsed: bool = False) -> Ticket:
+    """Open a ticket from any channel; a repeated ``(channel, external_ref)`` returns the first.
+
+    The region comes from the entry point when the channel knows it (passed in),
+    else from the contact, else from the language's default region. ``waiting_since``
+    starts a live channel's response clock when the user begins to wait for a person.
+    """
+    request = NewTicket(channel=channel, contact=contact, subject=subject, body=body, external_ref=external_ref,
+                        language=language, region=region, body_html=body_html, external_id=external_id,
+                        received_at=received_at, waiting_since=waiting_since, extension=extension,
+                        actor=actor, unparsed=unparsed)
+    try:
+        # A savepoint, so a concurrent insert of the same external_ref can be recovered.
+        with transaction.atomic():
+            return open_tickets([request])[0].ticket
+    except IntegrityError:
+        existing = Ticket.objects.filter(channel=channel, external_ref=external_ref).first() if external_ref else None
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def open_tickets(requests: list[NewTicket]) -> list[Opened]:
+    """Open many tickets in a few statements whatever their number: one result per request, in order.
+
+    Each new ticket enters its language's queue, gets SLA clocks (or a ``no_clock``
+    event when the policy has a gap: a ticket is never lost to it) and is routed.
+    A mailbox import uses it for a batch of mail.
+    """
+    for request in requests:
+        tickets.check_channel(request.channel)
+        language = tickets.check_language(request.language or request.contact.language)
+        request.queue = routing.queue_for(language=language, channel=request.channel)
+    opened = tickets.open_tickets(requests)
+    fresh = [(request, result.ticket) for request, result in zip(requests, opened) if result.created]
+    if fresh:
+        _targets, failures = sla.start_clocks_many([(ticket, request.waiting_since) for request, ticket in fresh])
+        tickets.log_events([tickets.new_event(ticket=ticket, kind=TicketEvent.Kind.SLA,
+                                              data={"event": "no_clock", "error": str(error)})
+                            for ticket, error in failures])
+        _route([ticket for _request, ticket in fresh])
+    return opened
+
+
+def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "",
+                author_user=None, author_contact=None, external_id: str = "",
+                automatic: bool = False, channel: str | None = None,
+                created_at: datetime | None = None, history: bool = True) -> Message:
+    """Add a message; a repeated ``external_id`` on the same channel returns the first one.
+
+    A person's outbound reply meets the ticket's first response and acknowledgement;
+    an automatic one (a receipt) never does. ``history=False``: no "message added" entry
+    in the ticket's history (a live chat's lines, which are its transcript).
+    """
+    return add_messages([NewMessage(
+        ticket=ticket, direction=direction, body=body, body_html=body_html, author_user=author_user,
+        author_contact=author_contact, external_id=external_id, automatic=automatic, channel=channel,
+        created_at=created_at, history=history)])[0]
+
+
+@transaction.atomic
+def add_messages(items: list[NewMessage]) -> list[Message]:
+    """Add many messages: one message per item, in order; a known ``external_id`` gives the stored one."""
+    stored = tickets.add_messages(items)
+    for item, result in zip(items, stored):
+        # The primitive set the first response only if this message was it.
+        if result.created and tickets.responded(item) and item.ticket.first_response_at == result.message.created_at:
+            _record_clock_events(sla.record_response(ticket=item.ticket, at=result.message.created_at))
+    return [result.message for result in stored]
+
+
+def change_status(*, ticket: Ticket, to: str, actor: Actor | None = None, reason: str = "") -> Ticket:
+    """Move a ticket along an allowed transition, or raise ``tickets.InvalidTransition``."""
+    return tickets.change_status(ticket=ticket, to=to, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def assign_ticket(*, ticket: Ticket, assignee, actor: Actor | None = None) -> Ticket:
+    """Set (or clear) the assignee by a manager's decision; pending offers of the ticket close."""
+    tickets.assign_ticket(ticket=ticket, assignee=assignee, actor=actor)
+    routing.withdraw_offers(ticket=ticket)
+    return ticket
+
+
+@transaction.atomic
+def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=None,
+                  language: str | None = None, actor: Actor) -> Ticket:
+    """Record an agent's triage: it acknowledges the ticket and may move it to a trained agent."""
+    queue = routing.queue_for(language=tickets.check_language(language), channel=ticket.channel) if language else None
+    acknowledged = tickets.triage_ticket(ticket=ticket, scope=scope, category=category, extension=extension,
+                                         language=language, queue=queue, actor=actor)
+    if acknowledged:
+        _record_clock_events(sla.record_acknowledgement(ticket=ticket, at=ticket.acknowledged_at))
+    if routing.needs_reroute(ticket):
+        tickets.hand_over(ticket=ticket, to_agent=None, to_queue=None, actor=Actor(label="routing"))
+        _route([ticket])
+    return ticket
+
+
+def update_contact(*, contact, changes: dict, actor: Actor):
+    """Change a contact's details; each of their tickets records who changed what."""
+    return tickets.update_contact(contact=contact, changes=changes, actor=actor)
+
+
+@transaction.atomic
+def take_ticket(*, ticket: Ticket, user, by_routing: bool = False) -> Ticket:
+    """Assign an unassigned ticket to ``user``; of two racing agents exactly one wins (``AlreadyTaken``)."""
+    if not by_routing:
+        routing.check_may_take(ticket=ticket, user=user)
+    actor = Actor(label="routing") if by_routing else Actor(user=user)
+    if not tickets.claim_ticket(ticket=ticket, user=user, actor=actor):
+        raise routing.AlreadyTaken
+    routing.note_taken(ticket=ticket, user=user)
+    if ticket.status == Status.NEW and channels.is_live(ticket):
+        tickets.change_status(ticket=ticket, to=Status.OPEN, actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def accept_offer(*, offer_id: int, user) -> Ticket:
+    return take_ticket(ticket=routing.open_offer(offer_id=offer_id, user=user).ticket, user=user)
+
+
+@transaction.atomic
+def transfer_ticket(*, ticket: Ticket, user, to_agent=None, to_queue=None) -> Ticket:
+    """Hand a ticket to another agent, or back to a queue (unassigned, then routed again)."""
+    routing.check_may_transfer(ticket=ticket, user=user, to_agent=to_agent)
+    tickets.hand_over(ticket=ticket, to_agent=to_agent, to_queue=to_queue, actor=Actor(user=user))
+    routing.withdraw_offers(ticket=ticket)
+    if to_agent is None:
+        _route([ticket])
+    return ticket
+
+
+@transaction.atomic
+def sweep_sla(*, now: datetime | None = None, limit: int = 10_000) -> sla.SweepResult:
+    """Mark the SLA warnings and breaches that fell due, each recorded on its ticket."""
+    result = sla.sweep(now=now, limit=limit)
+    _record_clock_events(result.events)
+    return result
+
+
+def _route(opened: list[Ticket]) -> None:
+    for ticket, agent in routing.assignments(opened):
+        with contextlib.suppress(routing.AlreadyTaken):   # somebody took it meanwhile: fine
+            take_ticket(ticket=ticket, user=agent, by_routing=True)
+
+
+def _record_clock_events(events: list[sla.ClockEvent]) -> None:
+    tickets.log_events([TicketEvent(ticket_id=event.ticket_id, kind=TicketEvent.Kind.SLA, actor_label="sla",
+                                    created_at=event.at, data=event.data()) for event in events])
