@@ -30,8 +30,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from apps.desk import actions
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
@@ -136,6 +134,7 @@ def produce(events: int, rate: float) -> dict[int, float]:
     """Open tickets and change their status until `events` events were committed; commit times by id."""
     from django.db import transaction
 
+    from apps.desk import actions
     from apps.tickets import services
     from apps.tickets.models import TicketEvent
 

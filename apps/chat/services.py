@@ -8,7 +8,7 @@ order and a client that missed something asks for a replay after its last number
 while a write is in flight and store them in one transaction (group commit), because
 one commit per chat line would not carry hundreds of conversations on one machine.
 Messages that change a ticket's state (an agent's first answer, a visitor coming back
-to a resolved ticket, an attachment) go through ``tickets.services.add_message`` one by
+to a resolved ticket, an attachment) go through ``apps.desk.actions.add_message`` one by
 one; the rest are inserted in bulk with the same rows add_message would write.
 
 A chat's lines are its transcript, on the ticket; they are not entries in the ticket's
@@ -475,7 +475,7 @@ def send_file(item: Outgoing) -> Stored | Refused:
 
 @transaction.atomic
 def deliver_agent_message(*, ticket: Ticket, message: Message) -> Stored | None:
-    """REPLY_DELIVERY hook: a reply stored by the console joins the conversation and reaches the visitor.
+    """The chat's ``deliver_reply`` (channel registry): a console reply joins the conversation, reaches the visitor.
 
     Runs inside the reply's transaction; the push waits for its commit. ``None`` when the chat
     cannot carry it: there is none, or it has ended (the console then sends the reply by email).

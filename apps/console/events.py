@@ -52,8 +52,9 @@ def publish_events(event_ids: list[int]) -> None:
         log.exception("console push failed for events %s", event_ids[:5])
 
 
-# Above this many events (an SLA sweep, a mailbox import) the push runs as a job, off the writer's path.
-PUSH_INLINE_LIMIT = 200
+# Above this many events (an SLA sweep, a mailbox batch) the push runs as a job, off the writer's path:
+# one agent action writes a handful; pushing hundreds inline would hold up the sweep or the import.
+PUSH_INLINE_LIMIT = 20
 
 
 def on_ticket_events(*, event_ids: list[int], **_signal) -> None:

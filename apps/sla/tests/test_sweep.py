@@ -93,10 +93,11 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
 
 @pytest.mark.redis(reason="counts the jobs on the rq queues")
 def test_a_rollback_leaves_no_notification_job(contact, redis_queues, django_capture_on_commit_callbacks):
-    open_chat(contact, "c4")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        open_chat(contact, "c4")
         sweep_sla(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
-    assert len(callbacks) == 2          # console broadcast and notification, both only on commit
+    # One announcement of the transaction's ticket events (consoles) and the notification, both only on commit.
+    assert len(callbacks) == 2
     assert redis_queues.get_queue("sla").count == 0
     assert redis_queues.get_queue("default").count == 0
 
