@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.feedback",
     "apps.console",
     "apps.chat",
+    "apps.jira_sync",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,13 @@ EMAIL_BACKEND = env_str(
 # --- the outbox (apps.outbox): everything that leaves the desk ------------------
 # Retries wait 30 s, 60 s, 120 s … (with jitter) up to an hour apart; after two days a row is a dead letter.
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+# Forwards to the owners' Jira: first retry delay, how long to keep trying, each request's limit.
+JIRA_RETRY_BASE_SECONDS = env_int("JIRA_RETRY_BASE_SECONDS", 30)
+JIRA_MAX_AGE_SECONDS = env_int("JIRA_MAX_AGE_SECONDS", 24 * 3600)
+JIRA_TIMEOUT_SECONDS = env_int("JIRA_TIMEOUT_SECONDS", 30)
+# Encrypts the owners' Jira secrets at rest (any string); generated once under var/ when unset.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY") or generated_secret(
+    Path(env_str("FIELD_ENCRYPTION_KEY_FILE", str(BASE_DIR / "var" / "field_encryption_key"))))
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
 OUTBOX_MAX_AGE_SECONDS = env_int("OUTBOX_MAX_AGE_SECONDS", 2 * 24 * 3600)
 # A row "sending" for longer than this belonged to a worker that died: the sweep sends it again.

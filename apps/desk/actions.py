@@ -10,6 +10,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from apps.desk import notices
+from apps.desk.signals import forward_requested
 from apps.routing import services as routing
 from apps.sla import services as sla
 from apps.tickets import channels
@@ -112,7 +114,13 @@ def assign_ticket(*, ticket: Ticket, assignee, actor: Actor | None = None) -> Ti
 @transaction.atomic
 def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=None,
                   language: str | None = None, actor: Actor) -> Ticket:
-    """Record an agent's triage: it acknowledges the ticket and may move it to a trained agent."""
+    """Record an agent's triage: it acknowledges the ticket, and routes it by the policy's division of labour.
+
+    Core tickets stay with the vendor's queues. Extension tickets go to the extension's
+    owner (forwarded: the user is told so, and the forward is queued in this transaction),
+    except a functionality question about a Trained Specialist extension, which goes to
+    an agent trained on it.
+    """
     queue = routing.queue_for(language=tickets.check_language(language), channel=ticket.channel) if language else None
     acknowledged = tickets.triage_ticket(ticket=ticket, scope=scope, category=category, extension=extension,
                                          language=language, queue=queue, actor=actor)
@@ -121,7 +129,26 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
     if routing.needs_reroute(ticket):
         tickets.hand_over(ticket=ticket, to_agent=None, to_queue=None, actor=Actor(label="routing"))
         _route([ticket])
+    elif ticket.scope == Ticket.Scope.EXTENSION and not routing.needs_trained_specialist(ticket):
+        _forward(ticket=ticket, actor=actor)
     return ticket
+
+
+def _forward(*, ticket: Ticket, actor: Actor) -> None:
+    if ticket.status != Status.FORWARDED:
+        if Status.FORWARDED not in tickets.ALLOWED_TRANSITIONS[ticket.status]:
+            return      # a resolved or closed ticket is not sent on; reopening it comes first
+        tickets.change_status(ticket=ticket, to=Status.FORWARDED, actor=actor, reason="extension")
+        _tell_user(ticket=ticket, body=notices.forwarded_to_owner(ticket))
+    forward_requested.send(sender=Ticket, ticket=ticket)
+
+
+def _tell_user(*, ticket: Ticket, body: str) -> None:
+    """An automatic message to the user, by the ticket's channel (or its fallback); it meets no SLA clock."""
+    message = add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, automatic=True)
+    for deliver in channels.reply_deliveries(ticket):
+        if deliver(ticket=ticket, message=message) is not None:
+            break
 
 
 def update_contact(*, contact, changes: dict, actor: Actor):

@@ -33,14 +33,20 @@ class Deliverer:
     deliver: Callable[[list], list[Outcome]]    # the claimed rows, in order → one outcome each
     queue: str
     describe: Callable[[list], list[str]] | None = None     # the rows, as the manager should read them
+    # A kind's own first retry delay and time limit (read when used, so settings may change); else the outbox's.
+    retry_base_seconds: Callable[[], float] | None = None
+    max_age_seconds: Callable[[], float] | None = None
 
 
 _deliverers: dict[str, Deliverer] = {}
 
 
 def register(kind: str, deliver: Callable[[list], list[Outcome]], *, queue: str = "default",
-             describe: Callable[[list], list[str]] | None = None) -> None:
-    _deliverers[kind] = Deliverer(deliver=deliver, queue=queue, describe=describe)
+             describe: Callable[[list], list[str]] | None = None,
+             retry_base_seconds: Callable[[], float] | None = None,
+             max_age_seconds: Callable[[], float] | None = None) -> None:
+    _deliverers[kind] = Deliverer(deliver=deliver, queue=queue, describe=describe,
+                                  retry_base_seconds=retry_base_seconds, max_age_seconds=max_age_seconds)
 
 
 def deliverer(kind: str) -> Deliverer | None:

@@ -38,7 +38,7 @@ def send_many_later(*, kind: str, items: list[tuple[str, dict]]) -> list[OutboxI
     if not items:
         return []
     now = timezone.now()
-    expires = now + timedelta(seconds=settings.OUTBOX_MAX_AGE_SECONDS)
+    expires = now + timedelta(seconds=max_age_seconds(kind))
     keys = [key for key, _payload in items]
     known = set(OutboxItem.objects.filter(kind=kind, key__in=keys).values_list("key", flat=True))
     OutboxItem.objects.bulk_create(
@@ -92,7 +92,8 @@ def _record(item: OutboxItem, outcome: registry.Outcome) -> str:
         return "sent"
     error = outcome.error[:2000]
     if isinstance(outcome, registry.Retry):
-        at = now + timedelta(seconds=outcome.after if outcome.after is not None else backoff_seconds(item.attempts))
+        at = now + timedelta(seconds=outcome.after if outcome.after is not None
+                             else backoff_seconds(item.attempts, kind=item.kind))
         if at <= item.expires_at:
             held.update(status=Status.PENDING, next_attempt_at=at, last_error=error, claimed_at=None)
             return "retry"
@@ -102,10 +103,22 @@ def _record(item: OutboxItem, outcome: registry.Outcome) -> str:
     return "dead"
 
 
-def backoff_seconds(attempts: int) -> float:
-    """Exponential from OUTBOX_RETRY_BASE_SECONDS, capped, with jitter so a recovered server is not hit at once."""
-    ceiling = min(settings.OUTBOX_RETRY_MAX_SECONDS, settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+def backoff_seconds(attempts: int, *, kind: str = "") -> float:
+    """Exponential from the kind's first delay (else OUTBOX_RETRY_BASE_SECONDS), capped, with jitter.
+
+    The jitter keeps a recovered server from being hit by every waiting row at once.
+    """
+    deliverer = registry.deliverer(kind)
+    base = (deliverer.retry_base_seconds() if deliverer and deliverer.retry_base_seconds
+            else settings.OUTBOX_RETRY_BASE_SECONDS)
+    ceiling = min(settings.OUTBOX_RETRY_MAX_SECONDS, base * 2 ** max(0, attempts - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def max_age_seconds(kind: str) -> float:
+    """How long a row of this kind is tried before it becomes a dead letter."""
+    deliverer = registry.deliverer(kind)
+    return deliverer.max_age_seconds() if deliverer and deliverer.max_age_seconds else settings.OUTBOX_MAX_AGE_SECONDS
 
 
 def deliver_due(*, limit: int = 500) -> dict[str, int]:
@@ -125,10 +138,10 @@ def deliver_due(*, limit: int = 500) -> dict[str, int]:
 def retry(*, item_id: int) -> bool:
     """A manager sends a dead letter again: it gets a fresh time limit and goes out with the next sweep."""
     now = timezone.now()
-    retried = OutboxItem.objects.filter(pk=item_id, status=Status.DEAD).update(
-        status=Status.PENDING, next_attempt_at=now, expires_at=now + timedelta(seconds=settings.OUTBOX_MAX_AGE_SECONDS))
+    item = OutboxItem.objects.filter(pk=item_id).first()
+    retried = item is not None and OutboxItem.objects.filter(pk=item_id, status=Status.DEAD).update(
+        status=Status.PENDING, next_attempt_at=now, expires_at=now + timedelta(seconds=max_age_seconds(item.kind)))
     if retried:
-        item = OutboxItem.objects.get(pk=item_id)
         deliverer = registry.deliverer(item.kind)
         enqueue_on_commit(deliverer.queue if deliverer else "default", "apps.outbox.jobs.deliver_job", [item_id])
     return bool(retried)

@@ -1,0 +1,12 @@
+"""What the desk tells a user by itself, in the ticket's language."""
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+
+def forwarded_to_owner(ticket) -> str:
+    extension = ticket.extension
+    with translation.override(ticket.language):
+        return _("Your request %(reference)s is about %(extension)s, an extension made by %(owner)s. "
+                 "%(owner)s will contact you about it.") % {
+            "reference": ticket.reference, "extension": extension.name, "owner": extension.owner.name}

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class JiraSyncConfig(AppConfig):
+    """Extension tickets go to their owner's Jira through the outbox; the owner's progress comes back."""
+
+    name = "apps.jira_sync"
+    verbose_name = _("Jira forwarding")
+
+    def ready(self):
+        from apps.desk.signals import forward_requested
+        from apps.jira_sync import forwarding
+        from apps.outbox import registry
+
+        registry.register(forwarding.KIND, forwarding.deliver_forwards, queue="jira",
+                          describe=forwarding.describe_forwards,
+                          retry_base_seconds=forwarding.retry_base_seconds,
+                          max_age_seconds=forwarding.max_age_seconds)
+        forward_requested.connect(forwarding.on_forward_requested, dispatch_uid="jira-forward")
