@@ -194,6 +194,11 @@ def sweep_sla(*, now: datetime | None = None, limit: int = 10_000) -> sla.SweepR
     return result
 
 
+def record_forwarding(*, ticket: Ticket, data: dict) -> None:
+    """What happened to the ticket's forward to its owner (queued, waiting, each attempt, the issue's key)."""
+    tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.FORWARDING, actor=Actor(label="jira"), data=data)
+
+
 def _route(opened: list[Ticket]) -> None:
     for ticket, agent in routing.assignments(opened):
         with contextlib.suppress(routing.AlreadyTaken):   # somebody took it meanwhile: fine

@@ -181,6 +181,7 @@ class TicketEvent(models.Model):
         TRIAGED = "triaged", _("Triaged")
         SLA = "sla", _("SLA")
         CONTACT = "contact", _("Contact")
+        FORWARDING = "forwarding", _("Forwarding to the owner")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events",
                                verbose_name=_("ticket"))
