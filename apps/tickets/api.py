@@ -12,7 +12,7 @@ from ninja.pagination import paginate
 
 from apps.policy.languages import Channel, Language
 from apps.tickets import selectors
-from apps.tickets.files import download_response
+from apps.tickets.files import DOWNLOAD_OPENAPI, download_response
 from apps.tickets.models import Ticket
 from supportdesk.pagination import PageNumberPagination
 
@@ -97,7 +97,8 @@ def get_ticket(request, reference: str):
     return ticket
 
 
-@router.get("/tickets/{reference}/attachments/{attachment_id}", summary="Download one of the ticket's files")
+@router.get("/tickets/{reference}/attachments/{attachment_id}", summary="Download one of the ticket's files",
+            openapi_extra=DOWNLOAD_OPENAPI)
 def download_attachment(request, reference: str, attachment_id: int):
     attachment = selectors.attachment(reference=reference, attachment_id=attachment_id, user=request.auth)
     if attachment is None:
