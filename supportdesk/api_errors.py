@@ -41,12 +41,21 @@ def _answers(operation) -> dict[int, type[Schema]]:
     answers = {400: ErrorOut}                  # NUL or a malformed body, refused at the door
     if operation.auth_callbacks:
         answers[401] = ErrorOut
-    sources = {getattr(model, "__ninja_param_source__", None) for model in operation.models}
-    if sources:
+    if any(_may_fail_validation(model) for model in operation.models):
         answers[422] = ValidationErrorOut
-    if "path" in sources:
-        answers[404] = ErrorOut
+    if any(model.__ninja_param_source__ == "path" for model in operation.models):
+        answers[404] = ErrorOut     # a path parameter holding a "/" matches no operation
     return answers
+
+
+def _may_fail_validation(params) -> bool:
+    """Whether ninja can refuse these parameters: any but a plain string that is always there.
+
+    A path segment is always a string; an optional plain string can only be left out.
+    """
+    in_path = params.__ninja_param_source__ == "path"
+    return any(field.annotation is not str or field.metadata or (field.is_required() and not in_path)
+               for field in params.model_fields.values())
 
 
 def declare_errors(api: NinjaAPI) -> None:

@@ -28,7 +28,9 @@ def test_a_path_outside_the_api_keeps_djangos_404_page(web, db):
 
 
 def test_each_operation_documents_the_errors_of_the_layers_around_it():
-    assert set(_documented("/api/tickets/{reference}", "get")) == {200, 400, 401, 404, 422}
+    assert set(_documented("/api/tickets/{reference}", "get")) == {200, 400, 401, 404}     # any string
+    assert set(_documented("/api/tickets/{reference}/attachments/{attachment_id}", "get")) == {
+        200, 400, 401, 404, 422}
     assert set(_documented("/api/tickets", "get")) == {200, 400, 401, 422}
     assert set(_documented("/api/chat/config", "get")) == {200, 400}     # public, no parameters
     assert set(_documented("/api/feedback", "post")) == {201, 400, 401, 413}  # reads its own body
