@@ -13,6 +13,7 @@ from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
 from apps.tickets.api import router as tickets_router
+from supportdesk.api_errors import declare_errors
 from supportdesk.middleware import bad_input_response
 
 api = NinjaAPI(title="Support desk API", version="1", auth=DeskToken(),
@@ -24,6 +25,7 @@ api.add_router("", owners_router)
 api.add_router("", sla_router)
 api.add_router("", feedback_router)  # its own auth: the installation's X-Api-Key
 api.add_router("", chat_router)  # public: the widget; a visitor token guards each conversation
+declare_errors(api)  # after the last router: the errors no view declares itself
 
 
 log = logging.getLogger("supportdesk.api")

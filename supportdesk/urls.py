@@ -12,6 +12,7 @@ from apps.accounts.selectors import is_manager
 from supportdesk.api import api
 
 admin.site.login_form = AdminSignInForm
+handler404 = "supportdesk.api_errors.not_found"
 
 
 def managers_only(view):

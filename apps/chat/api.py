@@ -23,18 +23,15 @@ from apps.owners.models import Extension
 from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule
 from apps.policy.services import PolicyError, demo_mode_on
-from apps.tickets.files import download_response
+from apps.tickets.files import DOWNLOAD_OPENAPI, download_response
+from supportdesk.api_errors import ErrorOut
 from supportdesk.text import one_line
 
 router = Router(tags=["chat"])
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-
-
 class UnavailableOut(ErrorOut):
+    code: str
     mode: str
     next_opening: datetime | None = None
     checked_at: datetime | None = None
@@ -173,7 +170,26 @@ def chat_availability(request, language: str, entry_point: str = ""):
                         "demo_mode": demo_mode_on()})
 
 
-@router.get("/chat/config", auth=None, summary="Languages, extensions and limits the widget shows")
+class ExtensionOut(Schema):
+    slug: str
+    name: str
+
+
+class WidgetLimitsOut(Schema):
+    message_chars: int
+    attachment_bytes: int
+    attachment_types: list[str]
+
+
+class WidgetConfigOut(Schema):
+    languages: list[str]
+    chat_languages: list[str]
+    extensions: list[ExtensionOut]
+    limits: WidgetLimitsOut
+
+
+@router.get("/chat/config", auth=None, response=WidgetConfigOut,
+            summary="Languages, extensions and limits the widget shows")
 def widget_config(request):
     rule = ChannelRule.objects.filter(channel=Channel.CHAT).first()
     return {
@@ -239,7 +255,8 @@ def upload_attachment(request, conversation_id: uuid.UUID, client_id: Form[str],
 
 
 @router.get("/chat/conversations/{conversation_id}/attachments/{attachment_id}", auth=None,
-            response={401: ErrorOut, 403: ErrorOut, 404: ErrorOut}, summary="Download a chat attachment")
+            response={401: ErrorOut, 403: ErrorOut, 404: ErrorOut}, summary="Download a chat attachment",
+            openapi_extra=DOWNLOAD_OPENAPI)
 def download_attachment(request, conversation_id: uuid.UUID, attachment_id: int, token: str = ""):
     refused = _token_error(request, conversation_id, token)
     if refused:

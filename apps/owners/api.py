@@ -10,6 +10,7 @@ from ninja.responses import Status
 from apps.accounts.selectors import is_manager
 from apps.owners import services
 from apps.owners.models import ExtensionOwner
+from supportdesk.api_errors import ErrorOut
 
 router = Router(tags=["owners"])
 
@@ -22,10 +23,6 @@ class SeatOut(Schema):
     owner: str
     username: str
     seat: int
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 def _manager_only(request) -> None:

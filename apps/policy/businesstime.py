@@ -449,7 +449,10 @@ class BusinessCalendar:
         return _wall_to_epoch(self._years.anchor, date(year, 1, 1), 0)
 
     def _local_year(self, t: int) -> int:
-        return datetime.fromtimestamp(t, self._years.anchor).year
+        try:
+            return datetime.fromtimestamp(t, self._years.anchor).year
+        except (OverflowError, ValueError, OSError) as error:    # beyond year 9999 (or 1) in the zone
+            raise CalendarError(f"instant {t} is outside {MIN_YEAR}..{MAX_YEAR}") from error
 
     def _build(self, y0: int, y1: int) -> _Table:
         """(Re)build one contiguous table for years [y0, y1] from cached years."""

@@ -4,15 +4,17 @@ The selectors apply the ticket access rule for the token's user (``request.auth`
 ticket outside it answers 404, as in the console.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import field_validator
 
 from apps.policy.languages import Channel, Language
 from apps.tickets import selectors
-from apps.tickets.files import download_response
+from apps.tickets.files import DOWNLOAD_OPENAPI, download_response
 from apps.tickets.models import Ticket
 from supportdesk.pagination import PageNumberPagination
 
@@ -88,6 +90,21 @@ class TicketFilter(Schema):
     status: Ticket.Status | None = None
     since: datetime | None = None
 
+    @field_validator("since")
+    @classmethod
+    def since_in_utc(cls, value: datetime | None) -> datetime | None:
+        """The time in UTC (without an offset, it is UTC), as the database compares it.
+
+        ISO-8601 allows offsets up to ±23:59, PostgreSQL ±15:59; and near year 1 or 9999 an
+        offset moves the time off the calendar. Either reached the database as a 500.
+        """
+        if value is None:
+            return None
+        try:
+            return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+        except OverflowError:
+            raise ValueError(_("The time is out of range once converted to UTC.")) from None
+
 
 @router.get("/tickets/{reference}", response=TicketOut, summary="One ticket with its thread")
 def get_ticket(request, reference: str):
@@ -97,7 +114,8 @@ def get_ticket(request, reference: str):
     return ticket
 
 
-@router.get("/tickets/{reference}/attachments/{attachment_id}", summary="Download one of the ticket's files")
+@router.get("/tickets/{reference}/attachments/{attachment_id}", summary="Download one of the ticket's files",
+            openapi_extra=DOWNLOAD_OPENAPI)
 def download_attachment(request, reference: str, attachment_id: int):
     attachment = selectors.attachment(reference=reference, attachment_id=attachment_id, user=request.auth)
     if attachment is None:

@@ -9,6 +9,10 @@ from django.http import FileResponse
 
 from apps.tickets.models import Attachment
 
+# How a download endpoint documents download_response's answer (its ``openapi_extra``).
+DOWNLOAD_OPENAPI = {"responses": {200: {"description": "The file", "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}}
+
 
 def download_response(attachment: Attachment) -> FileResponse:
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,

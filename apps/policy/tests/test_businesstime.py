@@ -475,6 +475,13 @@ def test_absurd_years_are_rejected() -> None:
         cal.is_open(datetime(9000, 1, 1, tzinfo=UTC))
 
 
+@pytest.mark.parametrize("start", [datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)])
+def test_the_ends_of_the_calendar_are_rejected_not_overflowed(start: datetime) -> None:
+    """Near year 9999 (or 1) the local year lies past Python's calendar: an OverflowError was a 500."""
+    with pytest.raises(CalendarError, match="outside"):
+        BusinessCalendar(EUROPE).add_business_time(start, H)
+
+
 def test_single_special_day_then_nothing() -> None:
     spec = RegionalSpec("UTC", (), special_hours=((date(2025, 3, 3), ((600, 660),)),))
     cal = BusinessCalendar(spec)

@@ -20,6 +20,7 @@ def test_preview_endpoint_answers_in_utc(client, regions):
     ({"region": "mars", "channel": "email", "received": "2025-12-23T15:00+01:00"}, "Unknown region"),
     ({"region": "europe", "channel": "fax", "received": "2025-12-23T15:00+01:00"}, "No SLA policy"),
     ({"region": "europe", "channel": "email", "received": "2025-12-23T15:00"}, "naive"),
+    ({"region": "europe", "channel": "email", "received": "9999-12-31T23:59:59Z"}, "outside"),
 ])
 def test_preview_bad_input_is_a_clear_400(client, regions, params, message):
     response = client.get("/api/sla/preview", params)

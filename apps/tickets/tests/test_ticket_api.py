@@ -82,6 +82,26 @@ def test_the_list_filters_and_paginates(api_client, contact):
     assert api_client.get("/api/tickets?language=fi").status_code == 422
 
 
+@pytest.mark.parametrize("since,count", [
+    ("2026-01-20T23:30:00+23:59", 1),     # past PostgreSQL's offsets: 2026-01-19T23:31Z
+    ("2026-01-20T00:00:00", 1),           # no offset: UTC
+    ("2026-01-20T00:00:01", 0),
+])
+def test_since_takes_any_iso_offset_and_compares_in_utc(api_client, contact, since, count):
+    actions.open_ticket(channel="email", contact=contact, subject="t", body="x", external_ref="r",
+                         received_at=datetime(2026, 1, 20, tzinfo=UTC))
+    response = api_client.get("/api/tickets", {"since": since})
+    assert response.status_code == 200 and response.json()["count"] == count
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+22:00", "9999-12-31T23:59:59-22:00"])
+def test_a_since_off_the_calendar_in_utc_is_a_422(api_client, db, since):
+    response = api_client.get("/api/tickets", {"since": since})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["query", "since"] and "out of range once converted to UTC" in error["msg"]
+
+
 def test_the_openapi_document_describes_the_ticket_endpoints(client, db):
     document = client.get("/api/openapi.json").json()
     assert "/api/tickets/{reference}" in document["paths"]
