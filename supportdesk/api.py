@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 
 from apps.accounts.api_auth import DeskToken
 from apps.chat.api import router as chat_router
+from apps.desk.api import router as desk_router
 from apps.feedback.api import router as feedback_router
 from apps.owners.api import router as owners_router
 from apps.sla.api import router as sla_router
@@ -21,6 +22,7 @@ api = NinjaAPI(title="Support desk API", version="1", auth=DeskToken(),
                            "Manager and superusers authenticate with `Authorization: Bearer <token>`; "
                            "an agent's token sees the tickets of their queues and their own.")
 api.add_router("", tickets_router)
+api.add_router("", desk_router)
 api.add_router("", owners_router)
 api.add_router("", sla_router)
 api.add_router("", feedback_router)  # its own auth: the installation's X-Api-Key

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('owners', '0001_initial'),
-        ('tickets', '0006_alter_ticketevent_kind'),
+        ('tickets', '0006_event_kind_forwarding'),
     ]
 
     operations = [
