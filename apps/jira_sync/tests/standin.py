@@ -131,6 +131,7 @@ class JiraStandIn:
             self._faults: list[_Fault] = []
             self._ratio: tuple[float, random.Random, tuple, int | None, str] | None = None
             self._delays: list[tuple[float, str]] = []
+            self.search_index_frozen_at: int | None = None
 
     # configuration -----------------------------------------------------------------------
     def add_project(self, key: str, issue_types=("Bug", "Task")) -> None:
@@ -166,6 +167,16 @@ class JiraStandIn:
         """Every matching request waits this long before it is answered, until reset()."""
         with self.lock:
             self._delays.append((seconds, path_contains))
+
+    def freeze_search_index(self) -> None:
+        """Issues created from now on are invisible to search until thaw (Cloud's /search/jql lags
+        behind creates); a Cloud search naming them in reconcileIssues still finds them."""
+        with self.lock:
+            self.search_index_frozen_at = self.issues_created
+
+    def thaw_search_index(self) -> None:
+        with self.lock:
+            self.search_index_frozen_at = None
 
     def _fault_for(self, method: str, path: str) -> _Fault | None:
         with self.lock:
@@ -394,7 +405,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fail-statuses", default="500,503,429,lost",
                         help="comma-separated statuses for --fail-ratio; 'lost' drops the answer")
-    parser.add_argument("--fail-path", default="", help="only requests whose path contains this")
+    parser.add_argument("--fail-path", default=API + "issue",
+                        help="only requests whose path contains this (default: issue resources, not serverInfo/search)")
     args = parser.parse_args(argv)
     standin = JiraStandIn(port=args.port, deployment=args.deployment)
     for key in args.project:

@@ -131,7 +131,7 @@ class Routes:
         query = self._query(params.get("jql", ""))
         start = int(params.get("startAt") or 0)
         size = min(int(params.get("maxResults") or 50), 1000)
-        found = self._matching(query)
+        found = self._matching(query, reconciled=set())
         return 200, {"expand": "names,schema", "startAt": start, "maxResults": size, "total": len(found),
                      "issues": [self.standin.issue_json(issue) for issue in found[start:start + size]]}
 
@@ -141,7 +141,8 @@ class Routes:
         token = params.get("nextPageToken")
         start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
         size = min(int(params.get("maxResults") or 50), 100)
-        found = self._matching(query)
+        reconciled = self.json_body().get("reconcileIssues", []) if self.body else self.query.get("reconcileIssues", [])
+        found = self._matching(query, reconciled={str(issue_id) for issue_id in reconciled})
         page = found[start:start + size]
         data = {"issues": [self.standin.issue_json(issue) for issue in page],
                 "isLast": start + size >= len(found)}
@@ -155,8 +156,12 @@ class Routes:
         except standin_jql.JqlError as error:
             raise JiraError(400, [str(error)]) from None
 
-    def _matching(self, query: standin_jql.Query) -> list[StoredIssue]:
-        found = [issue for issue in self.standin.issues.values() if query.matches(
+    def _matching(self, query: standin_jql.Query, *, reconciled: set[str]) -> list[StoredIssue]:
+        """Issues fitting the query that the search index has seen (or the caller asked to reconcile)."""
+        indexed = self.standin.search_index_frozen_at
+        found = [issue for issue in self.standin.issues.values()
+                 if (indexed is None or int(issue.id) <= 10000 + indexed or issue.id in reconciled)
+                 and query.matches(
             {"key": issue.key, "project": issue.project, "labels": issue.labels,
              "status": issue.status, "category": issue.category})]
         if query.order_by == "key":

@@ -1,6 +1,9 @@
 """Webhook bodies shaped like Jira Cloud's admin webhooks, for tests of the way back from Jira."""
 
+import hashlib
+import hmac
 import itertools
+import json
 
 ISSUE_EVENT_TYPES = {
     "jira:issue_created": "issue_created",
@@ -33,3 +36,12 @@ def payload(event: str, issue: dict, *, user: dict, changelog_items: list[dict] 
     else:
         raise ValueError(f"unknown webhook event {event!r}")
     return body
+
+
+def signed(body: dict, secret: str, *, delivery_id: str, retry: int = 0) -> tuple[bytes, dict[str, str]]:
+    """The raw bytes and headers of one delivery of an admin webhook registered with a secret."""
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return raw, {"Content-Type": "application/json", "X-Hub-Signature": signature,
+                 "X-Atlassian-Webhook-Identifier": delivery_id, "X-Atlassian-Webhook-Retry": str(retry),
+                 "X-Atlassian-Webhook-Flow": "Primary"}

@@ -1,7 +1,12 @@
 """The Jira stand-in answers the real `jira` library as Jira does, faults included."""
 
+import hashlib
+import hmac
 import io
 import json
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +14,8 @@ import pytest
 import requests
 from jira import JIRA, JIRAError
 
-from apps.jira_sync.tests.standin import JiraStandIn
+from apps.jira_sync.tests import standin_webhooks
+from apps.jira_sync.tests.standin import LOST, JiraStandIn
 
 FIELDS = {"project": {"key": "SUP"}, "issuetype": {"name": "Bug"}, "summary": "Export crashes",
           "description": "The user's words", "labels": ["supportdesk-SD-000123"]}
@@ -137,7 +143,7 @@ def test_503_with_retry_after_is_retried_by_the_library(server_standin):
     issue = jira.create_issue(fields=FIELDS)
 
     assert issue.key == "SUP-1" and server_standin.create_calls == 2
-    assert 0.4 < time.monotonic() - started < 3  # slept min(1, 2 × 1) × U(0.5, 1)
+    assert 0.4 < time.monotonic() - started < 5  # slept min(1, 2 × 1) × U(0.5, 1)
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [(500, None), (503, None), (429, 1)])
@@ -164,6 +170,28 @@ def test_a_lost_create_response_is_a_connection_error_while_the_issue_exists(sta
     assert jira.create_issue(fields={**FIELDS, "labels": ["other"]}).key == "SUP-2"
 
 
+def test_the_library_itself_re_posts_a_create_whose_response_was_lost(server_standin):
+    jira = client(server_standin, max_retries=1)  # waits min(1, 10 × 2) × U(0.5, 1) before the re-POST
+    server_standin.lose_next_create_response()
+
+    jira.create_issue(fields=FIELDS)
+
+    assert server_standin.issues_created == 2  # a duplicate: creates must run with max_retries=0
+
+
+def test_cloud_search_can_lag_behind_a_create_until_reconciled():
+    with JiraStandIn(deployment="Cloud") as standin:
+        jira = client(standin)
+        standin.freeze_search_index()
+        issue = jira.create_issue(fields=FIELDS)
+        jql = 'labels = "supportdesk-SD-000123"'
+
+        assert jira.search_issues(jql) == []
+        assert [hit.key for hit in jira.enhanced_search_issues(jql, reconcileIssues=[int(issue.id)])] == ["SUP-1"]
+        standin.thaw_search_index()
+        assert [hit.key for hit in jira.search_issues(jql)] == ["SUP-1"]
+
+
 def test_a_slow_answer_times_out_on_the_client(server_standin):
     jira = JIRA(server=server_standin.url, timeout=(3.05, 0.3), max_retries=0)
     server_standin.delay(0.6, path_contains="/rest/api/2/issue/")
@@ -184,6 +212,20 @@ def test_a_seeded_failure_ratio_fails_the_same_requests_each_run():
     first = run()
     assert first == run()
     assert 4 <= sum(code != 200 for code in first) <= 20
+
+
+def test_lost_answers_can_be_part_of_a_failure_ratio(server_standin):
+    jira = client(server_standin)
+    server_standin.fail_ratio(0.5, seed=3, statuses=(LOST,), path_contains="/rest/api/2/issue")
+    outcomes = []
+    for _ in range(20):
+        try:
+            jira.create_issue(fields=FIELDS, prefetch=False)
+            outcomes.append("answered")
+        except requests.ConnectionError:
+            outcomes.append("lost")
+
+    assert server_standin.issues_created == 20 and 0 < outcomes.count("lost") < 20
 
 
 def test_four_concurrent_clients_create_two_hundred_distinct_issues(server_standin):
@@ -214,3 +256,30 @@ def test_webhook_payloads_carry_what_jira_cloud_sends(server_standin):
     assert "not-our-extension" in updated["issue"]["fields"]["labels"]
     assert commented["comment"]["body"] == "[to user] Done" and commented["issue"]["key"] == key
     json.dumps(updated)  # a body that can be posted as is
+
+
+def test_a_signed_delivery_verifies_with_the_owners_secret(server_standin):
+    key = client(server_standin).create_issue(fields=FIELDS).key
+    change = server_standin.set_status(key, "In Progress", "indeterminate")
+    body = server_standin.webhook_payload("jira:issue_updated", key, changelog_items=[change])
+
+    raw, headers = standin_webhooks.signed(body, "s3cret", delivery_id="d-1")
+
+    expected = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Hub-Signature"], expected)
+    assert json.loads(raw)["issue"]["fields"]["status"]["statusCategory"]["key"] == "indeterminate"
+    assert headers["X-Atlassian-Webhook-Identifier"] == "d-1"
+
+
+def test_it_runs_as_a_process_until_sigterm():
+    process = subprocess.Popen([sys.executable, "-m", "apps.jira_sync.tests.standin", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        jira = JIRA(server=url, basic_auth=("bot@example.org", "t"), timeout=(3.05, 10), max_retries=0)
+        assert jira.create_issue(fields=FIELDS).key == "SUP-1"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        summary = process.communicate(timeout=10)[0]
+    assert process.returncode == 0
+    assert json.loads(summary)["issues_created"] == 1
