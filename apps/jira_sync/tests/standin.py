@@ -70,6 +70,7 @@ class _Fault:
     retry_after: int | None
     path_contains: str
     method: str = ""
+    exact: bool = False  # path_contains is the whole path, not a part of it
 
 
 class JiraError(Exception):
@@ -148,10 +149,10 @@ class JiraStandIn:
 
     # faults ------------------------------------------------------------------------------
     def fail_next(self, n: int, status: int | str, retry_after: int | None = None,
-                  path_contains: str = "", method: str = "") -> None:
+                  path_contains: str = "", method: str = "", *, exact: bool = False) -> None:
         """Answer the next n matching requests with status (or LOST), with Retry-After if given."""
         with self.lock:
-            self._faults.append(_Fault(status, n, retry_after, path_contains, method.upper()))
+            self._faults.append(_Fault(status, n, retry_after, path_contains, method.upper(), exact))
 
     def fail_ratio(self, p: float, seed: int, statuses=(500, 503), retry_after: int | None = 1,
                    path_contains: str = "") -> None:
@@ -161,7 +162,7 @@ class JiraStandIn:
 
     def lose_next_create_response(self, n: int = 1) -> None:
         """The next n creates store the issue, then the connection is reset without a response."""
-        self.fail_next(n, LOST, path_contains=API + "issue", method="POST")
+        self.fail_next(n, LOST, path_contains=API + "issue", method="POST", exact=True)
 
     def delay(self, seconds: float, path_contains: str = "") -> None:
         """Every matching request waits this long before it is answered, until reset()."""
@@ -181,8 +182,8 @@ class JiraStandIn:
     def _fault_for(self, method: str, path: str) -> _Fault | None:
         with self.lock:
             for fault in self._faults:
-                if (fault.remaining > 0 and fault.path_contains in path
-                        and fault.method in ("", method) and _same_route(fault, path)):
+                where = path.rstrip("/") == fault.path_contains if fault.exact else fault.path_contains in path
+                if fault.remaining > 0 and where and fault.method in ("", method):
                     fault.remaining -= 1
                     return fault
             if self._ratio and self._ratio[4] in path:
@@ -293,11 +294,6 @@ class JiraStandIn:
         issue.comments.append(comment)
         issue.updated = now
         return comment
-
-
-def _same_route(fault: _Fault, path: str) -> bool:
-    """lose_next_create_response targets POST /issue itself, not POST /issue/KEY/comment."""
-    return fault.path_contains != API + "issue" or path.rstrip("/") == API + "issue"
 
 
 def _status_id(name: str) -> str:

@@ -7,6 +7,7 @@ import re
 from apps.jira_sync.tests import standin_jql
 from apps.jira_sync.tests.standin import API, JiraError, StoredIssue, multipart_files
 
+APPLICATION_LINKS = "/rest/applinks/latest/listApplicationlinks"
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
 
 
@@ -17,6 +18,8 @@ class Routes:
         self.standin, self.headers, self.body, self.query = standin, headers, body, query
 
     def dispatch(self, method: str, path: str) -> tuple[int, object]:
+        if path == APPLICATION_LINKS:  # add_remote_link asks first; only Jira admins may list them
+            raise JiraError(403, ["You must be a Jira administrator to list application links."])
         if not path.startswith(API):
             raise JiraError(404, [f"No resource at {path}"])
         route = path[len(API):].rstrip("/")

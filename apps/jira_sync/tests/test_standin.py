@@ -112,6 +112,22 @@ def test_a_simple_link_and_comments(standin):
     assert comment.id != owners["id"]
 
 
+def test_a_remote_link_with_a_global_id_is_updated_not_duplicated(server_standin):
+    jira = client(server_standin)
+    key = jira.create_issue(fields=FIELDS).key
+    target = {"url": "https://desk.example.org/t/SD-000123", "title": "SD-000123"}
+
+    with pytest.warns(Warning, match="applicationlinks"):  # non-admins may not list them: 403, then on
+        first = jira.add_remote_link(key, target, globalId="supportdesk:ticket:SD-000123")
+    with pytest.warns(Warning, match="applicationlinks"):
+        again = jira.add_remote_link(key, {**target, "title": "SD-000123 (resolved)"},
+                                     globalId="supportdesk:ticket:SD-000123")
+
+    assert first.id == again.id
+    assert [link["object"]["title"] for link in server_standin.issues[key].remote_links] == ["SD-000123 (resolved)"]
+    assert server_standin.calls[("GET", "/rest/applinks/latest/listApplicationlinks")] == 2
+
+
 def test_an_unknown_project_or_issue_type_is_a_400_configuration_error(server_standin):
     jira = client(server_standin)
 
