@@ -10,11 +10,12 @@ hundreds of issues signs in once.
 from django.conf import settings
 from jira import JIRA
 
-_clients: dict[tuple[int, object], JIRA] = {}
+_clients: dict[tuple, JIRA] = {}
 
 
 def client_for(connection) -> JIRA:
-    key = (connection.pk, connection.updated_at)
+    key = (connection.pk, connection.updated_at, connection.site_url, connection.auth, connection.email,
+           connection.token)
     client = _clients.get(key)
     if client is None:
         auth = ({"basic_auth": (connection.email, connection.token)} if connection.auth == connection.Auth.CLOUD
