@@ -6,6 +6,7 @@ The ticket access rule applies as in the console: a ticket outside the token use
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from apps.desk import actions
 from apps.owners.models import Extension
@@ -34,10 +35,10 @@ def triage(request, reference: str, body: TriageIn):
     if body.scope == Ticket.Scope.EXTENSION:
         extension = Extension.objects.select_related("owner").filter(slug=body.extension or "").first()
         if extension is None:
-            return 422, {"detail": _("Unknown extension %(slug)s.") % {"slug": body.extension or ""}}
+            return Status(422, {"detail": _("Unknown extension %(slug)s.") % {"slug": body.extension or ""}})
     try:
         actions.triage_ticket(ticket=ticket, scope=body.scope, category=body.category, extension=extension,
                               actor=Actor(user=request.auth))
     except TicketError as error:
-        return 422, {"detail": str(error)}
+        return Status(422, {"detail": str(error)})
     return selectors.ticket_by_reference(reference, user=request.auth)
