@@ -1,0 +1,40 @@
+"""Owners' Jira connections for the manager; secrets can be replaced, never read back."""
+
+from django import forms
+from django.contrib import admin
+
+from apps.jira_sync.models import JiraConnection, JiraLink
+
+
+class JiraConnectionForm(forms.ModelForm):
+    token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
+                            help_text=JiraConnection._meta.get_field("token").help_text)
+    webhook_secret = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False)
+
+    class Meta:
+        model = JiraConnection
+        fields = ["owner", "site_url", "project_key", "auth", "email", "token", "webhook_secret", "issue_types",
+                  "priorities", "labels", "user_prefix", "integration_user"]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("token", "webhook_secret"):       # left empty: keep the stored secret
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+@admin.register(JiraConnection)
+class JiraConnectionAdmin(admin.ModelAdmin):
+    form = JiraConnectionForm
+    list_display = ["owner", "site_url", "project_key", "auth", "updated_at"]
+
+
+@admin.register(JiraLink)
+class JiraLinkAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "owner", "state", "issue_key", "forwarded_at"]
+    list_filter = ["state", "owner"]
+    readonly_fields = [field.name for field in JiraLink._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
