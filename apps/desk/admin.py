@@ -23,6 +23,7 @@ from apps.tickets.models import (
     Ticket,
     TicketEvent,
 )
+from supportdesk.admin_mixins import ReadOnlyAdmin
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -181,20 +182,11 @@ class AttachmentAdmin(TicketScopedAdmin):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(TicketScopedAdmin):
+class TicketEventAdmin(ReadOnlyAdmin, TicketScopedAdmin):
     ticket_path = "ticket__"
     list_display = ["ticket", "kind", "actor", "actor_label", "created_at"]
     list_filter = ["kind"]
     search_fields = ["ticket__reference"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CannedResponse)

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from apps.jira_sync.models import JiraConnection, JiraLink
+from supportdesk.admin_mixins import ReadOnlyAdmin
 
 
 class JiraConnectionForm(forms.ModelForm):
@@ -31,10 +32,6 @@ class JiraConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(JiraLink)
-class JiraLinkAdmin(admin.ModelAdmin):
+class JiraLinkAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["ticket", "owner", "state", "issue_key", "forwarded_at"]
     list_filter = ["state", "owner"]
-    readonly_fields = [field.name for field in JiraLink._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

@@ -77,8 +77,11 @@ def deliver_forwards(items: list[OutboxItem]) -> list[registry.Outcome]:
 def describe_forwards(items: list[OutboxItem]) -> list[str]:
     links = {link.ticket_id: link for link in JiraLink.objects.filter(
         ticket_id__in=[item.payload.get("ticket") for item in items]).select_related("ticket", "owner")}
-    return [f"{links[i.payload['ticket']].ticket.reference} → {links[i.payload['ticket']].owner}"
-            if i.payload.get("ticket") in links else f"ticket {i.payload.get('ticket')}" for i in items]
+    described = []
+    for item in items:
+        link = links.get(item.payload.get("ticket"))
+        described.append(f"{link.ticket.reference} → {link.owner}" if link else f"ticket {item.payload.get('ticket')}")
+    return described
 
 
 def _deliver(item: OutboxItem) -> registry.Outcome:
