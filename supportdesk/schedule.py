@@ -37,6 +37,9 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("mail-pending", "apps.mail.jobs.process_pending_job", "mail", 60),
         # Retries that are due, and rows whose delivery job was never queued (Redis away) or lost.
         PeriodicJob("outbox-deliver", "apps.outbox.jobs.deliver_due_job", "mail", 10),
+        # Forwarded issues read back from each owner's Jira: a lost webhook only delays the sync.
+        PeriodicJob("jira-reconcile", "apps.jira_sync.jobs.reconcile_job", "jira",
+                    settings.JIRA_RECONCILE_SECONDS),
     ]
     if settings.IMAP_HOST:
         jobs.append(PeriodicJob("imap-poll", "apps.mail.jobs.poll_imap_job", "mail", settings.IMAP_POLL_SECONDS))

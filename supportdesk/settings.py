@@ -205,6 +205,7 @@ OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 JIRA_RETRY_BASE_SECONDS = env_int("JIRA_RETRY_BASE_SECONDS", 30)
 JIRA_MAX_AGE_SECONDS = env_int("JIRA_MAX_AGE_SECONDS", 24 * 3600)
 JIRA_TIMEOUT_SECONDS = env_int("JIRA_TIMEOUT_SECONDS", 30)
+JIRA_RECONCILE_SECONDS = env_int("JIRA_RECONCILE_SECONDS", 15 * 60)
 # Encrypts the owners' Jira secrets at rest (any string); generated once under var/ when unset.
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY") or generated_secret(
     Path(env_str("FIELD_ENCRYPTION_KEY_FILE", str(BASE_DIR / "var" / "field_encryption_key"))))

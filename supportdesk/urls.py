@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("reports/", include("apps.reports.urls")),
     path("email/", include("apps.mail.urls")),
+    path("jira/", include("apps.jira_sync.urls")),
     path("console/outbox/", include("apps.outbox.urls")),
     path("console/", include("apps.console.urls")),
     path("console/", include("apps.chat.console_urls")),

@@ -10,6 +10,7 @@ import json
 import logging
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from apps.console.push import anyone_listening, group_send_many
 from apps.console.selectors import event_payloads
@@ -68,6 +69,20 @@ def on_ticket_events(*, event_ids: list[int], **_signal) -> None:
 def on_offer_made(*, agent_id: int, frame: dict, **_signal) -> None:
     """Subscriber of ``apps.routing.signals.offer_made``: the offer reaches that agent's consoles only."""
     group_send_many([(agent_group(agent_id), {"type": "desk.event", "text": json.dumps(frame)})])
+
+
+def on_misassigned(*, ticket, extension, **_signal) -> None:
+    """Subscriber of ``apps.desk.signals.misassigned``: every manager's console hears it after the commit."""
+    frame = {"type": "alert.misassigned", "ticket": ticket.reference, "extension": extension.name,
+             "owner": extension.owner.name}
+
+    def push():
+        try:
+            group_send_many([(MANAGERS_GROUP, {"type": "desk.event", "text": json.dumps(frame)})])
+        except Exception:
+            log.exception("misassignment push failed for %s", ticket.reference)   # the mail still goes
+
+    transaction.on_commit(push)
 
 
 def regroup_consoles(user_id: int) -> None:

@@ -45,10 +45,12 @@ def reply(*, ticket: Ticket, user, body: str, files=()) -> Message:
 
 
 @transaction.atomic
-def note(*, ticket: Ticket, user, body: str, files=()) -> Message:
+def note(*, ticket: Ticket, user, body: str, files=(), shared_with_owner: bool = False) -> Message:
+    """An internal note; ``shared_with_owner``: the extension's owner reads it too (portal, Jira comment)."""
     if not body.strip() and not files:
         raise tickets.TicketError(_("Write a note or attach a file."))
     _check_files(files)
-    message = actions.add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, author_user=user)
+    message = actions.add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, author_user=user,
+                                  shared_with_owner=shared_with_owner)
     _add_files(message, files)
     return message

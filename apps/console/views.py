@@ -56,6 +56,7 @@ def _strings() -> dict:
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
         "open": _("Open"), "noSubject": _("(no subject)"),
         "chatAlert": _("New from %(author)s in %(ticket)s (%(count)s)"),
+        "misassigned": _("%(owner)s says %(ticket)s is not about %(extension)s: it is back in triage."),
         # Events carry codes (one payload for every console); each console shows its own labels.
         "statuses": {code: str(label) for code, label in Ticket.Status.choices},
         "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},
@@ -118,7 +119,9 @@ def _act(request, reference, action):
 def post_reply(request, reference):
     body, files = request.POST.get("body", ""), request.FILES.getlist("files")
     if request.POST.get("kind") == "note":
-        return _act(request, reference, lambda t: console.note(ticket=t, user=request.user, body=body, files=files))
+        shared = request.POST.get("share_with_owner") == "1"
+        return _act(request, reference, lambda t: console.note(ticket=t, user=request.user, body=body, files=files,
+                                                               shared_with_owner=shared))
     return _act(request, reference, lambda t: console.reply(ticket=t, user=request.user, body=body, files=files))
 
 

@@ -9,9 +9,10 @@ import contextlib
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from apps.desk import notices
-from apps.desk.signals import forward_requested
+from apps.desk.signals import forward_requested, misassigned, owner_message
 from apps.routing import services as routing
 from apps.sla import services as sla
 from apps.tickets import channels
@@ -74,7 +75,8 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
 def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "",
                 author_user=None, author_contact=None, external_id: str = "",
                 automatic: bool = False, channel: str | None = None,
-                created_at: datetime | None = None, history: bool = True) -> Message:
+                created_at: datetime | None = None, history: bool = True,
+                shared_with_owner: bool = False) -> Message:
     """Add a message; a repeated ``external_id`` on the same channel returns the first one.
 
     A person's outbound reply meets the ticket's first response and acknowledgement;
@@ -84,18 +86,36 @@ def add_message(*, ticket: Ticket, direction: str, body: str, body_html: str = "
     return add_messages([NewMessage(
         ticket=ticket, direction=direction, body=body, body_html=body_html, author_user=author_user,
         author_contact=author_contact, external_id=external_id, automatic=automatic, channel=channel,
-        created_at=created_at, history=history)])[0]
+        created_at=created_at, history=history, shared_with_owner=shared_with_owner)])[0]
 
 
 @transaction.atomic
 def add_messages(items: list[NewMessage]) -> list[Message]:
-    """Add many messages: one message per item, in order; a known ``external_id`` gives the stored one."""
+    """Add many messages: one message per item, in order; a known ``external_id`` gives the stored one.
+
+    On a ticket that is with its extension's owner, the user's words (and notes an agent
+    shares with the owner) go on to the owner; a user writing again after the owner
+    resolved it puts it back with the owner, not in the vendor's queue.
+    """
+    for item in items:
+        if item.direction == Message.Direction.INBOUND and with_owner(item.ticket):
+            item.reopen_to = Status.FORWARDED
     stored = tickets.add_messages(items)
     for item, result in zip(items, stored):
+        if not result.created:
+            continue
         # The primitive set the first response only if this message was it.
-        if result.created and tickets.responded(item) and item.ticket.first_response_at == result.message.created_at:
+        if tickets.responded(item) and item.ticket.first_response_at == result.message.created_at:
             _record_clock_events(sla.record_response(ticket=item.ticket, at=result.message.created_at))
+        for_owner = item.direction == Message.Direction.INBOUND or result.message.shared_with_owner
+        if for_owner and with_owner(item.ticket):
+            owner_message.send(sender=Ticket, ticket=item.ticket, message=result.message)
     return [result.message for result in stored]
+
+
+def with_owner(ticket: Ticket) -> bool:
+    """Is the ticket the extension owner's to resolve (forwarded), not the vendor's?"""
+    return ticket.scope == Ticket.Scope.EXTENSION and not routing.needs_trained_specialist(ticket)
 
 
 def change_status(*, ticket: Ticket, to: str, actor: Actor | None = None, reason: str = "") -> Ticket:
@@ -145,7 +165,11 @@ def _forward(*, ticket: Ticket, actor: Actor) -> None:
 
 def _tell_user(*, ticket: Ticket, body: str) -> None:
     """An automatic message to the user, by the ticket's channel (or its fallback); it meets no SLA clock."""
-    message = add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body, automatic=True)
+    _deliver(ticket=ticket, message=add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, body=body,
+                                                automatic=True))
+
+
+def _deliver(*, ticket: Ticket, message: Message) -> None:
     for deliver in channels.reply_deliveries(ticket):
         if deliver(ticket=ticket, message=message) is not None:
             break
@@ -192,6 +216,64 @@ def sweep_sla(*, now: datetime | None = None, limit: int = 10_000) -> sla.SweepR
     result = sla.sweep(now=now, limit=limit)
     _record_clock_events(result.events)
     return result
+
+
+@transaction.atomic
+def follow_owner(*, ticket: Ticket, to: str, actor: Actor, reason: str = "") -> bool:
+    """The owner moved the ticket's issue (Jira): the desk's status follows. Returns whether it moved.
+
+    ``to`` is forwarded (the owner works on it, or reopened it) or resolved. A closed
+    ticket stays closed; a ticket returned to triage is no longer the owner's to move.
+    """
+    ticket.refresh_from_db(fields=["status", "scope", "category", "extension"])
+    if ticket.status == to or ticket.status == Status.CLOSED or not with_owner(ticket):
+        return False
+    if to not in tickets.ALLOWED_TRANSITIONS[ticket.status]:     # e.g. new → … : forwarded first
+        tickets.change_status(ticket=ticket, to=Status.FORWARDED, actor=actor, reason=reason)
+    if ticket.status != to:
+        tickets.change_status(ticket=ticket, to=to, actor=actor, reason=reason)
+    return True
+
+
+def add_owner_note(*, ticket: Ticket, body: str, external_id: str, created_at: datetime | None = None) -> Message:
+    """What the owner wrote for the desk (a Jira comment): an internal note; a repeated ``external_id`` is one note."""
+    return add_message(ticket=ticket, direction=Message.Direction.NOTE, body=body, external_id=external_id,
+                       channel=ticket.channel, created_at=created_at)
+
+
+@transaction.atomic
+def reply_for_owner(*, ticket: Ticket, body: str, owner_name: str, external_id: str) -> Message:
+    """The owner answers the user through the desk: mailed in the ticket's thread, signed with the owner's name.
+
+    It is no agent's reply, so it meets no SLA clock; a repeated ``external_id`` sends nothing again.
+    """
+    existing = Message.objects.filter(channel=ticket.channel, external_id=external_id).first()
+    if existing is not None:
+        return existing
+    message = add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, external_id=external_id,
+                          body=notices.signed_by_owner(ticket, body=body, owner_name=owner_name))
+    _deliver(ticket=ticket, message=message)
+    return message
+
+
+@transaction.atomic
+def return_to_triage(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
+    """The owner says the ticket is not theirs: back to triage in its language's queue, and routed again.
+
+    Subscribers of ``misassigned`` note it on the Jira link and alert the User Support Manager.
+    """
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("extension__owner").get(pk=ticket.pk)
+    extension = ticket.extension
+    if ticket.scope != Ticket.Scope.EXTENSION or extension is None:
+        raise tickets.TicketError(_("Only a ticket triaged to an extension can be returned."))
+    queue = routing.queue_for(language=ticket.language, channel=ticket.channel)
+    tickets.return_to_triage(ticket=ticket, queue=queue, actor=actor, reason=reason)
+    if ticket.status in (Status.FORWARDED, Status.RESOLVED):
+        tickets.change_status(ticket=ticket, to=Status.OPEN, actor=actor, reason=reason)
+    routing.withdraw_offers(ticket=ticket)
+    misassigned.send(sender=Ticket, ticket=ticket, extension=extension, actor=actor)
+    _route([ticket])
+    return ticket
 
 
 def record_forwarding(*, ticket: Ticket, data: dict) -> None:

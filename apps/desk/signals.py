@@ -5,3 +5,11 @@ from django.dispatch import Signal
 # Sent with ``ticket`` INSIDE the transaction that forwarded it (extension triage), so whatever a
 # subscriber writes (the Jira forward's outbox row) commits or rolls back with the triage.
 forward_requested = Signal()
+
+# Sent with ``ticket`` and ``message`` INSIDE the transaction that stored it: the user wrote on a ticket
+# that is with its extension's owner, or an agent shared a note with the owner (the Jira comment).
+owner_message = Signal()
+
+# Sent with ``ticket``, ``extension`` (the one it was wrongly triaged to) and ``actor`` INSIDE the
+# transaction that returned it to triage: the owner said it is not theirs.
+misassigned = Signal()

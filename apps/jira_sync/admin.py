@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from apps.jira_sync.models import JiraConnection, JiraLink
+from apps.jira_sync.models import JiraComment, JiraConnection, JiraLink, WebhookDelivery
 from supportdesk.admin_mixins import ReadOnlyAdmin
 
 
@@ -33,5 +33,18 @@ class JiraConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(JiraLink)
 class JiraLinkAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    list_display = ["ticket", "owner", "state", "issue_key", "forwarded_at"]
+    list_display = ["ticket", "owner", "state", "issue_key", "issue_status", "forwarded_at", "synced_at"]
     list_filter = ["state", "owner"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """What each owner's Jira sent, as received, and what the desk did with it."""
+
+    list_display = ["received_at", "owner", "event", "outcome", "identifier"]
+    list_filter = ["owner", "event"]
+
+
+@admin.register(JiraComment)
+class JiraCommentAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ["link", "comment_id", "message", "posted_by_desk"]

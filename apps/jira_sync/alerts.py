@@ -42,3 +42,16 @@ def tell_managers_failed(*, ticket, owner, error: str) -> None:
                      "Correct the connection (manage.py configure_jira %(slug)s ...); waiting forwards are then "
                      "sent again.") % {"reference": ticket.reference, "owner": owner.name, "error": error,
                                        "slug": owner.slug})
+
+
+def tell_managers_misassigned(*, ticket, extension, issue: str, by) -> None:
+    """The policy: an owner's "not ours" alerts the User Support Manager at once (this mail, and the console)."""
+    who = by.label or (by.user.get_username() if by.user else "")
+    with translation.override(settings.LANGUAGE_CODE):
+        _tell(key=f"jira-returned:{ticket.pk}:{issue or extension.slug}",
+              subject=_("%(owner)s says %(reference)s is not theirs") % {
+                  "owner": extension.owner.name, "reference": ticket.reference},
+              body=_("%(who)s returned ticket %(reference)s: it is not about %(extension)s. It is back in triage "
+                     "in its language's queue.\nJira issue: %(issue)s\nTicket: %(link)s") % {
+                  "who": who, "reference": ticket.reference, "extension": extension.name, "issue": issue or "—",
+                  "link": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/console/tickets/{ticket.reference}/"})

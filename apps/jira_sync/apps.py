@@ -9,12 +9,18 @@ class JiraSyncConfig(AppConfig):
     verbose_name = _("Jira forwarding")
 
     def ready(self):
-        from apps.desk.signals import forward_requested
-        from apps.jira_sync import forwarding
+        from apps.desk.signals import forward_requested, misassigned, owner_message
+        from apps.jira_sync import comments, forwarding, sync
         from apps.outbox import registry
 
         registry.register(forwarding.KIND, forwarding.deliver_forwards, queue="jira",
                           describe=forwarding.describe_forwards,
                           retry_base_seconds=forwarding.retry_base_seconds,
                           max_age_seconds=forwarding.max_age_seconds)
+        registry.register(comments.KIND, comments.deliver_comments, queue="jira",
+                          describe=comments.describe_comments,
+                          retry_base_seconds=forwarding.retry_base_seconds,
+                          max_age_seconds=forwarding.max_age_seconds)
         forward_requested.connect(forwarding.on_forward_requested, dispatch_uid="jira-forward")
+        owner_message.connect(comments.on_owner_message, dispatch_uid="jira-comment")
+        misassigned.connect(sync.on_misassigned, dispatch_uid="jira-misassigned")

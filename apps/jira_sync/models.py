@@ -29,6 +29,9 @@ class JiraConnection(models.Model):
     priorities = models.JSONField(_("priority per category"), default=dict, blank=True)
     labels = models.JSONField(_("labels"), default=list, blank=True)
     user_prefix = models.CharField(_("prefix of comments meant for the user"), max_length=40, default="[to user]")
+    public_comments_to_user = models.BooleanField(
+        _("public comments go to the user"), default=False,
+        help_text=_("Jira Service Management projects: a comment marked public is mailed to the user too."))
     integration_user = models.CharField(_("the desk's own Jira account"), max_length=200, blank=True,
                                         help_text=_("Its account id or name: events it caused are ignored."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -52,6 +55,7 @@ class JiraLink(models.Model):
         QUEUED = "queued", _("Forwarding")
         CREATED = "created", _("Forwarded")
         FAILED = "failed", _("Forwarding failed: owner configuration")
+        RETURNED = "returned", _("Returned by the owner: not their extension")
 
     ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="jira_link",
                                   verbose_name=_("ticket"))
@@ -61,6 +65,13 @@ class JiraLink(models.Model):
     issue_key = models.CharField(_("Jira issue"), max_length=64, blank=True, db_index=True)
     extras_sent = models.BooleanField(_("attachments and link sent"), default=False)
     last_error = models.TextField(_("last error"), blank=True)
+    answers_elsewhere = models.BooleanField(
+        _("the owner answers in their own support system"), default=False,
+        help_text=_("The owner talks to the user outside the desk; the ticket still follows Jira's status."))
+    issue_status = models.CharField(_("status in Jira"), max_length=100, blank=True)
+    synced_at = models.DateTimeField(_("last news from Jira"), null=True, blank=True)
+    # Jira's timestamp (ms) of the issue state last applied: deliveries may arrive out of order.
+    issue_state_at = models.BigIntegerField(_("Jira state as of"), default=0)
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     forwarded_at = models.DateTimeField(_("forwarded at"), null=True, blank=True)
 
@@ -70,3 +81,44 @@ class JiraLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} → {self.issue_key or self.get_state_display()}"
+
+
+class WebhookDelivery(models.Model):
+    """One delivery from Jira, stored before it is acknowledged; its identifier makes a repeat harmless."""
+
+    owner = models.ForeignKey("owners.ExtensionOwner", on_delete=models.CASCADE, related_name="jira_deliveries",
+                              verbose_name=_("owner"))
+    identifier = models.CharField(_("delivery id"), max_length=200)
+    event = models.CharField(_("event"), max_length=64)
+    body = models.JSONField(_("body"))
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Jira webhook delivery")
+        verbose_name_plural = _("Jira webhook deliveries")
+        constraints = [models.UniqueConstraint(fields=["owner", "identifier"], name="one_jira_delivery_per_id")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.event} {self.identifier}"
+
+
+class JiraComment(models.Model):
+    """A comment on a forwarded issue and the ticket message it is: posted by the desk, or received.
+
+    A comment the desk posted comes back as a webhook; this row tells it is ours.
+    """
+
+    link = models.ForeignKey(JiraLink, on_delete=models.CASCADE, related_name="comments", verbose_name=_("Jira link"))
+    comment_id = models.CharField(_("comment id"), max_length=64)
+    message = models.OneToOneField("tickets.Message", on_delete=models.CASCADE, related_name="jira_comment",
+                                   verbose_name=_("message"))
+    posted_by_desk = models.BooleanField(_("posted by the desk"), default=False)
+
+    class Meta:
+        verbose_name = _("Jira comment")
+        verbose_name_plural = _("Jira comments")
+        constraints = [models.UniqueConstraint(fields=["link", "comment_id"], name="one_row_per_jira_comment")]
+
+    def __str__(self) -> str:
+        return f"{self.link.issue_key} comment {self.comment_id}"

@@ -128,6 +128,9 @@ class Message(models.Model):
     body_html = models.TextField(_("sanitised HTML"), blank=True)
     external_id = models.CharField(_("external id"), max_length=998, blank=True,
                                    help_text=_("Message-ID, CallSid or client message id."))
+    shared_with_owner = models.BooleanField(
+        _("shared with the owner"), default=False, db_default=False,  # raw inserts (chat) leave it out
+        help_text=_("An internal note the extension's owner may read (owner portal, Jira comment)."))
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

@@ -37,7 +37,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.OPEN: frozenset({Status.PENDING, Status.FORWARDED, Status.RESOLVED}),
     Status.PENDING: frozenset({Status.OPEN, Status.FORWARDED, Status.RESOLVED}),
     Status.FORWARDED: frozenset({Status.OPEN, Status.RESOLVED}),
-    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    # An owner reopening the issue in Jira, or the user writing again, puts it back with the owner.
+    Status.RESOLVED: frozenset({Status.OPEN, Status.FORWARDED, Status.CLOSED}),
     Status.CLOSED: frozenset(),
 }
 
@@ -204,6 +205,8 @@ class NewMessage:
     channel: str | None = None
     created_at: datetime | None = None
     history: bool = True
+    shared_with_owner: bool = False     # a note the extension's owner may read (portal, Jira comment)
+    reopen_to: str = Status.OPEN        # where a user's message moves a waiting or resolved ticket
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,8 @@ def add_messages(items: list[NewMessage]) -> list[Stored]:
         message = Message(
             ticket=item.ticket, direction=item.direction, body_text=item.body, body_html=item.body_html,
             author_user=item.author_user, author_contact=item.author_contact, external_id=item.external_id,
-            automatic=item.automatic, channel=channel, created_at=item.created_at or now)
+            automatic=item.automatic, channel=channel, created_at=item.created_at or now,
+            shared_with_owner=item.shared_with_owner and item.direction == Message.Direction.NOTE)
         if item.external_id:
             found[key] = message
         fresh.append((item, message))
@@ -254,7 +258,7 @@ def add_messages(items: list[NewMessage]) -> list[Stored]:
             _record_first_response(ticket=item.ticket, at=message.created_at, user=item.author_user)
         elif item.direction == Message.Direction.INBOUND and item.ticket.status in (Status.PENDING, Status.RESOLVED):
             # The user answered or came back: the ticket needs a person again.
-            change_status(ticket=item.ticket, to=Status.OPEN, actor=_author(item), reason="user replied")
+            change_status(ticket=item.ticket, to=item.reopen_to, actor=_author(item), reason="user replied")
     return results
 
 
@@ -345,6 +349,19 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
               data={"scope": scope, "category": category,
                     "extension": extension.slug if extension else None, "language": ticket.language})
     return acknowledged
+
+
+@transaction.atomic
+def return_to_triage(*, ticket: Ticket, queue, actor: Actor, reason: str) -> Ticket:
+    """Undo an extension triage (the owner says the ticket is not theirs): untriaged, in ``queue``, unassigned."""
+    extension = ticket.extension
+    ticket.scope, ticket.category, ticket.extension, ticket.queue, ticket.assignee = (
+        Ticket.Scope.UNTRIAGED, "", None, queue, None)
+    ticket.save(update_fields=["scope", "category", "extension", "queue", "assignee", "updated_at"])
+    log_event(ticket=ticket, kind=TicketEvent.Kind.TRIAGED, actor=actor,
+              data={"scope": Ticket.Scope.UNTRIAGED, "returned_from": extension.slug if extension else None,
+                    "reason": reason})
+    return ticket
 
 
 @transaction.atomic

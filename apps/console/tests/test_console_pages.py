@@ -53,7 +53,7 @@ def test_an_internal_note_does_not_meet_the_clock(signed_in, ticket):
 def test_status_changes_follow_the_transitions_and_show_refusals(signed_in, ticket):
     signed_in.post(f"/console/tickets/{ticket.reference}/status/", {"status": "resolved"})
     assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
-    page = signed_in.post(f"/console/tickets/{ticket.reference}/status/", {"status": "forwarded"}, follow=True)
+    page = signed_in.post(f"/console/tickets/{ticket.reference}/status/", {"status": "pending"}, follow=True)
     assert "cannot move" in page.content.decode()
 
 

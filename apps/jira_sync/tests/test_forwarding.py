@@ -4,84 +4,22 @@ The real ``jira`` library talks over HTTP to the stand-in (``standin.py``); deli
 as the outbox's sweep runs them (``deliver_due``), with time moved past each retry delay.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 
-from apps.accounts.services import make_agent
 from apps.desk import actions
 from apps.jira_sync.models import JiraConnection, JiraLink
-from apps.jira_sync.tests.standin import JiraStandIn
+from apps.jira_sync.tests.helpers import NOW, configure, extension_ticket, sweep_until_quiet
 from apps.outbox import services as outbox
 from apps.outbox.models import OutboxItem
-from apps.owners.models import Extension, ExtensionOwner
+from apps.owners.models import Extension
 from apps.tickets.models import Message, Ticket, TicketEvent
 from apps.tickets.services import Actor
-
-NOW = datetime(2025, 5, 19, 9, 0, tzinfo=UTC)   # a Monday
-
-
-@pytest.fixture(autouse=True)
-def deliveries_by_the_sweep(monkeypatch, settings):
-    """Each test drives delivery itself (embedded mode would deliver inline at commit)."""
-    monkeypatch.setattr(outbox, "enqueue_on_commit", lambda *args: None)
-    settings.JIRA_RETRY_BASE_SECONDS = 30
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
-@pytest.fixture
-def jira():
-    with JiraStandIn(deployment="Cloud") as standin:
-        standin.require_auth(basic=("desk@example.org", "s3cret-token"))
-        yield standin
-
-
-@pytest.fixture
-def acme(db):
-    owner = ExtensionOwner.objects.create(name="Acme Plugins", slug="acme")
-    return Extension.objects.create(name="Acme Charts", slug="acme-charts", owner=owner)
-
-
-@pytest.fixture
-def manager(db):
-    user = get_user_model().objects.create_user("usm", email="usm@example.com")
-    make_agent(user=user, languages=["sv"], channels=["email"], manager=True)
-    return user
-
-
-def configure(owner_slug, jira, project="SUP"):
-    with time_machine.travel(NOW, tick=False):
-        _configure(owner_slug, jira, project)
-
-
-def _configure(owner_slug, jira, project):
-    call_command("configure_jira", owner_slug, "--url", jira.url, "--project", project,
-                 "--email", "desk@example.org", "--api-token", "s3cret-token", "--webhook-secret", "hook")
-
-
-def extension_ticket(contact, extension, ref="m1", category="bug"):
-    with time_machine.travel(NOW, tick=False):
-        ticket = actions.open_ticket(channel="email", contact=contact, subject="Diagrammet ritas inte",
-                                     body="Diagrammet blir tomt efter uppdateringen.", external_ref=ref)
-        actions.triage_ticket(ticket=ticket, scope="extension", category=category, extension=extension,
-                              actor=Actor(label="test"))
-    return Ticket.objects.get(pk=ticket.pk)
-
-
-def sweep_until_quiet(minutes=60, rounds=30):
-    """Deliver what is due, moving time past every retry delay, until nothing is pending."""
-    moment = NOW
-    for _ in range(rounds):
-        with time_machine.travel(moment, tick=False):
-            outbox.deliver_due()
-        if not OutboxItem.objects.filter(status=OutboxItem.Status.PENDING).exists():
-            return
-        moment += timedelta(minutes=minutes)
 
 
 def test_an_extension_ticket_becomes_one_labelled_issue_with_the_users_words_and_a_link_back(

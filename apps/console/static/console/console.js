@@ -120,7 +120,18 @@
     if (frame.type === "offer") { showOffer(frame); return; }
     if (frame.type === "accepted") { location.href = "/console/tickets/" + frame.ticket + "/"; return; }
     if (frame.type === "viewers") { showViewers(frame); return; }
+    if (frame.type === "alert.misassigned") { showMisassigned(frame); return; }
     if (frame.type === "error") { showError(frame.detail); }
+  }
+
+  /* The manager hears at once when an owner returns a ticket as not theirs. */
+  function showMisassigned(frame) {
+    var box = document.getElementById("chat-alerts"), link = document.createElement("a");
+    link.href = "/console/tickets/" + frame.ticket + "/"; link.className = "misassigned";
+    link.textContent = S.misassigned.replace("%(owner)s", frame.owner).replace("%(ticket)s", frame.ticket)
+      .replace("%(extension)s", frame.extension);
+    if (box) box.appendChild(link);
+    attention();
   }
 
   function onTicketEvent(frame) {
