@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.console",
     "apps.chat",
     "apps.jira_sync",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [

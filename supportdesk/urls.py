@@ -8,11 +8,21 @@ from django.views.generic import RedirectView
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
 from apps.accounts.forms import AdminSignInForm, SignInForm
-from apps.accounts.selectors import is_manager
+from apps.accounts.selectors import is_manager, works_tickets
+from apps.tickets.access import owner_of
 from supportdesk.api import api
 
 admin.site.login_form = AdminSignInForm
 handler404 = "supportdesk.api_errors.not_found"
+
+
+class SignInView(auth_views.LoginView):
+    """Agents land in the console; an owner's admins in their owner portal."""
+
+    def get_default_redirect_url(self):
+        if owner_of(self.request.user) is not None and not works_tickets(self.request.user):
+            return "/owners/"
+        return super().get_default_redirect_url()
 
 
 def managers_only(view):
@@ -30,13 +40,14 @@ django_rq_urls = (get_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=man
 urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
+    path("accounts/login/", SignInView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("reports/", include("apps.reports.urls")),
     path("email/", include("apps.mail.urls")),
     path("jira/", include("apps.jira_sync.urls")),
+    path("owners/", include("apps.portal.urls")),
     path("console/outbox/", include("apps.outbox.urls")),
     path("console/", include("apps.console.urls")),
     path("console/", include("apps.chat.console_urls")),

@@ -19,4 +19,26 @@ def event_detail(event: TicketEvent) -> str:
     if (event.kind == TicketEvent.Kind.STATUS and data.get("from") in Ticket.Status.values
             and data.get("to") in Ticket.Status.values):
         return f"{Ticket.Status(data['from']).label} → {Ticket.Status(data['to']).label}"
+    if event.kind == TicketEvent.Kind.FORWARDING:
+        return _forwarding_detail(data)
+    if event.kind == TicketEvent.Kind.TRIAGED and data.get("returned_from"):
+        return str(_("returned to triage from %(extension)s") % {"extension": data["returned_from"]})
+    return ""
+
+
+def _forwarding_detail(data: dict) -> str:
+    """Each step of the forward to the owner's Jira, as the history should tell it."""
+    kind = data.get("event")
+    if kind == "waiting":
+        return str(_("waits for the owner's Jira connection"))
+    if kind == "created":
+        return str(_("Jira issue %(issue)s created") % {"issue": data.get("issue", "")})
+    if kind == "attempt":
+        outcome = _("will be retried") if data.get("outcome") == "retry" else _("stopped")
+        return str(_("attempt %(attempt)s failed, %(outcome)s: %(error)s") % {
+            "attempt": data.get("attempt", "?"), "outcome": outcome, "error": data.get("error", "")[:200]})
+    if kind == "returned":
+        return str(_("returned by the owner: not their extension (%(issue)s)") % {"issue": data.get("issue") or "—"})
+    if kind == "answers_elsewhere":
+        return str(_("the owner answers in their own support system"))
     return ""

@@ -137,3 +137,11 @@ def _adf_text(node) -> str:
         parts = [_adf_text(child) for child in node.get("content") or []]
         return ("\n" if node.get("type") == "doc" else "").join(parts)
     return ""
+
+
+def answer_elsewhere(*, ticket, user) -> bool:
+    """The owner answers the user in their own support system: the desk shows it and mails them nothing."""
+    changed = JiraLink.objects.filter(ticket=ticket, answers_elsewhere=False).update(answers_elsewhere=True)
+    if changed:
+        actions.record_forwarding(ticket=ticket, data={"event": "answers_elsewhere", "by": user.get_username()})
+    return bool(changed)

@@ -14,10 +14,11 @@ used here and re-exported so callers ask one module.
 from django.db.models import Q, QuerySet
 
 from apps.accounts.selectors import Scope, is_manager, scope_of, works_tickets
+from apps.owners.models import ExtensionOwner
 from apps.tickets.models import Ticket
 
-__all__ = ["Scope", "allows", "can_act_on", "can_act_on_ticket_id", "is_manager", "scope_of", "ticket_filter",
-           "visible", "visible_tickets", "works_tickets"]
+__all__ = ["Scope", "allows", "can_act_on", "can_act_on_ticket_id", "is_manager", "owner_of", "owner_tickets",
+           "scope_of", "ticket_filter", "visible", "visible_tickets", "works_tickets"]
 
 
 def allows(scope: Scope, *, language: str, channel: str, assignee_id: int | None) -> bool:
@@ -60,3 +61,23 @@ def can_act_on_ticket_id(user, ticket_id: int) -> bool:
     if scope.everything:
         return True
     return visible(Ticket.objects.filter(pk=ticket_id), scope=scope).exists()
+
+
+def owner_of(user):
+    """The extension owner whose admin seat ``user`` holds (read fresh), or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return ExtensionOwner.objects.filter(admins__user_id=user.pk, admins__user__is_active=True).first()
+
+
+def owner_tickets(user) -> QuerySet[Ticket]:
+    """The owner portal's rule: the tickets of the seat holder's own extensions that are the owner's to resolve.
+
+    A functionality question about a Trained Specialist extension stays with the vendor's
+    trained agents; a ticket returned as "not ours" is untriaged and leaves the list.
+    """
+    owner = owner_of(user)
+    if owner is None:
+        return Ticket.objects.none()
+    return (Ticket.objects.filter(scope=Ticket.Scope.EXTENSION, extension__owner=owner)
+            .exclude(extension__trained_specialist=True, category=Ticket.Category.FUNCTIONALITY))
