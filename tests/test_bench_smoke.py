@@ -108,3 +108,13 @@ def test_chat_latency_carries_every_line_both_ways():                 # ~25 s
     output = run("chat_latency.py", "--smoke", "--database", f"{PREFIX}_chat")
     figure(r"^\| relay \| - \| 2 \| 6/6 \| 0 \| 0 \|", output)
     figure(r"^\| daphne1 \| pubsub \| 2 \| 6/6 \| 0 \| 0 \| .* \| 18/18 \|", output)
+
+
+@pytest.mark.postgresql
+@pytest.mark.redis
+@pytest.mark.skipif(not (ON_POSTGRES and REDIS_URL), reason=NOT_POSTGRES_AND_REDIS)
+def test_jira_forward_makes_one_issue_per_ticket_through_failures():  # ~30 s
+    output = run("jira_forward.py", "--smoke", "--database-url", f"{SERVER}/{PREFIX}_jira", "--redis", REDIS_URL,
+                 timeout=180)
+    figure(r"^jira forward: 40 forwards, 2 worker\(s\), fail ratio 30%: 40 issues, 0 duplicates, 0 lost; .* OK$",
+           output)

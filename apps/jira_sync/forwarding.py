@@ -116,10 +116,11 @@ def _forward(item: OutboxItem, link: JiraLink, connection: JiraConnection) -> re
         if key is None:
             key = client.create_issue(fields=_fields(connection, ticket), prefetch=False).key
         link.issue_key, link.state, link.forwarded_at, link.last_error = key, JiraLink.State.CREATED, timezone.now(), ""
+        # Stored at once: whatever fails after this, the issue is never made again.
         link.save(update_fields=["issue_key", "state", "forwarded_at", "last_error"])
         actions.record_forwarding(ticket=ticket, data={"event": "created", "issue": key, "attempt": item.attempts})
     if not link.extras_sent:
-        _send_extras(client, link)
+        _send_extras(client, link, retried=item.attempts > 1)
         JiraLink.objects.filter(pk=link.pk).update(extras_sent=True)
     return registry.Sent()
 
@@ -150,18 +151,26 @@ def _desk_link(ticket) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/console/tickets/{ticket.reference}/"
 
 
-def _send_extras(client, link: JiraLink) -> None:
-    """The user's files and a link back to the desk; on a retry, what is already on the issue is not sent again."""
+def _send_extras(client, link: JiraLink, *, retried: bool) -> None:
+    """The user's files and a link back to the desk; on a retry, files already on the issue are not sent again."""
     ticket = link.ticket
-    present = {attachment.filename for attachment in
-               getattr(client.issue(link.issue_key, fields="attachment").fields, "attachment", None) or []}
-    for message in ticket.messages.filter(direction=Message.Direction.INBOUND).prefetch_related("attachments"):
-        for attachment in message.attachments.all():
-            if attachment.filename in present:
-                continue
-            with attachment.file.open("rb") as data:
-                client.add_attachment(issue=link.issue_key, attachment=data, filename=attachment.filename)
-    client.add_simple_link(link.issue_key, {"url": _desk_link(ticket), "title": f"supportdesk {ticket.reference}"})
+    files = [attachment for message in ticket.messages.filter(direction=Message.Direction.INBOUND)
+             .prefetch_related("attachments") for attachment in message.attachments.all()]
+    present = set()
+    if files and retried:
+        present = {attachment.filename for attachment in
+                   getattr(client.issue(link.issue_key, fields="attachment").fields, "attachment", None) or []}
+    for attachment in files:
+        if attachment.filename in present:
+            continue
+        with attachment.file.open("rb") as data:
+            client.add_attachment(issue=link.issue_key, attachment=data, filename=attachment.filename)
+    url = _desk_link(ticket)
+    # A remote link POSTed twice is two links: after an unclear attempt, look first.
+    if retried and any(getattr(getattr(remote, "object", None), "url", "") == url
+                       for remote in client.remote_links(link.issue_key)):
+        return
+    client.add_simple_link(link.issue_key, {"url": url, "title": f"supportdesk {ticket.reference}"})
 
 
 def _judge(error: JIRAError, link: JiraLink) -> registry.Outcome:

@@ -136,3 +136,12 @@ def test_configure_jira_refuses_an_unknown_owner_or_a_bad_address(acme):
         call_command("configure_jira", "acme", "--url", "jira here", "--project", "S", "--pat", "t",
                      "--webhook-secret", "h")
     assert not mail.outbox
+
+
+def test_a_link_back_whose_answer_is_lost_is_not_added_twice(contact, acme, jira):
+    configure("acme", jira)
+    extension_ticket(contact, acme)
+    jira.fail_next(1, "lost", path_contains="/remotelink", method="POST")
+    sweep_until_quiet()
+    [issue] = jira.issues.values()
+    assert len(issue.remote_links) == 1 and jira.create_calls == 1

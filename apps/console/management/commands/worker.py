@@ -23,7 +23,7 @@ class Command(BaseCommand):
         import django_rq
 
         level = VERBOSITY_LEVELS.get(verbosity, "INFO")
-        worker = django_rq.get_worker(*worker_queues())
+        worker = django_rq.get_worker(*worker_queues(), worker_class="supportdesk.worker.DeskWorker")
         if burst:
             moved = self.move_due_scheduled_jobs(worker)
             worker.work(burst=True, logging_level=level)
