@@ -88,7 +88,9 @@ def environment(database_url: str, redis_url: str, media: Path) -> dict[str, str
             "SECRET_KEY": "bench-only", "FIELD_ENCRYPTION_KEY": "bench-only", "LOG_LEVEL": "CRITICAL",
             "MEDIA_ROOT": str(media), "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",   # the users' notices
-            "JIRA_RETRY_BASE_SECONDS": "1", "OUTBOX_RETRY_MAX_SECONDS": "8",   # backoff capped: a run ends "JIRA_TIMEOUT_SECONDS": "10", "PYTHONUNBUFFERED": "1"}
+            # The first retry after 1 s and backoff capped at 8 s, so a run ends in minutes, not hours.
+            "JIRA_RETRY_BASE_SECONDS": "1", "OUTBOX_RETRY_MAX_SECONDS": "8",
+            "JIRA_TIMEOUT_SECONDS": "10", "PYTHONUNBUFFERED": "1"}
 
 
 def setup_django(env: dict[str, str]) -> None:
