@@ -1,8 +1,13 @@
 """Owners' Jira connections for the manager; secrets can be replaced, never read back."""
 
+import requests
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from jira.exceptions import JIRAError
 
+from apps.jira_sync.client import client_for
 from apps.jira_sync.models import JiraComment, JiraConnection, JiraLink, WebhookDelivery
 from supportdesk.admin_mixins import ReadOnlyAdmin
 
@@ -29,6 +34,27 @@ class JiraConnectionForm(forms.ModelForm):
 class JiraConnectionAdmin(admin.ModelAdmin):
     form = JiraConnectionForm
     list_display = ["owner", "site_url", "project_key", "auth", "updated_at"]
+    actions = ["test_connection"]
+
+    @admin.action(description=gettext_lazy("Test connection"))
+    def test_connection(self, request, queryset):
+        """Sign in and read the project; the account found becomes the desk's own (its echoes are ignored)."""
+        for connection in queryset:
+            try:
+                client = client_for(connection)
+                account = client.myself()
+                project = client.project(connection.project_key)
+            except (JIRAError, requests.RequestException) as error:
+                status = getattr(error, "status_code", None) or type(error).__name__
+                self.message_user(request, _("%(owner)s: Jira refused (%(status)s).") % {
+                    "owner": connection.owner, "status": status}, messages.ERROR)
+                continue
+            if not connection.integration_user:
+                connection.integration_user = account.get("accountId") or account.get("name") or ""
+                connection.save(update_fields=["integration_user", "updated_at"])
+            self.message_user(request, _("%(owner)s: signed in as %(account)s; project %(project)s found.") % {
+                "owner": connection.owner, "account": account.get("displayName", ""), "project": project.name},
+                messages.SUCCESS)
 
 
 @admin.register(JiraLink)

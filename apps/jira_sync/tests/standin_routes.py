@@ -59,6 +59,11 @@ class Routes:
                      "serverTime": "2026-12-05T12:00:00.000+0000", "scmInfo": "standin",
                      "serverTitle": "Jira stand-in"}
 
+    def myself(self):
+        """The signed-in account: the integration user the desk's own comments are written by."""
+        return 200, {"accountId": "557058:integration", "name": "integration", "displayName": "Integration",
+                     "active": True}
+
     def fields(self):
         names = ("summary", "description", "labels", "status", "project", "issuetype", "resolution",
                  "priority", "created", "updated", "comment", "attachment")
@@ -222,6 +227,7 @@ class Routes:
 
 ROUTES = [
     (r"serverInfo", "GET", Routes.server_info),
+    (r"myself", "GET", Routes.myself),
     (r"field", "GET", Routes.fields),
     (r"project", "GET", Routes.projects),
     (r"project/([^/]+)", "GET", Routes.project),

@@ -217,3 +217,21 @@ def test_an_issue_whose_create_answer_was_lost_is_recognised_by_its_label(client
     assert JiraLink.objects.get(ticket=ticket).issue_key == key
     sweep_until_quiet()
     assert len(jira.issues) == 1
+
+
+def test_the_admins_test_connection_signs_in_and_learns_the_desks_own_account(client, acme, jira):
+    from django.contrib.auth import get_user_model
+
+    configure("acme", jira)
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(root)
+    connection = JiraConnection.objects.get(owner__slug="acme")
+    page = client.post("/admin/jira_sync/jiraconnection/", {"action": "test_connection",
+                                                            "_selected_action": [connection.pk]}, follow=True)
+    assert "signed in as Integration; project Project SUP found" in page.content.decode()
+    connection.refresh_from_db()
+    assert connection.integration_user == "557058:integration"
+    JiraConnection.objects.filter(pk=connection.pk).update(project_key="NOPE")
+    page = client.post("/admin/jira_sync/jiraconnection/", {"action": "test_connection",
+                                                            "_selected_action": [connection.pk]}, follow=True)
+    assert "Jira refused (404)" in page.content.decode()
