@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.jira_sync",
     "apps.portal",
+    "apps.voice",
 ]
 
 MIDDLEWARE = [
@@ -257,10 +258,26 @@ CHAT_ATTACHMENT_TYPES = env_list("CHAT_ATTACHMENT_TYPES", [
 CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS", ["*"])
 
 # --- integrations ------------------------------------------------------------
+# The phone line (apps.voice) is on when both are set; /voice/* answers 404 otherwise.
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)
-FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
+# The agents' browser softphone (/voice/token) also needs an API key and a TwiML app.
+TWILIO_API_KEY = env_str("TWILIO_API_KEY")
+TWILIO_API_SECRET = env_str("TWILIO_API_SECRET")
+TWILIO_TWIML_APP_SID = env_str("TWILIO_TWIML_APP_SID")
+# Where the Twilio REST client sends requests (a local stand-in in tests); empty: Twilio itself.
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10)
+# Text-to-speech voices of the IVR, and what a waiting caller hears between announcements.
+VOICE_VOICE_EN = env_str("VOICE_VOICE_EN", "Polly.Joanna")
+VOICE_VOICE_SV = env_str("VOICE_VOICE_SV", "Polly.Astrid")
+VOICE_HOLD_MUSIC_URL = env_str(
+    "VOICE_HOLD_MUSIC_URL", "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3")
+# A caller waiting this long is offered voicemail or a callback (the policy's phone target).
+VOICE_OFFER_VOICEMAIL_SECONDS = env_int("VOICE_OFFER_VOICEMAIL_SECONDS", 180)
+# A bridge to an agent is worth trying only while the caller may still be waiting.
+VOICE_BRIDGE_MAX_AGE_SECONDS = env_int("VOICE_BRIDGE_MAX_AGE_SECONDS", 120)
 
 # --- security ----------------------------------------------------------------
 # Secure cookies and HTTPS rules follow the address users reach: over plain http (the demo on

@@ -48,6 +48,7 @@ urlpatterns = [
     path("email/", include("apps.mail.urls")),
     path("jira/", include("apps.jira_sync.urls")),
     path("owners/", include("apps.portal.urls")),
+    path("voice/", include("apps.voice.urls")),
     path("console/outbox/", include("apps.outbox.urls")),
     path("console/", include("apps.console.urls")),
     path("console/", include("apps.chat.console_urls")),

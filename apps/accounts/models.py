@@ -18,6 +18,9 @@ class AgentProfile(models.Model):
     channels = models.JSONField(_("channels"), default=list, blank=True,
                                 help_text=_("Channels this agent may take."))
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    phone_number = models.CharField(
+        _("phone number"), max_length=32, blank=True,
+        help_text=_("E.164 number that accepted calls ring; empty: the browser softphone in the console."))
 
     class Meta:
         verbose_name = _("agent profile")

@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from apps.desk import notices
-from apps.desk.signals import forward_requested, misassigned, owner_message
+from apps.desk.signals import forward_requested, misassigned, owner_message, ticket_taken
+from apps.policy.services import PolicyError
 from apps.routing import services as routing
 from apps.sla import services as sla
 from apps.tickets import channels
@@ -191,6 +192,7 @@ def take_ticket(*, ticket: Ticket, user, by_routing: bool = False) -> Ticket:
     routing.note_taken(ticket=ticket, user=user)
     if ticket.status == Status.NEW and channels.is_live(ticket):
         tickets.change_status(ticket=ticket, to=Status.OPEN, actor=actor)
+    ticket_taken.send(sender=Ticket, ticket=ticket, user=user)
     return ticket
 
 
@@ -274,6 +276,39 @@ def return_to_triage(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     misassigned.send(sender=Ticket, ticket=ticket, extension=extension, actor=actor)
     _route([ticket])
     return ticket
+
+
+@transaction.atomic
+def answer_call(*, ticket: Ticket, at: datetime, user=None) -> None:
+    """A person picked up a queued call at ``at``: the call's answer target and the acknowledgement are met."""
+    tickets.record_first_response(ticket=ticket, at=at, user=user)
+    _record_clock_events(sla.record_response(ticket=ticket, at=at))
+
+
+@transaction.atomic
+def call_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
+    """A call nobody answered live becomes async work: a voicemail, a callback asked for, a caller who hung up.
+
+    The live answer target stops (not applicable before its deadline, breached after), the async
+    clock starts, pending offers close and the ticket moves to its language's async queue, where
+    routing assigns it like mail. The channel app has already said the ticket is no longer live.
+    """
+    _record_clock_events(sla.set_aside_live_answer(ticket=ticket, at=at))
+    try:
+        sla.start_callback_clock(ticket=ticket, at=at)
+    except PolicyError as error:
+        tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
+    routing.withdraw_offers(ticket=ticket)
+    queue = routing.queue_for_ticket(ticket)
+    if ticket.assignee_id is None or queue != ticket.queue:
+        tickets.hand_over(ticket=ticket, to_agent=None, to_queue=queue, actor=Actor(label=reason))
+        _route([ticket])
+    return ticket
+
+
+def record_call(*, ticket: Ticket, data: dict, at: datetime | None = None) -> None:
+    """A step of the ticket's phone call (queued, bridged, voicemail, abandoned, completed) for history and reports."""
+    tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.CALL, actor=Actor(label="phone"), data=data, at=at)
 
 
 def record_forwarding(*, ticket: Ticket, data: dict) -> None:

@@ -13,3 +13,7 @@ owner_message = Signal()
 # Sent with ``ticket``, ``extension`` (the one it was wrongly triaged to) and ``actor`` INSIDE the
 # transaction that returned it to triage: the owner said it is not theirs.
 misassigned = Signal()
+
+# Sent with ``ticket`` and ``user`` INSIDE the transaction that gave the ticket to an agent (an offer
+# accepted, routing, a take): a queued call is bridged to that agent (the voice app's outbox row).
+ticket_taken = Signal()

@@ -33,6 +33,12 @@ def queue_kind_for(channel: str) -> str:
     return Queue.Kind.LIVE if channels.spec(channel).live else Queue.Kind.ASYNC
 
 
+def queue_kinds_for(channel: str) -> set[str]:
+    """The queues a channel's work can be in: a live channel that can turn async (voicemail) has both."""
+    entry = channels.spec(channel)
+    return {queue_kind_for(channel)} | ({Queue.Kind.ASYNC} if entry.live and entry.live_while else set())
+
+
 class AgentState(models.Model):
     """Live routing state of one agent: presence, capacity, when they last took work."""
 

@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.routing.models import AgentState, Offer, Queue, queue_kind_for
+from apps.routing.models import AgentState, Offer, Queue, queue_kind_for, queue_kinds_for
 from apps.routing.signals import offer_made
 from apps.tickets import channels
 from apps.tickets.access import can_act_on, is_manager
@@ -45,6 +45,13 @@ def queue_for(*, language: str, channel: str) -> Queue | None:
     return once(("queue", language, kind), lambda: Queue.objects.filter(language=language, kind=kind).first())
 
 
+def queue_for_ticket(ticket) -> Queue | None:
+    """The queue a ticket belongs in now: a call that became a voicemail is async work."""
+    kind = Queue.Kind.LIVE if channels.is_live(ticket) else Queue.Kind.ASYNC
+    return once(("queue", ticket.language, kind), lambda: Queue.objects.filter(language=ticket.language,
+                                                                              kind=kind).first())
+
+
 def agent_state(user) -> AgentState:
     state, _created = AgentState.objects.get_or_create(user=user)
     return state
@@ -57,7 +64,7 @@ def visible_queues(user) -> list[Queue]:
     profile = getattr(user, "agent_profile", None)
     if profile is None:
         return []
-    kinds = {queue_kind_for(channel) for channel in profile.channels}
+    kinds = {kind for channel in profile.channels for kind in queue_kinds_for(channel)}
     return list(Queue.objects.filter(language__in=profile.languages, kind__in=kinds))
 
 
@@ -78,7 +85,9 @@ def _load(user_ids: list[int]) -> dict[int, dict[str, int]]:
     capped = list(channels.capacity_fields())
     if not user_ids or not capped:
         return {}
-    rows = (Ticket.objects.filter(assignee_id__in=user_ids, status__in=OPEN_STATUSES, channel__in=capped)
+    # A call that became a voicemail sits in the async queue: it no longer holds the agent's line.
+    live = Q(queue__isnull=True) | Q(queue__kind=Queue.Kind.LIVE)
+    rows = (Ticket.objects.filter(live, assignee_id__in=user_ids, status__in=OPEN_STATUSES, channel__in=capped)
             .values("assignee_id").annotate(**{channel: Count("pk", filter=Q(channel=channel)) for channel in capped}))
     return {row["assignee_id"]: row for row in rows}
 

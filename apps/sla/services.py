@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.policy.businesstime import CalendarError, calendar_for
+from apps.policy.languages import Channel
 from apps.policy.models import Region, SlaPolicy
 from apps.policy.services import PolicyError, channel_rule, region_calendar, window_spec
 from apps.sla.models import SlaTarget
@@ -146,15 +147,47 @@ def start_clocks_many(items: list[tuple[Ticket, datetime | None]]
 
 def _meet(*, ticket: Ticket, kinds: list[str], at: datetime) -> list[ClockEvent]:
     met = []
-    for target in SlaTarget.objects.filter(ticket=ticket, kind__in=kinds, met_at__isnull=True):
+    for target in SlaTarget.objects.filter(ticket=ticket, kind__in=kinds, met_at__isnull=True,
+                                           not_applicable_at__isnull=True):
         if SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True).update(met_at=at):
             met.append(ClockEvent(ticket_id=ticket.pk, target=target.kind, event="met", at=at, due_at=target.due_at))
     return met
 
 
 def record_response(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
-    """A person answered: first response and acknowledgement are met."""
-    return _meet(ticket=ticket, kinds=[Kind.FIRST_RESPONSE, Kind.ACKNOWLEDGE], at=at)
+    """A person answered (a reply, a call picked up, a caller called back): every response target is met."""
+    return _meet(ticket=ticket, kinds=[Kind.FIRST_RESPONSE, Kind.CALLBACK, Kind.ACKNOWLEDGE], at=at)
+
+
+def set_aside_live_answer(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
+    """A caller left the live queue unanswered (voicemail, a callback, a hang-up): the answer clock stops.
+
+    Before its deadline the target no longer applies: recorded, and left out of compliance.
+    At or after it, it was breached (whether or not the sweep has seen it yet).
+    """
+    events = []
+    running = running_targets().filter(ticket=ticket, kind=Kind.FIRST_RESPONSE)
+    for target in running:
+        applies = at >= target.due_at
+        change = {"breached_at": at} if applies else {"not_applicable_at": at}
+        if running.filter(pk=target.pk).update(**change):
+            events.append(ClockEvent(ticket_id=ticket.pk, target=target.kind, at=at, due_at=target.due_at,
+                                     event="breached" if applies else "not_applicable"))
+    return events
+
+
+def start_callback_clock(*, ticket: Ticket, at: datetime) -> SlaTarget:
+    """The async answer a call now waits for: the email channel's response target, counted from ``at``.
+
+    A repeated start (Twilio repeats a webhook) keeps the first deadline.
+    """
+    deadline = next(d for d in compute_deadlines(channel=Channel.EMAIL, region=ticket.region, received=at)
+                    if d.kind == Kind.FIRST_RESPONSE)
+    target, _created = SlaTarget.objects.get_or_create(
+        ticket=ticket, kind=Kind.CALLBACK,
+        defaults={"clock": deadline.clock, "target_seconds": deadline.target_seconds, "started_at": at,
+                  "due_at": deadline.due_at, "warn_at": deadline.warn_at})
+    return target
 
 
 def record_acknowledgement(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
@@ -163,7 +196,7 @@ def record_acknowledgement(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
 
 
 def running_targets():
-    return SlaTarget.objects.filter(met_at__isnull=True, breached_at__isnull=True)
+    return SlaTarget.objects.filter(met_at__isnull=True, breached_at__isnull=True, not_applicable_at__isnull=True)
 
 
 def recompute_running_targets(*, region_id: int | None = None) -> int:
@@ -175,14 +208,17 @@ def recompute_running_targets(*, region_id: int | None = None) -> int:
     for target in targets.iterator(chunk_size=500):
         ticket = target.ticket
         waiting_since = target.started_at if target.kind == Kind.FIRST_RESPONSE else None
+        callback = target.kind == Kind.CALLBACK     # the async clock, from when the call became async work
         try:
-            deadlines = compute_deadlines(channel=ticket.channel, region=ticket.region,
-                                          received=ticket.received_at, waiting_since=waiting_since)
+            deadlines = compute_deadlines(channel=Channel.EMAIL if callback else ticket.channel, region=ticket.region,
+                                          received=target.started_at if callback else ticket.received_at,
+                                          waiting_since=waiting_since)
         except PolicyError as error:
             log.warning("cannot recompute %s of %s: %s", target.kind, ticket.reference, error)
             continue
         for deadline in deadlines:
-            if deadline.kind == target.kind and (deadline.due_at, deadline.warn_at) != (target.due_at, target.warn_at):
+            kind = Kind.CALLBACK if callback and deadline.kind == Kind.FIRST_RESPONSE else deadline.kind
+            if kind == target.kind and (deadline.due_at, deadline.warn_at) != (target.due_at, target.warn_at):
                 changed += SlaTarget.objects.filter(pk=target.pk, met_at__isnull=True, breached_at__isnull=True).update(
                     due_at=deadline.due_at, warn_at=deadline.warn_at, clock=deadline.clock,
                     target_seconds=deadline.target_seconds)

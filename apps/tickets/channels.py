@@ -39,7 +39,7 @@ REGISTRY: dict[str, ChannelSpec] = {
                               waiting_label=_("waiting chats"), reply_fallback=Channel.EMAIL),
     # A queued call is live; a call that became a voicemail is async (the voice app says which).
     Channel.VOICE: ChannelSpec(Channel.VOICE, live=True, capacity_field="max_calls",
-                               waiting_label=_("waiting calls")),
+                               waiting_label=_("waiting calls"), reply_fallback=Channel.EMAIL),
     Channel.EMAIL: ChannelSpec(Channel.EMAIL, live=False, waiting_label=_("open emails and reports")),
     Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails and reports")),
 }

@@ -185,6 +185,7 @@ class TicketEvent(models.Model):
         SLA = "sla", _("SLA")
         CONTACT = "contact", _("Contact")
         FORWARDING = "forwarding", _("Forwarding to the owner")
+        CALL = "call", _("Phone call")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events",
                                verbose_name=_("ticket"))

@@ -255,7 +255,7 @@ def add_messages(items: list[NewMessage]) -> list[Stored]:
                 for item, message in fresh if item.history])
     for item, message in fresh:
         if responded(item):
-            _record_first_response(ticket=item.ticket, at=message.created_at, user=item.author_user)
+            record_first_response(ticket=item.ticket, at=message.created_at, user=item.author_user)
         elif item.direction == Message.Direction.INBOUND and item.ticket.status in (Status.PENDING, Status.RESOLVED):
             # The user answered or came back: the ticket needs a person again.
             change_status(ticket=item.ticket, to=item.reopen_to, actor=_author(item), reason="user replied")
@@ -273,7 +273,8 @@ def _author(item: NewMessage) -> Actor:
     return Actor(label=str(item.author_contact or "system"))
 
 
-def _record_first_response(*, ticket: Ticket, at: datetime, user) -> None:
+def record_first_response(*, ticket: Ticket, at: datetime, user) -> None:
+    """A person first answered the user (a reply, or a call picked up): a new ticket becomes open."""
     fields = []
     if ticket.first_response_at is None:
         ticket.first_response_at = at

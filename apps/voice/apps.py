@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VoiceConfig(AppConfig):
+    """The phone line: Twilio's IVR and queues, voicemail, and calls bridged to the agent who accepts."""
+
+    name = "apps.voice"
+    verbose_name = _("Phone")
+
+    def ready(self):
+        from apps.desk.signals import ticket_taken
+        from apps.outbox import registry
+        from apps.policy.languages import Channel
+        from apps.tickets import channels
+        from apps.voice import bridge
+        from apps.voice.models import Call
+
+        def live_while(ticket) -> bool:
+            """A call is live while a person may still pick it up; a voicemail or callback is async work."""
+            state = Call.objects.filter(sid=ticket.external_ref).values_list("state", flat=True).first()
+            return state is None or Call(state=state).live
+
+        channels.register(Channel.VOICE, console_panel="voice/console_panel.html", live_while=live_while)
+        registry.register(bridge.KIND, bridge.deliver_calls, queue="default", describe=bridge.describe_calls,
+                          retry_base_seconds=bridge.retry_base_seconds, max_age_seconds=bridge.max_age_seconds)
+        ticket_taken.connect(bridge.on_ticket_taken, dispatch_uid="voice-bridge")

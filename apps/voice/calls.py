@@ -1,0 +1,182 @@
+"""The steps of a call, as the desk records them: the call row first, the ticket through the actions.
+
+Twilio repeats webhooks (retries, fallbacks) with the same CallSid, so every step is
+idempotent: it finds the call row again and does nothing a second time. A call opens a
+ticket when it enters the queue or starts a voicemail; a caller who hangs up in the menu
+leaves a call row and no ticket.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.desk import actions
+from apps.policy.languages import Channel
+from apps.policy.services import region_for
+from apps.routing import services as routing
+from apps.tickets import services as tickets
+from apps.tickets.models import Message, Ticket
+from apps.voice.models import Call
+
+State = Call.State
+ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+def call_for(params) -> Call | None:
+    """The call row of a webhook (created at its first sight, whichever webhook that is); None without a CallSid."""
+    sid = (params.get("CallSid") or "").strip()[:64]
+    if not sid:
+        return None
+    call = Call.objects.select_for_update().filter(sid=sid).first()
+    if call is None:
+        to_number = (params.get("To") or "").strip()[:32]
+        call, _created = Call.objects.get_or_create(sid=sid, defaults={
+            "from_number": (params.get("From") or "").strip()[:32], "to_number": to_number,
+            "region": region_for(entry_point=to_number) if to_number else None})
+        call = Call.objects.select_for_update().get(pk=call.pk)
+    return call
+
+
+def ensure_ticket(call: Call, *, now: datetime, waiting: bool) -> Ticket:
+    """The call's ticket, opened once (``external_ref`` is the CallSid); ``waiting`` starts the answer clock now."""
+    if call.ticket_id:
+        return call.ticket
+    language = call.language or "en"
+    caller = call.from_number or _("unknown number")
+    contact = tickets.find_or_create_contact(phone=call.from_number, language=language, region=call.region)
+    ticket = actions.open_ticket(
+        channel=Channel.VOICE, contact=contact, external_ref=call.sid, external_id=call.sid,
+        subject=_("Call from %(number)s") % {"number": caller}, language=language, region=call.region,
+        body=_("Phone call from %(caller)s to %(number)s.") % {"caller": caller, "number": call.to_number or "?"},
+        received_at=call.created_at, waiting_since=now if waiting else None)
+    call.ticket = ticket
+    call.save(update_fields=["ticket", "updated_at"])
+    return ticket
+
+
+def enqueue(call: Call, *, now: datetime) -> Ticket:
+    """The caller chose a language and somebody can answer: into the queue, offered like a chat."""
+    if call.state == State.MENU:
+        call.state, call.queued_at = State.QUEUED, now
+        call.save(update_fields=["state", "queued_at", "language", "menu_misses", "updated_at"])
+        ticket = ensure_ticket(call, now=now, waiting=True)
+        actions.record_call(ticket=ticket, data={"event": "queued", "language": call.language}, at=now)
+        return ticket
+    return call.ticket
+
+
+def nobody_can_answer(language: str) -> bool:
+    return routing.live_agents_online(language=language, channel=Channel.VOICE) == 0
+
+
+def to_async(call: Call, *, state: str, now: datetime) -> Ticket:
+    """Voicemail, a callback asked for, or a hang-up in the queue: the call becomes async work, once."""
+    if not call.live:
+        return call.ticket
+    call.state = state
+    call.save(update_fields=["state", "language", "queue_seconds", "updated_at"])
+    ticket = ensure_ticket(call, now=now, waiting=False)
+    data = {"event": state}
+    if call.queue_seconds is not None:
+        data["queue_seconds"] = call.queue_seconds
+    actions.record_call(ticket=ticket, data=data, at=now)
+    actions.call_to_async(ticket=ticket, at=now, reason="phone")
+    return ticket
+
+
+def answered(call: Call, *, queue_seconds: int | None, now: datetime) -> None:
+    """The caller left the queue to the agent who accepted: QueueTime says when, for the answer target."""
+    if call.queue_seconds is None and queue_seconds is not None:
+        call.queue_seconds = queue_seconds
+    if call.state not in (State.BRIDGING, State.BRIDGED) or call.ticket_id is None:
+        call.save(update_fields=["queue_seconds", "updated_at"])
+        return
+    at = (call.queued_at + timedelta(seconds=queue_seconds)) if call.queued_at and queue_seconds is not None else now
+    first = call.state == State.BRIDGING
+    call.state = State.BRIDGED
+    call.answered_at = call.answered_at or at
+    call.save(update_fields=["state", "answered_at", "queue_seconds", "updated_at"])
+    if first:
+        actions.answer_call(ticket=call.ticket, at=at, user=call.answered_by)
+        actions.record_call(ticket=call.ticket, at=at, data={
+            "event": "bridged", "agent": call.answered_by.get_username() if call.answered_by else None,
+            "queue_seconds": call.queue_seconds})
+
+
+def store_recording(call: Call, params, *, now: datetime) -> None:
+    """The voicemail's audio landed: on the call, and as the user's message on the ticket (once per recording)."""
+    sid = (params.get("RecordingSid") or "").strip()[:64]
+    url = (params.get("RecordingUrl") or "").strip()[:500]
+    if not url.startswith("https://") and not url.startswith("http://"):
+        return
+    seconds = integer(params.get("RecordingDuration"))
+    call.recording_sid, call.recording_url, call.recording_seconds = sid, url, seconds
+    call.save(update_fields=["recording_sid", "recording_url", "recording_seconds", "updated_at"])
+    if call.state not in (State.VOICEMAIL,):     # the apology's voicemail, after a failure: make it one now
+        to_async(call, state=State.VOICEMAIL, now=now)
+    ticket = ensure_ticket(call, now=now, waiting=False)
+    length = f"{(seconds or 0) // 60}:{(seconds or 0) % 60:02d}"
+    actions.add_message(ticket=ticket, direction=Message.Direction.INBOUND, author_contact=ticket.contact,
+                        channel=Channel.VOICE, external_id=sid or f"{call.sid}-recording",
+                        body=_("Voicemail (%(length)s): %(url)s") % {"length": length, "url": url}, created_at=now)
+
+
+def store_transcription(call: Call, params, *, now: datetime) -> None:
+    """Twilio's (English) transcription of the voicemail, added to the ticket beside the audio."""
+    text = (params.get("TranscriptionText") or "").strip()
+    if (params.get("TranscriptionStatus") or "completed") != "completed" or not text or call.ticket_id is None:
+        return
+    call.transcription = text[:20_000]
+    call.save(update_fields=["transcription", "updated_at"])
+    sid = (params.get("TranscriptionSid") or "").strip()[:64] or f"{call.sid}-transcription"
+    actions.add_message(ticket=call.ticket, direction=Message.Direction.INBOUND, author_contact=call.ticket.contact,
+                        channel=Channel.VOICE, external_id=sid, created_at=now,
+                        body=_("Voicemail transcription: %(text)s") % {"text": call.transcription})
+
+
+def record_status(call: Call, params, *, now: datetime) -> None:
+    """A status callback: callbacks may arrive out of order, so only a later SequenceNumber moves the status.
+
+    The call's end is recorded on its ticket once: its duration and who answered. A caller who
+    hangs up while queued (the queue's own report may come later or never) is an abandoned call.
+    """
+    sequence = integer(params.get("SequenceNumber"))
+    status = (params.get("CallStatus") or "").strip()[:16]
+    duration = integer(params.get("CallDuration")) or integer(params.get("Duration"))
+    fields = ["updated_at"]
+    if duration is not None and call.duration_seconds is None:
+        call.duration_seconds = duration
+        fields.append("duration_seconds")
+    ended_before = call.twilio_status in ENDED
+    if status and (sequence is None or sequence > call.status_sequence) and not ended_before:
+        call.twilio_status = status
+        call.status_sequence = sequence if sequence is not None else call.status_sequence
+        fields += ["twilio_status", "status_sequence"]
+    call.save(update_fields=fields)
+    if status not in ENDED or ended_before:
+        return
+    if call.state == State.QUEUED:
+        to_async(call, state=State.ABANDONED, now=now)
+    if call.ticket_id:
+        actions.record_call(ticket=call.ticket, at=now, data={
+            "event": "ended", "status": status, "duration_seconds": call.duration_seconds,
+            "answered_by": call.answered_by.get_username() if call.answered_by else None})
+
+
+@transaction.atomic
+def bridge_to(*, ticket: Ticket, user) -> Call | None:
+    """An agent took the ticket of a queued call: the call is to be bridged to them (None: not a waiting call)."""
+    call = Call.objects.select_for_update().filter(ticket=ticket, state=State.QUEUED).first()
+    if call is None:
+        return None
+    call.state, call.answered_by = State.BRIDGING, user
+    call.save(update_fields=["state", "answered_by", "updated_at"])
+    return call
+
+
+def integer(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None

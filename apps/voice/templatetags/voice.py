@@ -1,0 +1,27 @@
+from django import template
+
+from apps.tickets import access
+from apps.voice.views import softphone_enabled, takes_calls
+
+register = template.Library()
+EARLIER = 10
+
+
+@register.simple_tag
+def earlier_tickets(ticket, user):
+    """The caller's other tickets (any channel) that this agent may see, newest first."""
+    others = access.visible_tickets(user).filter(contact_id=ticket.contact_id).exclude(pk=ticket.pk)
+    return list(others.order_by("-received_at")[:EARLIER])
+
+
+@register.simple_tag
+def softphone_for(user) -> bool:
+    return softphone_enabled() and takes_calls(user)
+
+
+@register.filter
+def minutes_seconds(seconds) -> str:
+    """A call's length as a phone shows it: 4:05, 1:02:09."""
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
