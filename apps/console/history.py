@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Ticket, TicketEvent
 
-SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"), "warning": _("at risk")}
+SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"), "warning": _("at risk"),
+                "not_applicable": _("not applicable (the caller left the queue in time)")}
 
 
 def event_detail(event: TicketEvent) -> str:
@@ -21,6 +22,8 @@ def event_detail(event: TicketEvent) -> str:
         return f"{Ticket.Status(data['from']).label} → {Ticket.Status(data['to']).label}"
     if event.kind == TicketEvent.Kind.FORWARDING:
         return _forwarding_detail(data)
+    if event.kind == TicketEvent.Kind.CALL:
+        return _call_detail(data)
     if event.kind == TicketEvent.Kind.TRIAGED and data.get("returned_from"):
         return str(_("returned to triage from %(extension)s") % {"extension": data["returned_from"]})
     return ""
@@ -41,4 +44,32 @@ def _forwarding_detail(data: dict) -> str:
         return str(_("returned by the owner: not their extension (%(issue)s)") % {"issue": data.get("issue") or "—"})
     if kind == "answers_elsewhere":
         return str(_("the owner answers in their own support system"))
+    return ""
+
+
+def _clock(seconds) -> str:
+    seconds = int(seconds or 0)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _call_detail(data: dict) -> str:
+    """Each step of a phone call, as the history should tell it."""
+    kind = data.get("event")
+    waited = {"waited": _clock(data.get("queue_seconds"))}
+    if kind == "queued":
+        return str(_("waiting in the phone queue"))
+    if kind == "bridged":
+        return str(_("answered by %(agent)s after %(waited)s in the queue") % {
+            "agent": data.get("agent") or "—", **waited})
+    if kind == "voicemail":
+        return str(_("the caller left a voicemail"))
+    if kind == "callback":
+        return str(_("the caller asked to be called back"))
+    if kind == "abandoned":
+        return str(_("the caller hung up after %(waited)s in the queue") % waited)
+    if kind == "agent_missed":
+        return str(_("the agent did not pick up (%(status)s)") % {"status": data.get("status", "")})
+    if kind == "ended":
+        return str(_("call ended (%(status)s), %(duration)s long") % {
+            "status": data.get("status", ""), "duration": _clock(data.get("duration_seconds"))})
     return ""

@@ -174,7 +174,8 @@ class TicketEvent(models.Model):
     """One change to a ticket; rows are only ever inserted."""
 
     # What the desk's own parts write as ``actor_label``, as a person reading the history says it.
-    SYSTEM_ACTORS = {"routing": _("automatic routing"), "sla": _("SLA clock"), "system": _("the desk")}
+    SYSTEM_ACTORS = {"routing": _("automatic routing"), "sla": _("SLA clock"), "system": _("the desk"),
+                     "phone": _("the phone line"), "jira": _("the owner's Jira")}
 
     class Kind(models.TextChoices):
         OPENED = "opened", _("Opened")

@@ -33,10 +33,10 @@ def desk_env(redis_url: str) -> dict:
     return {**os.environ, "DEBUG": "1", "REDIS_URL": redis_url, "DATABASE_URL": database_url}
 
 
-def serve(module: list[str], env: dict):
+def serve(module: list[str], env: dict, port: int | None = None):
     """``python -m <module…> -b 127.0.0.1 -p <port> supportdesk.asgi:application`` until the generator
     is closed; yields its URL. Stopped by its PID."""
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen([sys.executable, "-m", *module, "-b", "127.0.0.1", "-p", str(port),
                                 "supportdesk.asgi:application"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -91,6 +91,7 @@ def test_voicemail_audio_is_fetched_for_agents_who_may_see_the_ticket(caller, ag
     assert twilio.requests[-1].auth == (ACCOUNT, TOKEN) and twilio.requests[-1].path.endswith("/RE9.mp3")
     page = client.get(f"/console/tickets/{call.ticket.reference}/")
     assert url.encode() in page.content and b"voice-panel" in page.content
+    assert b"the caller left a voicemail" in page.content and b"Call back" in page.content
     from apps.accounts.services import make_agent
     outsider = django_user_model.objects.create_user("agent_ja", password="pw")
     make_agent(user=outsider, languages=["ja"], channels=["email"])

@@ -1,0 +1,87 @@
+"""A call waiting in the phone queue appears live in agent_sv's console with its 3-minute countdown;
+accepting it sends the bridge to Twilio (a local stand-in, reached by the real twilio client)."""
+
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+import time_machine
+from django.contrib.auth import get_user_model
+from twilio.request_validator import RequestValidator
+
+from apps.accounts.services import make_agent
+from apps.outbox import services as outbox
+from apps.voice.models import Call
+from apps.voice.tests.standin import TwilioStandIn
+from tests.browser.conftest import desk_env, free_port, in_another_thread, serve
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ACCOUNT, TOKEN = "AC" + "1" * 32, "browser-test-token"
+TUESDAY_MORNING = "2026-12-08T09:00:00+00:00"       # 10:00 in Stockholm: the phone line is open
+CALL = "CA" + "e" * 32
+
+
+@pytest.fixture
+def twilio(settings):
+    with TwilioStandIn() as standin:
+        settings.TWILIO_API_BASE_URL = standin.url
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_ENABLED = ACCOUNT, TOKEN, True
+        yield standin
+
+
+@pytest.fixture
+def phone_desk(regions, queues, settings, twilio):
+    agent = get_user_model().objects.create_user("agent_sv", password="pw-agent-sv", first_name="Sara",
+                                                 last_name="Berg")
+    make_agent(user=agent, languages=["sv"], channels=["voice", "email"], time_zone="Europe/Stockholm")
+    port = free_port()
+    env = {**desk_env(settings.REDIS_URL), "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "TWILIO_API_BASE_URL": twilio.url}
+    yield from serve(["tests.browser.frozen_clock", TUESDAY_MORNING], env, port=port)
+
+
+def twilio_posts(base: str, path: str, **params) -> requests.Response:
+    data = {"CallSid": CALL, "AccountSid": ACCOUNT, "From": "+46701234567", "To": "+46855500001",
+            "CallStatus": "in-progress", **{key: str(value) for key, value in params.items()}}
+    signature = RequestValidator(TOKEN).compute_signature(base + path, data)
+    return requests.post(base + path, data=data, headers={"X-Twilio-Signature": signature}, timeout=10)
+
+
+def test_waiting_call_is_offered_live_with_its_countdown_and_accepting_bridges_it(phone_desk, browser, twilio):
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context.clock.install(time=datetime.fromisoformat(TUESDAY_MORNING))     # the browser's clock = the desk's
+    page = context.new_page()
+    page.goto(f"{phone_desk}/accounts/login/?next=/console/")
+    page.fill("#id_username", "agent_sv")
+    page.fill("#id_password", "pw-agent-sv")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/")
+    page.wait_for_selector("#live-status.on", timeout=10_000)
+    page.wait_for_function("document.getElementById('presence').value === 'online'")
+
+    assert twilio_posts(phone_desk, "/voice/incoming").status_code == 200
+    queued = twilio_posts(phone_desk, "/voice/language", Digits=2)
+    assert "<Enqueue" in queued.text and "support-sv" in queued.text
+    reference = Call.objects.get(sid=CALL).ticket.reference
+
+    row = page.wait_for_selector(f'#queue tr[data-ref="{reference}"]', timeout=5_000)
+    assert "Telefon" in row.inner_text()
+    assert page.inner_text("#count-voice") == "1"         # waiting calls, counted live
+    sla = f'#queue tr[data-ref="{reference}"] td.sla'
+    page.wait_for_function(f"/^[23]:[0-5][0-9]$/.test(document.querySelector('{sla}').textContent)")
+    first = page.inner_text(sla)
+    page.wait_for_function(f"document.querySelector('{sla}').textContent !== '{first}'", timeout=5_000)
+    assert page.inner_text(sla) < first                 # counting down: 2:58 after 2:59
+
+    page.wait_for_selector("#offers .offer", timeout=5_000)
+    page.keyboard.press("a")
+    page.wait_for_url(f"**/console/tickets/{reference}/", timeout=10_000)
+    page.wait_for_selector("#voice-panel")
+    # The worker's part with PostgreSQL + Redis (embedded, the desk sent it at commit), at the desk's time.
+    with time_machine.travel(datetime.fromisoformat(TUESDAY_MORNING) + timedelta(minutes=5), tick=False):
+        in_another_thread(outbox.deliver_due)
+    updates = twilio.call_updates()
+    assert len(updates) == 1 and updates[0].path.endswith(f"/Calls/{CALL}.json")
+    agent = get_user_model().objects.get(username="agent_sv")
+    assert f"<Client>agent-{agent.pk}</Client>" in updates[0].form["Twiml"]
+    assert Call.objects.get(sid=CALL).state == Call.State.BRIDGED
