@@ -23,6 +23,10 @@ class ComplianceRow:
     pending: int
 
     @property
+    def kind_label(self) -> str:
+        return str(SlaTarget.Kind(self.kind).label)
+
+    @property
     def decided(self) -> int:
         return self.met + self.breached
 
@@ -35,11 +39,13 @@ class ComplianceRow:
 def sla_compliance(*, start: datetime, end: datetime, by: str) -> list[ComplianceRow]:
     """Met/breached/pending per ``by`` (channel, language or region) and target kind.
 
-    Counts the targets of tickets received in [start, end).
+    Counts the targets of tickets received in [start, end); a target that stopped applying
+    (a caller who left the queue for voicemail in time) is left out.
     """
     field = {"channel": "ticket__channel", "language": "ticket__language", "region": "ticket__region__slug"}[by]
     rows = (
-        SlaTarget.objects.filter(ticket__received_at__gte=start, ticket__received_at__lt=end)
+        SlaTarget.objects.filter(ticket__received_at__gte=start, ticket__received_at__lt=end,
+                                 not_applicable_at__isnull=True)
         .values(field, "kind")
         .annotate(met=Count("pk", filter=ON_TIME), breached=Count("pk", filter=BREACHED),
                   pending=Count("pk", filter=PENDING))

@@ -80,3 +80,17 @@ def test_the_dashboard_shows_how_visitors_rated_their_chats(client, contact, age
     html = client.get("/reports/sla/?from=2026-07-01&to=2026-09-30").content.decode()
     ratings = html.split("Chat ratings", 1)[1]
     assert "<tr><td>sv</td><td>5</td><td>4</td><td>3</td><td>1</td>" in ratings and "75 %" in ratings
+
+
+def test_a_call_left_for_voicemail_in_time_is_left_out_of_compliance(contact, agent):
+    """The caller went to voicemail within the three minutes: their answer target no longer applies."""
+    at = datetime(2026, 7, 6, 9, tzinfo=UTC)
+    with time_machine.travel(at, tick=False):
+        call = actions.open_ticket(channel="voice", contact=contact, subject="", body="call", external_ref="CA1",
+                                   waiting_since=at)
+    with time_machine.travel(datetime(2026, 7, 6, 9, 1, tzinfo=UTC), tick=False):
+        actions.call_to_async(ticket=call, at=datetime(2026, 7, 6, 9, 1, tzinfo=UTC), reason="phone")
+    rows = sla_compliance(start=datetime(2026, 7, 1, tzinfo=UTC), end=datetime(2026, 10, 1, tzinfo=UTC),
+                          by="channel")
+    assert [r.kind for r in rows] == ["acknowledge", "callback"]     # no first_response row at all
+    assert next(r for r in rows if r.kind == "callback").pending == 1
