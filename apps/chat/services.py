@@ -40,6 +40,7 @@ from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, availability, region_for
 from apps.routing.services import live_agents_online
 from apps.tickets import services as tickets
+from apps.tickets import vocabulary
 from apps.tickets.models import Message, Ticket
 from supportdesk.db import on_postgresql
 
@@ -517,7 +518,7 @@ RATING_COMMENT_CHARS = 2000
 @transaction.atomic
 def rate_conversation(*, conversation_id, rating: str, comment: str = "") -> Conversation:
     """The visitor's answer to "How was this chat?" once it has ended: kept on the conversation
-    and noted on its ticket for the agents. Rating again replaces the rating."""
+    and in its ticket's history for the agents. Rating again replaces the rating."""
     if rating not in Rating.values:
         raise ChatError("bad_rating", _("Rate the chat as good or bad."))
     conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
@@ -529,11 +530,8 @@ def rate_conversation(*, conversation_id, rating: str, comment: str = "") -> Con
     conversation.rating, conversation.rated_at = rating, timezone.now()
     conversation.rating_comment = comment.strip()[:RATING_COMMENT_CHARS]
     conversation.save(update_fields=["rating", "rating_comment", "rated_at"])
-    with translation.override(conversation.ticket.language):
-        note = _("The visitor rated the chat: %(rating)s.") % {"rating": Rating(rating).label}
-    if conversation.rating_comment:
-        note = f"{note}\n\n{conversation.rating_comment}"
-    actions.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note, automatic=True)
+    actions.record_chat(ticket=conversation.ticket, data=vocabulary.Chat(
+        event="rated", rating=rating, comment=conversation.rating_comment or None))
     return conversation
 
 
@@ -563,26 +561,20 @@ def end_idle_conversations(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | None:
-    """End the chat; the transcript stays on the ticket with a note saying who ended it.
-
-    The desk's notes on a chat are written in the ticket's language: the language of the
-    agents whose queue it is, whichever process or request writes them."""
+    """End the chat; the transcript stays on the ticket, and its history says who ended it
+    (an event each reader sees in their own language)."""
     conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
                     .filter(pk=conversation_id).first())
     if conversation is None or conversation.state == Conversation.State.ENDED:
         return conversation
     conversation.state, conversation.ended_at, conversation.ended_by = Conversation.State.ENDED, timezone.now(), by
     conversation.save(update_fields=["state", "ended_at", "ended_by"])
-    with translation.override(conversation.ticket.language):
-        if by == Sender.VISITOR:
-            note = _("The visitor ended the chat.")
-        elif by == ENDED_BY_DESK:
-            note = _("The chat ended after %(minutes)d minutes without a message.") % {
-                "minutes": settings.CHAT_IDLE_END_MINUTES}
-        else:
-            note = _("%(agent)s ended the chat.") % {"agent": display_name(user)}
-    actions.add_message(ticket=conversation.ticket, direction=Message.Direction.NOTE, body=note,
-                        author_user=user, automatic=True)
+    ended = vocabulary.Chat(event="ended", by=by)
+    if by == ENDED_BY_DESK:
+        ended = vocabulary.Chat(event="ended", by=by, idle_minutes=settings.CHAT_IDLE_END_MINUTES)
+    elif by != Sender.VISITOR:
+        ended = vocabulary.Chat(event="ended", by="agent", agent=display_name(user))
+    actions.record_chat(ticket=conversation.ticket, data=ended, user=user)
     from apps.chat import events
 
     transaction.on_commit(lambda: events.publish_sync(events.ended_pushes(conversation, by=by)))

@@ -5,6 +5,7 @@ twice, for two different targets."""
 from django.utils.translation import gettext_lazy as _
 
 from apps.sla.models import SlaTarget
+from apps.tickets import vocabulary
 from apps.tickets.models import Ticket, TicketEvent
 
 SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"), "warning": _("at risk"),
@@ -12,36 +13,58 @@ SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"
 
 
 def event_detail(event: TicketEvent) -> str:
-    data = event.data or {}
-    if event.kind == TicketEvent.Kind.SLA and data.get("target") in SlaTarget.Kind.values:
+    details = event.details
+    if isinstance(details, vocabulary.SlaClock) and details.target in SlaTarget.Kind.values:
         # "late": a target met after its deadline.
-        outcome = SLA_OUTCOMES.get("late" if data.get("event") == "met" and data.get("late") else data.get("event"))
-        return f"{SlaTarget.Kind(data['target']).label}: {outcome}" if outcome else ""
-    if (event.kind == TicketEvent.Kind.STATUS and data.get("from") in Ticket.Status.values
-            and data.get("to") in Ticket.Status.values):
-        return f"{Ticket.Status(data['from']).label} → {Ticket.Status(data['to']).label}"
-    if event.kind == TicketEvent.Kind.FORWARDING:
-        return _forwarding_detail(data)
-    if event.kind == TicketEvent.Kind.CALL:
-        return _call_detail(data)
-    if event.kind == TicketEvent.Kind.TRIAGED and data.get("returned_from"):
-        return str(_("returned to triage from %(extension)s") % {"extension": data["returned_from"]})
+        outcome = SLA_OUTCOMES.get("late" if details.event == "met" and details.late else details.event)
+        return f"{SlaTarget.Kind(details.target).label}: {outcome}" if outcome else ""
+    if (isinstance(details, vocabulary.StatusChanged) and details.previous in Ticket.Status.values
+            and details.to in Ticket.Status.values):
+        return f"{Ticket.Status(details.previous).label} → {Ticket.Status(details.to).label}"
+    if isinstance(details, vocabulary.Forwarding):
+        return _forwarding_detail(details)
+    if isinstance(details, vocabulary.Triaged) and details.returned_from:
+        return str(_("returned to triage from %(extension)s") % {"extension": details.returned_from})
+    if isinstance(details, vocabulary.Call):
+        return _call_detail(details)
+    if isinstance(details, vocabulary.Chat):
+        return chat_detail(details)
     return ""
 
 
-def _forwarding_detail(data: dict) -> str:
+# The chat's own history lines, in the reader's language (the console's script has the same).
+CHAT_TEXTS = {
+    "visitor": _("the visitor ended the chat"),
+    "agent": _("%(agent)s ended the chat"),
+    "desk": _("the chat ended after %(minutes)s minutes without a message"),
+    "rated": _("the visitor rated the chat: %(rating)s"),
+}
+RATINGS = {"good": _("Good"), "bad": _("Bad")}
+
+
+def chat_detail(details: vocabulary.Chat) -> str:
+    if details.event == "rated":
+        rating = str(RATINGS.get(details.rating, details.rating or ""))
+        text = str(CHAT_TEXTS["rated"] % {"rating": rating})
+        return f"{text} “{details.comment}”" if details.comment else text
+    if details.event == "ended" and details.by in CHAT_TEXTS:
+        return str(CHAT_TEXTS[details.by] % {"agent": details.agent or "—", "minutes": details.idle_minutes or "?"})
+    return ""
+
+
+def _forwarding_detail(data: vocabulary.Forwarding) -> str:
     """Each step of the forward to the owner's Jira, as the history should tell it."""
-    kind = data.get("event")
+    kind = data.event
     if kind == "waiting":
         return str(_("waits for the owner's Jira connection"))
     if kind == "created":
-        return str(_("Jira issue %(issue)s created") % {"issue": data.get("issue", "")})
+        return str(_("Jira issue %(issue)s created") % {"issue": data.issue or ""})
     if kind == "attempt":
-        outcome = _("will be retried") if data.get("outcome") == "retry" else _("stopped")
+        outcome = _("will be retried") if data.outcome == "retry" else _("stopped")
         return str(_("attempt %(attempt)s failed, %(outcome)s: %(error)s") % {
-            "attempt": data.get("attempt", "?"), "outcome": outcome, "error": data.get("error", "")[:200]})
+            "attempt": data.attempt or "?", "outcome": outcome, "error": (data.error or "")[:200]})
     if kind == "returned":
-        return str(_("returned by the owner: not their extension (%(issue)s)") % {"issue": data.get("issue") or "—"})
+        return str(_("returned by the owner: not their extension (%(issue)s)") % {"issue": data.issue or "—"})
     if kind == "answers_elsewhere":
         return str(_("the owner answers in their own support system"))
     return ""
@@ -52,15 +75,15 @@ def _clock(seconds) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _call_detail(data: dict) -> str:
+def _call_detail(data: vocabulary.Call) -> str:
     """Each step of a phone call, as the history should tell it."""
-    kind = data.get("event")
-    waited = {"waited": _clock(data.get("queue_seconds"))}
+    kind = data.event
+    waited = {"waited": _clock(data.queue_seconds)}
     if kind == "queued":
         return str(_("waiting in the phone queue"))
     if kind == "bridged":
         return str(_("answered by %(agent)s after %(waited)s in the queue") % {
-            "agent": data.get("agent") or "—", **waited})
+            "agent": data.agent or "—", **waited})
     if kind == "voicemail":
         return str(_("the caller left a voicemail"))
     if kind == "callback":
@@ -68,8 +91,8 @@ def _call_detail(data: dict) -> str:
     if kind == "abandoned":
         return str(_("the caller hung up after %(waited)s in the queue") % waited)
     if kind == "agent_missed":
-        return str(_("the agent did not pick up (%(status)s)") % {"status": data.get("status", "")})
+        return str(_("the agent did not pick up (%(status)s)") % {"status": data.status or ""})
     if kind == "ended":
         return str(_("call ended (%(status)s), %(duration)s long") % {
-            "status": data.get("status", ""), "duration": _clock(data.get("duration_seconds"))})
+            "status": data.status or "", "duration": _clock(data.duration_seconds)})
     return ""

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.console import selectors
 from apps.console import services as console
-from apps.console.history import SLA_OUTCOMES
+from apps.console.history import CHAT_TEXTS, RATINGS, SLA_OUTCOMES
 from apps.desk import actions
 from apps.owners.models import Extension
 from apps.routing import services as routing
@@ -64,6 +64,8 @@ def _strings() -> dict:
         "eventKinds": {code: str(label) for code, label in TicketEvent.Kind.choices},
         "systemActors": {code: str(label) for code, label in TicketEvent.SYSTEM_ACTORS.items()},
         "slaOutcomes": {code: str(label) for code, label in SLA_OUTCOMES.items()},
+        "chat": {**{code: str(text) for code, text in CHAT_TEXTS.items()},
+                 "ratings": {code: str(label) for code, label in RATINGS.items()}},
     }
 
 

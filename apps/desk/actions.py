@@ -16,7 +16,7 @@ from apps.desk.signals import forward_requested, misassigned, owner_message, tic
 from apps.policy.services import PolicyError
 from apps.routing import services as routing
 from apps.sla import services as sla
-from apps.tickets import channels
+from apps.tickets import channels, vocabulary
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket, TicketEvent
 from apps.tickets.services import Actor, NewMessage, NewTicket, Opened
@@ -311,6 +311,12 @@ def record_call(*, ticket: Ticket, data: dict, at: datetime | None = None) -> No
     tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.CALL, actor=Actor(label="phone"), data=data, at=at)
 
 
+def record_chat(*, ticket: Ticket, data: vocabulary.Chat, user=None) -> None:
+    """What the desk notes of a live chat (ended, rated): a history entry each reader sees in their language."""
+    actor = Actor(user=user) if user else Actor(label="system")
+    tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.CHAT, actor=actor, data=data)
+
+
 def record_forwarding(*, ticket: Ticket, data: dict) -> None:
     """What happened to the ticket's forward to its owner (queued, waiting, each attempt, the issue's key)."""
     tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.FORWARDING, actor=Actor(label="jira"), data=data)
@@ -324,4 +330,6 @@ def _route(opened: list[Ticket]) -> None:
 
 def _record_clock_events(events: list[sla.ClockEvent]) -> None:
     tickets.log_events([TicketEvent(ticket_id=event.ticket_id, kind=TicketEvent.Kind.SLA, actor_label="sla",
-                                    created_at=event.at, data=event.data()) for event in events])
+                                    created_at=event.at,
+                                    data=vocabulary.stored_data(TicketEvent.Kind.SLA, event.data()))
+                        for event in events])

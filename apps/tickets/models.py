@@ -9,6 +9,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from apps.policy.languages import Channel, Language
+from apps.tickets import vocabulary
 
 REFERENCE_PREFIX = "SD-"
 
@@ -187,6 +188,7 @@ class TicketEvent(models.Model):
         CONTACT = "contact", _("Contact")
         FORWARDING = "forwarding", _("Forwarding to the owner")
         CALL = "call", _("Phone call")
+        CHAT = "chat", _("Chat")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events",
                                verbose_name=_("ticket"))
@@ -213,6 +215,11 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ticket events are append-only")
+
+    @property
+    def details(self):
+        """``data`` as its kind's shape in the vocabulary (apps/tickets/vocabulary.py)."""
+        return vocabulary.details(self.kind, self.data)
 
     def actor_display(self) -> str:
         if self.actor_id:

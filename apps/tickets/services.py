@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import region_for
+from apps.tickets import vocabulary
 from apps.tickets.models import (
     Attachment,
     Contact,
@@ -63,17 +64,20 @@ class Actor:
         return cls(label="system")
 
 
-def log_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data: dict | None = None,
+def log_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data=None,
               at: datetime | None = None) -> TicketEvent:
     return log_events([new_event(ticket=ticket, kind=kind, actor=actor, data=data, at=at)])[0]
 
 
-def new_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data: dict | None = None,
+def new_event(*, ticket: Ticket, kind: str, actor: Actor | None = None, data=None,
               at: datetime | None = None) -> TicketEvent:
-    """An unsaved event, for ``log_events`` to write with others in one statement."""
+    """An unsaved event, for ``log_events`` to write with others in one statement.
+
+    ``data`` is the kind's shape in ``apps.tickets.vocabulary`` (or a dict of its keys; others are refused).
+    """
     actor = actor or Actor.system()
     return TicketEvent(ticket=ticket, kind=kind, actor=actor.user, actor_label=actor.label,
-                       data=data or {}, created_at=at or timezone.now())
+                       data=vocabulary.stored_data(kind, data), created_at=at or timezone.now())
 
 
 def log_events(events: list[TicketEvent]) -> list[TicketEvent]:

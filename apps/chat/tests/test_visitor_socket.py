@@ -9,13 +9,15 @@ import time_machine
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.accounts.services import make_agent
 from apps.chat.models import Conversation, Entry
 from apps.chat.tests.conftest import agent_socket, frames_until, run, start, visitor_socket
 from apps.chat.tokens import visitor_token
+from apps.console.history import event_detail
 from apps.sla.models import SlaTarget
+from apps.tickets import vocabulary
 from apps.tickets.models import Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("flushed_layer")]
@@ -241,7 +243,11 @@ def test_an_ended_chat_refuses_messages_and_keeps_its_transcript(conversation, o
         await agent.disconnect()
     run(scenario)
     bodies = list(Message.objects.filter(ticket=conversation.ticket).values_list("body_text", flat=True))
-    assert bodies == ["Tack, det löste sig", "Besökaren avslutade chatten."]      # in the ticket's language
+    assert bodies == ["Tack, det löste sig"]        # the transcript holds what was written, nothing else
+    ended = conversation.ticket.events.get(kind="chat")
+    assert ended.details == vocabulary.Chat(event="ended", by="visitor")
+    with translation.override("de"):               # each reader reads the history in their language
+        assert event_detail(ended) == "der Besucher hat den Chat beendet"
 
 
 def test_a_reply_from_the_console_form_reaches_the_visitor_with_the_next_number(conversation, online_agent,
@@ -461,8 +467,11 @@ def test_a_chat_nobody_writes_in_is_ended_by_the_desk_after_the_idle_time(conver
     assert services.end_idle_conversations(now=last_line + timedelta(minutes=31)) == 1
     conversation.refresh_from_db()
     assert (conversation.state, conversation.ended_by) == ("ended", "desk")
-    assert Message.objects.filter(ticket=conversation.ticket, direction="note", automatic=True,
-                                  body_text="Chatten avslutades efter 30 minuter utan meddelanden.").exists()
+    ended = conversation.ticket.events.get(kind="chat")
+    assert (ended.details.by, ended.details.idle_minutes) == ("desk", 30)
+    with translation.override("sv"):
+        assert event_detail(ended) == "chatten avslutades efter 30 minuter utan meddelanden"
+    assert not Message.objects.filter(ticket=conversation.ticket, direction="note").exists()
     with time_machine.travel(last_line + timedelta(hours=2), tick=False):
         assert end_idle_chats_job() == 0                    # the waiting chat stays
     assert Conversation.objects.get(pk=waiting.pk).state == "waiting"

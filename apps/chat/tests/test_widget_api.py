@@ -10,10 +10,11 @@ import pytest
 import time_machine
 from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.chat.models import Conversation, Entry
 from apps.chat.tokens import visitor_token
+from apps.console.history import event_detail
 from apps.routing.models import AgentState
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Attachment, Ticket
@@ -60,7 +61,6 @@ def test_the_browsers_time_zone_is_kept_for_the_transcript_and_a_bogus_one_ignor
 
 def test_an_ended_chat_is_rated_by_its_visitor_and_the_agents_see_it_on_the_ticket(client, chat_open):
     from apps.chat.services import end_conversation
-    from apps.tickets.models import Message
 
     start = post(client, "/api/chat/conversations", START).json()
     url = f"/api/chat/conversations/{start['conversation']}/rating"
@@ -74,9 +74,11 @@ def test_an_ended_chat_is_rated_by_its_visitor_and_the_agents_see_it_on_the_tick
     assert rated.status_code == 200 and rated.json() == {"rating": "bad"}
     conversation = Conversation.objects.get(pk=start["conversation"])
     assert (conversation.rating, conversation.rating_comment) == ("bad", "Fick vänta länge.")
-    note = Message.objects.filter(ticket=conversation.ticket, direction="note").latest("pk")
-    # In the ticket's language (its agents'), whatever language the request came in.
-    assert note.body_text == "Besökaren betygsatte chatten: Dålig.\n\nFick vänta länge."
+    rated = conversation.ticket.events.filter(kind="chat", data__event="rated").latest("pk")
+    assert (rated.details.rating, rated.details.comment) == ("bad", "Fick vänta länge.")
+    # In the reader's language, whatever language the visitor's request came in.
+    with translation.override("sv"):
+        assert event_detail(rated) == "besökaren betygsatte chatten: Dålig “Fick vänta länge.”"
     assert post(client, url, {"rating": "good"}, **token).status_code == 200                # changed their mind
     assert Conversation.objects.get(pk=start["conversation"]).rating == "good"
 

@@ -63,11 +63,11 @@ def test_an_agent_with_a_phone_number_is_dialled_there(caller, swedish_agent, re
 def test_softphone_token_for_phone_agents_only(client, settings, swedish_agent, django_user_model):
     client.force_login(swedish_agent)
     assert client.get("/voice/token").status_code == 404           # no API key: no softphone
-    settings.TWILIO_API_KEY, settings.TWILIO_API_SECRET = "SK" + "2" * 32, "api-secret"
+    settings.TWILIO_API_KEY, settings.TWILIO_API_SECRET = "SK" + "2" * 32, "api-secret-of-thirty-two-characters!"
     settings.TWILIO_TWIML_APP_SID = "AP" + "3" * 32
     answer = client.get("/voice/token")
     assert answer.status_code == 200 and "no-store" in answer["Cache-Control"]
-    claims = jwt.decode(answer.json()["token"], "api-secret", algorithms=["HS256"])
+    claims = jwt.decode(answer.json()["token"], "api-secret-of-thirty-two-characters!", algorithms=["HS256"])
     assert claims["grants"]["identity"] == f"agent-{swedish_agent.pk}"
     assert claims["grants"]["voice"]["incoming"]["allow"] is True
     assert claims["grants"]["voice"]["outgoing"]["application_sid"] == settings.TWILIO_TWIML_APP_SID

@@ -210,6 +210,13 @@
     if (frame.kind === "status" && S.statuses[d.from] && S.statuses[d.to]) {
       return ": " + S.statuses[d.from] + " → " + S.statuses[d.to];
     }
+    if (frame.kind === "chat" && d.event === "rated") {
+      return ": " + S.chat.rated.replace("%(rating)s", S.chat.ratings[d.rating] || d.rating) +
+        (d.comment ? " “" + d.comment + "”" : "");
+    }
+    if (frame.kind === "chat" && d.event === "ended" && S.chat[d.by]) {
+      return ": " + S.chat[d.by].replace("%(agent)s", d.agent || "—").replace("%(minutes)s", d.idle_minutes || "?");
+    }
     return "";
   }
 
