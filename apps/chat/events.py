@@ -84,13 +84,36 @@ async def publish(pushes: list[tuple[str, dict]], layer=None) -> None:
     groups = [group for group, _message in pushes]
     try:
         async with asyncio.timeout(PUBLISH_SECONDS):
-            if len(pushes) > 1 and isinstance(layer, RedisPubSubChannelLayer):
+            if len(pushes) > 1 and pipelining_supported(layer):
                 await _publish_pipelined(layer, pushes)
             else:
                 for group, message in pushes:
                     await layer.group_send(group, message)
     except Exception:
         log.exception("chat pushes to %s failed", groups)
+
+
+# What the pipelined path reads of channels_redis beyond its public API. Checked once per layer
+# class: a channels_redis that renames any of them falls back to ``group_send`` (slower, correct).
+_PIPELINE_NEEDS = {"layer": ("_get_layer",), "loop_layer": ("_get_group_channel_name", "_get_shard"),
+                   "shard": ("_lock", "_ensure_redis", "_redis")}
+_pipelining: dict[type, bool] = {}
+
+
+def pipelining_supported(layer) -> bool:
+    kind = type(layer)
+    if kind not in _pipelining:
+        supported = isinstance(layer, RedisPubSubChannelLayer) and all(
+            hasattr(layer, name) for name in _PIPELINE_NEEDS["layer"])
+        if supported:
+            loop_layer = layer._get_layer()
+            shard = loop_layer._get_shard(loop_layer._get_group_channel_name("probe")) if all(
+                hasattr(loop_layer, name) for name in _PIPELINE_NEEDS["loop_layer"]) else None
+            supported = shard is not None and all(hasattr(shard, name) for name in _PIPELINE_NEEDS["shard"])
+        if not supported:
+            log.warning("channels_redis internals changed: chat pushes use group_send one by one")
+        _pipelining[kind] = supported
+    return _pipelining[kind]
 
 
 async def _publish_pipelined(layer: RedisPubSubChannelLayer, pushes: list[tuple[str, dict]]) -> None:

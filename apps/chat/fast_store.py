@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.chat.models import Conversation, Entry
-from apps.chat.services import Outgoing, Refused, Stored, _Locked, _needs_ticket_service, external_id
+from apps.chat.services import LockedConversation, Outgoing, Refused, Stored, external_id, needs_ticket_service
 from apps.policy.languages import Channel
 from apps.tickets.models import Message, Ticket
 from supportdesk.db import on_postgresql
@@ -95,7 +95,7 @@ def _name(first, last, username) -> str:
 
 
 @dataclass
-class _Row(_Locked):
+class _Row(LockedConversation):
     """What the plan needs of a conversation and its ticket, as this process last read it."""
 
     assignee_name: str = ""
@@ -122,7 +122,7 @@ MAX_FACTS = 50_000
 def _needs_services(item: Outgoing, row: _Row) -> bool:
     # Beyond the services' own rule: no client id to de-duplicate by, or an agent who is not
     # the assignee (refused, or a manager stepping in) — the services decide and name the author.
-    return (_needs_ticket_service(item, row) or not item.client_id
+    return (needs_ticket_service(item, row) or not item.client_id
             or (item.sender == Entry.Sender.AGENT and item.user_id != row.assignee_id))
 
 

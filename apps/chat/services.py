@@ -234,7 +234,7 @@ def _stored(conversation: Conversation, entry: Entry, message: Message, author: 
 
 
 @dataclass
-class _Locked:
+class LockedConversation:
     """A conversation row locked for a batch, with what the batch needs of its ticket."""
 
     id: str
@@ -251,7 +251,7 @@ class _Locked:
     dirty: bool = False
 
 
-def _lock(ids: list[str]) -> dict[str, _Locked]:
+def _lock(ids: list[str]) -> dict[str, LockedConversation]:
     if on_postgresql(connection):
         # Hand-written SQL: this runs for every batch, and building the ORM's join for it cost more
         # CPU than the whole write. Rows are locked in id order so two processes cannot deadlock.
@@ -269,7 +269,7 @@ def _lock(ids: list[str]) -> dict[str, _Locked]:
                 .values_list("id", "last_seq", "state", "visitor_name", "visitor_email", "ticket_id",
                              "ticket__reference", "ticket__status", "ticket__first_response_at",
                              "ticket__assignee_id", "ticket__contact_id"))
-    return {str(row[0]): _Locked(str(row[0]), *row[1:]) for row in rows}
+    return {str(row[0]): LockedConversation(str(row[0]), *row[1:]) for row in rows}
 
 
 def _known_entries(ids: list[str], client_ids: list[str]) -> dict[tuple, tuple[int, int]]:
@@ -300,7 +300,7 @@ def _display_names(user_ids: set[int]) -> dict[int, str]:
     return {pk: _names[pk][0] for pk in user_ids if pk in _names}
 
 
-def _needs_ticket_service(item: Outgoing, row: _Locked) -> bool:
+def needs_ticket_service(item: Outgoing, row: LockedConversation) -> bool:
     """Messages that change the ticket (clocks, status) or carry files take add_message itself."""
     if item.upload is not None:
         return True
@@ -324,8 +324,8 @@ def store_messages(items: list[Outgoing]) -> list[Stored | Refused]:
 
     results: list[Stored | Refused | None] = [None] * len(items)
     in_batch: dict[tuple, int] = {}
-    duplicates: dict[int, tuple[_Locked, Outgoing, int, int]] = {}
-    accepted: list[tuple[int, Outgoing, _Locked]] = []
+    duplicates: dict[int, tuple[LockedConversation, Outgoing, int, int]] = {}
+    accepted: list[tuple[int, Outgoing, LockedConversation]] = []
     for index, item in enumerate(items):
         row = rows.get(str(item.conversation_id))
         if row is None:
@@ -345,7 +345,7 @@ def store_messages(items: list[Outgoing]) -> list[Stored | Refused]:
             in_batch[key] = index
         accepted.append((index, item, row))
 
-    fast: list[tuple[Outgoing, _Locked, Message]] = []
+    fast: list[tuple[Outgoing, LockedConversation, Message]] = []
 
     def flush_fast():
         if not fast:
@@ -353,13 +353,13 @@ def store_messages(items: list[Outgoing]) -> list[Stored | Refused]:
         Message.objects.bulk_create([message for *_, message in fast])
         fast.clear()
 
-    stored: list[tuple[int, Outgoing, _Locked, int, Message]] = []
+    stored: list[tuple[int, Outgoing, LockedConversation, int, Message]] = []
     for index, item, row in accepted:
         row.last_seq += 1
         row.dirty = True
         if item.sender == Sender.AGENT and row.state == Conversation.State.WAITING:
             row.state = Conversation.State.ACTIVE
-        if _needs_ticket_service(item, row):
+        if needs_ticket_service(item, row):
             flush_fast()        # keep message ids in sequence order
             message = _store_one(item, row, now)
         else:
@@ -388,7 +388,7 @@ def store_messages(items: list[Outgoing]) -> list[Stored | Refused]:
     return results
 
 
-def _result(row: _Locked, seq: int, message: Message, sender: str, client_id: str, author: str,
+def _result(row: LockedConversation, seq: int, message: Message, sender: str, client_id: str, author: str,
             duplicate: bool = False, attachments=()) -> Stored:
     return Stored(conversation_id=row.id, ticket=row.reference, seq=seq, message_id=message.pk, sender=sender,
                   author=author, body=message.body_text, client_id=client_id, at=message.created_at,
@@ -409,7 +409,7 @@ def _insert_entries(values: list[tuple]) -> None:
                                    for conversation_id, seq, message_id, sender, client_id in values])
 
 
-def _save_rows(rows: list[_Locked]) -> None:
+def _save_rows(rows: list[LockedConversation]) -> None:
     if not rows:
         return
     if on_postgresql(connection):
@@ -423,7 +423,7 @@ def _save_rows(rows: list[_Locked]) -> None:
                                           for row in rows], ["last_seq", "state"])
 
 
-def _refusal(item: Outgoing, row: _Locked) -> Refused | None:
+def _refusal(item: Outgoing, row: LockedConversation) -> Refused | None:
     if row.state == Conversation.State.ENDED:
         return Refused("closed", _("This chat has ended."), item.client_id)
     if item.sender == Sender.AGENT and row.assignee_id != item.user_id and not item.may_override:
@@ -437,7 +437,7 @@ def _direction(item: Outgoing) -> str:
     return Message.Direction.OUTBOUND if item.sender == Sender.AGENT else Message.Direction.INBOUND
 
 
-def _new_message(item: Outgoing, row: _Locked, now: datetime) -> Message:
+def _new_message(item: Outgoing, row: LockedConversation, now: datetime) -> Message:
     return Message(ticket_id=row.ticket_id, direction=_direction(item), body_text=item.body,
                    author_user_id=item.user_id if item.sender == Sender.AGENT else None,
                    author_contact_id=row.contact_id if item.sender == Sender.VISITOR else None,
@@ -445,7 +445,7 @@ def _new_message(item: Outgoing, row: _Locked, now: datetime) -> Message:
                    created_at=now)
 
 
-def _store_one(item: Outgoing, row: _Locked, now: datetime) -> Message:
+def _store_one(item: Outgoing, row: LockedConversation, now: datetime) -> Message:
     ticket = Ticket.objects.select_related("contact").get(pk=row.ticket_id)
     user = get_user_model().objects.get(pk=item.user_id) if item.sender == Sender.AGENT else None
     message = actions.add_message(

@@ -80,3 +80,27 @@ def test_a_redis_that_never_answers_holds_pushes_for_a_bounded_time(caplog, monk
         waited = async_to_sync(run)()
     assert 0.4 < waited < 3
     assert [r.getMessage() for r in caplog.records] == ["chat pushes to ['g', 'h'] failed"]
+
+
+@pytest.mark.redis(reason="a Redis pub/sub layer whose internals changed")
+def test_a_channels_redis_without_the_pipeline_internals_falls_back_to_group_send(monkeypatch):
+    # As if a channels_redis release renamed one of the internals the pipeline reads.
+    monkeypatch.setitem(events._PIPELINE_NEEDS, "shard", ("_lock", "_ensure_redis", "_redis", "_renamed"))
+    monkeypatch.setattr(events, "_pipelining", {})
+
+    def never(*args):
+        raise AssertionError("the pipeline must not be used")
+
+    monkeypatch.setattr(events, "_publish_pipelined", never)
+
+    async def run():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("renamed-visitor", channel)
+        await events.publish([("renamed-visitor", {"type": "chat.push", "text": "1"}),
+                              ("renamed-visitor", {"type": "chat.push", "text": "2"})], layer)
+        result = await received(layer, channel, 2), events.pipelining_supported(layer)
+        await layer.flush()
+        return result
+
+    assert async_to_sync(run)() == (["1", "2"], False)
