@@ -40,6 +40,8 @@ def periodic_jobs() -> list[PeriodicJob]:
         # Forwarded issues read back from each owner's Jira: a lost webhook only delays the sync.
         PeriodicJob("jira-reconcile", "apps.jira_sync.jobs.reconcile_job", "jira",
                     settings.JIRA_RECONCILE_SECONDS),
+        # Owners' quarterly reports, published on the first working day after each quarter.
+        PeriodicJob("quarterly-reports", "apps.reports.jobs.quarterly_reports_job", "default", 3600),
     ]
     if settings.IMAP_HOST:
         jobs.append(PeriodicJob("imap-poll", "apps.mail.jobs.poll_imap_job", "mail", settings.IMAP_POLL_SECONDS))

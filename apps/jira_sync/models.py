@@ -69,6 +69,8 @@ class JiraLink(models.Model):
         _("the owner answers in their own support system"), default=False,
         help_text=_("The owner talks to the user outside the desk; the ticket still follows Jira's status."))
     issue_status = models.CharField(_("status in Jira"), max_length=100, blank=True)
+    # The owner's first action on the issue (work started, done, or a comment): pending, not unanswered.
+    owner_acted_at = models.DateTimeField(_("owner first acted at"), null=True, blank=True)
     synced_at = models.DateTimeField(_("last news from Jira"), null=True, blank=True)
     # Jira's timestamp (ms) of the issue state last applied: deliveries may arrive out of order.
     issue_state_at = models.BigIntegerField(_("Jira state as of"), default=0)

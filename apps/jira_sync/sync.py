@@ -21,6 +21,8 @@ from apps.tickets.services import Actor
 NOT_OURS_LABEL = "not-our-extension"
 STATUS_BY_CATEGORY = {"new": Ticket.Status.FORWARDED, "indeterminate": Ticket.Status.FORWARDED,
                       "done": Ticket.Status.RESOLVED}
+# Work started or done: the owner has acted (the quarterly report counts it pending, not unanswered).
+ACTED_CATEGORIES = ("indeterminate", "done")
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ def apply_issue(link: JiraLink, state: IssueState, *, as_of_ms: int, by: str) ->
         return "older than the state applied"
     link.issue_status, link.synced_at = state.status, timezone.now()
     link.issue_state_at = max(link.issue_state_at, as_of_ms)
-    link.save(update_fields=["issue_status", "synced_at", "issue_state_at"])
+    if link.owner_acted_at is None and state.category in ACTED_CATEGORIES:
+        link.owner_acted_at = link.synced_at
+    link.save(update_fields=["issue_status", "synced_at", "issue_state_at", "owner_acted_at"])
     if link.state == JiraLink.State.RETURNED:
         return "returned to triage already"
     actor = Actor(label=f"Jira {state.key} ({by})" if by else f"Jira {state.key}")
@@ -127,6 +131,7 @@ def apply_comment(link: JiraLink, connection: JiraConnection, comment: dict) -> 
                                              body=f"[Jira {link.issue_key} · {author}]\n{body.strip()}")
             outcome = "note added"
         JiraComment.objects.get_or_create(message=message, defaults={"link": link, "comment_id": comment_id})
+        JiraLink.objects.filter(pk=link.pk, owner_acted_at__isnull=True).update(owner_acted_at=timezone.now())
     return outcome
 
 

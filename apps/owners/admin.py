@@ -2,12 +2,13 @@ from django import forms
 from django.contrib import admin
 
 from apps.owners import services
-from apps.owners.models import Extension, ExtensionOwner, OwnerAdmin
+from apps.owners.models import Extension, ExtensionOwner, OwnerAdmin, QuarterlyReport
+from supportdesk.admin_mixins import ReadOnlyAdmin
 
 
 @admin.register(ExtensionOwner)
 class ExtensionOwnerAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
+    list_display = ["name", "slug", "language"]
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -48,3 +49,11 @@ class OwnerAdminAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.revoke_owner_admin(owner=obj.owner, user=obj.user)
+
+
+@admin.register(QuarterlyReport)
+class QuarterlyReportAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Published by ``quarterly_reports`` and the schedule; shown here, never edited."""
+
+    list_display = ["owner", "quarter", "language", "tickets", "published_at"]
+    list_filter = ["owner", "quarter"]

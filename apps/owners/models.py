@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.policy.languages import Language
+
 # The policy's "2 administrative licenses" per owner.
 ADMIN_SEATS_PER_OWNER = 2
 
@@ -11,6 +13,8 @@ ADMIN_SEATS_PER_OWNER = 2
 class ExtensionOwner(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH,
+                                help_text=_("The language of the owner's quarterly reports."))
 
     class Meta:
         verbose_name = _("extension owner")
@@ -67,3 +71,34 @@ class OwnerAdmin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.owner})"
+
+
+def report_path(report: "QuarterlyReport", filename: str) -> str:
+    return f"reports/{report.owner.slug}/{filename}"
+
+
+class QuarterlyReport(models.Model):
+    """An owner's quarterly report as published: the same figures as HTML, PDF and CSV.
+
+    Written by ``apps.reports`` (the ``quarterly_reports`` command and the schedule); read in the
+    owner portal by the owner's admins only.
+    """
+
+    owner = models.ForeignKey(ExtensionOwner, on_delete=models.CASCADE, related_name="reports",
+                              verbose_name=_("owner"))
+    quarter = models.CharField(_("quarter"), max_length=7, help_text=_("e.g. 2026Q3"))
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    tickets = models.PositiveIntegerField(_("tickets"))
+    html = models.FileField(_("HTML"), upload_to=report_path)
+    pdf = models.FileField(_("PDF"), upload_to=report_path, blank=True)
+    csv = models.FileField(_("CSV"), upload_to=report_path)
+    published_at = models.DateTimeField(_("published at"))
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        ordering = ["-quarter"]
+        constraints = [models.UniqueConstraint(fields=["owner", "quarter"], name="one_report_per_owner_quarter")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.quarter}"

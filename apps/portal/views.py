@@ -9,7 +9,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -83,3 +83,23 @@ def answer_elsewhere(request, reference):
     ticket = _ticket_or_404(request, reference)
     sync.answer_elsewhere(ticket=ticket, user=request.user)
     return redirect("portal:ticket", reference=ticket.reference)
+
+
+REPORT_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+@owner_admin_required
+def report_list(request):
+    return render(request, "portal/reports.html", {"owner": request.owner,
+                                                   "reports": request.owner.reports.order_by("-quarter")})
+
+
+@owner_admin_required
+def report_file(request, quarter, kind):
+    """One of the owner's own reports; another owner's quarter is simply not found."""
+    report = request.owner.reports.filter(quarter=quarter).first()
+    if report is None or kind not in REPORT_TYPES or not getattr(report, kind):
+        raise Http404(quarter)
+    name = f"{request.owner.slug}-{report.quarter}.{kind}"
+    return FileResponse(getattr(report, kind).open("rb"), content_type=REPORT_TYPES[kind], filename=name,
+                        as_attachment=kind != "html")
