@@ -89,6 +89,7 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
     swedish = by_recipient["sv@example.com"]
     assert ticket.reference in swedish.subject and "SLA" in swedish.subject
     assert "11:01" in swedish.body           # due time shown in the agent's zone (Stockholm)
+    assert f"/console/tickets/{ticket.reference}/" in swedish.body and "/admin/" not in swedish.body
 
 
 @pytest.mark.redis(reason="counts the jobs on the rq queues")
