@@ -266,10 +266,16 @@ def expire_offers(*, now: datetime | None = None) -> int:
 
 
 def heartbeat(*, user, now: datetime | None = None) -> AgentState:
-    """The console is open: keep the agent online (an away agent stays away)."""
+    """The console is open: keep the agent online (an away agent stays away).
+
+    A manager who opens the console to look stays offline until they choose Online: signing
+    in must not put them in line for offers and mail.
+    """
     now = now or timezone.now()
     state = agent_state(user)
-    presence = state.presence if state.presence == AgentState.Presence.AWAY else AgentState.Presence.ONLINE
+    keep = state.presence == AgentState.Presence.AWAY or (
+        state.presence == AgentState.Presence.OFFLINE and is_manager(user))
+    presence = state.presence if keep else AgentState.Presence.ONLINE
     AgentState.objects.filter(pk=state.pk).update(last_seen_at=now, presence=presence)
     state.last_seen_at, state.presence = now, presence
     return state

@@ -176,3 +176,14 @@ def test_two_agents_accepting_at_once_exactly_one_wins(regions, queues):
     [thread.join() for thread in threads]
     assert sorted(results) == ["Another agent has already taken this ticket.", "won"]
     assert Ticket.objects.get(pk=ticket.pk).assignee in agents
+
+
+def test_a_manager_who_opens_the_console_stays_offline_until_they_choose_online(db):
+    manager = get_user_model().objects.create_user("usm")
+    make_agent(user=manager, languages=["sv"], channels=["email"], manager=True)
+    assert routing.heartbeat(user=manager).presence == "offline"       # looking, not taking work
+    routing.set_presence(user=manager, presence="online")
+    assert routing.heartbeat(user=manager).presence == "online"
+    agent = get_user_model().objects.create_user("sv")
+    make_agent(user=agent, languages=["sv"], channels=["email"])
+    assert routing.heartbeat(user=agent).presence == "online"          # an agent's console puts them online
