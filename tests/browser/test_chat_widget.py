@@ -145,6 +145,9 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     # Ending keeps the transcript on the ticket.
     visitor.click(f"{PANEL} #sd-end")
     visitor.wait_for_selector(f"{PANEL} #sd-ended")
+    # The ended chat offers no composer to type into (a line there would wait for ever).
+    assert not visitor.is_visible(f"{PANEL} #sd-composer")
+    visitor.screenshot(path=str(artifacts / "chat-widget-ended.png"))
     agent.wait_for_function("document.getElementById('chat-form').hidden === true")
     conversation = in_another_thread(lambda: Conversation.objects.select_related("ticket").get())
     assert conversation.state == "ended"

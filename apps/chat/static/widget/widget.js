@@ -693,7 +693,11 @@
       ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:#555}.state:empty{display:none}" +
       ".sys{text-align:center;font-size:13px;color:#555}.composer{display:flex;gap:6px;padding:8px 12px;flex-wrap:wrap}" +
       ".composer textarea{flex:1}.file{font-size:12px}.clip{vertical-align:-2px;margin-right:3px}.actions{display:flex;justify-content:space-between;padding:0 8px 8px}" +
-      ".thanks,.checking{padding:12px}.checking{color:#444;margin:0}a{color:#1f5faa}";
+      ".thanks,.checking{padding:12px}.checking{color:#444;margin:0}a{color:#1f5faa}" +
+      // An element the script hides stays hidden, whatever display its class gives it.
+      "[hidden]{display:none!important}" +
+      // The thread is what scrolls: the rating form and buttons under it keep their height.
+      ".panel>*:not(.log){flex-shrink:0}.panel textarea[name=comment]{min-height:3.5em}";
   }
 
   function boot() {
