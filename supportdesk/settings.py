@@ -97,7 +97,7 @@ TEMPLATES = [
 # --- data stores -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+    "default": dj_database_url.parse(DATABASE_URL)
     if DATABASE_URL
     # Tests use a file of their own too: the browser tests' server runs in another process.
     else {"ENGINE": "supportdesk.sqlite", "NAME": BASE_DIR / "var" / "supportdesk.sqlite3",
@@ -112,6 +112,15 @@ if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "supportdesk
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
                                        "init_command": "PRAGMA journal_mode=WAL",
                                        **DATABASES["default"].get("OPTIONS", {})}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs in a thread of its own, so a connection kept per thread
+    # (CONN_MAX_AGE) was never reused and piled up until PostgreSQL refused everyone (200
+    # webhook requests/s used up its 100 connections in about a second). A pool per process
+    # lends each request a connection and takes it back; a burst waits for one instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2), "max_size": env_int("DATABASE_POOL_MAX", 16),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 10)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -118,3 +118,15 @@ def test_jira_forward_makes_one_issue_per_ticket_through_failures():  # ~30 s
                  timeout=180)
     figure(r"^jira forward: 40 forwards, 2 worker\(s\), fail ratio 30%: 40 issues, 0 duplicates, 0 lost; .* OK$",
            output)
+
+
+@pytest.mark.postgresql
+@pytest.mark.redis
+@pytest.mark.skipif(not (ON_POSTGRES and REDIS_URL), reason=NOT_POSTGRES_AND_REDIS)
+def test_voice_webhooks_answer_every_signed_call_step():             # ~30 s
+    output = run("voice_webhooks.py", "--smoke", "--database-url", f"{SERVER}/{PREFIX}_voice", "--redis", REDIS_URL,
+                 timeout=150)     # ~30 s on a quiet machine; 50-90 s beside a browser-test run
+    figure(r"^voice webhooks, run 1: desk p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 errors of 60, .*; "
+           r"bare p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 errors of 60, ", output)
+    figure(r"^  desk answers: \{'incoming→menu': 10, 'language→queue': 10\}", output)
+    figure(r"^voice webhooks smoke: 60 desk and 60 bare requests, 0 errors — OK$", output)

@@ -31,10 +31,12 @@ def call_for(params) -> Call | None:
     call = Call.objects.select_for_update().filter(sid=sid).first()
     if call is None:
         to_number = (params.get("To") or "").strip()[:32]
-        call, _created = Call.objects.get_or_create(sid=sid, defaults={
-            "from_number": (params.get("From") or "").strip()[:32], "to_number": to_number,
-            "region": region_for(entry_point=to_number) if to_number else None})
-        call = Call.objects.select_for_update().get(pk=call.pk)
+        # A concurrent first webhook of the same call may insert it too: ignored, then both lock the one row.
+        Call.objects.bulk_create([Call(sid=sid, from_number=(params.get("From") or "").strip()[:32],
+                                       to_number=to_number,
+                                       region=region_for(entry_point=to_number) if to_number else None)],
+                                 ignore_conflicts=True)
+        call = Call.objects.select_for_update().get(sid=sid)
     return call
 
 

@@ -22,6 +22,7 @@ from apps.policy.languages import Channel
 from apps.policy.services import PolicyError, availability, mailbox_for, region_for
 from apps.voice import calls, twiml
 from apps.voice.models import Call
+from supportdesk.readonce import read_once
 
 log = logging.getLogger(__name__)
 State = Call.State
@@ -54,7 +55,8 @@ def twilio_webhook(step):
             log.warning("refused an unsigned or wrongly signed request to %s", request.path)
             return HttpResponseForbidden("bad signature")
         try:
-            with transaction.atomic():
+            # One transaction; the policy's rows (region, hours, queues) read once per step.
+            with transaction.atomic(), read_once():
                 document = step(request, timezone.now())
         except Exception:     # a caller hears an apology and can leave a message, whatever broke
             log.exception("voice webhook %s failed for call %s", request.path, request.POST.get("CallSid"))
