@@ -661,7 +661,8 @@ def write_results(path: Path, args, results: list[tuple[Figures, Figures]], verd
         f"- versions: {versions(args)}",
         f"- served: {args.servers} daphne process(es) per side sharing one socket (as `supportdesk/launcher.py`), "
         f"access log off; desk: `supportdesk.asgi`, DEBUG off, "
-        + (f"**what-if: CONN_MAX_AGE={args.conn_max_age}** (the settings: 0 and a pool), " if args.conn_max_age is not None
+        + (f"**what-if: CONN_MAX_AGE={args.conn_max_age}** (the settings: 0 and a pool), "
+           if args.conn_max_age is not None
            else "settings as they are (a psycopg pool per process, at most DATABASE_POOL_MAX=16 connections), ")
         + f"connecting as a role of its own limited to {args.connection_limit or 'any number of'} PostgreSQL "
         f"connections (the server, max_connections 100, is shared), Redis, behind a trusted proxy "
