@@ -118,3 +118,10 @@ def test_jira_forward_makes_one_issue_per_ticket_through_failures():  # ~30 s
                  timeout=180)
     figure(r"^jira forward: 40 forwards, 2 worker\(s\), fail ratio 30%: 40 issues, 0 duplicates, 0 lost; .* OK$",
            output)
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(not ON_POSTGRES, reason=NOT_POSTGRES)
+def test_search_bench_finds_every_rare_word_and_cjk_word():                # ~60 s
+    output = run("search_bench.py", "--smoke", "--database-url", f"{SERVER}/{PREFIX}_search", timeout=240)
+    figure(r"^3,000 messages: search .* OK$", output)
