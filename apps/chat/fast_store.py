@@ -83,12 +83,14 @@ WRITE = (
     f"FROM v JOIN u ON u.id = v.conversation_id), "
     f"m AS (INSERT INTO {MESSAGES} (ticket_id, direction, author_user_id, author_contact_id, automatic, channel, "
     f"body_text, body_html, external_id, created_at) SELECT ticket_id, direction, author_user_id, "
-    f"author_contact_id, false, %s, body, '', external_id, %s FROM ok ORDER BY ord RETURNING id, external_id), "
-    f"j AS (SELECT ok.*, m.id AS message_id FROM ok JOIN m ON m.external_id = ok.external_id), "
+    f"author_contact_id, false, %s, body, '', external_id, %s FROM ok ORDER BY ord "
+    f"RETURNING id, external_id, created_at), "
+    f"j AS (SELECT ok.*, m.id AS message_id, m.created_at FROM ok JOIN m ON m.external_id = ok.external_id), "
     f"x AS (INSERT INTO {ENTRIES} (conversation_id, seq, message_id, sender, client_id) "
     f"SELECT conversation_id, seq, message_id, sender, client_id FROM j), "
     f"s AS (INSERT INTO {SearchDocument._meta.db_table} (ticket_id, message_id, language, tokens, created_at) "
-    f"SELECT j.ticket_id, j.message_id, t.language, j.tokens, %s FROM j JOIN {TICKETS} t ON t.id = j.ticket_id "
+    f"SELECT j.ticket_id, j.message_id, t.language, j.tokens, j.created_at "
+    f"FROM j JOIN {TICKETS} t ON t.id = j.ticket_id "
     f"WHERE j.tokens <> '') "
     f"SELECT ord, message_id, seq FROM j")
 ATTEMPTS = 3
@@ -211,8 +213,7 @@ async def _store_once(conn, items: list[Outgoing]) -> list:
     guards = [{"id": row.id, "ticket_id": row.ticket_id, "lines": row.lines, "read_state": row.read_state,
                "state": row.state, "status": row.status, "assignee_id": row.assignee_id,
                "answered": row.first_response_at is not None} for row in written]
-    await cursor.execute(WRITE, [json.dumps(lines), json.dumps(guards), Channel.CHAT, now, now],
-                         prepare=True)
+    await cursor.execute(WRITE, [json.dumps(lines), json.dumps(guards), Channel.CHAT, now], prepare=True)
     stored = {index: (message_id, seq) for index, message_id, seq in await cursor.fetchall()}
     raced = {row.id for row in written} - {row.id for index, _item, row in order if index in stored}
     for row in written:
