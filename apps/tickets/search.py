@@ -28,7 +28,6 @@ from django.db import connection
 from django.db.models import BooleanField, Expression, F, FloatField, Max, QuerySet
 
 from apps.tickets.models import Message, SearchDocument, Ticket
-from supportdesk.db import on_postgresql
 
 # Hiragana, katakana (with the prolonged sound mark), CJK ideographs and their extensions and
 # compatibility forms, half-width katakana.
@@ -177,7 +176,8 @@ def ranked(tickets: QuerySet[Ticket], text: str, *, languages: list[str]) -> Que
     query = Query.parse(text)
     if not query or not languages:
         return tickets.none()
-    if on_postgresql(connection):
+    # The vendor, not ``on_postgresql``: FTS5 exists only on SQLite, even inside ``portable()``.
+    if connection.vendor == "postgresql":
         match, match_params, rank, rank_params = _postgresql_parts(query, languages)
         if not match:
             return tickets.none()
