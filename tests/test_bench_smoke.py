@@ -130,3 +130,10 @@ def test_voice_webhooks_answer_every_signed_call_step():             # ~30 s
            r"bare p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 errors of 60, ", output)
     figure(r"^  desk answers: \{'incoming→menu': 10, 'language→queue': 10\}", output)
     figure(r"^voice webhooks smoke: 60 desk and 60 bare requests, 0 errors — OK$", output)
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(not ON_POSTGRES, reason=NOT_POSTGRES)
+def test_search_bench_finds_every_rare_word_and_cjk_word():                # ~60 s
+    output = run("search_bench.py", "--smoke", "--database-url", f"{SERVER}/{PREFIX}_search", timeout=240)
+    figure(r"^3,000 messages: search .* OK$", output)

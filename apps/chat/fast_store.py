@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 from apps.chat.models import Conversation, Entry
 from apps.chat.services import LockedConversation, Outgoing, Refused, Stored, external_id, needs_ticket_service
 from apps.policy.languages import Channel
-from apps.tickets.models import Message, Ticket
+from apps.tickets.models import Message, SearchDocument, Ticket
+from apps.tickets.search import tokens_of
 from supportdesk.db import on_postgresql
 
 CONVERSATIONS = Conversation._meta.db_table
@@ -63,7 +64,7 @@ READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.i
 WRITE = (
     f"WITH v AS (SELECT * FROM json_to_recordset(%s::json) AS v(ord int, conversation_id uuid, "
     f"sender varchar, client_id varchar, ticket_id bigint, direction varchar, body text, author_user_id int, "
-    f"author_contact_id bigint, external_id varchar)), "
+    f"author_contact_id bigint, external_id varchar, tokens text)), "
     f"w AS (SELECT * FROM json_to_recordset(%s::json) AS w(id uuid, ticket_id bigint, lines int, "
     f"read_state varchar, state varchar, status varchar, assignee_id int, answered bool)), "
     f"seen AS (SELECT v.conversation_id FROM v, LATERAL (SELECT 1 FROM {ENTRIES} e "
@@ -82,10 +83,15 @@ WRITE = (
     f"FROM v JOIN u ON u.id = v.conversation_id), "
     f"m AS (INSERT INTO {MESSAGES} (ticket_id, direction, author_user_id, author_contact_id, automatic, channel, "
     f"body_text, body_html, external_id, created_at) SELECT ticket_id, direction, author_user_id, "
-    f"author_contact_id, false, %s, body, '', external_id, %s FROM ok ORDER BY ord RETURNING id, external_id), "
-    f"j AS (SELECT ok.*, m.id AS message_id FROM ok JOIN m ON m.external_id = ok.external_id), "
+    f"author_contact_id, false, %s, body, '', external_id, %s FROM ok ORDER BY ord "
+    f"RETURNING id, external_id, created_at), "
+    f"j AS (SELECT ok.*, m.id AS message_id, m.created_at FROM ok JOIN m ON m.external_id = ok.external_id), "
     f"x AS (INSERT INTO {ENTRIES} (conversation_id, seq, message_id, sender, client_id) "
-    f"SELECT conversation_id, seq, message_id, sender, client_id FROM j) "
+    f"SELECT conversation_id, seq, message_id, sender, client_id FROM j), "
+    f"s AS (INSERT INTO {SearchDocument._meta.db_table} (ticket_id, message_id, language, tokens, created_at) "
+    f"SELECT j.ticket_id, j.message_id, t.language, j.tokens, j.created_at "
+    f"FROM j JOIN {TICKETS} t ON t.id = j.ticket_id "
+    f"WHERE j.tokens <> '') "
     f"SELECT ord, message_id, seq FROM j")
 ATTEMPTS = 3
 
@@ -197,6 +203,7 @@ async def _store_once(conn, items: list[Outgoing]) -> list:
         return results
     lines = [{"ord": index, "conversation_id": row.id, "sender": item.sender,
               "client_id": item.client_id, "ticket_id": row.ticket_id, "body": item.body,
+              "tokens": tokens_of(item.body),
               "external_id": external_id(row.id, item.sender, item.client_id),
               **({"direction": Message.Direction.OUTBOUND, "author_user_id": item.user_id}
                  if item.sender == Entry.Sender.AGENT else

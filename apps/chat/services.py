@@ -39,6 +39,7 @@ from apps.owners.models import Extension
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, availability, region_for
 from apps.routing.services import live_agents_online
+from apps.tickets import search
 from apps.tickets import services as tickets
 from apps.tickets import vocabulary
 from apps.tickets.models import Message, Ticket
@@ -350,7 +351,11 @@ def store_messages(items: list[Outgoing]) -> list[Stored | Refused]:
     def flush_fast():
         if not fast:
             return
-        Message.objects.bulk_create([message for *_, message in fast])
+        messages = [message for *_, message in fast]
+        Message.objects.bulk_create(messages)
+        languages = dict(Ticket.objects.filter(pk__in={message.ticket_id for message in messages})
+                         .values_list("pk", "language"))
+        search.index_messages(messages, languages=languages)
         fast.clear()
 
     stored: list[tuple[int, Outgoing, LockedConversation, int, Message]] = []

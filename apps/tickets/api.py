@@ -84,26 +84,46 @@ class TicketOut(TicketSummaryOut):
         return selectors.jira_key_of(ticket)
 
 
+SLUG = r"^[-a-zA-Z0-9_]+$"
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    """The time in UTC (without an offset, it is UTC), as the database compares it.
+
+    ISO-8601 allows offsets up to ±23:59, PostgreSQL ±15:59; and near year 1 or 9999 an
+    offset moves the time off the calendar. Either reached the database as a 500.
+    """
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(_("The time is out of range once converted to UTC.")) from None
+
+
 class TicketFilter(Schema):
+    q: str = Field("", max_length=200, description="Words to find in the subject and messages: ranked, then newest")
     channel: Channel | None = None
     language: Language | None = None
     status: Ticket.Status | None = None
+    region: str | None = Field(None, pattern=SLUG, max_length=50)
+    extension: str | None = Field(None, pattern=SLUG, max_length=50)
+    owner: str | None = Field(None, pattern=SLUG, max_length=50, description="The extension owner's slug")
     since: datetime | None = None
+    until: datetime | None = Field(None, description="Received before this time")
+    breached: bool | None = Field(None, description="Whether an SLA target was breached")
 
-    @field_validator("since")
+    @field_validator("since", "until")
     @classmethod
-    def since_in_utc(cls, value: datetime | None) -> datetime | None:
-        """The time in UTC (without an offset, it is UTC), as the database compares it.
+    def in_utc(cls, value: datetime | None) -> datetime | None:
+        return _in_utc(value)
 
-        ISO-8601 allows offsets up to ±23:59, PostgreSQL ±15:59; and near year 1 or 9999 an
-        offset moves the time off the calendar. Either reached the database as a 500.
-        """
-        if value is None:
-            return None
-        try:
-            return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
-        except OverflowError:
-            raise ValueError(_("The time is out of range once converted to UTC.")) from None
+    @field_validator("q")
+    @classmethod
+    def printable(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError(_("The search may not contain a NUL character."))
+        return value.strip()
 
 
 @router.get("/tickets/{reference}", response=TicketOut, summary="One ticket with its thread")
@@ -127,4 +147,6 @@ def download_attachment(request, reference: str, attachment_id: int):
 @paginate(PageNumberPagination, page_size=50)
 def list_tickets(request, filters: Query[TicketFilter]):
     return selectors.ticket_list(user=request.auth, channel=filters.channel or "", language=filters.language or "",
-                                 status=filters.status or "", since=filters.since)
+                                 status=filters.status or "", since=filters.since, until=filters.until,
+                                 region=filters.region or "", extension=filters.extension or "",
+                                 owner=filters.owner or "", breached=filters.breached, q=filters.q)

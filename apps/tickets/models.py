@@ -265,3 +265,31 @@ class ReceiptTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.get_channel_display()
+
+
+class SearchDocument(models.Model):
+    """What search reads of one message, or of a ticket's subject (``message`` empty); see ``apps.tickets.search``.
+
+    Migration 0009 adds what each database indexes: on PostgreSQL a generated ``document``
+    tsvector column with its GIN index, on SQLite an FTS5 table fed by triggers. (A
+    migration that rebuilds this table on SQLite must create those triggers again.)
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="search_documents",
+                               verbose_name=_("ticket"))
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="search_document", verbose_name=_("message"))
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    tokens = models.TextField(_("indexed text"))
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket"], condition=models.Q(message__isnull=True),
+                                    name="search_one_subject_per_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}/{self.message_id or 'subject'}"

@@ -6,8 +6,10 @@ Each read takes the user it is for and returns only what the ticket access rule
 
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
+from apps.policy.languages import Language
+from apps.tickets import search
 from apps.tickets.access import visible
 from apps.tickets.models import Attachment, Message, Ticket
 
@@ -30,9 +32,10 @@ def attachment(*, reference: str, attachment_id: int, user) -> Attachment | None
     return files.filter(pk=attachment_id, message__ticket__reference=reference.upper()).first()
 
 
-def ticket_list(*, user, channel: str = "", language: str = "", status: str = "",
-                since: datetime | None = None) -> QuerySet[Ticket]:
-    """Tickets filtered as the API's list asks, newest first."""
+def ticket_list(*, user, channel: str = "", language: str = "", status: str = "", since: datetime | None = None,
+                until: datetime | None = None, region: str = "", extension: str = "", owner: str = "",
+                breached: bool | None = None, q: str = "") -> QuerySet[Ticket]:
+    """Tickets filtered as the API's list asks, newest first; with ``q``, those matching it, best first."""
     tickets = visible(Ticket.objects.select_related("contact", "region", "extension"), user=user).order_by(
         "-received_at", "-pk")
     if channel:
@@ -43,7 +46,25 @@ def ticket_list(*, user, channel: str = "", language: str = "", status: str = ""
         tickets = tickets.filter(status=status)
     if since:
         tickets = tickets.filter(received_at__gte=since)
+    if until:
+        tickets = tickets.filter(received_at__lt=until)
+    if region:
+        tickets = tickets.filter(region__slug=region)
+    if extension:
+        tickets = tickets.filter(extension__slug=extension)
+    if owner:
+        tickets = tickets.filter(extension__owner__slug=owner)
+    if breached is not None:
+        tickets = tickets.filter(Exists(_breached_targets()) if breached else ~Exists(_breached_targets()))
+    if q:
+        tickets = search.ranked(tickets, q, languages=[language] if language else list(Language.values))
     return tickets
+
+
+def _breached_targets() -> QuerySet:
+    """The ticket's SLA targets that were breached, or met after their deadline (``SlaTarget.breached``)."""
+    targets = Ticket._meta.get_field("sla_targets").related_model.objects
+    return targets.filter(Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at")), ticket_id=OuterRef("pk"))
 
 
 def jira_key_of(ticket: Ticket) -> str | None:

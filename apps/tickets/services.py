@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import region_for
-from apps.tickets import vocabulary
+from apps.tickets import search, vocabulary
 from apps.tickets.models import (
     Attachment,
     Contact,
@@ -169,6 +169,7 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
     for ticket in tickets:
         ticket.reference = format_reference(ticket.pk)
     Ticket.objects.bulk_update(tickets, ["reference"])
+    search.index_subjects(tickets)
     log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.OPENED, at=ticket.received_at,
                           actor=request.actor or Actor(label=str(request.contact)),
                           data={"channel": ticket.channel, "language": ticket.language,
@@ -253,6 +254,7 @@ def add_messages(items: list[NewMessage]) -> list[Stored]:
         fresh.append((item, message))
         results.append(Stored(message, created=True))
     Message.objects.bulk_create([message for _item, message in fresh])
+    search.index_messages([message for _item, message in fresh])
     log_events([new_event(ticket=item.ticket, kind=TicketEvent.Kind.MESSAGE, actor=_author(item),
                           at=message.created_at,
                           data={"message_id": message.pk, "direction": item.direction, "automatic": item.automatic})
@@ -340,6 +342,7 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
     if scope == Ticket.Scope.CORE:
         extension = None
     ticket.scope, ticket.category, ticket.extension = scope, category, extension
+    relanguage = bool(language) and check_language(language) != ticket.language
     if language:
         ticket.language = check_language(language)
         ticket.queue = queue
@@ -350,6 +353,8 @@ def triage_ticket(*, ticket: Ticket, scope: str, category: str = "", extension=N
         ticket.acknowledged_at = now
         fields.append("acknowledged_at")
     ticket.save(update_fields=fields)
+    if relanguage:
+        search.relanguage(ticket=ticket)
     log_event(ticket=ticket, kind=TicketEvent.Kind.TRIAGED, actor=actor, at=now,
               data={"scope": scope, "category": category,
                     "extension": extension.slug if extension else None, "language": ticket.language})
