@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from apps.mail import services
+from apps.mail import intake
 from apps.mail.models import InboundEmail
 
 log = logging.getLogger(__name__)
@@ -36,15 +36,15 @@ def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
     """Store one message and queue its processing; returns the SMTP answer."""
     close_old_connections()  # drop a connection the database closed since the last message
     try:
-        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.SMTP,
+        inbound = intake.receive_email(raw=raw, source=InboundEmail.Source.SMTP,
                                          envelope_from=mail_from, envelope_to=rcpt_tos)
-    except services.MessageTooLarge:
+    except intake.MessageTooLarge:
         return TOO_LARGE
     except Exception:
         log.exception("could not store a message from %s; answering 451", mail_from)
         return TEMPORARY_FAILURE
     try:
-        services.queue_processing(inbound=inbound)
+        intake.queue_processing(inbound=inbound)
     except Exception:
         # Stored is what counts: the pending sweep processes it later.
         log.exception("stored mail %s but could not queue its processing", inbound.pk)

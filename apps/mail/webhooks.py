@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.mail import services
+from apps.mail import filing, intake
 from apps.mail.models import InboundEmail
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,14 @@ def inbound_email(request: HttpRequest) -> JsonResponse:
     if not raw:
         return _error(400, _("The body must be the raw message (message/rfc822)."))
     try:
-        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.HTTP)
-    except services.MessageTooLarge as error:
+        inbound = intake.receive_email(raw=raw, source=InboundEmail.Source.HTTP)
+    except intake.MessageTooLarge as error:
         return _error(413, str(error))
     except DatabaseError:
         log.exception("inbound webhook could not store a message")
         return _error(503, _("The message could not be stored; please retry."))
     try:
-        inbound = services.process_inbound(inbound_id=inbound.pk)
+        inbound = filing.process_inbound(inbound_id=inbound.pk)
     except DatabaseError:
         # Stored is what the provider needs to hear; the pending sweep files it later.
         log.exception("inbound mail %s stored but not processed", inbound.pk)

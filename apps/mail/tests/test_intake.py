@@ -7,7 +7,7 @@ import mailbox
 import pytest
 from django.core.management import call_command
 
-from apps.mail import services
+from apps.mail import filing
 from apps.mail.models import InboundEmail
 from apps.mail.tests.conftest import build_email, ingest
 from apps.tickets.models import Attachment, Message, Ticket
@@ -55,14 +55,14 @@ def test_an_unparseable_message_becomes_a_flagged_ticket_with_the_raw_message_at
 
 
 def test_a_bug_while_filing_keeps_the_message_raw_on_a_flagged_ticket(mailboxes, monkeypatch):
-    real = services.open_tickets
+    real = filing.open_tickets
 
     def broken(requests):
         if not all(request.unparsed for request in requests):
             raise RuntimeError("simulated bug")
         return real(requests)
 
-    monkeypatch.setattr(services, "open_tickets", broken)
+    monkeypatch.setattr(filing, "open_tickets", broken)
     inbound = ingest(build_email())
 
     assert inbound.outcome == Outcome.UNPARSED
