@@ -13,6 +13,7 @@ becomes a ticket flagged ``unparsed`` with the raw message attached.
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -88,13 +89,32 @@ def file_stored(*, inbound_ids: Iterable[int], receipts: bool = True) -> list[In
     return inbounds
 
 
-def process_pending(*, older_than: timedelta = timedelta(minutes=2), batch_size: int = 200) -> int:
-    """File stored messages a crash or a lost job left behind, in batches; returns how many."""
-    done = 0
-    pending = list(selectors.pending_inbound(older_than=timezone.now() - older_than))
-    for start in range(0, len(pending), batch_size):
-        done += len(file_stored(inbound_ids=pending[start:start + batch_size]))
+def file_pending(*, batch_size: int = 200, older_than: timedelta | None = None,
+                 seconds: float | None = None) -> int:
+    """File stored messages that no filer holds, a batch at a time, until none is left; returns how many.
+
+    The live paths' filer (``jobs.file_pending_job``) and the sweep. Each batch claims
+    up to ``batch_size`` of the oldest pending rows with ``SELECT … FOR UPDATE SKIP
+    LOCKED`` (PostgreSQL; SQLite has one writer), so filers running at once never wait
+    for or file each other's rows, and files them in one transaction.
+    ``older_than`` leaves the newest alone; after ``seconds`` it stops at the end of a batch.
+    """
+    done, stop_at = 0, (time.monotonic() + seconds) if seconds is not None else None
+    while stop_at is None or time.monotonic() < stop_at:
+        with transaction.atomic():
+            inbounds = list(selectors.pending_inbound(
+                older_than=timezone.now() - older_than if older_than is not None else None,
+            ).select_for_update(skip_locked=True)[:batch_size])
+            if not inbounds:
+                return done
+            _file_items([(inbound, None) for inbound in inbounds], receipts=True, insert=False)
+        done += len(inbounds)
     return done
+
+
+def process_pending(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """File stored messages a crash or a lost job left behind; returns how many."""
+    return file_pending(older_than=older_than)
 
 
 def ingest_many(raws: Iterable[bytes], *, source: str, jobs: int = 1, batch_size: int = 200,

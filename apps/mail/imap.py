@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from imapclient import IMAPClient
 
-from apps.mail.filing import ingest_email
-from apps.mail.intake import MessageTooLarge
+from apps.mail.filing import file_stored
+from apps.mail.intake import MessageTooLarge, receive_email
 from apps.mail.models import ImapCursor, InboundEmail
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,14 @@ class PollResult:
 
 
 def poll_imap(*, folder, limit: int | None = None) -> PollResult:
-    """Ingest the folder's new messages in UID order, resuming where the last run stopped.
+    """Store and file the folder's new messages in UID order, resuming where the last run stopped.
 
-    ``folder`` is an ``ImapFolder`` (or anything with its methods).
-    The cursor advances after each message is stored and processed; a crash before
-    that re-reads the message next time, and the source key (account, UIDVALIDITY,
-    UID) plus Message-ID idempotency keep it from being filed twice.
+    ``folder`` is an ``ImapFolder`` (or anything with its methods). Each fetch of up
+    to 50 messages is stored, filed as one batch, and then acknowledged: the cursor
+    advances and the messages are moved or flagged. A crash before that re-reads
+    them next time, and the source key (account, UIDVALIDITY, UID) plus Message-ID
+    idempotency keep them from being stored or filed twice; a crash between storing
+    and filing leaves pending rows for the sweep.
     """
     account = folder.account.key
     cursor = imap_cursor(account=account, uidvalidity=folder.uidvalidity)
@@ -108,26 +110,27 @@ def poll_imap(*, folder, limit: int | None = None) -> PollResult:
     uids = folder.uids_after(cursor.last_uid)
     if limit is not None:
         uids = uids[:limit]
-    for start in range(0, len(uids), 50):
-        batch = uids[start:start + 50]
+    for start in range(0, len(uids), BATCH):
+        batch = uids[start:start + BATCH]
         raw_by_uid = folder.fetch(batch)
-        finished = []
+        stored: dict[int, int] = {}
         for uid in batch:
             raw = raw_by_uid.get(uid)
-            if raw is not None:
-                try:
-                    inbound = ingest_email(raw=raw, source=InboundEmail.Source.IMAP,
-                                           source_key=f"{account}/{folder.uidvalidity}/{uid}")
-                except MessageTooLarge:
-                    # Left in the folder for a person; the cursor moves on so it does not block the rest.
-                    log.error("IMAP %s UID %s is over MAIL_MAX_BYTES; left in the folder", account, uid)
-                    result.too_large.append(uid)
-                else:
-                    result.fetched += 1
-                    result.outcomes[inbound.outcome] = result.outcomes.get(inbound.outcome, 0) + 1
-                    finished.append(uid)
-            advance_imap_cursor(account=account, uidvalidity=folder.uidvalidity, uid=uid)
-        folder.done(finished)
+            if raw is None:
+                continue
+            try:
+                stored[uid] = receive_email(raw=raw, source=InboundEmail.Source.IMAP,
+                                            source_key=f"{account}/{folder.uidvalidity}/{uid}").pk
+            except MessageTooLarge:
+                # Left in the folder for a person; the cursor moves on so it does not block the rest.
+                log.error("IMAP %s UID %s is over MAIL_MAX_BYTES; left in the folder", account, uid)
+                result.too_large.append(uid)
+        file_stored(inbound_ids=stored.values())
+        for outcome in InboundEmail.objects.filter(pk__in=stored.values()).values_list("outcome", flat=True):
+            result.fetched += 1
+            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+        advance_imap_cursor(account=account, uidvalidity=folder.uidvalidity, uid=batch[-1])
+        folder.done(sorted(stored))
     return result
 
 

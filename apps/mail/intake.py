@@ -6,15 +6,22 @@ apart from that (``apps.mail.filing``), in batches of whatever is pending.
 """
 
 import hashlib
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.mail.models import InboundEmail
-from supportdesk.jobs import enqueue_on_commit
+from supportdesk.jobs import enqueue
+
+log = logging.getLogger(__name__)
+# Set while a filing job waits in the queue: mail arriving meanwhile needs no job of its own.
+FILING_QUEUED = "mail:filing-queued"
+FILING_QUEUED_SECONDS = 30
 
 
 class MessageTooLarge(ValueError):
@@ -64,6 +71,31 @@ def raw_fields(raw: bytes, *, envelope_from: str = "", envelope_to: Iterable[str
             "received_at": timezone.now()}
 
 
-def queue_processing(*, inbound: InboundEmail) -> None:
-    """Process a stored message in the mail worker once its row is committed."""
-    enqueue_on_commit("mail", "apps.mail.jobs.process_inbound_job", inbound.pk)
+def queue_filing() -> None:
+    """Have the mail worker file whatever is pending, once the caller's rows are committed.
+
+    One job per burst, not per message: the job clears the mark as it starts, before it
+    claims rows, so a message stored after the claim queues the next job. A lost job
+    only delays its mail until the mark expires or the schedule's sweep files it.
+    """
+    transaction.on_commit(_enqueue_filing)
+
+
+def filing_started() -> None:
+    """The filing job is running: mail stored from now on queues another one."""
+    if not settings.REDIS_URL:
+        return
+    try:
+        cache.delete(FILING_QUEUED)
+    except Exception:  # the cache is Redis; when it is away the mark expires by itself
+        log.warning("could not clear the mail filing mark", exc_info=True)
+
+
+def _enqueue_filing() -> None:
+    if settings.REDIS_URL:  # embedded, the job runs here and now: nothing waits in a queue
+        try:
+            if not cache.add(FILING_QUEUED, 1, timeout=FILING_QUEUED_SECONDS):
+                return  # a job is waiting and will see this message
+        except Exception:
+            log.warning("could not read the mail filing mark; queueing a job anyway", exc_info=True)
+    enqueue("mail", "apps.mail.jobs.file_pending_job")

@@ -1,10 +1,28 @@
 """Background work of the mail app; jobs take ids, so a rerun repeats nothing harmful."""
 
-from apps.mail import filing
+import time
+
+from apps.mail import filing, intake
+
+FILING_SECONDS = 60
 
 
 def process_inbound_job(inbound_id: int) -> str:
     return filing.process_inbound(inbound_id=inbound_id).outcome
+
+
+def file_pending_job() -> int:
+    """File whatever the live paths stored, in batches (queued by ``intake.queue_filing``).
+
+    A job runs for a minute at most, well inside rq's timeout; under steady mail it hands
+    on to the next job instead of being killed mid-batch.
+    """
+    intake.filing_started()
+    started = time.monotonic()
+    done = filing.file_pending(seconds=FILING_SECONDS)
+    if time.monotonic() - started >= FILING_SECONDS:   # stopped with mail left: the next job goes on
+        intake.queue_filing()
+    return done
 
 
 def process_pending_job() -> int:

@@ -242,10 +242,12 @@ def review_list() -> QuerySet[InboundEmail]:
             .defer("raw").order_by("received_at", "pk"))
 
 
-def pending_inbound(*, older_than: datetime) -> QuerySet[InboundEmail]:
-    """Stored messages not processed yet (a crash or a lost job), oldest first."""
-    return (InboundEmail.objects.filter(processed_at__isnull=True, received_at__lte=older_than)
-            .order_by("received_at", "pk").values_list("pk", flat=True))
+def pending_inbound(*, older_than: datetime | None = None) -> QuerySet[InboundEmail]:
+    """Stored messages not filed yet, oldest first; ``older_than`` leaves the newer ones out."""
+    pending = InboundEmail.objects.filter(outcome=InboundEmail.Outcome.PENDING, processed_at__isnull=True)
+    if older_than is not None:
+        pending = pending.filter(received_at__lte=older_than)
+    return pending.order_by("received_at", "pk")
 
 
 def receipts_sent_last_hour(addresses: set[str], *, now: datetime) -> dict[str, int]:
@@ -287,6 +289,12 @@ def last_inbound_message_id(ticket: Ticket) -> str | None:
     """The Message-ID of the user's latest mail on the ticket (a reply's In-Reply-To)."""
     return (Message.objects.filter(ticket=ticket, channel=Channel.EMAIL, direction=Message.Direction.INBOUND)
             .exclude(external_id="").order_by("-created_at", "-pk").values_list("external_id", flat=True).first())
+
+
+def filed_inbound(*, inbound_id: int) -> InboundEmail | None:
+    """The stored message with its ticket once it is filed; None while it is pending."""
+    return (InboundEmail.objects.filter(pk=inbound_id, processed_at__isnull=False).select_related("ticket")
+            .defer("raw").first())
 
 
 def _chunks(values, size: int = 5000):

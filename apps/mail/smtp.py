@@ -1,5 +1,9 @@
 """The SMTP listener (aiosmtpd): store the raw message, then say 250; say 4xx when it cannot.
 
+Filing is not the listener's work: each stored message asks the mail worker to file
+whatever is pending (``intake.queue_filing``), which it does in batches, so a burst
+of mail is filed as fast as an import.
+
 A 250 is a promise that the message will not be lost, so it is sent only after
 the raw bytes are committed to the database. If they cannot be (the database
 is down), the answer is 451 and the sending server keeps the message and
@@ -33,7 +37,7 @@ def _text(value) -> str:
 
 
 def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
-    """Store one message and queue its processing; returns the SMTP answer."""
+    """Store one message, then queue the filing of what is pending; returns the SMTP answer."""
     close_old_connections()  # drop a connection the database closed since the last message
     try:
         inbound = intake.receive_email(raw=raw, source=InboundEmail.Source.SMTP,
@@ -44,10 +48,10 @@ def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
         log.exception("could not store a message from %s; answering 451", mail_from)
         return TEMPORARY_FAILURE
     try:
-        intake.queue_processing(inbound=inbound)
+        intake.queue_filing()
     except Exception:
-        # Stored is what counts: the pending sweep processes it later.
-        log.exception("stored mail %s but could not queue its processing", inbound.pk)
+        # Stored is what counts: the pending sweep files it later.
+        log.exception("stored mail %s but could not queue its filing", inbound.pk)
     return ACCEPTED
 
 
