@@ -80,13 +80,31 @@ class DeskHandler:
         self.executor.shutdown(wait=True)
 
 
+class DeskSMTP(SMTP):
+    """aiosmtpd's protocol, taking lines of any length within the message limit.
+
+    aiosmtpd refuses a line over 1,000 bytes (RFC 5321's limit) with a permanent 500, so
+    the sender bounces the mail; much real mail (HTML written on one line) has such lines,
+    and mail servers such as Postfix take them. The size limit still applies (552).
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.line_length_limit = max(SMTP.line_length_limit, settings.MAIL_MAX_BYTES)
+        super().__init__(*args, **kwargs)
+
+
+class DeskController(Controller):
+    def factory(self) -> SMTP:
+        return DeskSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def smtp_options() -> dict:
     return {"data_size_limit": settings.MAIL_MAX_BYTES, "enable_SMTPUTF8": True}
 
 
 def make_controller(*, host: str, port: int) -> Controller:
     """An aiosmtpd controller serving the desk's handler (it runs in its own thread once started)."""
-    return Controller(DeskHandler(), hostname=host, port=port, ready_timeout=10, **smtp_options())
+    return DeskController(DeskHandler(), hostname=host, port=port, ready_timeout=10, **smtp_options())
 
 
 async def serve_in_loop(*, host: str, port: int) -> asyncio.Server:
@@ -96,4 +114,4 @@ async def serve_in_loop(*, host: str, port: int) -> asyncio.Server:
     # Named once here: unnamed, aiosmtpd looks up the machine's FQDN for every connection's greeting.
     name = socket.getfqdn()
     return await loop.create_server(
-        lambda: SMTP(handler, hostname=name, loop=loop, **smtp_options()), host=host, port=port)
+        lambda: DeskSMTP(handler, hostname=name, loop=loop, **smtp_options()), host=host, port=port)

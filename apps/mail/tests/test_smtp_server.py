@@ -91,6 +91,15 @@ def test_mail_stored_while_no_job_ran_is_filed_by_the_sweep(regions, listener, r
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_line_longer_than_1000_bytes_is_accepted_and_stored_as_sent(regions, listener):
+    raw = (b"From: ada@example.org\r\nTo: support-eu@example.com\r\nSubject: Long line\r\n"
+           b"Message-ID: <long-line@client.example.org>\r\n\r\n<p>" + b"crash " * 1000 + b"</p>\r\n")
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        assert client.sendmail("ada@example.org", ["support-eu@example.com"], raw) == {}
+    assert bytes(InboundEmail.objects.get().raw) == raw
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_message_over_the_limit_is_refused_with_552(regions, listener):
     raw = build_email(body=("x" * 70 + "\n") * 500).replace(b"\n", b"\r\n")
     with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
