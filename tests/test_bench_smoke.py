@@ -118,3 +118,14 @@ def test_jira_forward_makes_one_issue_per_ticket_through_failures():  # ~30 s
                  timeout=180)
     figure(r"^jira forward: 40 forwards, 2 worker\(s\), fail ratio 30%: 40 issues, 0 duplicates, 0 lost; .* OK$",
            output)
+
+
+@pytest.mark.postgresql
+@pytest.mark.redis
+@pytest.mark.skipif(not (ON_POSTGRES and REDIS_URL), reason=NOT_POSTGRES_AND_REDIS)
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the mail corpus is not at {CORPUS}")
+def test_mail_live_files_every_message_sent_over_smtp():               # ~40 s
+    output = run("mail_live.py", "--smoke", "--database", f"{PREFIX}_mail_live", "--redis", REDIS_URL,
+                 timeout=240)
+    figure(r"^mail live: 80/80 filed \(0 refused\) at [\d.]+ msg/s, bulk [\d.]+ msg/s, ratio [\d.]+×; 250→filed "
+           r"p50 [\d.]+ s, p95 [\d.]+ s, p99 [\d.]+ s", output)
