@@ -14,7 +14,7 @@ Ours, two ways, each on an emptied PostgreSQL database ``sd_mail_bench``:
   CORPUS --jobs N`` (``call_command`` in this process; default N = CPU count, the
   command's default), timed on the wall clock from start to end;
 - per message (what the SMTP listener, IMAP poller and webhook do, one message at a
-  time, one transaction each): every .eml through ``apps.mail.services.ingest_email``;
+  time, one transaction each): every .eml through ``apps.mail.filing.ingest_email``;
   summed time of the calls and wall time.
 
 Both store the raw bytes, parse, thread, open the ticket with SLA clocks and routing,
@@ -145,12 +145,12 @@ class Stopwatch:
     """Time spent inside a few functions during the run (measurement only; behaviour unchanged)."""
 
     TARGETS = [  # (module, attribute, label)
-        ("apps.mail.services", "open_tickets", "tickets.open_tickets (tickets, first messages, SLA clocks, routing)"),
+        ("apps.mail.filing", "open_tickets", "tickets.open_tickets (tickets, first messages, SLA clocks, routing)"),
         ("apps.console.events", "publish_events", "console event push (on commit)"),
-        ("apps.mail.services", "send_receipts", "receipts queued"),
+        ("apps.mail.outbound", "send_receipts", "receipts queued"),
         ("apps.mail.outbound", "deliver_outbound_items", "receipts delivered from the outbox (in process)"),
-        ("apps.mail.services", "parse_email", "parse"),
-        ("apps.mail.services", "receive_email", "store raw"),
+        ("apps.mail.filing", "parse_email", "parse"),
+        ("apps.mail.filing", "receive_email", "store raw"),
     ]
 
     def __init__(self):
@@ -199,7 +199,7 @@ def install_policy() -> None:
 
 def warm_up(raw: bytes) -> None:
     """One message through the whole path: language models, holiday calendars and templates load once."""
-    from apps.mail import language, services
+    from apps.mail import filing, language
     from apps.mail.models import InboundEmail
 
     language.detect("warm the language models up before timing")  # a one-off ~1 s load
@@ -207,7 +207,7 @@ def warm_up(raw: bytes) -> None:
     from django.core.mail.backends.locmem import EmailBackend
 
     EmailBackend()  # creates mail.outbox
-    services.ingest_email(raw=raw, source=InboundEmail.Source.FILE)
+    filing.ingest_email(raw=raw, source=InboundEmail.Source.FILE)
     del mail.outbox[:]
     reset_database()
 
@@ -282,7 +282,7 @@ def run_ours(files: list[Path], stopwatch: "Stopwatch | None" = None) -> dict:
     from django.core import mail
     from django.core.mail.backends.locmem import EmailBackend
 
-    from apps.mail import services
+    from apps.mail import filing
     from apps.mail.models import InboundEmail
 
     EmailBackend()  # creates mail.outbox
@@ -295,7 +295,7 @@ def run_ours(files: list[Path], stopwatch: "Stopwatch | None" = None) -> dict:
         raw = path.read_bytes()
         started = time.perf_counter()
         try:
-            inbound = services.ingest_email(raw=raw, source=InboundEmail.Source.FILE)
+            inbound = filing.ingest_email(raw=raw, source=InboundEmail.Source.FILE)
             result = {"outcome": str(inbound.outcome), "ticket": inbound.ticket_id}
         except Exception as error:  # counted, as the peer's harness counts its exceptions
             exceptions[type(error).__name__] += 1
@@ -408,7 +408,7 @@ def report(args, corpus, bulk, fresh, single, replies, synthetic, threading, pee
         "`../shared/bench/helpdesk_peer/bench_ingest.py --db postgres`)",
         f"- ours, bulk: `manage.py ingest_email CORPUS --jobs {bulk['jobs']} --batch-size {bulk['batch_size']}` "
         "(parse in worker processes, file in order, one transaction per batch), wall clock of the whole command",
-        "- ours, per message: `apps.mail.services.ingest_email` once per message, one transaction each (the "
+        "- ours, per message: `apps.mail.filing.ingest_email` once per message, one transaction each (the "
         "SMTP/IMAP/webhook path)",
         "- both: store raw, parse, thread, open ticket with SLA clocks and routing, event log, receipt rendered "
         "and delivered in process to the in-memory mail backend; no Redis; after a one-message warm-up",

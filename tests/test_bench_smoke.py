@@ -137,3 +137,14 @@ def test_voice_webhooks_answer_every_signed_call_step():             # ~30 s
 def test_search_bench_finds_every_rare_word_and_cjk_word():                # ~60 s
     output = run("search_bench.py", "--smoke", "--database-url", f"{SERVER}/{PREFIX}_search", timeout=240)
     figure(r"^3,000 messages: search .* OK$", output)
+
+
+@pytest.mark.postgresql
+@pytest.mark.redis
+@pytest.mark.skipif(not (ON_POSTGRES and REDIS_URL), reason=NOT_POSTGRES_AND_REDIS)
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the mail corpus is not at {CORPUS}")
+def test_mail_live_files_every_message_sent_over_smtp():               # ~40 s
+    output = run("mail_live.py", "--smoke", "--database", f"{PREFIX}_mail_live", "--redis", REDIS_URL,
+                 timeout=240)
+    figure(r"^mail live: 80/80 filed \(0 refused\) at [\d.]+ msg/s, bulk [\d.]+ msg/s, ratio [\d.]+×; 250→filed "
+           r"p50 [\d.]+ s, p95 [\d.]+ s, p99 [\d.]+ s", output)

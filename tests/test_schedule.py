@@ -84,14 +84,14 @@ def test_a_failing_job_is_logged_and_the_others_still_run(caplog):
 @pytest.mark.django_db(transaction=True)
 def test_the_tick_command_files_mail_a_lost_job_left_stored(regions, queues):
     """Without Redis the ticker is the only thing that picks up stored, unprocessed mail."""
-    from apps.mail import services
+    from apps.mail import intake
     from apps.mail.models import InboundEmail
     from apps.tickets.models import Ticket
 
     raw = (b"From: Ada <ada@example.org>\r\nTo: support-eu@example.com\r\nSubject: Skrivaren\r\n"
            b"Message-ID: <tick-1@example.org>\r\n\r\nHej, skrivaren fungerar inte.\r\n")
     with time_machine.travel(timezone.now() - timedelta(minutes=10)):
-        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.SMTP)   # its job was lost
+        inbound = intake.receive_email(raw=raw, source=InboundEmail.Source.SMTP)   # its job was lost
     call_command("tick", "--once")
     inbound.refresh_from_db()
     assert inbound.ticket_id is not None

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from apps.mail import services
+from apps.mail import filing
 from apps.mail.models import ImapCursor, InboundEmail, MailReference, MailThread, OutboundEmail
 
 
@@ -25,7 +25,7 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 @admin.action(description=_("Mark as reviewed"))
 def mark_reviewed(modeladmin, request, queryset):
     for inbound in queryset:
-        services.mark_reviewed(inbound=inbound)
+        filing.mark_reviewed(inbound=inbound)
 
 
 @admin.register(InboundEmail)

@@ -7,7 +7,7 @@ class MailConfig(AppConfig):
     verbose_name = _("Email")
 
     def ready(self):
-        from apps.mail import outbound, services
+        from apps.mail import outbound, selectors
         from apps.outbox import registry
         from apps.policy.languages import Channel
         from apps.tickets import channels
@@ -15,4 +15,4 @@ class MailConfig(AppConfig):
         registry.register(outbound.KIND, outbound.deliver_outbound_items, queue="mail",
                           describe=outbound.describe_outbound_items)
         for channel in (Channel.EMAIL, Channel.FEEDBACK):
-            channels.register(channel, deliver_reply=services.send_reply, reaches=services.has_address)
+            channels.register(channel, deliver_reply=outbound.send_reply, reaches=selectors.has_address)

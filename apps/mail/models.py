@@ -1,6 +1,7 @@
 """Mail in and out: every received message's raw bytes, threading ids, sent mail, IMAP cursors.
 
-Writes go through ``apps.mail.services``; models hold data and invariants only.
+Writes go through ``apps.mail.intake`` (storing), ``apps.mail.filing`` and ``apps.mail.outbound``;
+models hold data and invariants only.
 """
 
 from django.db import models

@@ -6,19 +6,149 @@ sends a batch over one SMTP connection and keeps the mail's status in step: sent
 failed once the outbox gives up.
 """
 
+import re
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.mail import tokens
-from apps.mail.models import OutboundEmail
+from apps.desk.actions import add_messages
+from apps.mail import selectors, tokens
+from apps.mail.loops import is_robot_address
+from apps.mail.models import MailReference, OutboundEmail
+from apps.mail.subjects import tagged
 from apps.outbox import registry
 from apps.outbox.email import send_each
 from apps.outbox.services import send_many_later
+from apps.policy.languages import Channel
+from apps.tickets.models import Message, ReceiptTemplate, Ticket, TicketEvent
+from apps.tickets.services import NewMessage, TicketError, log_events, new_event
+from supportdesk.readonce import once
 from supportdesk.text import one_line
 
 KIND = "mail.outbound"
+MAX_REFERENCES = 20
+
+
+@dataclass
+class Receipt:
+    """An automatic receipt to send for a new ticket; ``desk_mailbox`` is its thread's desk address if known."""
+
+    ticket: Ticket
+    to: str
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    desk_mailbox: str | None = None
+
+
+def send_receipts(receipts: list[Receipt], *, mailboxes: dict | None = None,
+                  sent_last_hour: dict[str, int] | None = None) -> list[OutboundEmail | None]:
+    """Write receipts (one insert per table for all); None for each that must not be sent.
+
+    Never to a robot or to the desk itself, and at most
+    ``MAIL_RECEIPTS_PER_SENDER_PER_HOUR`` per address: a suppressed one is noted on its ticket.
+    ``sent_last_hour`` (upper-cased address -> receipts; read from the database when
+    not given) is counted up as receipts are written. The caller records their
+    Message-IDs and queues their delivery (``send_outbound_later``).
+    """
+    now = timezone.now()
+    if sent_last_hour is None:
+        sent_last_hour = selectors.receipts_sent_last_hour({receipt.to.upper() for receipt in receipts}, now=now)
+    results: list[OutboundEmail | None] = [None] * len(receipts)
+    sending, suppressed = [], []
+    for index, receipt in enumerate(receipts):
+        to = receipt.to
+        if not to or is_robot_address(to) or selectors.is_desk_address(to, mailboxes=mailboxes):
+            continue
+        if sent_last_hour.get(to.upper(), 0) >= settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR:
+            suppressed.append(new_event(ticket=receipt.ticket, kind=TicketEvent.Kind.MESSAGE, data={
+                "event": "receipt_suppressed", "reason": "rate_limit", "to": to}))
+            continue
+        sent_last_hour[to.upper()] = sent_last_hour.get(to.upper(), 0) + 1
+        sending.append((index, receipt, *receipt_text(receipt.ticket), new_message_id(receipt.ticket)))
+    log_events(suppressed)
+    messages = add_messages([
+        NewMessage(ticket=receipt.ticket, direction=Message.Direction.OUTBOUND, body=body, automatic=True,
+                   external_id=message_id, channel=Channel.EMAIL)
+        for _index, receipt, _subject, body, message_id in sending])
+    outbounds = [
+        OutboundEmail(
+            ticket=receipt.ticket, ticket_message=message, kind=OutboundEmail.Kind.RECEIPT,
+            from_address=(receipt.desk_mailbox or settings.DEFAULT_FROM_EMAIL) if receipt.desk_mailbox is not None
+            else selectors.desk_address(receipt.ticket),
+            to_address=receipt.to, subject=subject, body=body, message_id=message_id,
+            in_reply_to=receipt.in_reply_to, references=" ".join(receipt.references[-MAX_REFERENCES:]))
+        for (_index, receipt, subject, body, message_id), message in zip(sending, messages, strict=True)]
+    OutboundEmail.objects.bulk_create(outbounds)
+    for (index, *_rest), outbound in zip(sending, outbounds, strict=True):
+        results[index] = outbound
+    return results
+
+
+def receipt_text(ticket: Ticket) -> tuple[str, str]:
+    """Subject and body of the receipt in the ticket's language: an admin's template, else ours."""
+    context = {"reference": ticket.reference, "name": ticket.contact.name or "", "subject": ticket.subject}
+    with translation.override(ticket.language):
+        template = once(("receipt-template", ticket.channel),
+                        lambda: ReceiptTemplate.objects.filter(channel=ticket.channel).first())
+        if template is not None and template.subject and template.body:
+            subject = template.subject.replace("{reference}", ticket.reference).replace("{name}", context["name"])
+            body = template.body.replace("{reference}", ticket.reference).replace("{name}", context["name"])
+        else:
+            subject = render_to_string("mail/receipt_subject.txt", context).strip()
+            body = render_to_string("mail/receipt_body.txt", context)
+    return tagged(one_line(subject), ticket.reference), body
+
+
+def new_message_id(ticket: Ticket) -> str:
+    if ticket.reference:
+        return tokens.message_id(ticket.reference)
+    return make_msgid(idstring="sd", domain=settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1] or "supportdesk.invalid")
+
+
+@transaction.atomic
+def send_reply(*, ticket: Ticket, message: Message) -> OutboundEmail:
+    """Send an agent's outbound message to the user by email, threaded and tagged.
+
+    Call it after ``tickets.services.add_message(direction="outbound", author_user=agent)``;
+    the job ``deliver_outbound_job`` does the network send after the commit. A second
+    call for the same message returns the first outbound mail.
+    """
+    existing = OutboundEmail.objects.filter(ticket_message=message).first()
+    if existing is not None:
+        return existing
+    if message.ticket_id != ticket.pk or message.direction != Message.Direction.OUTBOUND:
+        raise TicketError(_("Only the ticket's own outbound messages can be sent by email."))
+    to = selectors.user_address(ticket)
+    if not to:
+        raise TicketError(_("The ticket's contact has no email address."))
+    ids = selectors.thread_message_ids(ticket)
+    last_inbound = selectors.last_inbound_message_id(ticket)
+    message_id = message.external_id if message.external_id.startswith("<") else new_message_id(ticket)
+    with translation.override(ticket.language):
+        subject = one_line(ticket.subject) or _("Your request")
+        if not re.match(r"^\s*re\s*:", subject, re.I):
+            subject = _("Re: %(subject)s") % {"subject": subject}
+        footer = render_to_string("mail/reply_footer.txt", {"reference": ticket.reference})
+    body = f"{message.body_text.rstrip()}\n\n-- \n{footer}"
+    outbound = OutboundEmail.objects.create(
+        ticket=ticket, ticket_message=message, kind=OutboundEmail.Kind.REPLY,
+        from_address=selectors.desk_address(ticket), to_address=to, subject=tagged(subject, ticket.reference),
+        body=body, message_id=message_id, in_reply_to=last_inbound or (ids[-1] if ids else ""),
+        references=" ".join(ids[-MAX_REFERENCES:]))
+    if not message.external_id:
+        Message.objects.filter(pk=message.pk, external_id="").update(external_id=message_id)
+    MailReference.objects.bulk_create([MailReference(message_id=message_id, ticket=ticket,
+                                                     direction=MailReference.Direction.OUTBOUND)],
+                                      ignore_conflicts=True)
+    send_outbound_later([outbound.pk])
+    return outbound
 
 
 def send_outbound_later(outbound_ids: list[int]) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Upper
 
 from apps.mail import tokens
 from apps.mail.models import InboundEmail, MailReference, MailThread, OutboundEmail
@@ -22,6 +23,7 @@ from apps.mail.parsing import ParsedEmail
 from apps.mail.subjects import normalise_subject, references_in_subject
 from apps.policy.languages import Channel
 from apps.policy.models import EntryPoint
+from apps.policy.services import mailbox_for
 from apps.tickets.models import Message, Ticket
 from supportdesk.readonce import once
 
@@ -240,10 +242,59 @@ def review_list() -> QuerySet[InboundEmail]:
             .defer("raw").order_by("received_at", "pk"))
 
 
-def pending_inbound(*, older_than: datetime) -> QuerySet[InboundEmail]:
-    """Stored messages not processed yet (a crash or a lost job), oldest first."""
-    return (InboundEmail.objects.filter(processed_at__isnull=True, received_at__lte=older_than)
-            .order_by("received_at", "pk").values_list("pk", flat=True))
+def pending_inbound(*, older_than: datetime | None = None) -> QuerySet[InboundEmail]:
+    """Stored messages not filed yet, oldest first; ``older_than`` leaves the newer ones out."""
+    pending = InboundEmail.objects.filter(outcome=InboundEmail.Outcome.PENDING, processed_at__isnull=True)
+    if older_than is not None:
+        pending = pending.filter(received_at__lte=older_than)
+    return pending.order_by("received_at", "pk")
+
+
+def receipts_sent_last_hour(addresses: set[str], *, now: datetime) -> dict[str, int]:
+    """Receipts of the last hour by upper-cased address, for these upper-cased addresses (one query)."""
+    if not addresses:
+        return {}
+    rows = (OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT, created_at__gte=now - timedelta(hours=1))
+            .annotate(address=Upper("to_address")).filter(address__in=addresses)
+            .values("address").annotate(sent=Count("pk")).values_list("address", "sent"))
+    return dict(rows)
+
+
+def desk_address(ticket: Ticket) -> str:
+    """Where replies come from: the desk address the user wrote to; on a ticket that did not start by
+    mail (a chat), its region's mailbox."""
+    mailbox = MailThread.objects.filter(ticket=ticket).values_list("mailbox", flat=True).first()
+    return mailbox or mailbox_for(region_id=ticket.region_id, language=ticket.language)
+
+
+def user_address(ticket: Ticket) -> str:
+    """Where replies go: the address of the ticket's mail thread, else its contact's."""
+    thread = MailThread.objects.filter(ticket=ticket).first()
+    return (thread.address if thread else "") or ticket.contact.email
+
+
+def has_address(ticket: Ticket) -> bool:
+    """Whether a reply can follow up by email (the channel registry's ``reaches``)."""
+    return bool(user_address(ticket))
+
+
+def thread_message_ids(ticket: Ticket) -> list[str]:
+    """The ticket's Message-IDs, oldest first (for References)."""
+    ids = (MailReference.objects.filter(ticket=ticket).order_by("created_at", "pk")
+           .values_list("message_id", flat=True))
+    return [mid for mid in ids if not mid.endswith("@no-message-id.invalid>")]
+
+
+def last_inbound_message_id(ticket: Ticket) -> str | None:
+    """The Message-ID of the user's latest mail on the ticket (a reply's In-Reply-To)."""
+    return (Message.objects.filter(ticket=ticket, channel=Channel.EMAIL, direction=Message.Direction.INBOUND)
+            .exclude(external_id="").order_by("-created_at", "-pk").values_list("external_id", flat=True).first())
+
+
+def filed_inbound(*, inbound_id: int) -> InboundEmail | None:
+    """The stored message with its ticket once it is filed; None while it is pending."""
+    return (InboundEmail.objects.filter(pk=inbound_id, processed_at__isnull=False).select_related("ticket")
+            .defer("raw").first())
 
 
 def _chunks(values, size: int = 5000):

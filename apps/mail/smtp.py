@@ -1,5 +1,9 @@
 """The SMTP listener (aiosmtpd): store the raw message, then say 250; say 4xx when it cannot.
 
+Filing is not the listener's work: each stored message asks the mail worker to file
+whatever is pending (``intake.queue_filing``), which it does in batches, so a burst
+of mail is filed as fast as an import.
+
 A 250 is a promise that the message will not be lost, so it is sent only after
 the raw bytes are committed to the database. If they cannot be (the database
 is down), the answer is 451 and the sending server keeps the message and
@@ -18,7 +22,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from apps.mail import services
+from apps.mail import intake
 from apps.mail.models import InboundEmail
 
 log = logging.getLogger(__name__)
@@ -33,21 +37,21 @@ def _text(value) -> str:
 
 
 def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
-    """Store one message and queue its processing; returns the SMTP answer."""
+    """Store one message, then queue the filing of what is pending; returns the SMTP answer."""
     close_old_connections()  # drop a connection the database closed since the last message
     try:
-        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.SMTP,
+        inbound = intake.receive_email(raw=raw, source=InboundEmail.Source.SMTP,
                                          envelope_from=mail_from, envelope_to=rcpt_tos)
-    except services.MessageTooLarge:
+    except intake.MessageTooLarge:
         return TOO_LARGE
     except Exception:
         log.exception("could not store a message from %s; answering 451", mail_from)
         return TEMPORARY_FAILURE
     try:
-        services.queue_processing(inbound=inbound)
+        intake.queue_filing()
     except Exception:
-        # Stored is what counts: the pending sweep processes it later.
-        log.exception("stored mail %s but could not queue its processing", inbound.pk)
+        # Stored is what counts: the pending sweep files it later.
+        log.exception("stored mail %s but could not queue its filing", inbound.pk)
     return ACCEPTED
 
 
@@ -76,13 +80,31 @@ class DeskHandler:
         self.executor.shutdown(wait=True)
 
 
+class DeskSMTP(SMTP):
+    """aiosmtpd's protocol, taking lines of any length within the message limit.
+
+    aiosmtpd refuses a line over 1,000 bytes (RFC 5321's limit) with a permanent 500, so
+    the sender bounces the mail; much real mail (HTML written on one line) has such lines,
+    and mail servers such as Postfix take them. The size limit still applies (552).
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.line_length_limit = max(SMTP.line_length_limit, settings.MAIL_MAX_BYTES)
+        super().__init__(*args, **kwargs)
+
+
+class DeskController(Controller):
+    def factory(self) -> SMTP:
+        return DeskSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def smtp_options() -> dict:
     return {"data_size_limit": settings.MAIL_MAX_BYTES, "enable_SMTPUTF8": True}
 
 
 def make_controller(*, host: str, port: int) -> Controller:
     """An aiosmtpd controller serving the desk's handler (it runs in its own thread once started)."""
-    return Controller(DeskHandler(), hostname=host, port=port, ready_timeout=10, **smtp_options())
+    return DeskController(DeskHandler(), hostname=host, port=port, ready_timeout=10, **smtp_options())
 
 
 async def serve_in_loop(*, host: str, port: int) -> asyncio.Server:
@@ -92,4 +114,4 @@ async def serve_in_loop(*, host: str, port: int) -> asyncio.Server:
     # Named once here: unnamed, aiosmtpd looks up the machine's FQDN for every connection's greeting.
     name = socket.getfqdn()
     return await loop.create_server(
-        lambda: SMTP(handler, hostname=name, loop=loop, **smtp_options()), host=host, port=port)
+        lambda: DeskSMTP(handler, hostname=name, loop=loop, **smtp_options()), host=host, port=port)

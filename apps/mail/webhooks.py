@@ -1,8 +1,10 @@
-"""``POST /email/inbound``: raw MIME from a mail provider's webhook (edge: verify, store, process, answer).
+"""``POST /email/inbound``: raw MIME from a mail provider's webhook (edge: verify, store, queue, answer).
 
 The provider sends the shared secret ``MAIL_INBOUND_SECRET`` in ``X-Mail-Secret``
-(or as ``Authorization: Bearer …``). The answer is 200 only once the raw bytes are
-committed; 503 when the database cannot take them, so the provider retries.
+(or as ``Authorization: Bearer …``). The answer comes only once the raw bytes are
+committed: 202 while the mail worker has still to file it with whatever else is
+pending, 200 with the outcome when it is filed already (embedded, jobs run in
+process); 503 when the database cannot take it, so the provider retries.
 """
 
 import hmac
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.mail import services
+from apps.mail import intake, selectors
 from apps.mail.models import InboundEmail
 
 log = logging.getLogger(__name__)
@@ -51,17 +53,20 @@ def inbound_email(request: HttpRequest) -> JsonResponse:
     if not raw:
         return _error(400, _("The body must be the raw message (message/rfc822)."))
     try:
-        inbound = services.receive_email(raw=raw, source=InboundEmail.Source.HTTP)
-    except services.MessageTooLarge as error:
+        inbound = intake.receive_email(raw=raw, source=InboundEmail.Source.HTTP)
+    except intake.MessageTooLarge as error:
         return _error(413, str(error))
     except DatabaseError:
         log.exception("inbound webhook could not store a message")
         return _error(503, _("The message could not be stored; please retry."))
     try:
-        inbound = services.process_inbound(inbound_id=inbound.pk)
+        intake.queue_filing()
+        filed = selectors.filed_inbound(inbound_id=inbound.pk)
     except DatabaseError:
         # Stored is what the provider needs to hear; the pending sweep files it later.
-        log.exception("inbound mail %s stored but not processed", inbound.pk)
-        return JsonResponse({"id": inbound.pk, "outcome": inbound.outcome, "ticket": None}, status=202)
-    return JsonResponse({"id": inbound.pk, "outcome": inbound.outcome,
-                         "ticket": inbound.ticket.reference if inbound.ticket else None})
+        log.exception("inbound mail %s stored; its filing could not be queued", inbound.pk)
+        filed = None
+    if filed is None:  # the mail worker files it with whatever else is pending
+        return JsonResponse({"id": inbound.pk, "outcome": InboundEmail.Outcome.PENDING, "ticket": None}, status=202)
+    return JsonResponse({"id": filed.pk, "outcome": filed.outcome,
+                         "ticket": filed.ticket.reference if filed.ticket else None})

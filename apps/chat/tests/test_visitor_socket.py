@@ -430,7 +430,7 @@ def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_b
         conversation, online_agent, redis_queues, mailoutbox, client):
     from apps.chat import services
     from apps.console.services import reply
-    from apps.mail.services import ingest_email
+    from apps.mail.filing import ingest_email
     from apps.mail.tests.conftest import build_email
     from conftest import run_worker
 

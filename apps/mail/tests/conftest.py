@@ -102,7 +102,7 @@ def smtp_sink(settings):
 
 
 def ingest(raw: bytes, **kwargs):
-    from apps.mail import services
+    from apps.mail import filing
     from apps.mail.models import InboundEmail
 
-    return services.ingest_email(raw=raw, source=kwargs.pop("source", InboundEmail.Source.FILE), **kwargs)
+    return filing.ingest_email(raw=raw, source=kwargs.pop("source", InboundEmail.Source.FILE), **kwargs)

@@ -3,7 +3,7 @@
 import pytest
 from aiosmtpd.controller import Controller
 
-from apps.mail import services
+from apps.mail import filing
 from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.tests.conftest import Sink, build_email, free_port
 from conftest import run_worker
@@ -45,7 +45,7 @@ def new_requests(*senders):
 
 @pytest.mark.redis(reason="counts the jobs on the rq queue")
 def test_a_batch_sends_its_receipts_in_one_mail_job(mailboxes, smtp_sink, redis_queues):
-    results = list(services.ingest_many(new_requests("ada@example.org", "bo@example.org", "cy@example.org"),
+    results = list(filing.ingest_many(new_requests("ada@example.org", "bo@example.org", "cy@example.org"),
                                         source=InboundEmail.Source.FILE, batch_size=10))
 
     assert [r.outcome for r in results] == [InboundEmail.Outcome.NEW_TICKET] * 3
@@ -57,7 +57,7 @@ def test_a_batch_sends_its_receipts_in_one_mail_job(mailboxes, smtp_sink, redis_
 
 def test_a_refused_receipt_in_a_batch_is_marked_failed_and_the_others_are_sent(mailboxes, refusing_sink,
                                                                                redis_queues):
-    list(services.ingest_many(new_requests("ada@example.org", "gone@example.org", "cy@example.org"),
+    list(filing.ingest_many(new_requests("ada@example.org", "gone@example.org", "cy@example.org"),
                               source=InboundEmail.Source.FILE, batch_size=10))
 
     run_worker("mail")
@@ -75,7 +75,7 @@ def test_delivering_a_batch_again_sends_nothing_twice(mailboxes, smtp_sink, redi
     from apps.outbox import services as outbox
     from apps.outbox.models import OutboxItem
 
-    list(services.ingest_many(new_requests("ada@example.org", "bo@example.org"), source=InboundEmail.Source.FILE))
+    list(filing.ingest_many(new_requests("ada@example.org", "bo@example.org"), source=InboundEmail.Source.FILE))
     ids = list(OutboxItem.objects.values_list("pk", flat=True))
 
     assert outbox.deliver(item_ids=ids) == {"sent": 2}

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.mail import parsing, services
+from apps.mail import filing, intake, parsing
 from apps.mail.models import InboundEmail, MailReference, OutboundEmail
 from apps.mail.tests.conftest import build_email
 from apps.tickets.models import Message, Ticket, TicketEvent
@@ -23,7 +23,7 @@ FROZEN = "2026-03-10 10:00 +00:00"
 
 def ingest_many(raws, **kwargs):
     kwargs.setdefault("source", InboundEmail.Source.FILE)
-    return list(services.ingest_many(raws, **kwargs))
+    return list(filing.ingest_many(raws, **kwargs))
 
 
 @time_machine.travel(FROZEN, tick=False)
@@ -80,7 +80,7 @@ def test_the_same_message_id_twice_in_one_batch_is_one_message_and_two_raw_copie
 @time_machine.travel(FROZEN, tick=False)
 def test_a_message_already_filed_before_the_batch_is_a_duplicate():
     raw = build_email(message_id="<before@client.example.org>")
-    single = services.ingest_email(raw=raw, source=InboundEmail.Source.SMTP)
+    single = filing.ingest_email(raw=raw, source=InboundEmail.Source.SMTP)
 
     (again,) = ingest_many([raw])
 
@@ -89,14 +89,14 @@ def test_a_message_already_filed_before_the_batch_is_a_duplicate():
 
 @time_machine.travel(FROZEN, tick=False)
 def test_a_failing_batch_is_ingested_one_by_one_and_loses_no_neighbour(monkeypatch):
-    real = services.open_tickets
+    real = filing.open_tickets
 
     def fails_on_one_message(requests):
         if any("poison" in request.body for request in requests):
             raise RuntimeError("simulated bug")
         return real(requests)
 
-    monkeypatch.setattr(services, "open_tickets", fails_on_one_message)
+    monkeypatch.setattr(filing, "open_tickets", fails_on_one_message)
     raws = [build_email(sender=f"user{n}@example.org", subject=f"Fråga {n}", body=body,
                         message_id=f"<f{n}@client.example.org>")
             for n, body in enumerate(["Appen kraschar.", "poison pill", "Exporten hänger sig."])]
@@ -119,7 +119,7 @@ def test_a_message_over_the_limit_is_reported_and_not_stored(settings):
     results = ingest_many([small, large])
 
     assert results[0].outcome == Outcome.NEW_TICKET
-    assert isinstance(results[1], services.MessageTooLarge)
+    assert isinstance(results[1], intake.MessageTooLarge)
     assert InboundEmail.objects.count() == 1
 
 
@@ -186,7 +186,7 @@ def test_ingest_email_refuses_zero_jobs(tmp_path):
 def test_receipts_in_a_batch_keep_the_per_sender_limit_and_come_from_the_address_written_to(settings):
     settings.MAIL_RECEIPTS_PER_SENDER_PER_HOUR = 2
     before = build_email(subject="Första", message_id="<r0@client.example.org>")
-    services.ingest_email(raw=before, source=InboundEmail.Source.SMTP)
+    filing.ingest_email(raw=before, source=InboundEmail.Source.SMTP)
     batch = [build_email(subject=f"Fråga {n}", message_id=f"<r{n}@client.example.org>") for n in range(1, 4)]
 
     results = ingest_many(batch, batch_size=10)
@@ -297,7 +297,7 @@ def test_importing_old_mail_with_no_receipts_opens_tickets_and_writes_to_nobody(
             sender=f"user{number}@example.org", subject=f"Fråga {number}", message_id=f"<old{number}@example.org>"))
     (folder / "03.eml").write_bytes(b"\x00\x01 not mail")
     # A batch that fails is filed again one message at a time: that path sends no receipts either.
-    real = services.open_tickets
+    real = filing.open_tickets
     calls = []
 
     def fails_once(requests):
@@ -306,7 +306,7 @@ def test_importing_old_mail_with_no_receipts_opens_tickets_and_writes_to_nobody(
             raise RuntimeError("simulated bug")
         return real(requests)
 
-    monkeypatch.setattr(services, "open_tickets", fails_once)
+    monkeypatch.setattr(filing, "open_tickets", fails_once)
 
     call_command("ingest_email", str(folder), "--no-receipts", "--no-progress", "--jobs", "1", stdout=io.StringIO())
 

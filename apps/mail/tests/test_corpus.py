@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from apps.mail import services
+from apps.mail import filing
 from apps.mail.models import InboundEmail
 from apps.mail.tests.conftest import CORPUS
 from apps.tickets.models import Ticket
@@ -25,7 +25,7 @@ def test_every_corpus_message_becomes_a_ticket_a_reply_or_a_flagged_raw_ticket(m
     outcomes = Counter()
     for path in files:
         with open(path, "rb") as handle:
-            inbound = services.ingest_email(raw=handle.read(), source=InboundEmail.Source.FILE)
+            inbound = filing.ingest_email(raw=handle.read(), source=InboundEmail.Source.FILE)
         outcomes[inbound.outcome] += 1
         assert inbound.processed_at is not None, path
         if inbound.outcome in (InboundEmail.Outcome.NEW_TICKET, InboundEmail.Outcome.REPLY,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from apps.mail import services
+from apps.mail import imap
 from apps.mail.imap import ImapAccount, ImapFolder
 from apps.mail.models import ImapCursor, InboundEmail
 from apps.mail.tests.conftest import build_email, free_port
@@ -58,7 +58,7 @@ def deliver(client, folder, count, start=0):
 def poll(account, **kwargs):
     folder = ImapFolder(account)
     try:
-        return services.poll_imap(folder=folder, **kwargs)
+        return imap.poll_imap(folder=folder, **kwargs)
     finally:
         folder.close()
 
@@ -118,7 +118,7 @@ def test_a_crash_between_cursor_and_move_moves_the_leftovers_next_time(mailboxes
 
     folder = CrashOnMove(account)
     with pytest.raises(ConnectionError):
-        services.poll_imap(folder=folder)
+        imap.poll_imap(folder=folder)
     folder.close()
     client.select_folder(account.folder)
     assert len(client.search("ALL")) == 2

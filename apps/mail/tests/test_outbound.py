@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
 from apps.desk import actions
-from apps.mail import services
 from apps.mail.models import InboundEmail, OutboundEmail
+from apps.mail.outbound import receipt_text, send_reply
 from apps.mail.tests.conftest import build_email, ingest
 from apps.sla.models import SlaTarget
 from apps.tickets import services as tickets
@@ -60,7 +60,7 @@ def test_the_default_receipt_is_rendered_in_the_tickets_language(mailboxes, smtp
     run_worker("mail")
     [sent] = smtp_sink.messages()
     with translation.override("de"):
-        expected = services._receipt_text(inbound.ticket)[0]
+        expected = receipt_text(inbound.ticket)[0]
     assert inbound.ticket.language == "de"
     assert sent["Subject"] == expected
 
@@ -71,8 +71,8 @@ def test_an_agents_reply_goes_out_threaded_and_the_users_answer_comes_back_to_th
     ticket = first.ticket
     message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Hej Ada, prova att uppdatera till 4.2.")
-    outbound = services.send_reply(ticket=ticket, message=message)
-    assert services.send_reply(ticket=ticket, message=message) == outbound  # a second call sends nothing more
+    outbound = send_reply(ticket=ticket, message=message)
+    assert send_reply(ticket=ticket, message=message) == outbound  # a second call sends nothing more
 
     run_worker("mail")
 
@@ -137,7 +137,7 @@ def test_a_send_that_fails_waits_and_goes_out_once_the_relay_is_back(mailboxes, 
 def test_only_the_tickets_outbound_messages_can_be_sent(mailboxes):
     inbound = ingest(build_email())
     with pytest.raises(tickets.TicketError):
-        services.send_reply(ticket=inbound.ticket, message=inbound.ticket_message)
+        send_reply(ticket=inbound.ticket, message=inbound.ticket_message)
 
 
 def test_files_an_agent_attaches_in_the_console_go_out_with_the_reply(mailboxes, agent, client, smtp_sink,
@@ -179,7 +179,7 @@ def test_a_ticket_whose_subject_holds_a_line_break_can_still_be_answered_by_mail
     ticket.refresh_from_db()
     message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Hej Eve.")
-    outbound = services.send_reply(ticket=ticket, message=message)
+    outbound = send_reply(ticket=ticket, message=message)
     run_worker("mail")
 
     outbound.refresh_from_db()

@@ -5,6 +5,7 @@ import smtplib
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,53 @@ def test_accepted_mail_is_stored_before_250_and_processed_by_the_mail_worker(reg
     assert inbound.outcome == InboundEmail.Outcome.NEW_TICKET
     assert inbound.ticket.region.slug == "europe"
     assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.redis(reason="counts the jobs queued: embedded, jobs run at commit")
+def test_a_burst_of_mail_queues_one_filing_job_that_files_it_as_one_batch(regions, listener, redis_queues):
+    raws = [build_email(sender=f"user{n}@example.org", subject=f"Burst {n}",
+                        message_id=f"<burst-{n}@client.example.org>") for n in range(5)]
+    raws.append(build_email(sender="user0@example.org", subject="Re: Burst 0",  # answers the first
+                            message_id="<burst-reply@client.example.org>",
+                            in_reply_to="<burst-0@client.example.org>"))
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        for raw in raws:
+            assert client.sendmail("someone@example.org", ["support-eu@example.com"], raw) == {}
+
+    assert redis_queues.get_queue("mail").count == 1
+    assert InboundEmail.objects.filter(processed_at__isnull=True).count() == 6
+
+    run_worker("mail")
+
+    outcomes = list(InboundEmail.objects.order_by("pk").values_list("outcome", flat=True))
+    assert outcomes == [InboundEmail.Outcome.NEW_TICKET] * 5 + [InboundEmail.Outcome.REPLY]
+    assert Ticket.objects.count() == 5
+    reply = InboundEmail.objects.order_by("pk").last()
+    assert reply.ticket == InboundEmail.objects.get(message_id="<burst-0@client.example.org>").ticket
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_stored_while_no_job_ran_is_filed_by_the_sweep(regions, listener, redis_queues):
+    from apps.mail import filing
+
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        for n in range(3):
+            client.sendmail("someone@example.org", ["support-eu@example.com"],
+                            build_email(sender=f"lost{n}@example.org", subject=f"Lost {n}"))
+    if redis_queues is not None:
+        redis_queues.get_queue("mail").empty()   # the job is lost (a worker died with it)
+    assert filing.process_pending(older_than=timedelta(0)) == (3 if redis_queues is not None else 0)
+    assert set(InboundEmail.objects.values_list("outcome", flat=True)) == {InboundEmail.Outcome.NEW_TICKET}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_line_longer_than_1000_bytes_is_accepted_and_stored_as_sent(regions, listener):
+    raw = (b"From: ada@example.org\r\nTo: support-eu@example.com\r\nSubject: Long line\r\n"
+           b"Message-ID: <long-line@client.example.org>\r\n\r\n<p>" + b"crash " * 1000 + b"</p>\r\n")
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        assert client.sendmail("ada@example.org", ["support-eu@example.com"], raw) == {}
+    assert bytes(InboundEmail.objects.get().raw) == raw
 
 
 @pytest.mark.django_db(transaction=True)

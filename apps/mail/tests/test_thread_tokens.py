@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.desk import actions
-from apps.mail import services, tokens
+from apps.mail import filing, outbound, tokens
 from apps.mail.models import InboundEmail, OutboundEmail
 from apps.mail.tests.conftest import build_email, ingest
 from apps.tickets.models import Message, Ticket
@@ -97,7 +97,7 @@ def test_a_batch_threads_by_token_and_by_a_participants_tag_and_never_by_a_stran
         build_email(sender="mallory@evil.example", to=f"support-eu+{_forged(reference)}@example.com",
                     subject="Krasch", body="Forged."),
     ]
-    results = list(services.ingest_many(raws, source=InboundEmail.Source.FILE))
+    results = list(filing.ingest_many(raws, source=InboundEmail.Source.FILE))
 
     assert [r.outcome for r in results] == [Outcome.NEW_TICKET, Outcome.REPLY, Outcome.REPLY, Outcome.REPLY,
                                             Outcome.REPLY]
@@ -116,11 +116,11 @@ def test_a_batch_of_strangers_tags_costs_what_a_few_cost(mailboxes):
         return [build_email(sender=f"{prefix}{n}@evil.example", subject=f"Re: Fråga [{victims[n % 3]}]",
                             body="Hijack.") for n in range(count)]
 
-    list(services.ingest_many(forged(1, "warm"), source=InboundEmail.Source.FILE))
+    list(filing.ingest_many(forged(1, "warm"), source=InboundEmail.Source.FILE))
     with CaptureQueriesContext(connection) as few:
-        list(services.ingest_many(forged(3, "few"), source=InboundEmail.Source.FILE))
+        list(filing.ingest_many(forged(3, "few"), source=InboundEmail.Source.FILE))
     with CaptureQueriesContext(connection) as many:
-        results = list(services.ingest_many(forged(30, "many"), source=InboundEmail.Source.FILE))
+        results = list(filing.ingest_many(forged(30, "many"), source=InboundEmail.Source.FILE))
 
     assert len(many.captured_queries) == len(few.captured_queries)
     assert {r.outcome for r in results} == {Outcome.NEW_TICKET}
@@ -134,7 +134,7 @@ def test_the_receipt_and_the_agents_reply_carry_the_token_and_an_answer_to_eithe
     ticket = first.ticket
     message = actions.add_message(ticket=ticket, direction=Message.Direction.OUTBOUND, author_user=agent,
                                   body="Prova version 4.2.")
-    services.send_reply(ticket=ticket, message=message)
+    outbound.send_reply(ticket=ticket, message=message)
 
     run_worker("mail")
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
-from apps.mail import services, sources
+from apps.mail import filing, intake, sources
 from apps.mail.models import InboundEmail
 
 
@@ -47,10 +47,10 @@ class Command(BaseCommand):
 
         # One message (or stdin) is not worth a worker process.
         jobs = 1 if total is None or total < 2 else min(jobs, total)
-        for index, result in enumerate(services.ingest_many(raws(), source=InboundEmail.Source.FILE, jobs=jobs,
+        for index, result in enumerate(filing.ingest_many(raws(), source=InboundEmail.Source.FILE, jobs=jobs,
                                                             batch_size=batch_size, receipts=not no_receipts)):
             label = labels[index]
-            if isinstance(result, services.MessageTooLarge):
+            if isinstance(result, intake.MessageTooLarge):
                 self.stderr.write(f"{label}: {result}")
                 outcomes["too_large"] += 1
             else:

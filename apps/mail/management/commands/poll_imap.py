@@ -3,8 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.mail import services
-from apps.mail.imap import ImapAccount, ImapFolder
+from apps.mail.imap import ImapAccount, ImapFolder, poll_imap
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         while True:
             folder = ImapFolder(account)
             try:
-                result = services.poll_imap(folder=folder, limit=limit)
+                result = poll_imap(folder=folder, limit=limit)
             finally:
                 folder.close()
             self.stdout.write(f"{account.key}: {result.fetched} messages {result.outcomes or ''}".rstrip())
