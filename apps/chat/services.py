@@ -39,9 +39,8 @@ from apps.owners.models import Extension
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import PolicyError, availability, region_for
 from apps.routing.services import live_agents_online
-from apps.tickets import search
+from apps.tickets import search, vocabulary
 from apps.tickets import services as tickets
-from apps.tickets import vocabulary
 from apps.tickets.models import Message, Ticket
 from supportdesk.db import on_postgresql
 
