@@ -116,11 +116,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI every request runs in a thread of its own, so a connection kept per thread
     # (CONN_MAX_AGE) was never reused and piled up until PostgreSQL refused everyone (200
     # webhook requests/s used up its 100 connections in about a second). A pool per process
-    # lends each request a connection and takes it back; a burst waits for one instead.
+    # lends each request a connection and takes it back; a burst waits for one instead (up to
+    # 4 s: with the database down, the SMTP listener must still answer 451 before its client gives up).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 2), "max_size": env_int("DATABASE_POOL_MAX", 16),
-        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 10)}
+        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 4)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

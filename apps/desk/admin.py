@@ -20,6 +20,7 @@ from apps.tickets.models import (
     Contact,
     Message,
     ReceiptTemplate,
+    SearchDocument,
     Ticket,
     TicketEvent,
 )
@@ -186,6 +187,16 @@ class TicketEventAdmin(ReadOnlyAdmin, TicketScopedAdmin):
     ticket_path = "ticket__"
     list_display = ["ticket", "kind", "actor", "actor_label", "created_at"]
     list_filter = ["kind"]
+    search_fields = ["ticket__reference"]
+
+
+@admin.register(SearchDocument)
+class SearchDocumentAdmin(ReadOnlyAdmin, TicketScopedAdmin):
+    """What the search index holds for a ticket's messages: written by the desk, shown to check a search."""
+
+    ticket_path = "ticket__"
+    list_display = ["ticket", "message", "language", "created_at"]
+    list_filter = ["language"]
     search_fields = ["ticket__reference"]
 
 
