@@ -21,3 +21,10 @@ def one_line(value: str | None, *, max_length: int | None = None) -> str:
 def has_nul(value: str | bytes) -> bool:
     """NUL: PostgreSQL text refuses it, so input holding it is refused at the door."""
     return ("\x00" if isinstance(value, str) else b"\x00") in value
+
+
+def minutes_seconds(seconds) -> str:
+    """A call's length as a phone shows it: 4:05, 1:02:09."""
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.sla.models import SlaTarget
 from apps.tickets import vocabulary
 from apps.tickets.models import Ticket, TicketEvent
+from supportdesk.text import minutes_seconds
 
 SLA_OUTCOMES = {"met": _("met"), "late": _("met late"), "breached": _("breached"), "warning": _("at risk"),
                 "not_applicable": _("not applicable (the caller left the queue in time)")}
@@ -70,15 +71,10 @@ def _forwarding_detail(data: vocabulary.Forwarding) -> str:
     return ""
 
 
-def _clock(seconds) -> str:
-    seconds = int(seconds or 0)
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def _call_detail(data: vocabulary.Call) -> str:
     """Each step of a phone call, as the history should tell it."""
     kind = data.event
-    waited = {"waited": _clock(data.queue_seconds)}
+    waited = {"waited": minutes_seconds(data.queue_seconds)}
     if kind == "queued":
         return str(_("waiting in the phone queue"))
     if kind == "bridged":
@@ -94,5 +90,5 @@ def _call_detail(data: vocabulary.Call) -> str:
         return str(_("the agent did not pick up (%(status)s)") % {"status": data.status or ""})
     if kind == "ended":
         return str(_("call ended (%(status)s), %(duration)s long") % {
-            "status": data.status or "", "duration": _clock(data.duration_seconds)})
+            "status": data.status or "", "duration": minutes_seconds(data.duration_seconds)})
     return ""

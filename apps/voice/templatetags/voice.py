@@ -2,6 +2,7 @@ from django import template
 
 from apps.tickets import access
 from apps.voice.views import softphone_enabled, takes_calls
+from supportdesk.text import minutes_seconds
 
 register = template.Library()
 EARLIER = 10
@@ -19,9 +20,4 @@ def softphone_for(user) -> bool:
     return softphone_enabled() and takes_calls(user)
 
 
-@register.filter
-def minutes_seconds(seconds) -> str:
-    """A call's length as a phone shows it: 4:05, 1:02:09."""
-    seconds = int(seconds or 0)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+register.filter("minutes_seconds", minutes_seconds)
