@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.routing.models import AgentState, Offer, Queue, queue_kind_for, queue_kinds_for
-from apps.routing.signals import offer_made
+from apps.routing.signals import offer_made, presence_changed
 from apps.tickets import channels
 from apps.tickets.access import can_act_on, is_manager
 from supportdesk.readonce import once
@@ -277,7 +277,10 @@ def heartbeat(*, user, now: datetime | None = None) -> AgentState:
         state.presence == AgentState.Presence.OFFLINE and is_manager(user))
     presence = state.presence if keep else AgentState.Presence.ONLINE
     AgentState.objects.filter(pk=state.pk).update(last_seen_at=now, presence=presence)
+    changed = presence != state.presence
     state.last_seen_at, state.presence = now, presence
+    if changed:
+        presence_changed.send(sender=AgentState, user_id=user.pk)
     return state
 
 
@@ -288,6 +291,7 @@ def set_presence(*, user, presence: str, now: datetime | None = None) -> AgentSt
     state = agent_state(user)
     AgentState.objects.filter(pk=state.pk).update(presence=presence, last_seen_at=now)
     state.presence, state.last_seen_at = presence, now
+    presence_changed.send(sender=AgentState, user_id=user.pk)
     if presence != AgentState.Presence.ONLINE:
         _release_offers(user=user, now=now)
     return state
@@ -301,6 +305,7 @@ def expire_presence(*, now: datetime | None = None) -> int:
                          | Q(last_seen_at__isnull=True)).select_related("user"))
     for state in stale:
         AgentState.objects.filter(pk=state.pk).update(presence=AgentState.Presence.OFFLINE)
+        presence_changed.send(sender=AgentState, user_id=state.user_id)
         _release_offers(user=state.user, now=now)
     return len(stale)
 

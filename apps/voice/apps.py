@@ -12,8 +12,9 @@ class VoiceConfig(AppConfig):
         from apps.desk.signals import ticket_taken
         from apps.outbox import registry
         from apps.policy.languages import Channel
+        from apps.routing.signals import presence_changed
         from apps.tickets import channels
-        from apps.voice import bridge
+        from apps.voice import bridge, calls
         from apps.voice.models import Call
 
         def live_while(ticket) -> bool:
@@ -25,3 +26,4 @@ class VoiceConfig(AppConfig):
         registry.register(bridge.KIND, bridge.deliver_calls, queue="default", describe=bridge.describe_calls,
                           retry_base_seconds=bridge.retry_base_seconds, max_age_seconds=bridge.max_age_seconds)
         ticket_taken.connect(bridge.on_ticket_taken, dispatch_uid="voice-bridge")
+        presence_changed.connect(calls.forget_who_is_online, dispatch_uid="voice-forget-online")

@@ -6,6 +6,7 @@ ticket when it enters the queue or starts a voicemail; a caller who hangs up in 
 leaves a call row and no ticket.
 """
 
+import time
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -23,9 +24,19 @@ State = Call.State
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
+def sid_of(params) -> str:
+    return (params.get("CallSid") or "").strip()[:64]
+
+
+def peek(params) -> Call | None:
+    """The call row of a webhook that only reads it (the wait music, asked again and again): no lock."""
+    sid = sid_of(params)
+    return Call.objects.filter(sid=sid).first() if sid else None
+
+
 def call_for(params) -> Call | None:
     """The call row of a webhook (created at its first sight, whichever webhook that is); None without a CallSid."""
-    sid = (params.get("CallSid") or "").strip()[:64]
+    sid = sid_of(params)
     if not sid:
         return None
     call = Call.objects.select_for_update().filter(sid=sid).first()
@@ -68,8 +79,26 @@ def enqueue(call: Call, *, now: datetime) -> Ticket:
     return call.ticket
 
 
-def nobody_can_answer(language: str) -> bool:
-    return routing.live_agents_online(language=language, channel=Channel.VOICE) == 0
+# How many agents can answer each language, remembered for a moment by the wait music, which asks on
+# every round of every waiting call. A presence change in this process forgets it at once
+# (``forget_who_is_online``); one made in another process is noticed within this many seconds.
+ONLINE_MEMORY_SECONDS = 2.0
+_online_memory: dict[str, tuple[float, int]] = {}
+
+
+def nobody_can_answer(language: str, *, recent: bool = False) -> bool:
+    """No voice agent of ``language`` online; ``recent`` accepts an answer up to ``ONLINE_MEMORY_SECONDS`` old."""
+    remembered = _online_memory.get(language)
+    if recent and remembered and time.monotonic() - remembered[0] < ONLINE_MEMORY_SECONDS:
+        return remembered[1] == 0
+    online = routing.live_agents_online(language=language, channel=Channel.VOICE)
+    _online_memory[language] = (time.monotonic(), online)
+    return online == 0
+
+
+def forget_who_is_online(**_signal) -> None:
+    """Subscriber of ``apps.routing.signals.presence_changed``."""
+    _online_memory.clear()
 
 
 def to_async(call: Call, *, state: str, now: datetime) -> Ticket:
@@ -175,6 +204,12 @@ def bridge_to(*, ticket: Ticket, user) -> Call | None:
     call.state, call.answered_by = State.BRIDGING, user
     call.save(update_fields=["state", "answered_by", "updated_at"])
     return call
+
+
+def leave_queue_for(call: Call, destination: str, *, now: datetime) -> None:
+    """The caller asked to leave the queue (or nobody is left to answer): the queue's report decides what follows."""
+    call.leaving_for = destination
+    Call.objects.filter(pk=call.pk).update(leaving_for=destination, updated_at=now)
 
 
 def integer(value) -> int | None:

@@ -123,19 +123,20 @@ def choose_language(request, now):
 
 @twilio_webhook
 def wait(request, now):
-    """Requested again and again while the caller waits: place, expected wait, and at the target the choice."""
-    call = calls.call_for(request.POST)
+    """Requested again and again while the caller waits: place, expected wait, and at the target the choice.
+
+    The hottest webhook of the line, so it reads the call without a lock and writes only a choice.
+    """
+    call = calls.peek(request.POST) or calls.call_for(request.POST)
     if call is None or call.state != State.QUEUED:
         return twiml.waiting(language=_language(call) if call else "en", position=None, expected_seconds=None)
     language = _language(call)
     digits = (request.POST.get("Digits") or "").strip()
     if digits in ("1", "2"):
-        call.leaving_for = "voicemail" if digits == "1" else "callback"
-        call.save(update_fields=["leaving_for", "updated_at"])
+        calls.leave_queue_for(call, "voicemail" if digits == "1" else "callback", now=now)
         return twiml.leave_queue()
-    if calls.nobody_can_answer(language):
-        call.leaving_for = "voicemail"
-        call.save(update_fields=["leaving_for", "updated_at"])
+    if calls.nobody_can_answer(language, recent=True):
+        calls.leave_queue_for(call, "voicemail", now=now)
         return twiml.leave_queue()
     waited = calls.integer(request.POST.get("QueueTime")) or 0
     if waited >= settings.VOICE_OFFER_VOICEMAIL_SECONDS:
