@@ -290,6 +290,8 @@ class SearchDocument(models.Model):
             models.UniqueConstraint(fields=["ticket"], condition=models.Q(message__isnull=True),
                                     name="search_one_subject_per_ticket"),
         ]
+        # A common word's matches are read newest first along this index (``search.MAX_DOCUMENTS``).
+        indexes = [models.Index(models.F("created_at").desc(), models.F("id").desc(), name="search_newest_first")]
 
     def __str__(self) -> str:
         return f"{self.ticket_id}/{self.message_id or 'subject'}"

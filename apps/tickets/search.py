@@ -24,8 +24,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Expression, F, FloatField, Max, QuerySet
+from django.db.models.expressions import RawSQL
 
 from apps.tickets.models import Message, SearchDocument, Ticket
 
@@ -38,6 +39,10 @@ SIMPLE = "simple"
 # A tsvector holds at most 1 MB; a longer message (a pasted log) is indexed from its start.
 MAX_TOKENS = 200_000
 FTS_TABLE = "tickets_search_fts"
+# A search ranks the tickets of its newest matching documents, at most this many documents (a
+# ticket has a few each): every match of a rare word, the recent ones of a common word. As in
+# Zendesk's search (at most 1,000 results), narrowing the search or the dates reaches older ones.
+MAX_DOCUMENTS = 2000
 WORD = re.compile(r"\w+")
 
 
@@ -109,13 +114,14 @@ class _OnDocuments(Expression):
     """SQL over the search documents joined to a ticket query: ``{doc}`` is their alias.
 
     The joined table is found through its ``language`` column, so the filter and the
-    rank (an aggregate) name the same join and Django groups by the ticket.
+    rank (an aggregate) name the same join and Django groups by the ticket. Over a
+    query of the documents themselves, ``column="language"`` names their own table.
     """
 
-    def __init__(self, template: str, params: list, output_field):
+    def __init__(self, template: str, params: list, output_field, *, column: str = "search_documents__language"):
         super().__init__(output_field=output_field)
         self.template, self.params = template, params
-        self.column = F("search_documents__language")
+        self.column = F(column)
 
     def get_source_expressions(self):
         return [self.column]
@@ -171,7 +177,8 @@ def ranked(tickets: QuerySet[Ticket], text: str, *, languages: list[str]) -> Que
     """``tickets`` whose subject or a message matches ``text``, best first, then newest.
 
     ``languages``: the ticket languages the caller's filter leaves (fewer, less to match).
-    Each ticket carries ``search_rank``, its best document's rank.
+    Each ticket carries ``search_rank``, its best document's rank. Only the tickets of the
+    newest ``MAX_DOCUMENTS`` matching documents are ranked (see there).
     """
     query = Query.parse(text)
     if not query or not languages:
@@ -181,14 +188,49 @@ def ranked(tickets: QuerySet[Ticket], text: str, *, languages: list[str]) -> Que
         match, match_params, rank, rank_params = _postgresql_parts(query, languages)
         if not match:
             return tickets.none()
-    else:
-        match = (f"{{doc}}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s) "
-                 f"AND {{doc}}.language IN ({', '.join(['%s'] * len(languages))})")
-        match_params = [query.fts5(), *languages]
-        # bm25 is lower for a better match.
-        rank = f"(SELECT -bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {{doc}}.id)"
-        rank_params = [query.fts5()]
-    return (tickets.filter(_OnDocuments(match, match_params, BooleanField()))
-            .annotate(search_rank=Max(_OnDocuments(rank, rank_params, FloatField())))
+        ranks = _newest_matches(tickets, match.format(doc="d"), match_params, rank.format(doc="d"), rank_params)
+        ids, values = list(ranks), list(ranks.values())
+        return (tickets.filter(pk__in=ids)
+                .annotate(search_rank=RawSQL(f"(%s::float8[])[array_position(%s::bigint[], "
+                                             f"{Ticket._meta.db_table}.id)]", [values, ids],
+                                             output_field=FloatField()))
+                .order_by("-search_rank", "-received_at", "-pk"))
+    match = (f"{{doc}}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s) "
+             f"AND {{doc}}.language IN ({', '.join(['%s'] * len(languages))})")
+    match_params = [query.fts5(), *languages]
+    # bm25 is lower for a better match.
+    rank = f"(SELECT -bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {{doc}}.id)"
+    newest = (SearchDocument.objects.filter(ticket__in=tickets.order_by().values("pk"))
+              .filter(_OnDocuments(match, match_params, BooleanField(), column="language"))
+              .order_by("-created_at", "-pk").values("ticket_id")[:MAX_DOCUMENTS])
+    return (tickets.filter(pk__in=newest).filter(_OnDocuments(match, match_params, BooleanField()))
+            .annotate(search_rank=Max(_OnDocuments(rank, [query.fts5()], FloatField())))
             .order_by("-search_rank", "-received_at", "-pk"))
 
+
+def _newest_matches(tickets: QuerySet[Ticket], match: str, match_params: list, rank: str,
+                    rank_params: list) -> dict[int, float]:
+    """``{ticket id: best rank}`` over the newest ``MAX_DOCUMENTS`` documents matching, of ``tickets`` (PostgreSQL).
+
+    A word in more documents than that is read newest first along the ``created_at`` index
+    and stops at the limit; a rarer one is read whole from the GIN index and sorted. The
+    planner cannot tell them apart for CJK text (it takes a run's bigrams as independent,
+    so it expects almost no match), so a bounded count decides, and the first way is
+    asked for explicitly.
+    """
+    table = SearchDocument._meta.db_table
+    visible, visible_params = "", []
+    if tickets.query.where:          # a filtered list (an agent's tickets, a status): its tickets only
+        subquery, visible_params = tickets.order_by().values("pk").query.sql_with_params()
+        visible = f" AND d.ticket_id IN ({subquery})"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} d WHERE {match} LIMIT %s) AS probe",
+                       [*match_params, MAX_DOCUMENTS + 1])
+        if cursor.fetchone()[0] > MAX_DOCUMENTS:
+            # Along the index, newest first, stopping at the limit: nothing to plan in parallel or compile.
+            cursor.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; "
+                           "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(f"SELECT ticket_id, max(rank) FROM (SELECT d.ticket_id, {rank} AS rank FROM {table} d "
+                       f"WHERE {match}{visible} ORDER BY d.created_at DESC, d.id DESC LIMIT %s) AS newest "
+                       "GROUP BY ticket_id", [*rank_params, *match_params, *visible_params, MAX_DOCUMENTS])
+        return dict(cursor.fetchall())
