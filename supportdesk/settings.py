@@ -7,6 +7,7 @@ apps. With DATABASE_URL and REDIS_URL unset the desk runs embedded: SQLite, the
 in-memory channel layer and background jobs executed in process.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -234,6 +235,15 @@ MAIL_SMTP_HOST = env_str("MAIL_SMTP_HOST", "127.0.0.1")
 MAIL_SMTP_PORT = env_int("MAIL_SMTP_PORT", 2525)
 MAIL_THREAD_DAYS = env_int("MAIL_THREAD_DAYS", 14)
 MAIL_RECEIPTS_PER_SENDER_PER_HOUR = env_int("MAIL_RECEIPTS_PER_SENDER_PER_HOUR", 3)
+# The mail worker files stored mail in batches of this many, parsing the next batch in this many
+# processes while it files the current one (embedded, without Redis, it parses in process).
+MAIL_FILING_BATCH = env_int("MAIL_FILING_BATCH", 50)
+MAIL_PARSE_PROCESSES = env_int("MAIL_PARSE_PROCESSES", os.cpu_count() or 1)
+# Flow control: while more than this many stored messages wait to be filed, the SMTP listener holds
+# its next "250" (up to MAIL_BACKLOG_MAX_WAIT_SECONDS; the message is stored either way), so senders
+# slow to the pace mail is filed instead of building a queue of minutes.
+MAIL_BACKLOG_LIMIT = env_int("MAIL_BACKLOG_LIMIT", 100)
+MAIL_BACKLOG_MAX_WAIT_SECONDS = env_int("MAIL_BACKLOG_MAX_WAIT_SECONDS", 30)
 IMAP_HOST = env_str("IMAP_HOST")
 IMAP_PORT = env_int("IMAP_PORT", 993)
 IMAP_SSL = env_bool("IMAP_SSL", default=True)

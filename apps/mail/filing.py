@@ -12,6 +12,7 @@ becomes a ticket flagged ``unparsed`` with the raw message attached.
 
 import hashlib
 import logging
+import multiprocessing
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -27,7 +28,15 @@ from apps.desk.actions import add_message, add_messages, open_ticket, open_ticke
 from apps.mail import outbound, selectors, tokens
 from apps.mail.intake import MessageTooLarge, raw_fields, receive_email, too_large
 from apps.mail.models import InboundEmail, MailReference, MailThread
-from apps.mail.parsing import ParsedEmail, UnparseableEmail, headers_only, parse_email, parse_many
+from apps.mail.parsing import (
+    ParsedEmail,
+    UnparseableEmail,
+    detector,
+    headers_only,
+    parse_email,
+    parse_many,
+    parse_or_error,
+)
 from apps.mail.subjects import normalise_subject, references_in_subject
 from apps.policy.languages import Channel
 from apps.policy.services import region_for
@@ -89,27 +98,87 @@ def file_stored(*, inbound_ids: Iterable[int], receipts: bool = True) -> list[In
     return inbounds
 
 
-def file_pending(*, batch_size: int = 200, older_than: timedelta | None = None,
-                 seconds: float | None = None) -> int:
+def file_pending(*, batch_size: int | None = None, older_than: timedelta | None = None,
+                 seconds: float | None = None, processes: int = 1) -> int:
     """File stored messages that no filer holds, a batch at a time, until none is left; returns how many.
 
     The live paths' filer (``jobs.file_pending_job``) and the sweep. Each batch claims
     up to ``batch_size`` of the oldest pending rows with ``SELECT … FOR UPDATE SKIP
     LOCKED`` (PostgreSQL; SQLite has one writer), so filers running at once never wait
-    for or file each other's rows, and files them in one transaction.
-    ``older_than`` leaves the newest alone; after ``seconds`` it stops at the end of a batch.
+    for or file each other's rows, and files them in one transaction. With ``processes``
+    above 1 the next batch is parsed in that many worker processes while this one is
+    filed, as the bulk import does. ``older_than`` leaves the newest alone; after
+    ``seconds`` it stops at the end of a batch.
     """
+    batch_size = batch_size or settings.MAIL_FILING_BATCH
     done, stop_at = 0, (time.monotonic() + seconds) if seconds is not None else None
-    while stop_at is None or time.monotonic() < stop_at:
-        with transaction.atomic():
-            inbounds = list(selectors.pending_inbound(
-                older_than=timezone.now() - older_than if older_than is not None else None,
-            ).select_for_update(skip_locked=True)[:batch_size])
-            if not inbounds:
-                return done
-            _file_items([(inbound, None) for inbound in inbounds], receipts=True, insert=False)
-        done += len(inbounds)
+    before = (lambda: timezone.now() - older_than) if older_than is not None else (lambda: None)
+    with ParseAhead(processes) as ahead:
+        while stop_at is None or time.monotonic() < stop_at:
+            with transaction.atomic():
+                inbounds = list(selectors.pending_inbound(older_than=before())
+                                .select_for_update(skip_locked=True)[:batch_size])
+                if not inbounds:
+                    return done
+                parsed = ahead.results(inbounds)
+                ahead.start(selectors.pending_inbound(older_than=before()).exclude(
+                    pk__in=[inbound.pk for inbound in inbounds]).values_list("pk", "raw")[:batch_size])
+                _file_items([(inbound, parsed.get(inbound.pk)) for inbound in inbounds], receipts=True, insert=False)
+            done += len(inbounds)
     return done
+
+
+class ParseAhead:
+    """Parses the next batch of stored mail in worker processes while the filer files the current one.
+
+    Parsing is pure, so a batch parsed ahead is only a guess at what the next claim takes: what
+    another filer claimed meanwhile is parsed for nothing, and what came in since is parsed on
+    claiming. With one process there is no pool and ``_file_items`` parses as it files.
+    """
+
+    def __init__(self, processes: int):
+        self.processes = processes
+        self.pool = None
+        self.pending: tuple[list[int], object] | None = None
+
+    def __enter__(self) -> "ParseAhead":
+        if self.processes > 1:
+            detector()   # loaded before the fork, so the workers share it instead of each loading it
+            self.pool = multiprocessing.get_context("fork").Pool(self.processes)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+    def start(self, rows) -> None:
+        """Begin parsing ``(pk, raw)`` rows, the likely next batch."""
+        if self.pool is None:
+            return
+        rows = list(rows)
+        if rows:
+            raws = [bytes(raw) for _pk, raw in rows]
+            self.pending = ([pk for pk, _raw in rows], self.pool.map_async(parse_or_error, raws, self._chunk(raws)))
+
+    def results(self, inbounds: list[InboundEmail]) -> dict[int, "ParsedEmail | UnparseableEmail"]:
+        """The parses of these claimed rows: those parsed ahead, the rest parsed now (in the pool)."""
+        if self.pool is None:
+            return {}
+        parsed: dict = {}
+        if self.pending is not None:
+            pks, result = self.pending
+            self.pending = None
+            parsed = dict(zip(pks, result.get()))
+        missing = [inbound for inbound in inbounds if inbound.pk not in parsed]
+        if missing:
+            raws = [bytes(inbound.raw) for inbound in missing]
+            parsed.update(zip([inbound.pk for inbound in missing],
+                              self.pool.map(parse_or_error, raws, self._chunk(raws))))
+        return parsed
+
+    def _chunk(self, raws: list) -> int:
+        return max(1, len(raws) // (self.processes * 4))
 
 
 def process_pending(*, older_than: timedelta = timedelta(minutes=2)) -> int:

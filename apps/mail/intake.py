@@ -7,6 +7,7 @@ apart from that (``apps.mail.filing``), in batches of whatever is pending.
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.mail import selectors
 from apps.mail.models import InboundEmail
 from supportdesk.jobs import enqueue
 
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 # Set while a filing job waits in the queue: mail arriving meanwhile needs no job of its own.
 FILING_QUEUED = "mail:filing-queued"
 FILING_QUEUED_SECONDS = 30
+BACKLOG_POLL_SECONDS = 0.05
 
 
 class MessageTooLarge(ValueError):
@@ -99,3 +102,20 @@ def _enqueue_filing() -> None:
         except Exception:
             log.warning("could not read the mail filing mark; queueing a job anyway", exc_info=True)
     enqueue("mail", "apps.mail.jobs.file_pending_job")
+
+
+def hold_while_backlogged() -> None:
+    """SMTP flow control: return once the stored mail waiting to be filed is within ``MAIL_BACKLOG_LIMIT``.
+
+    The listener calls it after storing a message and before its "250": senders then go at
+    the pace mail is filed, and a burst waits in their queues (which retry and keep it)
+    rather than in ours. Never longer than ``MAIL_BACKLOG_MAX_WAIT_SECONDS``: the message
+    is stored either way. Embedded, filing runs in the storing thread, so nothing builds up.
+    """
+    limit = settings.MAIL_BACKLOG_LIMIT
+    if not settings.REDIS_URL or limit <= 0:
+        return
+    deadline = time.monotonic() + settings.MAIL_BACKLOG_MAX_WAIT_SECONDS
+    while selectors.pending_count(at_most=limit + 1) > limit and time.monotonic() < deadline:
+        time.sleep(BACKLOG_POLL_SECONDS)
+

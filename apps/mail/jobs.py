@@ -2,6 +2,8 @@
 
 import time
 
+from django.conf import settings
+
 from apps.mail import filing, intake
 
 FILING_SECONDS = 60
@@ -19,7 +21,9 @@ def file_pending_job() -> int:
     """
     intake.filing_started()
     started = time.monotonic()
-    done = filing.file_pending(seconds=FILING_SECONDS)
+    # Parse processes only under a real worker: embedded, this job runs in a server's thread, where forking is unsafe.
+    processes = settings.MAIL_PARSE_PROCESSES if settings.REDIS_URL else 1
+    done = filing.file_pending(seconds=FILING_SECONDS, processes=processes)
     if time.monotonic() - started >= FILING_SECONDS:   # stopped with mail left: the next job goes on
         intake.queue_filing()
     return done

@@ -250,6 +250,11 @@ def pending_inbound(*, older_than: datetime | None = None) -> QuerySet[InboundEm
     return pending.order_by("received_at", "pk")
 
 
+def pending_count(*, at_most: int) -> int:
+    """How many stored messages wait to be filed, counted up to ``at_most`` (cheap on the pending index)."""
+    return pending_inbound().order_by()[:at_most].count()
+
+
 def receipts_sent_last_hour(addresses: set[str], *, now: datetime) -> dict[str, int]:
     """Receipts of the last hour by upper-cased address, for these upper-cased addresses (one query)."""
     if not addresses:

@@ -2,7 +2,9 @@
 
 Filing is not the listener's work: each stored message asks the mail worker to file
 whatever is pending (``intake.queue_filing``), which it does in batches, so a burst
-of mail is filed as fast as an import.
+of mail is filed as fast as an import. While the worker is behind by more than
+``MAIL_BACKLOG_LIMIT`` messages the listener holds its answers (flow control), so a
+burst waits at the senders rather than as minutes of unfiled mail here.
 
 A 250 is a promise that the message will not be lost, so it is sent only after
 the raw bytes are committed to the database. If they cannot be (the database
@@ -52,6 +54,10 @@ def store_message(*, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
     except Exception:
         # Stored is what counts: the pending sweep files it later.
         log.exception("stored mail %s but could not queue its filing", inbound.pk)
+    try:
+        intake.hold_while_backlogged()
+    except Exception:
+        log.warning("could not read the filing backlog; answering at once", exc_info=True)
     return ACCEPTED
 
 
