@@ -15,18 +15,17 @@ from dataclasses import dataclass
 import pygal
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from pygal.style import Style
 
-from apps.owners.models import Extension
-from apps.policy.languages import Channel, Language
-from apps.policy.models import Region
 from apps.reports.owner_report import BUCKETS, PENDING, RESOLVED, UNANSWERED, WITH_VENDOR, OwnerReport
-from apps.tickets.models import Ticket
+from apps.tickets.labels import labels
 
 log = logging.getLogger(__name__)
 FONTS = "'Noto Sans', 'Noto Sans CJK SC', 'Noto Sans CJK JP', 'DejaVu Sans', sans-serif"
 CJK = {"zh-hans": "zh", "ja": "ja"}
+PALETTE = ("#3465a4", "#cc0000", "#4e9a06", "#c17d11", "#75507b", "#555753")
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,6 @@ class Rendered:
 def bucket_labels() -> dict[str, str]:
     return {RESOLVED: _("Resolved"), PENDING: _("Pending with the owner"),
             UNANSWERED: _("Unanswered by the owner"), WITH_VENDOR: _("With the vendor's agents")}
-
-
-def labels(dimension: str, codes) -> dict[str, str]:
-    """Words for codes in the active language: never a raw code where a name exists."""
-    if dimension == "extension":
-        return dict(Extension.objects.filter(slug__in=list(codes)).values_list("slug", "name"))
-    if dimension == "region":
-        return dict(Region.objects.filter(slug__in=list(codes)).values_list("slug", "name"))
-    choices = {"category": Ticket.Category.choices, "channel": Channel.choices, "language": Language.choices,
-               "status": Ticket.Status.choices}[dimension]
-    return {code: str(label) for code, label in choices}
 
 
 def duration(seconds: float | None) -> str:
@@ -69,14 +57,34 @@ def share(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
+def chart_style(*colors: str) -> Style:
+    """The desk's chart look (fonts that carry CJK text, white ground), shared by every chart."""
+    return Style(font_family=FONTS, background="white", plot_background="white", colors=colors or PALETTE)
+
+
 def bar_chart(title: str, counts: dict[str, int]) -> str:
-    style = Style(font_family=FONTS, background="white", plot_background="white", colors=("#3465a4",))
-    chart = pygal.HorizontalBar(style=style, show_legend=False, height=max(160, 60 + 36 * len(counts)),
-                                width=640, print_values=True, title=title, disable_xml_declaration=True,
-                                truncate_label=-1, show_y_guides=False, margin_left=60)
+    chart = pygal.HorizontalBar(style=chart_style("#3465a4"), show_legend=False,
+                                height=max(160, 60 + 36 * len(counts)), width=640, print_values=True, title=title,
+                                disable_xml_declaration=True, truncate_label=-1, show_y_guides=False, margin_left=60)
     chart.x_labels = list(counts)
     chart.add(title, list(counts.values()))
     return chart.render(is_unicode=True)
+
+
+def share_chart(title: str, x_labels: list[str], series: dict[str, list[float | None]]) -> str:
+    """Shares (0-1) per period as an inline SVG line chart, one line per series, loading no script.
+
+    ``role="img"`` and its title name it to screen readers; the page shows the numbers in a table beside it.
+    """
+    chart = pygal.Line(style=chart_style(), title=title, width=720, height=320, disable_xml_declaration=True,
+                       js=[], truncate_label=-1, x_label_rotation=30 if len(x_labels) > 10 else 0, range=(0, 100),
+                       value_formatter=lambda value: f"{value:.0f} %", allow_interruptions=True,
+                       legend_at_bottom=True)
+    chart.x_labels = x_labels
+    for name, values in series.items():
+        chart.add(name, [None if value is None else round(100 * value, 1) for value in values])
+    svg = chart.render(is_unicode=True)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
 
 
 def missing_font(language: str) -> str:

@@ -1,46 +1,42 @@
-"""The manager's reports: SLA compliance for a chosen period, and the staffing forecast (page and CSV)."""
+"""The manager's reports: the dashboard (the period's SLA compliance, trend, breaches and misassignments,
+the live queues and agents now; every table also as CSV, ``?format=csv&table=<name>``) and the staffing forecast."""
 
 import csv
-from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.decorators import login_required, user_passes_test
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.reports.selectors import chat_ratings, policy_targets, sla_compliance
+from apps.reports import dashboard
+from apps.reports.periods import PRESETS, period_for
 from apps.reports.staffing import HANDLE_SOURCE_LABELS, SERVICE_LEVEL_TARGET, WEEKS, staffing_forecast
 from apps.tickets.access import is_manager
 
 
-def quarter_start(day: date) -> date:
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def _period(request) -> tuple[date, date]:
-    today = timezone.now().date()
-    try:
-        start = date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        start = quarter_start(today)
-    try:
-        end = date.fromisoformat(request.GET.get("to", ""))
-    except ValueError:
-        end = today
-    return start, max(start, end)
-
-
 @login_required
-@user_passes_test(is_manager)
 def sla_dashboard(request):
-    start, end = _period(request)
-    bounds = {"start": datetime.combine(start, datetime.min.time(), UTC),
-              "end": datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)}
-    sections = [(by, sla_compliance(**bounds, by=by)) for by in ("channel", "language", "region")]
+    if not is_manager(request.user):
+        return HttpResponseForbidden(_("This view is for the User Support Manager."))
+    now = timezone.now()
+    zone = timezone.get_current_timezone()          # the manager's own (accounts' middleware)
+    period = period_for(request.GET, today=timezone.localdate(now, zone), zone=zone)
+    if request.GET.get("format") == "csv":
+        name = request.GET.get("table", "")
+        if name not in dashboard.NAMES:
+            raise Http404("no such table")
+        response = HttpResponse(dashboard.build(name, period=period, now=now).csv(),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (f'attachment; filename="{name}-{period.first_day:%Y%m%d}-'
+                                           f'{period.last_day:%Y%m%d}.csv"')
+        return response
+    tables = {table.name: table for table in dashboard.build_all(period=period, now=now)}
     return render(request, "reports/sla_dashboard.html", {
-        "start": start, "end": end, "sections": sections, "policies": policy_targets(),
-        "ratings": chat_ratings(**bounds)})
+        "period": period, "presets": PRESETS, "tables": tables, "zone": zone, "now": now,
+        "now_tables": [tables[name] for name in ("queues", "agents", "outbox")],
+        "period_tables": [tables[name] for name in ("compliance_channel", "compliance_language", "compliance_region",
+                                                    "breaches", "misassignments", "ratings", "policies")]})
 
 
 @login_required

@@ -1,11 +1,79 @@
-"""Reads of routing's state for screens: who serves which language queue, and who is online now."""
+"""Reads of routing state for screens: agents' live load, presence and occupancy; who serves each queue."""
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from apps.routing.models import AgentState
-from apps.routing.services import PRESENCE_TIMEOUT_SECONDS
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+
+from apps.routing.models import AgentState, Queue
+from apps.tickets import channels
+
+OPEN_STATUSES = ("new", "open")
+PRESENCE_TIMEOUT_SECONDS = 60       # a console silent this long is offline (expire_presence)
+
+
+def live_load(user_ids: list[int]) -> dict[int, dict[str, int]]:
+    """``{agent: {channel: open tickets}}`` on the channels whose load is capped, in one query."""
+    from apps.tickets.models import Ticket
+
+    capped = list(channels.capacity_fields())
+    if not user_ids or not capped:
+        return {}
+    # A call that became a voicemail sits in the async queue: it no longer holds the agent's line.
+    live = Q(queue__isnull=True) | Q(queue__kind=Queue.Kind.LIVE)
+    rows = (Ticket.objects.filter(live, assignee_id__in=user_ids, status__in=OPEN_STATUSES, channel__in=capped)
+            .values("assignee_id").annotate(**{channel: Count("pk", filter=Q(channel=channel)) for channel in capped}))
+    return {row["assignee_id"]: row for row in rows}
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """One agent now: presence as routing sees it, live work held against the capacity of their live channels."""
+
+    username: str
+    name: str
+    languages: list[str]
+    channels: list[str]
+    presence: str
+    last_seen_at: datetime | None
+    load: int
+    capacity: int
+
+    @property
+    def occupancy(self) -> float | None:
+        return self.load / self.capacity if self.capacity else None
+
+
+def effective_presence(state: AgentState | None, *, now: datetime) -> str:
+    """Online or away only with a fresh heartbeat: a closed console counts as offline before the sweep says so."""
+    if state is None or state.last_seen_at is None:
+        return AgentState.Presence.OFFLINE
+    if state.last_seen_at < now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS):
+        return AgentState.Presence.OFFLINE
+    return state.presence
+
+
+def agent_occupancy(*, now: datetime) -> list[Occupancy]:
+    """Every active agent: presence, and open live assignments ÷ the registry's capacities of their channels."""
+    users = list(get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
+                 .select_related("agent_profile", "agent_state").order_by("username"))
+    load = live_load([user.pk for user in users])
+    capacity_fields = channels.capacity_fields()
+    rows = []
+    for user in users:
+        profile, state = user.agent_profile, getattr(user, "agent_state", None)
+        held = load.get(user.pk, {})
+        capped = [channel for channel in profile.channels if channel in capacity_fields]
+        capacity = sum(getattr(state, capacity_fields[channel]) if state else
+                       AgentState._meta.get_field(capacity_fields[channel]).default for channel in capped)
+        rows.append(Occupancy(
+            username=user.get_username(), name=user.get_full_name(), languages=list(profile.languages),
+            channels=list(profile.channels), presence=effective_presence(state, now=now),
+            last_seen_at=state.last_seen_at if state else None,
+            load=sum(held.get(channel, 0) for channel in capacity_fields), capacity=capacity))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -21,19 +89,15 @@ def queue_agents(*, now: datetime) -> QueueAgents:
 
     One query; an agent serving two languages counts in both queues, as routing offers them both.
     """
-    from django.contrib.auth import get_user_model
-
-    fresh_since = now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)
     result = QueueAgents()
     users = (get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
              .select_related("agent_profile", "agent_state"))
     for user in users:
-        state = getattr(user, "agent_state", None)
-        online = (state is not None and state.presence == AgentState.Presence.ONLINE
-                  and state.last_seen_at is not None and state.last_seen_at >= fresh_since)
+        online = effective_presence(getattr(user, "agent_state", None), now=now) == AgentState.Presence.ONLINE
         for language in user.agent_profile.languages:
             for channel in user.agent_profile.channels:
                 result.serving[(language, channel)] += 1
                 if online:
                     result.online[(language, channel)] += 1
     return result
+

@@ -11,19 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.routing.models import AgentState, Offer, Queue, queue_kind_for, queue_kinds_for
+from apps.routing.selectors import OPEN_STATUSES, PRESENCE_TIMEOUT_SECONDS, live_load
 from apps.routing.signals import offer_made, presence_changed
 from apps.tickets import channels
 from apps.tickets.access import can_act_on, is_manager
 from supportdesk.readonce import once
 
 OFFER_SECONDS = 20
-PRESENCE_TIMEOUT_SECONDS = 60
-OPEN_STATUSES = ("new", "open")
 
 
 class RoutingError(Exception):
@@ -78,20 +77,6 @@ def _online_states(*, language: str, channel: str, now: datetime) -> list[AgentS
             and language in profile.languages and channel in profile.channels]
 
 
-def _load(user_ids: list[int]) -> dict[int, dict[str, int]]:
-    """``{agent: {channel: open tickets}}`` on the channels whose load is capped, in one query."""
-    from apps.tickets.models import Ticket
-
-    capped = list(channels.capacity_fields())
-    if not user_ids or not capped:
-        return {}
-    # A call that became a voicemail sits in the async queue: it no longer holds the agent's line.
-    live = Q(queue__isnull=True) | Q(queue__kind=Queue.Kind.LIVE)
-    rows = (Ticket.objects.filter(live, assignee_id__in=user_ids, status__in=OPEN_STATUSES, channel__in=capped)
-            .values("assignee_id").annotate(**{channel: Count("pk", filter=Q(channel=channel)) for channel in capped}))
-    return {row["assignee_id"]: row for row in rows}
-
-
 @dataclass(frozen=True)
 class Candidate:
     user: object
@@ -117,7 +102,7 @@ def eligible_agents(ticket, *, now: datetime | None = None,
         trained = set(AgentState.objects.filter(trained_extensions=ticket.extension_id).values_list("pk", flat=True))
         states = [state for state in states if state.pk in trained]
     candidates = [Candidate(state.user, state) for state in states]
-    load = _load([c.user.pk for c in candidates])
+    load = live_load([c.user.pk for c in candidates])
     spare = [c for c in candidates if _has_capacity(c.state, load.get(c.user.pk), ticket.channel)]
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     return sorted(spare, key=lambda c: (c.state.last_assigned_at or epoch, c.user.pk))

@@ -8,8 +8,11 @@ class SlaConfig(AppConfig):
 
     def ready(self):
         from apps.policy.signals import hours_changed
+        from apps.sla.models import SlaTarget
+        from apps.tickets import labels
 
         hours_changed.connect(_recompute, dispatch_uid="sla-recompute")
+        labels.register("target", SlaTarget.Kind)
 
 
 def _recompute(*, region_id=None, **_signal) -> None:
