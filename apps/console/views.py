@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -155,7 +155,8 @@ def post_saved_search(request):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(reverse("console:search") + "?" + request.POST.get("params", "")[:2000])
+        back = QueryDict(request.POST.get("params", "")[:2000]).urlencode()   # re-encoded: no stray character
+        return redirect(reverse("console:search") + "?" + back)
     saved = console.save_search(user=request.user, name=form.cleaned_data["name"],
                                 params=form.cleaned_data["params"])
     messages.success(request, _("Saved the search “%(name)s”.") % {"name": saved.name})

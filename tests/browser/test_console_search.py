@@ -55,6 +55,15 @@ def test_the_search_box_finds_a_ticket_and_its_similar_resolved_one(searchable, 
     assert "2026-03-03 10:00" in old_row                                         # 09:00 UTC, in Stockholm
     assert page.input_value("#console-search") == "trappräcket"
     audit(page, "the ticket database")
+    # The export through daphne: all matches, labels in the agent's language (the API request context
+    # shares the page's cookies, not its locale).
+    export = page.request.get(desk_server + page.get_attribute("#export-csv", "href"),
+                              headers={"Accept-Language": "sv-SE"})
+    assert export.ok and export.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = export.text().splitlines()
+    assert lines[0].startswith("reference,received_at,subject,status,status_label") and len(lines) == 3
+    assert any(line.startswith(f"{old.reference},2026-03-03T10:00:00+01:00,") and ",resolved,Löst," in line
+               for line in lines)
     page.screenshot(path=str(artifacts / "console-search.png"), full_page=True)
 
     page.fill("#console-search", "ingenting-sådant")

@@ -170,6 +170,8 @@ def test_an_agent_saves_runs_and_deletes_a_search(signed_in, desk, agent):
 def test_a_search_needs_a_name(signed_in, desk, agent):
     response = signed_in.post("/console/search/saved/", {"name": "  ", "params": "q=fakturan"}, follow=True)
     assert not SavedSearch.objects.exists() and 'class="error"' in response.content.decode()
+    refused = signed_in.post("/console/search/saved/", {"name": "", "params": "q=a\r\nSet-Cookie: x=1"})
+    assert refused.status_code == 302 and refused["Location"] == "/console/search/?q=a%0D%0ASet-Cookie%3A+x%3D1"
 
 
 def test_saved_searches_are_the_owners_alone(signed_in, desk, agent):
