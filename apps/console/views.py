@@ -99,8 +99,8 @@ def ticket_detail(request, reference):
         "agents": get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
         .order_by("username"),
         "queues": Queue.objects.all(),
-        "show_similar": _triaging(ticket),
-        "similar": ticket_selectors.similar_resolved(ticket, user=request.user) if _triaging(ticket) else [],
+        "show_similar": (triaging := _triaging(ticket)),
+        "similar": ticket_selectors.similar_resolved(ticket, user=request.user) if triaging else [],
     })
 
 
