@@ -1,7 +1,13 @@
+from apps.console.selectors import saved_searches as own_saved_searches
 from apps.tickets.access import is_manager
 
 
 def console(request):
-    """Whether the signed-in user sees the manager's links."""
+    """Whether the signed-in user sees the manager's links; their saved searches, read only if a page lists them."""
     user = getattr(request, "user", None)
-    return {"is_manager": bool(user and user.is_authenticated and is_manager(user))}
+    signed_in = bool(user and user.is_authenticated)
+
+    def saved_searches():
+        return list(own_saved_searches(user=user)) if signed_in else []
+
+    return {"is_manager": signed_in and is_manager(user), "saved_searches": saved_searches}

@@ -1,10 +1,12 @@
 """Reads for the console: queue screens, the ticket view, event payloads for the websocket."""
 
 from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import translation
 
+from apps.console.models import SavedSearch
 from apps.sla.models import SlaTarget
-from apps.tickets import channels
+from apps.tickets import channels, search
 from apps.tickets.access import visible_tickets
 from apps.tickets.models import CannedResponse, Message, Ticket, TicketEvent
 
@@ -146,3 +148,51 @@ def canned_responses(*, ticket: Ticket, agent) -> list[tuple[str, str]]:
               "reference": ticket.reference}
     with translation.override(ticket.language):
         return [(response.title, response.filled(**values)) for response in CannedResponse.objects.order_by("title")]
+
+
+SNIPPET_CHARS = 80
+SNIPPET_SOURCE_CHARS = 2000
+
+
+def snippets(*, tickets: list[Ticket], q: str) -> dict[int, tuple[str, str, str]]:
+    """Per ticket of one results page: (before, match, after) around the first place a message says a word of ``q``.
+
+    Cheap on purpose: one query reads the start of the page's messages, and the match is a
+    case-insensitive substring (or the word's first letters, for a stemmed match such as
+    "invoices" for "invoice"); a ticket where neither is found simply shows no snippet.
+    """
+    terms = _snippet_terms(q)
+    if not terms or not tickets:
+        return {}
+    found: dict[int, tuple[str, str, str]] = {}
+    heads = (Message.objects.filter(ticket_id__in=[t.pk for t in tickets]).exclude(body_text="")
+             .annotate(head=Substr("body_text", 1, SNIPPET_SOURCE_CHARS))
+             .order_by("ticket_id", "created_at", "pk").values_list("ticket_id", "head"))
+    for ticket_id, head in heads:
+        if ticket_id not in found and (hit := _find(head, terms)):
+            found[ticket_id] = hit
+    return found
+
+
+def _snippet_terms(q: str) -> list[str]:
+    words = [word.strip('"').lower() for word in search.CJK.sub(" ", q).split()]
+    terms = [word for word in words if word and not word.startswith("-") and word != "or"]
+    return terms + [run.lower() for run in search.CJK.findall(q)]
+
+
+def _find(text: str, terms: list[str]) -> tuple[str, str, str] | None:
+    lower = text.lower()
+    for candidates in (terms, [term[:max(4, len(term) - 2)] for term in terms]):
+        hits = [(lower.find(term), term) for term in candidates if term and lower.find(term) >= 0]
+        if hits:
+            at, term = min(hits)
+            start = max(0, at - SNIPPET_CHARS // 2)
+            end = min(len(text), at + len(term) + SNIPPET_CHARS // 2)
+            return (("…" if start else "") + text[start:at], text[at:at + len(term)],
+                    text[at + len(term):end] + ("…" if end < len(text) else ""))
+    return None
+
+
+def saved_searches(*, user) -> QuerySet[SavedSearch]:
+    """The user's own saved searches, by name; nobody sees another's."""
+    return SavedSearch.objects.filter(user=user).order_by("name", "pk")

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from apps.console.models import SavedSearch
 from apps.desk import actions
 from apps.tickets import channels
 from apps.tickets import services as tickets
@@ -54,3 +55,15 @@ def note(*, ticket: Ticket, user, body: str, files=(), shared_with_owner: bool =
                                   shared_with_owner=shared_with_owner)
     _add_files(message, files)
     return message
+
+
+def save_search(*, user, name: str, params: str) -> SavedSearch:
+    """Keep the search under ``name`` (checked by ``SavedSearchForm``) for ``user``; a name saved again is replaced."""
+    saved, _created = SavedSearch.objects.update_or_create(user=user, name=name, defaults={"params": params})
+    return saved
+
+
+def delete_saved_search(*, user, saved_id: int) -> bool:
+    """Delete one of ``user``'s own saved searches; another user's is left alone (False)."""
+    deleted, _rows = SavedSearch.objects.filter(user=user, pk=saved_id).delete()
+    return bool(deleted)

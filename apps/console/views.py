@@ -5,13 +5,17 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.console import selectors
+from apps.console import exports, selectors
 from apps.console import services as console
+from apps.console.forms import SavedSearchForm, TicketSearchForm
 from apps.console.history import CHAT_TEXTS, RATINGS, SLA_OUTCOMES
 from apps.desk import actions
 from apps.owners.models import Extension
@@ -95,7 +99,76 @@ def ticket_detail(request, reference):
         "agents": get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
         .order_by("username"),
         "queues": Queue.objects.all(),
+        "show_similar": (triaging := _triaging(ticket)),
+        "similar": ticket_selectors.similar_resolved(ticket, user=request.user) if triaging else [],
     })
+
+
+def _triaging(ticket: Ticket) -> bool:
+    """Untriaged or still new/open: resolved tickets like it show the agent how those were triaged."""
+    if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        return False
+    return ticket.scope == Ticket.Scope.UNTRIAGED or ticket.status in (Ticket.Status.NEW, Ticket.Status.OPEN)
+
+
+SEARCH_PAGE_SIZE = 25
+
+
+@agent_required
+def search(request):
+    """The ticket database: words and filters through ``ticket_list``, the API's rule and ranking, 25 a page."""
+    form = TicketSearchForm(request.GET)
+    page, rows, query = None, [], ""
+    if form.is_valid():
+        found = ticket_selectors.ticket_list(user=request.user, **form.filters())
+        page = Paginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        tickets = list(page)
+        snippets = selectors.snippets(tickets=tickets, q=form.cleaned_data["q"])
+        breached = ticket_selectors.breached_ids([ticket.pk for ticket in tickets])
+        rows = [(ticket, snippets.get(ticket.pk), ticket.pk in breached) for ticket in tickets]
+        query = form.query_string()
+    return render(request, "console/search.html", {
+        "form": form, "page": page, "rows": rows, "query": query, "search_q": form.data.get("q", ""),
+        "saved": selectors.saved_searches(user=request.user), "save_form": SavedSearchForm(initial={"params": query}),
+    })
+
+
+@agent_required
+def search_export(request):
+    """Every ticket the search finds that the user may open, as CSV: streamed, not just the page."""
+    form = TicketSearchForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("\n".join(str(e) for errors in form.errors.values() for e in errors),
+                                      content_type="text/plain; charset=utf-8")
+    found = ticket_selectors.ticket_list(user=request.user, **form.filters())
+    lines = exports.csv_lines(found, words=exports.labels(), zone=timezone.get_current_timezone())
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
+    return response
+
+
+@require_POST
+@agent_required
+def post_saved_search(request):
+    form = SavedSearchForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        back = QueryDict(request.POST.get("params", "")[:2000]).urlencode()   # re-encoded: no stray character
+        return redirect(reverse("console:search") + "?" + back)
+    saved = console.save_search(user=request.user, name=form.cleaned_data["name"],
+                                params=form.cleaned_data["params"])
+    messages.success(request, _("Saved the search “%(name)s”.") % {"name": saved.name})
+    return redirect(reverse("console:search") + "?" + saved.params)
+
+
+@require_POST
+@agent_required
+def delete_saved_search(request, saved_id):
+    if not console.delete_saved_search(user=request.user, saved_id=saved_id):
+        raise Http404(saved_id)   # another agent's saved search is not even shown to exist
+    return redirect("console:search")
 
 
 @agent_required

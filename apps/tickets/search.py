@@ -88,10 +88,14 @@ def relanguage(*, ticket: Ticket) -> None:
 
 @dataclass(frozen=True)
 class Query:
-    """A search as typed: the words outside CJK runs (web-search syntax on PostgreSQL), and each CJK run."""
+    """A search as typed: the words outside CJK runs (web-search syntax on PostgreSQL), and each CJK run.
+
+    ``any_term``: a document matches with any one word or bigram (``similar_to``), not all of them.
+    """
 
     words: str
     runs: tuple[str, ...]
+    any_term: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "Query":
@@ -107,7 +111,44 @@ class Query:
     def fts5(self) -> str:
         """The FTS5 query: every word and every bigram (each quoted, so nothing is an operator)."""
         terms = [term.lower() for term in WORD.findall(self.words)] + self.grams
-        return " AND ".join('"{}"'.format(term.replace('"', '""')) for term in terms)
+        return (" OR " if self.any_term else " AND ").join('"{}"'.format(term.replace('"', '""')) for term in terms)
+
+
+# Words too common in support mail to tell one ticket from another, in the desk's four word languages.
+# (PostgreSQL drops its own stop words; FTS5 does not, and an OR of "the" would match everything.)
+# (Only words of four letters or more: shorter ones are never chosen.)
+COMMON = frozenset(word for line in (
+    "that this with have from your will would could when what where there their them they been were about into "
+    "just also some here please thanks thank hello dear regards best kind does doesn dont cannot",       # en
+    "inte till vänliga hälsningar eller mitt",                                                           # sv
+    "para pero esta este hola gracias saludos tengo",                                                    # es
+    "nicht eine sich habe hallo danke grüße bitte wenn",                                                 # de
+) for word in line.split())
+SIMILAR_WORDS = 8
+SIMILAR_GRAMS = 6
+
+
+def similar_to(*texts: str) -> Query:
+    """A cheap "more like this" query for ``texts`` (a ticket's subject and first message).
+
+    Distinctive words are guessed without a look at the index: the longest words that are not
+    common ones or numbers (a long word is a rare one, "Fehlermeldung" against "kann"), at most
+    eight, and the first six distinct bigrams of the CJK runs; any one of them matches, and the
+    rank puts the tickets sharing most of them first.
+    """
+    text = "\n".join(text for text in texts if text)
+    words: dict[str, None] = {}
+    for word in WORD.findall(CJK.sub(" ", text)):
+        key = word.lower()
+        if len(key) >= 4 and not key.isdigit() and key not in COMMON and "_" not in key:
+            words.setdefault(key)
+    chosen = sorted(words, key=len, reverse=True)[:SIMILAR_WORDS]
+    grams: dict[str, None] = {}
+    for run in CJK.findall(text):
+        for gram in bigrams(run):
+            if len(gram) == 2:
+                grams.setdefault(gram)
+    return Query(words=" ".join(chosen), runs=tuple(list(grams)[:SIMILAR_GRAMS]), any_term=True)
 
 
 class _OnDocuments(Expression):
@@ -140,14 +181,17 @@ def _tsqueries(query: Query, configs: list[str]) -> dict[str, str]:
 
     A configuration whose query keeps no lexeme (only stop words) is left out: it matches nothing.
     """
-    parts = []
+    parts, params = [], []
     if WORD.search(query.words):
         parts.append("websearch_to_tsquery(c::regconfig, %s)")
+        # Web-search syntax: "or" between words is an OR (``similar_to``'s words are plain \w+ words).
+        params.append(" or ".join(query.words.split()) if query.any_term else query.words)
     if query.runs:
-        parts.append("plainto_tsquery('simple', %s)")
-    params = ([query.words] if WORD.search(query.words) else []) + ([" ".join(query.grams)] if query.runs else [])
+        parts.append("websearch_to_tsquery('simple', %s)" if query.any_term else "plainto_tsquery('simple', %s)")
+        params.append((" or " if query.any_term else " ").join(query.grams))
+    joint = " || " if query.any_term else " && "
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT c, ({' && '.join(parts)})::text FROM unnest(%s::text[]) AS c",
+        cursor.execute(f"SELECT c, ({joint.join(parts)})::text FROM unnest(%s::text[]) AS c",
                        [*params, configs])
         return {config: tsquery for config, tsquery in cursor.fetchall() if tsquery}
 
@@ -173,14 +217,14 @@ def _postgresql_parts(query: Query, languages: list[str]) -> tuple[str, list, st
             "(CASE " + " ".join(rank) + " ELSE 0 END)", rank_params)
 
 
-def ranked(tickets: QuerySet[Ticket], text: str, *, languages: list[str]) -> QuerySet[Ticket]:
-    """``tickets`` whose subject or a message matches ``text``, best first, then newest.
+def ranked(tickets: QuerySet[Ticket], text: "str | Query", *, languages: list[str]) -> QuerySet[Ticket]:
+    """``tickets`` whose subject or a message matches ``text`` (or a made ``Query``), best first, then newest.
 
     ``languages``: the ticket languages the caller's filter leaves (fewer, less to match).
     Each ticket carries ``search_rank``, its best document's rank. Only the tickets of the
     newest ``MAX_DOCUMENTS`` matching documents are ranked (see there).
     """
-    query = Query.parse(text)
+    query = text if isinstance(text, Query) else Query.parse(text)
     if not query or not languages:
         return tickets.none()
     # The vendor, not ``on_postgresql``: FTS5 exists only on SQLite, even inside ``portable()``.

@@ -6,7 +6,7 @@ Each read takes the user it is for and returns only what the ticket access rule
 
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from apps.policy.languages import Language
 from apps.tickets import search
@@ -59,6 +59,35 @@ def ticket_list(*, user, channel: str = "", language: str = "", status: str = ""
     if q:
         tickets = search.ranked(tickets, q, languages=[language] if language else list(Language.values))
     return tickets
+
+
+RESOLVED = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+
+
+def similar_resolved(ticket: Ticket, *, user, limit: int = 5) -> list[Ticket]:
+    """Resolved or closed tickets like ``ticket`` that ``user`` may open: its language first, then best match.
+
+    Searched on the subject and the first message the user wrote (``search.similar_to``: a few
+    distinctive words, any of which matches), so the agent triaging ``ticket`` sees how the
+    same question was triaged before.
+    """
+    first = ticket.messages.filter(direction=Message.Direction.INBOUND).order_by("created_at", "pk").first()
+    query = search.similar_to(ticket.subject, first.body_text if first else "")
+    if not query:
+        return []
+    tickets = (visible(Ticket.objects.select_related("extension"), user=user)
+               .filter(status__in=RESOLVED).exclude(pk=ticket.pk))
+    found = search.ranked(tickets, query, languages=list(Language.values)).annotate(
+        same_language=Case(When(language=ticket.language, then=Value(1)), default=Value(0),
+                           output_field=IntegerField()))
+    return list(found.order_by("-same_language", "-search_rank", "-received_at", "-pk")[:limit])
+
+
+def breached_ids(ticket_ids: list[int]) -> set[int]:
+    """Which of these tickets have an SLA target breached or met late (one query, for a page or an export)."""
+    targets = Ticket._meta.get_field("sla_targets").related_model.objects
+    return set(targets.filter(Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at")), ticket_id__in=ticket_ids)
+               .values_list("ticket_id", flat=True).distinct())
 
 
 def _breached_targets() -> QuerySet:

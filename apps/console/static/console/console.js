@@ -303,6 +303,17 @@
     if (event.key === "r") { var reply = document.getElementById("reply-body"); if (reply) { reply.focus(); event.preventDefault(); } }
     if (event.key === "c") { var resolve = document.getElementById("resolve-form"); if (resolve) resolve.submit(); }
   });
+  // "Use this triage" on a similar resolved ticket fills the triage form; the agent still saves it.
+  document.querySelectorAll("button.copy-triage").forEach(function (button) {
+    button.onclick = function () {
+      var form = document.getElementById("triage-form");
+      if (!form) return;
+      form.elements.scope.value = button.dataset.scope;
+      form.elements.extension.value = button.dataset.extension;
+      if (button.dataset.category) form.elements.category.value = button.dataset.category;
+      form.querySelector("button").focus();
+    };
+  });
   document.querySelectorAll("select.canned").forEach(function (canned) {
     canned.onchange = function () {
       var target = document.getElementById(canned.dataset.target);

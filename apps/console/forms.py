@@ -1,0 +1,83 @@
+"""The ticket search's words and filters, read from the search page's query string."""
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.owners.models import Extension, ExtensionOwner
+from apps.policy.languages import Channel, Language
+from apps.policy.models import Region
+from apps.tickets.models import Ticket
+
+ANY = [("", _("Any"))]
+BREACHED = [("", _("Any")), ("true", _("Breached")), ("false", _("Not breached"))]
+
+
+class TicketSearchForm(forms.Form):
+    """Every filter of ``tickets.selectors.ticket_list``; dates are days in the viewer's zone, both included."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200, strip=True)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=ANY + Ticket.Status.choices)
+    channel = forms.ChoiceField(label=_("Channel"), required=False, choices=ANY + Channel.choices)
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=ANY + Language.choices)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    extension = forms.ChoiceField(label=_("Extension"), required=False)
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    since = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Received until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    breached = forms.ChoiceField(label=_("SLA"), required=False, choices=BREACHED)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = ANY + [(r.slug, r.name) for r in Region.objects.order_by("name")]
+        self.fields["extension"].choices = ANY + [(e.slug, e.name) for e in Extension.objects.order_by("name")]
+        self.fields["owner"].choices = ANY + [(o.slug, o.name) for o in ExtensionOwner.objects.order_by("name")]
+
+    def clean_q(self):
+        value = self.cleaned_data["q"]
+        if "\x00" in value:
+            raise forms.ValidationError(_("The search may not contain a NUL character."))
+        return value
+
+    def filters(self) -> dict:
+        """The keyword arguments of ``ticket_list`` (call after ``is_valid``)."""
+        data = self.cleaned_data
+        breached = {"true": True, "false": False}.get(data["breached"])
+        return {"q": data["q"], "status": data["status"], "channel": data["channel"], "language": data["language"],
+                "region": data["region"], "extension": data["extension"], "owner": data["owner"],
+                "since": _start_of(data["since"]), "until": _start_of(data["until"], days=1), "breached": breached}
+
+    def query_string(self) -> str:
+        """The search's non-empty fields as a query string, in the form's order (for links and saving)."""
+        query = QueryDict(mutable=True)
+        for name in self.fields:
+            if self.data.get(name):
+                query[name] = self.data[name]
+        return query.urlencode()
+
+    def has_criteria(self) -> bool:
+        return any(value not in ("", None) for value in self.cleaned_data.values())
+
+
+def _start_of(day, *, days: int = 0) -> datetime | None:
+    """Midnight starting ``day`` (+ ``days``) in the viewer's zone: "until the 3rd" takes all of the 3rd."""
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day + timedelta(days=days), time.min))
+
+
+class SavedSearchForm(forms.Form):
+    """A name for the search on the page, and that search as its query string."""
+
+    name = forms.CharField(label=_("Name"), max_length=100, strip=True)
+    params = forms.CharField(required=False, max_length=2000)
+
+    def clean_params(self):
+        """Only the search's own fields are kept (no page number): the saved link runs the search, from page 1."""
+        search = TicketSearchForm(QueryDict(self.cleaned_data["params"]))
+        if not search.is_valid():
+            raise forms.ValidationError(_("The search to save is not valid."))
+        return search.query_string()
