@@ -272,6 +272,9 @@ CHAT_FRAMES_PER_SECOND = env_int("CHAT_FRAMES_PER_SECOND", 20)
 CHAT_MAX_ATTACHMENT_BYTES = env_int("CHAT_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 # A chat with an agent and no new line for this long is ended by the desk (0: never); later replies go by email.
 CHAT_IDLE_END_MINUTES = env_int("CHAT_IDLE_END_MINUTES", 30)
+# A visitor still waiting for an agent after this long is offered to be answered by email instead
+# (at once when the wait cannot be estimated); the policy's chat target is 1 min.
+CHAT_OFFER_EMAIL_AFTER_SECONDS = env_int("CHAT_OFFER_EMAIL_AFTER_SECONDS", 90)
 CHAT_ATTACHMENT_TYPES = env_list("CHAT_ATTACHMENT_TYPES", [
     "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"])
 # Sites allowed to embed the widget ("*" = any): a visitor token, not a cookie, authorises it.

@@ -4,13 +4,14 @@ No staff auth: a conversation's own endpoints take the visitor token (header
 ``X-Chat-Token`` or ``?token=``); starting one is limited per IP address.
 """
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -20,7 +21,7 @@ from apps.chat import events, limits, selectors, services
 from apps.chat.models import Entry
 from apps.chat.tokens import TokenError, TokenForAnotherConversation, check_visitor_token, visitor_token
 from apps.owners.models import Extension
-from apps.policy.languages import Channel, Language
+from apps.policy.languages import Channel, Language, normalise_language
 from apps.policy.models import ChannelRule
 from apps.policy.services import PolicyError, demo_mode_on
 from apps.tickets.files import DOWNLOAD_OPENAPI, download_response
@@ -93,6 +94,18 @@ class AckOut(Schema):
     attachments: list[dict]
 
 
+def in_language(code: str):
+    """Errors in the visitor's language (the widget's choice, or the conversation's), whatever the browser's."""
+    try:
+        return translation.override(normalise_language(code))
+    except ValueError:
+        return contextlib.nullcontext()
+
+
+def in_conversation_language(conversation_id):
+    return in_language(selectors.conversation_language(conversation_id=conversation_id))
+
+
 def _ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
@@ -111,6 +124,11 @@ def _contact_fields(payload) -> ErrorOut | None:
                                                           429: ErrorOut},
              summary="Start a chat: a conversation id and a visitor token for that conversation only")
 def start_conversation(request, payload: StartIn):
+    with in_language(payload.language):
+        return _start_conversation(request=request, payload=payload)
+
+
+def _start_conversation(request, payload: StartIn):
     error = _contact_fields(payload)
     if error:
         return Status(400, error)
@@ -136,6 +154,11 @@ def start_conversation(request, payload: StartIn):
 @router.post("/chat/offline", auth=None, response={201: OfflineOut, 400: ErrorOut, 429: ErrorOut},
              summary="The offline and email forms: an email ticket answered by email")
 def leave_offline_message(request, payload: OfflineIn):
+    with in_language(payload.language):
+        return _leave_offline_message(request=request, payload=payload)
+
+
+def _leave_offline_message(request, payload: OfflineIn):
     error = _contact_fields(payload)
     if error:
         return Status(400, error)
@@ -161,6 +184,11 @@ def leave_offline_message(request, payload: OfflineIn):
 @router.get("/chat/availability", auth=None, response={200: AvailabilityOut, 400: ErrorOut},
             summary="What the widget offers now: chat, the offline form, or the email form")
 def chat_availability(request, language: str, entry_point: str = ""):
+    with in_language(language):
+        return _chat_availability(request=request, language=language, entry_point=entry_point)
+
+
+def _chat_availability(request, language: str, entry_point: str = ""):
     now = timezone.now()
     try:
         answer = services.chat_availability(language=language, entry_point=entry_point, at=now)
@@ -223,6 +251,11 @@ class RatingOut(Schema):
              response={200: RatingOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut},
              summary="Rate an ended chat, good or bad, with an optional comment (visitor token in X-Chat-Token)")
 def rate_conversation(request, conversation_id: uuid.UUID, payload: RatingIn):
+    with in_conversation_language(conversation_id):
+        return _rate_conversation(request=request, conversation_id=conversation_id, payload=payload)
+
+
+def _rate_conversation(request, conversation_id: uuid.UUID, payload: RatingIn):
     refused = _token_error(request, conversation_id)
     if refused:
         return refused
@@ -239,6 +272,11 @@ def rate_conversation(request, conversation_id: uuid.UUID, payload: RatingIn):
                        415: ErrorOut},
              summary="Attach a file to the chat (visitor token in X-Chat-Token)")
 def upload_attachment(request, conversation_id: uuid.UUID, client_id: Form[str], file: File[UploadedFile]):
+    with in_conversation_language(conversation_id):
+        return _upload_attachment(request=request, conversation_id=conversation_id, client_id=client_id, file=file)
+
+
+def _upload_attachment(request, conversation_id: uuid.UUID, client_id: Form[str], file: File[UploadedFile]):
     refused = _token_error(request, conversation_id)
     if refused:
         return refused

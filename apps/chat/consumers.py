@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.chat import events, limits, selectors, services
@@ -46,6 +47,7 @@ class VisitorConsumer(FramesAndPushesApart, AsyncWebsocketConsumer):
         if conversation is None:
             return await self.close(code=p.CLOSE_UNKNOWN_CONVERSATION)
         self.group = visitor_group(self.conversation_id)
+        self.language = conversation.language      # every error frame is in the visitor's language
         self.ip = _client_ip(self.scope)
         self.messages = limits.visitor_message_bucket()
         self.frames = limits.frame_bucket()
@@ -76,6 +78,10 @@ class VisitorConsumer(FramesAndPushesApart, AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame))
 
     async def receive(self, text_data=None, bytes_data=None):
+        with translation.override(self.language):
+            await self._receive(text_data, bytes_data)
+
+    async def _receive(self, text_data=None, bytes_data=None):
         if self.frames.take():
             return await self._flooded()
         try:
@@ -109,8 +115,8 @@ class VisitorConsumer(FramesAndPushesApart, AsyncWebsocketConsumer):
             conversation_id=self.conversation_id, sender=Entry.Sender.VISITOR, body=data["body"],
             client_id=data["client_id"]))
         if isinstance(result, services.Refused):
-            return await self.send_json({"type": "error", "code": result.code, "detail": result.detail,
-                                         "client_id": data["client_id"]})
+            return await self.send_json({"type": "error", "code": result.code,
+                                         "detail": services.refusal_detail(result), "client_id": data["client_id"]})
         await self.send_json(events.ack_frame(result))
 
     async def on_resume(self, data):
@@ -155,6 +161,9 @@ class VisitorConsumer(FramesAndPushesApart, AsyncWebsocketConsumer):
     async def on_transcript(self, data):
         email = await database_sync_to_async(services.request_transcript)(conversation_id=self.conversation_id)
         await self.send_json({"type": "transcript", "email": email})
+
+    async def on_email_instead(self, data):
+        await database_sync_to_async(services.move_to_email)(conversation_id=self.conversation_id)
 
     async def chat_push(self, event):
         await self.send(text_data=event["text"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-VISITOR_TYPES = frozenset({"message", "resume", "typing", "read", "ping", "end", "transcript"})
+VISITOR_TYPES = frozenset({"message", "resume", "typing", "read", "ping", "end", "transcript", "email_instead"})
 AGENT_TYPES = frozenset({"chat.send", "chat.typing", "chat.read", "chat.resume", "chat.ping", "chat.end"})
 
 # Close codes (documented in docs/chat-protocol.md).

@@ -3,6 +3,7 @@
 import statistics
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from apps.chat import events
@@ -20,6 +21,11 @@ REPLAY_LIMIT = 1000
 def conversation(*, conversation_id) -> Conversation | None:
     return (Conversation.objects.select_related("ticket__assignee", "ticket__contact")
             .filter(pk=conversation_id).first())
+
+
+def conversation_language(*, conversation_id) -> str:
+    """The conversation's language, "" for an unknown conversation."""
+    return Conversation.objects.filter(pk=conversation_id).values_list("language", flat=True).first() or ""
 
 
 def queue_position(*, ticket: Ticket) -> int:
@@ -48,14 +54,22 @@ def state_frame(*, conversation: Conversation, type_: str = "hello") -> dict:
     """Everything a client needs after (re)connecting, besides the messages themselves."""
     ticket = conversation.ticket
     frame = {"type": type_, "conversation": str(conversation.pk), "ticket": ticket.reference,
-             "state": conversation.state, "last_seq": conversation.last_seq,
+             "state": conversation.state, "ended_by": conversation.ended_by, "last_seq": conversation.last_seq,
              "agent_read_seq": conversation.agent_read_seq, "visitor_read_seq": conversation.visitor_read_seq,
              "agent": {"name": display_name(ticket.assignee)} if ticket.assignee_id else None, "queue": None}
     if conversation.state == Conversation.State.WAITING and not ticket.assignee_id:
         position = queue_position(ticket=ticket)
-        frame["queue"] = {"position": position,
-                          "expected_wait_seconds": expected_wait_seconds(ticket=ticket, position=position)}
+        expected = expected_wait_seconds(ticket=ticket, position=position)
+        frame["queue"] = {"position": position, "expected_wait_seconds": expected,
+                          "offer_email": offer_email(conversation=conversation, expected_wait_seconds=expected)}
     return frame
+
+
+def offer_email(*, conversation: Conversation, expected_wait_seconds: int | None) -> bool:
+    """Whether the waiting visitor is offered an answer by email instead: once they have waited
+    ``CHAT_OFFER_EMAIL_AFTER_SECONDS`` on the desk's clock, or at once when the wait cannot be estimated."""
+    waited = (timezone.now() - conversation.started_at).total_seconds()
+    return expected_wait_seconds is None or waited >= settings.CHAT_OFFER_EMAIL_AFTER_SECONDS
 
 
 def state_frame_of(*, conversation_id, type_: str) -> dict:

@@ -32,6 +32,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.chat.models import Conversation, Entry, Rating
 from apps.desk import actions
@@ -427,11 +428,26 @@ def _save_rows(rows: list[LockedConversation]) -> None:
                                           for row in rows], ["last_seq", "state"])
 
 
+# The batch writer stores many conversations' lines at once, in no visitor's language: a socket
+# says its refusals again in its own conversation's language (``refusal_detail``).
+REFUSAL_TEXTS = {
+    "closed": gettext_lazy("This chat has ended."),
+    "not_assignee": gettext_lazy("Take the chat before writing in it."),
+    "unknown_conversation": gettext_lazy("This conversation does not exist."),
+}
+
+
+def refusal_detail(refused: Refused) -> str:
+    """A refusal's text in the active language."""
+    text = REFUSAL_TEXTS.get(refused.code)
+    return str(text) if text is not None else refused.detail
+
+
 def _refusal(item: Outgoing, row: LockedConversation) -> Refused | None:
     if row.state == Conversation.State.ENDED:
-        return Refused("closed", _("This chat has ended."), item.client_id)
+        return Refused("closed", str(REFUSAL_TEXTS["closed"]), item.client_id)
     if item.sender == Sender.AGENT and row.assignee_id != item.user_id and not item.may_override:
-        return Refused("not_assignee", _("Take the chat before writing in it."), item.client_id)
+        return Refused("not_assignee", str(REFUSAL_TEXTS["not_assignee"]), item.client_id)
     if item.sender not in Sender.values:
         return Refused("bad_sender", "unknown sender", item.client_id)
     return None
@@ -583,6 +599,41 @@ def end_conversation(*, conversation_id, by: str, user=None) -> Conversation | N
 
     transaction.on_commit(lambda: events.publish_sync(events.ended_pushes(conversation, by=by)))
     return conversation
+
+
+MOVED_TO_EMAIL = "email"
+
+
+@transaction.atomic
+def move_to_email(*, conversation_id, at: datetime | None = None) -> Conversation:
+    """The waiting visitor would rather be answered by email: the chat ends, the ticket becomes async work.
+
+    Only before an agent has the chat. The live answer target is set aside and the email clock
+    starts (``actions.live_to_async``); an agent's reply then goes by email, as after any ended
+    chat, to the address the visitor gave. Asking twice changes nothing the second time.
+    """
+    at = at or timezone.now()
+    conversation = (Conversation.objects.select_for_update(of=("self",)).select_related("ticket")
+                    .filter(pk=conversation_id).first())
+    if conversation is None:
+        raise ChatError("unknown_conversation", _("This conversation does not exist."))
+    if conversation.ended_by == MOVED_TO_EMAIL:
+        return conversation
+    if conversation.state != Conversation.State.WAITING or conversation.ticket.assignee_id:
+        raise ChatError("not_waiting", _("An agent has already joined this chat."))
+    conversation.state, conversation.ended_at, conversation.ended_by = Conversation.State.ENDED, at, MOVED_TO_EMAIL
+    conversation.save(update_fields=["state", "ended_at", "ended_by"])
+    actions.record_chat(ticket=conversation.ticket, data=vocabulary.Chat(event="ended", by=MOVED_TO_EMAIL))
+    actions.live_to_async(ticket=conversation.ticket, at=at, reason="chat")
+    from apps.chat import events
+
+    transaction.on_commit(lambda: events.publish_sync(events.ended_pushes(conversation, by=MOVED_TO_EMAIL)))
+    return conversation
+
+
+def live_while(ticket) -> bool:
+    """The channel registry's test: a chat is live work unless its visitor chose an answer by email."""
+    return not Conversation.objects.filter(ticket=ticket, ended_by=MOVED_TO_EMAIL).exists()
 
 
 def agent_joined(*, conversation_id, user) -> Conversation | None:

@@ -38,6 +38,7 @@ CHAT_TEXTS = {
     "visitor": _("the visitor ended the chat"),
     "agent": _("%(agent)s ended the chat"),
     "desk": _("the chat ended after %(minutes)s minutes without a message"),
+    "email": _("the visitor chose an answer by email instead of waiting; the chat moved to email"),
     "rated": _("the visitor rated the chat: %(rating)s"),
 }
 RATINGS = {"good": _("Good"), "bad": _("Bad")}

@@ -286,8 +286,9 @@ def answer_call(*, ticket: Ticket, at: datetime, user=None) -> None:
 
 
 @transaction.atomic
-def call_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
-    """A call nobody answered live becomes async work: a voicemail, a callback asked for, a caller who hung up.
+def live_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
+    """Live work nobody answered becomes async work: a voicemail, a callback asked for, a caller who hung
+    up, a chat visitor who chose to be answered by email.
 
     The live answer target stops (not applicable before its deadline, breached after), the async
     clock starts, pending offers close and the ticket moves to its language's async queue, where

@@ -119,7 +119,7 @@ class Chat(EventData):
     """What the desk notes of a live chat: who ended it, how the visitor rated it."""
 
     event: str | None = None        # ended, rated
-    by: str | None = None           # ended: visitor, agent or desk (idle)
+    by: str | None = None           # ended: visitor, agent, desk (idle) or email (the visitor chose email)
     agent: str | None = None        # ended by an agent: their name as the visitor saw it
     idle_minutes: int | None = None
     rating: str | None = None       # rated: good or bad

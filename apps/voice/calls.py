@@ -112,7 +112,7 @@ def to_async(call: Call, *, state: str, now: datetime) -> Ticket:
     if call.queue_seconds is not None:
         data["queue_seconds"] = call.queue_seconds
     actions.record_call(ticket=ticket, data=data, at=now)
-    actions.call_to_async(ticket=ticket, at=now, reason="phone")
+    actions.live_to_async(ticket=ticket, at=now, reason="phone")
     return ticket
 
 

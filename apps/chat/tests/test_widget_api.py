@@ -201,3 +201,23 @@ def test_visitor_tokens_expire(chat_open, settings):
     token = visitor_token(conversation_id)
     with time_machine.travel(WEDNESDAY_NOON + timedelta(minutes=2)), pytest.raises(TokenExpired):
         check_visitor_token(token, conversation_id)
+
+
+def test_errors_come_in_the_widgets_language_not_the_browsers(client, chat_open):
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    german = post(client, "/api/chat/conversations", {**START, "language": "de"}, **english)   # no German agent
+    start = post(client, "/api/chat/conversations", START, **english).json()
+    early = post(client, f"/api/chat/conversations/{start['conversation']}/rating", {"rating": "good"},
+                 HTTP_X_CHAT_TOKEN=start["token"], **english)
+    bad_email = post(client, "/api/chat/offline", {**START, "language": "es", "email": "nope", "message": "Hola"},
+                     **english)
+    assert (german.status_code, early.status_code, bad_email.status_code) == (409, 409, 400)
+    with translation.override("de"):
+        assert german.json()["detail"] == translation.gettext("Chat is not available now; please leave a message.")
+    with translation.override("sv"):
+        assert early.json()["detail"] == translation.gettext("A chat can be rated once it has ended.")
+    with translation.override("es"):
+        assert bad_email.json()["detail"] == translation.gettext("Please give a valid email address.")
+    assert german.json()["detail"] != "Chat is not available now; please leave a message."
+    assert early.json()["detail"] != "A chat can be rated once it has ended."
+    assert bad_email.json()["detail"] != "Please give a valid email address."

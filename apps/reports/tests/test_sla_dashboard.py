@@ -92,7 +92,7 @@ def test_a_call_left_for_voicemail_in_time_is_left_out_of_compliance(contact, ag
         call = actions.open_ticket(channel="voice", contact=contact, subject="", body="call", external_ref="CA1",
                                    waiting_since=at)
     with time_machine.travel(datetime(2026, 7, 6, 9, 1, tzinfo=UTC), tick=False):
-        actions.call_to_async(ticket=call, at=datetime(2026, 7, 6, 9, 1, tzinfo=UTC), reason="phone")
+        actions.live_to_async(ticket=call, at=datetime(2026, 7, 6, 9, 1, tzinfo=UTC), reason="phone")
     rows = sla_compliance(start=datetime(2026, 7, 1, tzinfo=UTC), end=datetime(2026, 10, 1, tzinfo=UTC),
                           by="channel")
     assert [r.kind for r in rows] == ["acknowledge", "callback"]     # no first_response row at all

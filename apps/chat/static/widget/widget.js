@@ -34,7 +34,8 @@
       notOffered: "", tooLarge: "The file is too large (at most %(mb)s MB).", badType: "This kind of file cannot be sent.",
       expired: "This chat has expired.", error: "Something went wrong. Please try again.",
       rateLimited: "You are sending messages too fast; it will be sent in a moment.", download: "Download",
-      rate: "How was this chat?", good: "Good", bad: "Bad", rateComment: "Anything to add? (optional)", rated: "Thank you for your rating!"},
+      rate: "How was this chat?", good: "Good", bad: "Bad", rateComment: "Anything to add? (optional)", rated: "Thank you for your rating!",
+      offerEmail: "Nobody is free to answer yet. Would you rather have our answer by email?", offerEmailButton: "Answer me by email instead", movedToEmail: "Done: we will answer your request %(reference)s by email, at %(email)s. You can close this window."},
     sv: {title: "Chatta med supporten", open: "Chatta med oss", close: "Stäng chatten", language: "Språk",
       name: "Ditt namn", email: "E-post", extension: "Produkt eller tillägg", core: "Kärnprodukten",
       start: "Starta chatten", connecting: "Ansluter…", message: "Meddelande", send: "Skicka", attach: "Bifoga en fil",
@@ -52,7 +53,8 @@
       notOffered: "", tooLarge: "Filen är för stor (högst %(mb)s MB).", badType: "Den här filtypen kan inte skickas.",
       expired: "Chatten har gått ut.", error: "Något gick fel. Försök igen.",
       rateLimited: "Du skickar för snabbt; meddelandet skickas strax.", download: "Ladda ner",
-      rate: "Hur var chatten?", good: "Bra", bad: "Dålig", rateComment: "Något att tillägga? (valfritt)", rated: "Tack för ditt betyg!"},
+      rate: "Hur var chatten?", good: "Bra", bad: "Dålig", rateComment: "Något att tillägga? (valfritt)", rated: "Tack för ditt betyg!",
+      offerEmail: "Ingen är ledig att svara än. Vill du hellre få vårt svar via e-post?", offerEmailButton: "Svara mig via e-post i stället", movedToEmail: "Klart: vi svarar på ärende %(reference)s via e-post till %(email)s. Du kan stänga fönstret."},
     es: {title: "Chat con soporte", open: "Chatea con nosotros", close: "Cerrar el chat", language: "Idioma",
       name: "Tu nombre", email: "Correo electrónico", extension: "Producto o extensión", core: "El producto principal",
       start: "Iniciar chat", connecting: "Conectando…", message: "Mensaje", send: "Enviar", attach: "Adjuntar un archivo",
@@ -70,7 +72,8 @@
       notOffered: "", tooLarge: "El archivo es demasiado grande (máximo %(mb)s MB).", badType: "Este tipo de archivo no se puede enviar.",
       expired: "Este chat ha caducado.", error: "Algo salió mal. Inténtalo de nuevo.",
       rateLimited: "Estás enviando demasiado rápido; se enviará en un momento.", download: "Descargar",
-      rate: "¿Qué tal fue este chat?", good: "Bien", bad: "Mal", rateComment: "¿Algo que añadir? (opcional)", rated: "¡Gracias por tu valoración!"},
+      rate: "¿Qué tal fue este chat?", good: "Bien", bad: "Mal", rateComment: "¿Algo que añadir? (opcional)", rated: "¡Gracias por tu valoración!",
+      offerEmail: "Todavía no hay nadie libre para responder. ¿Prefieres recibir nuestra respuesta por correo?", offerEmailButton: "Prefiero la respuesta por correo", movedToEmail: "Hecho: responderemos a tu solicitud %(reference)s por correo, a %(email)s. Puedes cerrar esta ventana."},
     de: {title: "Chat mit dem Support", open: "Chatten Sie mit uns", close: "Chat schließen", language: "Sprache",
       name: "Ihr Name", email: "E-Mail", extension: "Produkt oder Erweiterung", core: "Das Kernprodukt",
       start: "Chat starten", connecting: "Verbinde…", message: "Nachricht", send: "Senden", attach: "Datei anhängen",
@@ -88,7 +91,8 @@
       notOffered: "", tooLarge: "Die Datei ist zu groß (höchstens %(mb)s MB).", badType: "Diese Dateiart kann nicht gesendet werden.",
       expired: "Dieser Chat ist abgelaufen.", error: "Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.",
       rateLimited: "Sie senden zu schnell; die Nachricht wird gleich gesendet.", download: "Herunterladen",
-      rate: "Wie war dieser Chat?", good: "Gut", bad: "Schlecht", rateComment: "Möchten Sie etwas ergänzen? (optional)", rated: "Vielen Dank für Ihre Bewertung!"},
+      rate: "Wie war dieser Chat?", good: "Gut", bad: "Schlecht", rateComment: "Möchten Sie etwas ergänzen? (optional)", rated: "Vielen Dank für Ihre Bewertung!",
+      offerEmail: "Noch ist niemand frei. Möchten Sie unsere Antwort lieber per E-Mail erhalten?", offerEmailButton: "Lieber per E-Mail antworten", movedToEmail: "Erledigt: Wir beantworten Ihre Anfrage %(reference)s per E-Mail an %(email)s. Sie können dieses Fenster schließen."},
     "zh-hans": {title: "联系客服", open: "联系我们", close: "关闭", language: "语言",
       name: "您的姓名", email: "电子邮箱", extension: "产品或扩展", core: "核心产品",
       start: "开始聊天", connecting: "正在连接…", message: "消息", send: "发送", attach: "附加文件",
@@ -149,6 +153,8 @@
     options = options || {};
     options.headers = options.headers || {};
     if (state.token) options.headers["X-Chat-Token"] = state.token;
+    // The desk answers (and words its errors) in the widget's language, not the browser's.
+    options.headers["Accept-Language"] = lang;
     return fetch(BASE + path, options).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         body.__status = response.status; return body;
@@ -319,7 +325,8 @@
                                                        checked_at: reply.checked_at}, details);
         if (reply.__status !== 201) return setStatus(reply.detail || s("error"));
         state = {lang: lang, open: true, conversation: reply.conversation, token: reply.token, last: 0,
-                 name: details.name, outbox: [], messages: [], agent: null, ended: false};
+                 name: details.name, email: details.email, reference: reply.ticket, outbox: [], messages: [],
+                 agent: null, ended: false};
         save(); showChat(); connect();
       });
     }).catch(function () { setStatus(s("error")); });
@@ -396,12 +403,18 @@
   }
 
   /* ---------- the chat ---------- */
-  var log, typingLine, queueLine, agentLine, composer, input;
+  var log, typingLine, queueLine, agentLine, composer, input, emailOffer;
   function showChat() {
     // A list that is announced as it grows (role="log" on the list itself would hide its items' list semantics).
     log = el("ol", {class: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": s("title")});
     agentLine = el("p", {class: "agent"});
     queueLine = el("p", {class: "queue"});
+    // While nobody has joined: after CHAT_OFFER_EMAIL_AFTER_SECONDS (or at once when the wait is unknown)
+    // the desk says so in its state frames, and the visitor may switch to an answer by email.
+    emailOffer = el("div", {class: "offer", id: "sd-email-offer", hidden: true}, [
+      el("p", {text: s("offerEmail")}),
+      el("button", {type: "button", class: "primary", id: "sd-email-instead", text: s("offerEmailButton"),
+        onclick: function () { send({type: "email_instead"}); }})]);
     typingLine = el("p", {class: "typing", "aria-live": "polite"});
     input = el("textarea", {name: "message", rows: "2", "aria-label": s("message"), maxlength: "4000",
       oninput: sendTyping, onkeydown: function (event) {
@@ -416,7 +429,7 @@
         onclick: function () { send({type: "transcript"}); }}),
       el("button", {type: "button", class: "link", id: "sd-end", text: s("end"),
         onclick: function () { send({type: "end"}); }})]);
-    frame([agentLine, queueLine, log, typingLine, composer, actions]);
+    frame([agentLine, queueLine, emailOffer, log, typingLine, composer, actions]);
     known = {};
     (state.messages || []).forEach(render);
     (state.outbox || []).forEach(function (m) { render({client_id: m.client_id, body: m.body, from: "visitor", pending: true}); });
@@ -426,22 +439,40 @@
   function showAgent() {
     if (!agentLine) return;
     agentLine.textContent = state.agent ? state.agent : s("waiting");
-    if (state.agent) queueLine.textContent = "";
+    if (state.agent) { queueLine.textContent = ""; emailOffer.hidden = true; }
   }
   function showQueue(queue) {
     if (!queueLine || !queue || state.agent) return;
     var minutes = queue.expected_wait_seconds == null ? null : Math.max(1, Math.round(queue.expected_wait_seconds / 60));
     queueLine.textContent = s("queue", {position: queue.position}) + " " +
       (minutes == null ? s("waitUnknown") : s("wait", {minutes: minutes}));
+    emailOffer.hidden = !queue.offer_email || !!state.ended;
   }
   function showEnded() {
+    /* Nothing left to type into: the composer, the end button and the email offer go; a line still
+       waiting to be sent can no longer be sent. A chat moved to email has nothing to rate. */
     if (composer) composer.hidden = true;
+    if (emailOffer) emailOffer.hidden = true;
+    queueLine.textContent = ""; typingLine.textContent = "";
     var end = panel.querySelector("#sd-end"); if (end) end.hidden = true;
+    (state.outbox || []).forEach(function (m) { render({client_id: m.client_id, body: m.body, from: "visitor", failed: true}); });
+    state.outbox = []; save();
     if (!panel.querySelector("#sd-ended")) {
-      panel.appendChild(el("p", {id: "sd-ended", class: "notice", text: s("ended")}));
-      panel.appendChild(state.rated ? el("p", {id: "sd-rated", class: "thanks", text: s("rated")}) : ratingForm());
-      panel.appendChild(el("button", {type: "button", class: "primary", text: s("newChat"), onclick: function () {
-        state = {lang: lang, open: true}; save(); offered = null; offer({}); }}));
+      var after = el("div", {class: "stack after", id: "sd-after"});
+      if (state.movedToEmail) {
+        // Nobody wrote in it: no empty thread and no transcript to ask for, only the confirmation.
+        agentLine.textContent = "";
+        var links = panel.querySelector("#sd-transcript"); if (links) links.parentNode.hidden = true;
+        if (!log.children.length) log.hidden = true;
+        after.appendChild(el("p", {id: "sd-ended", class: "notice moved", text: s("movedToEmail",
+          {reference: state.reference || "", email: state.email || ""})}));
+      } else {
+        after.appendChild(el("p", {id: "sd-ended", class: "notice", text: s("ended")}));
+        after.appendChild(state.rated ? el("p", {id: "sd-rated", class: "thanks", text: s("rated")}) : ratingForm());
+      }
+      after.appendChild(el("button", {type: "button", class: "primary", id: "sd-new-chat", text: s("newChat"),
+        onclick: function () { state = {lang: lang, open: true}; save(); offered = null; offer({}); }}));
+      panel.appendChild(after);
     }
   }
 
@@ -613,7 +644,7 @@
       if (f.agent_read_seq != null) state.agentRead = Math.max(state.agentRead || 0, f.agent_read_seq);
       if (f.agent) { state.agent = f.agent.name; showAgent(); }
       if (f.queue) showQueue(f.queue);
-      if (f.state === "ended") { state.ended = true; save(); showEnded(); }
+      if (f.state === "ended") { state.ended = true; state.movedToEmail = f.ended_by === "email"; save(); showEnded(); }
       if (f.type === "hello") { setTimeout(flushOutbox, 0); }
       else checkGap(f.last_seq);
       save();
@@ -647,7 +678,9 @@
       state.agent = f.name; save(); showAgent(); attention();
       log.appendChild(el("li", {class: "sys", text: s("joined", {name: f.name})})); return;
     }
-    if (f.type === "ended") { state.ended = true; save(); showEnded(); if (socket) socket.close(); return; }
+    if (f.type === "ended") {
+      state.ended = true; state.movedToEmail = f.by === "email"; save(); showEnded(); if (socket) socket.close(); return;
+    }
     if (f.type === "transcript") { setStatus(s("transcriptSent", {email: f.email})); return; }
     if (f.type === "error") {
       if (f.code === "rate_limited" && f.client_id) {
@@ -697,7 +730,11 @@
       // An element the script hides stays hidden, whatever display its class gives it.
       "[hidden]{display:none!important}" +
       // The thread is what scrolls: the rating form and buttons under it keep their height.
-      ".panel>*:not(.log){flex-shrink:0}.panel textarea[name=comment]{min-height:3.5em}";
+      ".panel>*:not(.log){flex-shrink:0}.panel textarea[name=comment]{min-height:3.5em;resize:vertical}" +
+      // On a short screen the whole panel scrolls rather than cutting off what is under the thread.
+      ".panel{overflow-y:auto}.offer{margin:4px 12px;padding:8px;border-radius:4px;background:#fff6dd;display:flex;" +
+      "flex-direction:column;gap:6px}.offer p{margin:0}.after{border-top:1px solid #ddd}.after .stack{padding:0}" +
+      ".after .actions{justify-content:flex-start;gap:8px;padding:0}.after .actions button{min-width:6em}";
   }
 
   function boot() {
