@@ -9,6 +9,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -105,17 +106,19 @@ def _enqueue_filing() -> None:
 
 
 def hold_while_backlogged() -> None:
-    """SMTP flow control: return once the stored mail waiting to be filed is within ``MAIL_BACKLOG_LIMIT``.
+    """SMTP flow control: return once no stored message has waited to be filed longer than ``MAIL_BACKLOG_SECONDS``.
 
     The listener calls it after storing a message and before its "250": senders then go at
     the pace mail is filed, and a burst waits in their queues (which retry and keep it)
     rather than in ours. Never longer than ``MAIL_BACKLOG_MAX_WAIT_SECONDS``: the message
     is stored either way. Embedded, filing runs in the storing thread, so nothing builds up.
     """
-    limit = settings.MAIL_BACKLOG_LIMIT
-    if not settings.REDIS_URL or limit <= 0:
+    limit = timedelta(seconds=settings.MAIL_BACKLOG_SECONDS)
+    if not settings.REDIS_URL or not limit:
         return
     deadline = time.monotonic() + settings.MAIL_BACKLOG_MAX_WAIT_SECONDS
-    while selectors.pending_count(at_most=limit + 1) > limit and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        oldest = selectors.oldest_pending_received_at()
+        if oldest is None or timezone.now() - oldest <= limit:
+            return
         time.sleep(BACKLOG_POLL_SECONDS)
-
