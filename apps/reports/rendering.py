@@ -65,7 +65,8 @@ def chart_style(*colors: str) -> Style:
 def bar_chart(title: str, counts: dict[str, int]) -> str:
     chart = pygal.HorizontalBar(style=chart_style("#3465a4"), show_legend=False,
                                 height=max(160, 60 + 36 * len(counts)), width=640, print_values=True, title=title,
-                                disable_xml_declaration=True, truncate_label=-1, show_y_guides=False, margin_left=60)
+                                disable_xml_declaration=True, truncate_label=-1, show_y_guides=False, margin_left=60,
+                                js=[])    # pygal would load its tooltip script from a CDN: nothing leaves the desk
     chart.x_labels = list(counts)
     chart.add(title, list(counts.values()))
     return chart.render(is_unicode=True)

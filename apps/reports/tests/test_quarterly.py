@@ -133,6 +133,7 @@ def test_the_report_renders_in_every_language_as_html_pdf_and_pages(quarter, own
     owner.save()
     rendered = rendering.render(owner_report.build(owner, Q3))
     assert f'<html lang="{language}">' in rendered.html and "<svg" in rendered.html
+    assert 'href="http' not in rendered.html and 'src="http' not in rendered.html   # nothing loaded from elsewhere
     assert rendered.pdf.startswith(b"%PDF") and rendered.warning == ""
     if shutil.which("pdftoppm"):
         (tmp_path / "r.pdf").write_bytes(rendered.pdf)
