@@ -23,6 +23,6 @@ class ProfileForm(forms.Form):
         label=_("Sound and browser notifications for new offers and customer replies"), required=False)
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.fields["time_zone"].choices = [(zone, zone_label(zone)) for zone in available_time_zones()]
         self.fields["language"].choices = language_choices()
