@@ -100,7 +100,9 @@ RECORD = """() => {
   Recorded.requestPermission = Real.requestPermission.bind(Real);
   window.Notification = Recorded;
   const play = HTMLMediaElement.prototype.play;
-  HTMLMediaElement.prototype.play = function () { window.played.push(this.src); return play.call(this).catch(() => {}); };
+  HTMLMediaElement.prototype.play = function () {
+    window.played.push(this.src); return play.call(this).catch(() => {});
+  };
 }"""
 
 
