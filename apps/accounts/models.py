@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AgentProfile(models.Model):
-    """What an agent can take: languages, channels, and where they sit (for shown times)."""
+    """What an agent can take (languages, channels), who they are to customers, and how the console shows."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="agent_profile", verbose_name=_("user"))
@@ -21,6 +21,17 @@ class AgentProfile(models.Model):
     phone_number = models.CharField(
         _("phone number"), max_length=32, blank=True,
         help_text=_("E.164 number that accepted calls ring; empty: the browser softphone in the console."))
+    display_name = models.CharField(
+        _("display name"), max_length=100, blank=True,
+        help_text=_("How customers and colleagues see you; empty: your full name, else your username."))
+    signature = models.TextField(_("signature"), blank=True, max_length=1000,
+                                 help_text=_("Added below your email replies."))
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES,
+        help_text=_("The console's language; empty: your browser's."))
+    notifications = models.BooleanField(
+        _("sound and browser notifications"), default=True,
+        help_text=_("A sound and a browser notification for new offers and customer replies."))
 
     class Meta:
         verbose_name = _("agent profile")

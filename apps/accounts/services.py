@@ -3,10 +3,12 @@
 from collections.abc import Callable
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from apps.accounts.models import AgentProfile, ApiToken, hash_token
+from apps.accounts.preferences import available_time_zones
 from apps.accounts.roles import ROLE_PERMISSIONS, Role
 from apps.accounts.selectors import works_tickets
 from apps.policy.languages import Channel, normalise_language
@@ -97,3 +99,30 @@ def remove_agent_profile(*, profile: AgentProfile) -> None:
     user_id = profile.user_id
     profile.delete()
     scope_changed_on_commit(user_id=user_id)
+
+
+@transaction.atomic
+def update_preferences(*, profile: AgentProfile, display_name: str, signature: str, time_zone: str,
+                       language: str, notifications: bool) -> AgentProfile:
+    """Store what an agent chose on their own profile page; the next page shows it.
+
+    Skills (languages, channels) are the manager's, so this never touches the agent's scope.
+    """
+    if time_zone not in available_time_zones():
+        raise ValueError(f"unknown time zone: {time_zone}")
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValueError(f"unknown language: {language}")
+    profile.display_name, profile.signature = display_name.strip(), signature.strip()
+    profile.time_zone, profile.language, profile.notifications = time_zone, language, notifications
+    profile.save(update_fields=["display_name", "signature", "time_zone", "language", "notifications"])
+    return profile
+
+
+@transaction.atomic
+def set_language(*, profile: AgentProfile, language: str) -> None:
+    """The console's language switcher: the choice is kept on the profile, so it follows the agent."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"unknown language: {language}")
+    AgentProfile.objects.filter(pk=profile.pk).update(language=language)
+    profile.language = language
+

@@ -23,6 +23,7 @@ from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import AgentProfile
 from apps.chat.models import Conversation, Entry
 from apps.chat.services import LockedConversation, Outgoing, Refused, Stored, external_id, needs_ticket_service
 from apps.policy.languages import Channel
@@ -34,6 +35,7 @@ CONVERSATIONS = Conversation._meta.db_table
 ENTRIES = Entry._meta.db_table
 TICKETS = Ticket._meta.db_table
 MESSAGES = Message._meta.db_table
+PROFILES = AgentProfile._meta.db_table
 
 # Both statements have one fixed text, so psycopg prepares them once per connection and
 # PostgreSQL neither parses nor plans them again. The batch travels as JSON: one C-encoded
@@ -42,12 +44,14 @@ MESSAGES = Message._meta.db_table
 # cannot know a batch holds a few lines (it guesses 100), and joins it planned on that
 # guess scanned the whole ticket table, and then every chat line, once per batch.
 READ = (f"SELECT c.id, c.last_seq, c.state, c.visitor_name, c.visitor_email, t.id, t.reference, t.status, "
-        f"t.first_response_at, t.assignee_id, t.contact_id, u.first_name, u.last_name, u.username, "
+        f"t.first_response_at, t.assignee_id, t.contact_id, up.display_name, u.first_name, u.last_name, u.username, "
         f"(SELECT json_agg(json_build_array(e.sender, e.client_id, e.seq, m.id, m.body_text, m.created_at, "
-        f"au.first_name, au.last_name, au.username)) FROM {ENTRIES} e JOIN {MESSAGES} m ON m.id = e.message_id "
-        f"LEFT JOIN auth_user au ON au.id = m.author_user_id "
+        f"aup.display_name, au.first_name, au.last_name, au.username)) FROM {ENTRIES} e "
+        f"JOIN {MESSAGES} m ON m.id = e.message_id LEFT JOIN auth_user au ON au.id = m.author_user_id "
+        f"LEFT JOIN {PROFILES} aup ON aup.user_id = au.id "
         f"WHERE e.conversation_id = c.id AND e.client_id IN (SELECT json_array_elements_text(%s::json))) "
         f"FROM {CONVERSATIONS} c JOIN {TICKETS} t ON t.id = c.ticket_id LEFT JOIN auth_user u ON u.id = t.assignee_id "
+        f"LEFT JOIN {PROFILES} up ON up.user_id = u.id "
         f"WHERE c.id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::uuid))")
 # One statement, so one transaction without BEGIN and COMMIT. Sequence numbers are taken
 # in the statement (the conversation's row lock lasts only as long as it does). ``l`` locks
@@ -96,8 +100,9 @@ WRITE = (
 ATTEMPTS = 3
 
 
-def _name(first, last, username) -> str:
-    return f"{first or ''} {last or ''}".strip() or (username or "")
+def _name(display, first, last, username) -> str:
+    """``apps.accounts.names.display_name`` from the columns this module reads in one statement."""
+    return (display or "").strip() or f"{first or ''} {last or ''}".strip() or (username or "")
 
 
 @dataclass
@@ -181,10 +186,10 @@ async def _read(cursor, ids: list[str], client_ids: list[str]) -> dict:
     if len(_facts) > MAX_FACTS:
         _facts.clear()
     for r in await cursor.fetchall():
-        row = _facts[str(r[0])] = _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:14]))
-        for sender, client_id, seq, message_id, body, at, first, last, username in r[14] or ():
+        row = _facts[str(r[0])] = _Row(str(r[0]), *r[1:11], assignee_name=_name(*r[11:15]))
+        for sender, client_id, seq, message_id, body, at, display, first, last, username in r[15] or ():
             known[(row.id, sender, client_id)] = (seq, message_id, body, datetime.fromisoformat(at),
-                                                 first, last, username)
+                                                 display, first, last, username)
     return known
 
 
@@ -247,8 +252,8 @@ def _plan(items, rows, known, results):
             continue
         key = (row.id, item.sender, item.client_id)
         if key in known:
-            seq, message_id, body, at, first, last, username = known[key]
-            author = _name(first, last, username) if item.sender == Entry.Sender.AGENT else row.visitor_name
+            seq, message_id, body, at, display, first, last, username = known[key]
+            author = _name(display, first, last, username) if item.sender == Entry.Sender.AGENT else row.visitor_name
             results[index] = Stored(row.id, row.reference, seq, message_id, item.sender, author, body,
                                     item.client_id, at, row.assignee_id, duplicate=True)
             continue

@@ -6,9 +6,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.accounts.names import display_name
 from apps.chat import events
 from apps.chat.models import Conversation, Entry
-from apps.chat.services import Stored, display_name
+from apps.chat.services import Stored
 from apps.policy.languages import Channel
 from apps.routing.services import live_agents_online
 from apps.tickets.models import Ticket

@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.accounts.names import display_name
 from apps.chat.models import Conversation, Entry, Rating
 from apps.desk import actions
 from apps.owners.models import Extension
@@ -212,10 +213,6 @@ def received_upload(file, *, sender: str, client_id: str, conversation_id, user_
                     upload=Upload(filename=name, content_type=content_type, data=file.read()))
 
 
-def display_name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
 def external_id(conversation_id, sender: str, client_id: str) -> str:
     """The message's id on the chat channel: makes ``tickets.Message`` itself refuse a duplicate."""
     return f"chat:{uuid.UUID(str(conversation_id)).hex}:{sender}:{client_id}" if client_id else ""
@@ -296,7 +293,7 @@ def _display_names(user_ids: set[int]) -> dict[int, str]:
     now = time.monotonic()
     missing = [pk for pk in user_ids if pk not in _names or _names[pk][1] < now]
     if missing:
-        for user in get_user_model().objects.filter(pk__in=missing):
+        for user in get_user_model().objects.filter(pk__in=missing).select_related("agent_profile"):
             _names[user.pk] = (display_name(user), now + NAME_SECONDS)
     return {pk: _names[pk][0] for pk in user_ids if pk in _names}
 

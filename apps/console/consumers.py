@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 
+from apps.accounts.names import display_name
 from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, scope_group
 from apps.console.push import push_epoch
@@ -51,11 +52,11 @@ def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
         viewers = {name: seen for name, seen in (cache.get(key) or {}).items() if seen > now - VIEWER_SECONDS}
     except Exception:
         log.warning("viewers of %s unknown: the cache failed", reference, exc_info=True)
-        return [] if leaving else [user.get_username()]
+        return [] if leaving else [display_name(user)]
     if leaving:
-        viewers.pop(user.get_username(), None)
+        viewers.pop(display_name(user), None)
     else:
-        viewers[user.get_username()] = now
+        viewers[display_name(user)] = now
     with contextlib.suppress(Exception):    # as above; the next viewing frame writes it again
         cache.set(key, viewers, VIEWER_SECONDS)
     return sorted(viewers)

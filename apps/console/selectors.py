@@ -4,6 +4,7 @@ from django.db.models import Count, F, Min, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import translation
 
+from apps.accounts.names import display_name
 from apps.console.models import SavedSearch
 from apps.sla.models import SlaTarget
 from apps.tickets import channels, search
@@ -27,7 +28,7 @@ def ticket_payload(ticket: Ticket) -> dict:
         "reference": ticket.reference, "channel": ticket.channel, "language": ticket.language,
         "status": ticket.status, "subject": ticket.subject, "queue": ticket.queue_id,
         "assignee_id": ticket.assignee_id,
-        "assignee": ticket.assignee.get_username() if ticket.assignee_id else None,
+        "assignee": display_name(ticket.assignee) if ticket.assignee_id else None,
         "contact": str(ticket.contact), "received_at": _iso(ticket.received_at),
         "scope": ticket.scope, "category": ticket.category,
         "sla": sla_payload(ticket.sla_targets.all()),
@@ -35,7 +36,7 @@ def ticket_payload(ticket: Ticket) -> dict:
 
 
 def message_payload(message: Message) -> dict:
-    author = message.author_user.get_username() if message.author_user_id else str(message.author_contact or "")
+    author = display_name(message.author_user) if message.author_user_id else str(message.author_contact or "")
     return {"id": message.pk, "direction": message.direction, "body_text": message.body_text,
             "automatic": message.automatic, "author": author, "created_at": _iso(message.created_at),
             "channel": message.channel}
@@ -44,15 +45,16 @@ def message_payload(message: Message) -> dict:
 def event_payloads(event_ids: list[int]) -> list[dict]:
     """Websocket payloads for events, in id order, each with its ticket's current state."""
     events = list(TicketEvent.objects.filter(pk__in=event_ids).select_related(
-        "ticket__assignee", "ticket__contact", "actor").prefetch_related("ticket__sla_targets").order_by("pk"))
+        "ticket__assignee__agent_profile", "ticket__contact", "actor__agent_profile")
+        .prefetch_related("ticket__sla_targets").order_by("pk"))
     message_ids = [e.data.get("message_id") for e in events if e.kind == TicketEvent.Kind.MESSAGE]
     messages = {m.pk: m for m in Message.objects.filter(pk__in=[i for i in message_ids if i])
-                .select_related("author_user", "author_contact")}
+                .select_related("author_user__agent_profile", "author_contact")}
     payloads = []
     for event in events:
         payload = {
             "type": "ticket.event", "id": event.pk, "kind": event.kind, "data": event.data,
-            "at": _iso(event.created_at), "actor": event.actor.get_username() if event.actor_id else event.actor_label,
+            "at": _iso(event.created_at), "actor": display_name(event.actor) if event.actor_id else event.actor_label,
             "by_desk": not event.actor_id and event.actor_label in TicketEvent.SYSTEM_ACTORS,
             "ticket": ticket_payload(event.ticket),
         }
@@ -79,7 +81,7 @@ def console_queue(*, user, limit: int = 200) -> list[Ticket]:
     return list(
         visible_tickets(user).filter(status__in=WAITING)
         .annotate(next_due=Min("sla_targets__due_at", filter=Q(sla_targets__met_at__isnull=True)))
-        .select_related("contact", "assignee", "queue").prefetch_related("sla_targets")
+        .select_related("contact", "assignee__agent_profile", "queue").prefetch_related("sla_targets")
         .order_by(F("next_due").asc(nulls_last=True), "received_at")[:limit]
     )
 
@@ -103,8 +105,9 @@ def live_counts(*, user) -> list[dict]:
 
 
 def ticket_view(*, reference: str) -> Ticket | None:
-    return (Ticket.objects.select_related("contact", "region", "extension", "queue", "assignee")
-            .prefetch_related("messages__attachments", "messages__author_user", "events__actor", "sla_targets")
+    return (Ticket.objects.select_related("contact", "region", "extension", "queue", "assignee__agent_profile")
+            .prefetch_related("messages__attachments", "messages__author_user__agent_profile",
+                              "events__actor__agent_profile", "sla_targets")
             .filter(reference=reference).first())
 
 
@@ -144,7 +147,7 @@ def queue_overview() -> QuerySet:
 def canned_responses(*, ticket: Ticket, agent) -> list[tuple[str, str]]:
     """(title, body) of every canned response in the ticket's language, placeholders filled."""
     contact = ticket.contact
-    values = {"name": contact.name or contact.email, "agent": agent.get_full_name() or agent.get_username(),
+    values = {"name": contact.name or contact.email, "agent": display_name(agent),
               "reference": ticket.reference}
     with translation.override(ticket.language):
         return [(response.title, response.filled(**values)) for response in CannedResponse.objects.order_by("title")]

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -9,13 +10,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.accounts import services as accounts
+from apps.accounts.models import AgentProfile
 from apps.console import exports, selectors
 from apps.console import services as console
-from apps.console.forms import SavedSearchForm, TicketSearchForm
+from apps.console.forms import ProfileForm, SavedSearchForm, TicketSearchForm
 from apps.console.history import CHAT_TEXTS, RATINGS, SLA_OUTCOMES
 from apps.desk import actions
 from apps.owners.models import Extension
@@ -60,6 +64,7 @@ def _strings() -> dict:
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
         "open": _("Open"), "noSubject": _("(no subject)"),
         "chatAlert": _("New from %(author)s in %(ticket)s (%(count)s)"),
+        "customerReply": _("%(author)s replied in %(ticket)s"),
         "misassigned": _("%(owner)s says %(ticket)s is not about %(extension)s: it is back in triage."),
         # Events carry codes (one payload for every console); each console shows its own labels.
         "statuses": {code: str(label) for code, label in Ticket.Status.choices},
@@ -97,7 +102,7 @@ def ticket_detail(request, reference):
         "categories": Ticket.Category.choices, "extensions": Extension.objects.order_by("name"),
         "languages": Ticket._meta.get_field("language").choices,
         "agents": get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
-        .order_by("username"),
+        .select_related("agent_profile").order_by("username"),
         "queues": Queue.objects.all(),
         "show_similar": (triaging := _triaging(ticket)),
         "similar": ticket_selectors.similar_resolved(ticket, user=request.user) if triaging else [],
@@ -250,3 +255,58 @@ def manager_view(request):
         "agents": selectors.agent_overview(), "queues": selectors.queue_overview(),
         "breaches": selectors.breached_targets(), "strings": _strings(),
     })
+
+
+def _own_profile(request) -> AgentProfile:
+    profile = AgentProfile.objects.filter(user=request.user).first()
+    if profile is None:   # a superuser without one: a profile would make them an agent
+        raise Http404("no agent profile")
+    return profile
+
+
+@agent_required
+def profile_view(request):
+    """The agent's own settings; saved, the very next page is in the chosen language and zone."""
+    profile = _own_profile(request)
+    form = ProfileForm(request.POST or None, initial={
+        "display_name": profile.display_name, "signature": profile.signature, "time_zone": profile.time_zone,
+        "language": profile.language, "notifications": profile.notifications})
+    if request.method == "POST" and form.is_valid():
+        accounts.update_preferences(profile=profile, **form.cleaned_data)
+        _remember_language(request, profile.language)
+        messages.success(request, _("Your profile is saved."))
+        response = redirect("console:profile")
+        return _language_cookie(response, profile.language)
+    return render(request, "console/profile.html", {"form": form, "profile": profile, "strings": _strings()})
+
+
+@require_POST
+@agent_required
+def post_language(request):
+    """The language switcher on every console page: kept on the profile, then back where the agent was."""
+    profile = _own_profile(request)
+    language = request.POST.get("language", "")
+    try:
+        accounts.set_language(profile=profile, language=language)
+    except ValueError:
+        return HttpResponseBadRequest(_("Unknown language."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = reverse("console:home")
+    return _language_cookie(redirect(back), language)
+
+
+def _remember_language(request, language: str) -> None:
+    """The "saved" notice is written now and read on the next page: in the language chosen."""
+    translation.activate(language or translation.get_language_from_request(request))
+
+
+def _language_cookie(response, language: str):
+    """Pages outside the console (sign-in, after signing out) follow the same choice."""
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH, samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH)
+    return response

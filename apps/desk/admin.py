@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from apps.accounts.names import display_name
 from apps.desk import actions
 from apps.tickets import access, services
 from apps.tickets.models import (
@@ -100,7 +101,7 @@ class TicketAdminForm(forms.ModelForm):
         assignee = self.cleaned_data["assignee"]
         if assignee is not None and not access.can_act_on(assignee, self.instance):
             raise forms.ValidationError(gettext("%(agent)s does not take this language or channel.") % {
-                "agent": assignee.get_username()})
+                "agent": display_name(assignee)})
         return assignee
 
 

@@ -7,7 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from modeltranslation.utils import build_localized_fieldname
 
-from apps.accounts.models import ApiToken, hash_token
+from apps.accounts.models import AgentProfile, ApiToken, hash_token
 from apps.accounts.services import ensure_role_groups, make_agent
 from apps.owners.models import Extension, ExtensionOwner
 from apps.owners.services import grant_owner_admin
@@ -32,6 +32,10 @@ AGENTS = [
 NAMES = {"agent_en": ("Emily", "Carter"), "agent_sv": ("Sara", "Berg"), "agent_es": ("Lucía", "García"),
          "agent_de": ("Jonas", "Weber"), "agent_zh": ("Wei", "Li"), "agent_ja": ("Yui", "Sato"),
          "manager": ("Maja", "Lind")}
+# The second line of each signature in the agent's own language (their replies go out in it).
+TEAM = {"agent_en": "Support team", "agent_sv": "Kundsupport", "agent_es": "Equipo de soporte",
+        "agent_de": "Support-Team", "agent_zh": "客户支持团队", "agent_ja": "サポートチーム",
+        "manager": "User Support Manager"}
 
 OWNERS = [
     ("acme-extensions", "Acme Extensions", [("acme-stairs", "Acme Stairs", False),
@@ -87,6 +91,16 @@ def _user(username: str, *, staff: bool = True):
     return user
 
 
+def _identity(profile: AgentProfile) -> None:
+    """A display name and a signature, once: what an agent sets on their profile page stays."""
+    username = profile.user.get_username()
+    if profile.display_name or username not in NAMES:
+        return
+    profile.display_name = " ".join(NAMES[username])
+    profile.signature = f"{profile.display_name}\n{TEAM[username]}"
+    profile.save(update_fields=["display_name", "signature"])
+
+
 def _queue_name(language: str, kind: str) -> dict[str, str]:
     """The queue's name in every language, for the modeltranslation fields."""
     names = {}
@@ -114,11 +128,11 @@ def seed_demo(*, real_hours: bool = False) -> list[tuple[str, str]]:
                                            defaults={"name": names["name_en"], **names})
     lines = []
     for username, language, channels, tz_name in AGENTS:
-        make_agent(user=_user(username), languages=[language], channels=channels, time_zone=tz_name)
+        _identity(make_agent(user=_user(username), languages=[language], channels=channels, time_zone=tz_name))
         lines.append(("agent", username))
     manager = _user(MANAGER)
-    make_agent(user=manager, languages=Language.values, channels=[Channel.EMAIL, Channel.FEEDBACK],
-               time_zone="Europe/Stockholm", manager=True)
+    _identity(make_agent(user=manager, languages=Language.values, channels=[Channel.EMAIL, Channel.FEEDBACK],
+                         time_zone="Europe/Stockholm", manager=True))
     lines.append(("User Support Manager", MANAGER))
     administrator = _user(ADMINISTRATOR)
     if not administrator.is_superuser:

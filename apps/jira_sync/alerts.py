@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.accounts.names import display_name
 from apps.accounts.roles import Role
 from apps.outbox.email import send_email_later
 
@@ -46,7 +47,7 @@ def tell_managers_failed(*, ticket, owner, error: str) -> None:
 
 def tell_managers_misassigned(*, ticket, extension, issue: str, by) -> None:
     """The policy: an owner's "not ours" alerts the User Support Manager at once (this mail, and the console)."""
-    who = by.label or (by.user.get_username() if by.user else "")
+    who = by.label or (display_name(by.user) if by.user else "")
     with translation.override(settings.LANGUAGE_CODE):
         _tell(key=f"jira-returned:{ticket.pk}:{issue or extension.slug}",
               subject=_("%(owner)s says %(reference)s is not theirs") % {

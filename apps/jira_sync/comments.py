@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from jira.exceptions import JIRAError
 
+from apps.accounts.names import display_name
 from apps.jira_sync.client import client_for
 from apps.jira_sync.models import JiraComment, JiraConnection, JiraLink
 from apps.outbox import registry
@@ -89,5 +90,5 @@ def _body(message: Message) -> str:
                 "time": f"{message.created_at:%Y-%m-%d %H:%M} UTC"}
         else:
             intro = _("%(name)s (support desk) shares a note:") % {
-                "name": message.author_user.get_username() if message.author_user else _("the desk")}
+                "name": display_name(message.author_user) if message.author_user else _("the desk")}
     return f"{intro}\n\n{message.body_text.strip()}\n\n{marker(message)}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.names import display_name
 from apps.desk import actions
 from apps.jira_sync.models import JiraComment, JiraConnection, JiraLink
 from apps.tickets.models import Ticket
@@ -100,7 +101,7 @@ def on_misassigned(*, ticket, extension, actor, **_signal) -> None:
     link = JiraLink.objects.filter(ticket=ticket).first()
     actions.record_forwarding(ticket=ticket, data={
         "event": "returned", "issue": link.issue_key if link else "", "extension": extension.slug,
-        "by": actor.label or (actor.user.get_username() if actor.user else "")})
+        "by": actor.label or (display_name(actor.user) if actor.user else "")})
     alerts.tell_managers_misassigned(ticket=ticket, extension=extension, issue=link.issue_key if link else "",
                                      by=actor)
 
@@ -148,5 +149,5 @@ def answer_elsewhere(*, ticket, user) -> bool:
     """The owner answers the user in their own support system: the desk shows it and mails them nothing."""
     changed = JiraLink.objects.filter(ticket=ticket, answers_elsewhere=False).update(answers_elsewhere=True)
     if changed:
-        actions.record_forwarding(ticket=ticket, data={"event": "answers_elsewhere", "by": user.get_username()})
+        actions.record_forwarding(ticket=ticket, data={"event": "answers_elsewhere", "by": display_name(user)})
     return bool(changed)

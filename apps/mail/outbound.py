@@ -8,7 +8,7 @@ failed once the outbox gives up.
 
 import re
 from dataclasses import dataclass, field
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.accounts.names import display_name, signature
 from apps.desk.actions import add_messages
 from apps.mail import selectors, tokens
 from apps.mail.loops import is_robot_address
@@ -136,7 +137,9 @@ def send_reply(*, ticket: Ticket, message: Message) -> OutboundEmail:
         if not re.match(r"^\s*re\s*:", subject, re.I):
             subject = _("Re: %(subject)s") % {"subject": subject}
         footer = render_to_string("mail/reply_footer.txt", {"reference": ticket.reference})
-    body = f"{message.body_text.rstrip()}\n\n-- \n{footer}"
+    # The agent's signature closes their text; the desk's footer (the reference) follows the "-- " line.
+    signed = "\n\n".join(part for part in (message.body_text.rstrip(), signature(message.author_user)) if part)
+    body = f"{signed}\n\n-- \n{footer}"
     outbound = OutboundEmail.objects.create(
         ticket=ticket, ticket_message=message, kind=OutboundEmail.Kind.REPLY,
         from_address=selectors.desk_address(ticket), to_address=to, subject=tagged(subject, ticket.reference),
@@ -157,7 +160,8 @@ def send_outbound_later(outbound_ids: list[int]) -> None:
 
 
 def deliver_outbound_items(items) -> list[registry.Outcome]:
-    outbounds = OutboundEmail.objects.select_related("ticket_message", "ticket").exclude(
+    outbounds = OutboundEmail.objects.select_related(
+        "ticket_message__author_user__agent_profile", "ticket").exclude(
         status=OutboundEmail.Status.SENT).in_bulk([item.payload["outbound"] for item in items])
     ready = [(index, outbounds[item.payload["outbound"]]) for index, item in enumerate(items)
              if item.payload["outbound"] in outbounds]
@@ -195,12 +199,22 @@ def email_of(outbound: OutboundEmail) -> EmailMessage:
     reply_to = [tokens.reply_address(outbound.from_address, outbound.ticket.reference)]
     # One line: a subject stored with a line break (a visitor's name, before names were cleaned) would make
     # Django refuse the header, and the ticket could never be answered by mail.
-    email = EmailMessage(subject=one_line(outbound.subject), body=outbound.body, from_email=outbound.from_address,
+    email = EmailMessage(subject=one_line(outbound.subject), body=outbound.body, from_email=sender(outbound),
                          to=[outbound.to_address], reply_to=reply_to, headers=headers)
     for attachment in outbound.ticket_message.attachments.order_by("pk"):   # the agent's files
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)
     return email
+
+
+def sender(outbound: OutboundEmail) -> str:
+    """The From header: an agent's reply shows who wrote it ("Sara Berg, Support"), a receipt the desk."""
+    author = outbound.ticket_message.author_user if outbound.kind == OutboundEmail.Kind.REPLY else None
+    if author is None:
+        return outbound.from_address
+    with translation.override(outbound.ticket.language):
+        name = _("%(name)s, Support") % {"name": display_name(author)}
+    return formataddr((one_line(name), outbound.from_address))
 
 
 def describe_outbound_items(items) -> list[str]:

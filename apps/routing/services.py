@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.names import display_name
 from apps.routing.models import AgentState, Offer, Queue, queue_kind_for, queue_kinds_for
 from apps.routing.selectors import OPEN_STATUSES, PRESENCE_TIMEOUT_SECONDS, live_load
 from apps.routing.signals import offer_made, presence_changed
@@ -204,7 +205,7 @@ def check_may_take(*, ticket, user) -> None:
 def check_may_transfer(*, ticket, user, to_agent=None) -> None:
     check_may_take(ticket=ticket, user=user)
     if to_agent is not None and not can_act_on(to_agent, ticket):
-        raise NotAllowed(_("%(agent)s does not take this language or channel.") % {"agent": to_agent.get_username()})
+        raise NotAllowed(_("%(agent)s does not take this language or channel.") % {"agent": display_name(to_agent)})
 
 
 def note_taken(*, ticket, user) -> None:

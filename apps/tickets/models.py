@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.names import display_name
 from apps.policy.languages import Channel, Language
 from apps.tickets import vocabulary
 
@@ -223,7 +224,7 @@ class TicketEvent(models.Model):
 
     def actor_display(self) -> str:
         if self.actor_id:
-            return self.actor.get_username()
+            return display_name(self.actor)
         return str(self.SYSTEM_ACTORS.get(self.actor_label, self.actor_label))
 
 

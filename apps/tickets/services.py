@@ -16,6 +16,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.names import display_name
 from apps.policy.languages import Channel, normalise_language
 from apps.policy.services import region_for
 from apps.tickets import search, vocabulary
@@ -382,7 +383,7 @@ def claim_ticket(*, ticket: Ticket, user, actor: Actor) -> bool:
         return False
     ticket.refresh_from_db()
     log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor,
-              data={"from": None, "to": user.pk, "to_name": user.get_username()})
+              data={"from": None, "to": user.pk, "to_name": display_name(user)})
     return True
 
 
@@ -397,7 +398,7 @@ def hand_over(*, ticket: Ticket, to_agent, to_queue, actor: Actor) -> Ticket:
     ticket.refresh_from_db()
     log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, data={
         "from": previous, "to": to_agent.pk if to_agent else None,
-        "to_name": to_agent.get_username() if to_agent else None, "queue": to_queue.pk if to_queue else None})
+        "to_name": display_name(to_agent) if to_agent else None, "queue": to_queue.pk if to_queue else None})
     return ticket
 
 

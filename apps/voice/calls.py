@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.accounts.names import display_name
 from apps.desk import actions
 from apps.policy.languages import Channel
 from apps.policy.services import region_for
@@ -131,7 +132,7 @@ def answered(call: Call, *, queue_seconds: int | None, now: datetime) -> None:
     if first:
         actions.answer_call(ticket=call.ticket, at=at, user=call.answered_by)
         actions.record_call(ticket=call.ticket, at=at, data={
-            "event": "bridged", "agent": call.answered_by.get_username() if call.answered_by else None,
+            "event": "bridged", "agent": display_name(call.answered_by) if call.answered_by else None,
             "queue_seconds": call.queue_seconds})
 
 
@@ -192,7 +193,7 @@ def record_status(call: Call, params, *, now: datetime) -> None:
     if call.ticket_id:
         actions.record_call(ticket=call.ticket, at=now, data={
             "event": "ended", "status": status, "duration_seconds": call.duration_seconds,
-            "answered_by": call.answered_by.get_username() if call.answered_by else None})
+            "answered_by": display_name(call.answered_by) if call.answered_by else None})
 
 
 @transaction.atomic

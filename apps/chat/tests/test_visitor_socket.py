@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import timedelta
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
+from apps.accounts.names import display_name
 from apps.accounts.services import make_agent
 from apps.chat.models import Conversation, Entry
 from apps.chat.tests.conftest import agent_socket, frames_until, run, start, visitor_socket
@@ -444,9 +446,10 @@ def test_a_reply_after_the_chat_ended_follows_up_by_email_and_the_answer_comes_b
     (mail,) = mailoutbox
     reference = conversation.ticket.reference
     assert mail.to == ["ada@example.com"] and f"[{reference}]" in mail.subject
-    assert mail.from_email == "support-eu@example.com"
+    name, address = parseaddr(mail.from_email)
+    assert address == "support-eu@example.com" and name.startswith(display_name(online_agent) + ", ")  # who wrote
     assert mail.body.startswith("Vi har hittat felet; uppdatera till 12.4.")
-    answer = ingest_email(raw=build_email(sender="ada@example.com", to=mail.from_email, subject=f"Re: {mail.subject}",
+    answer = ingest_email(raw=build_email(sender="ada@example.com", to=address, subject=f"Re: {mail.subject}",
                                           body="Tack, nu fungerar det!", in_reply_to=mail.extra_headers["Message-ID"]),
                           source="file")
     assert answer.ticket_id == conversation.ticket_id

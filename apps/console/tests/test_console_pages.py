@@ -1,6 +1,7 @@
 """Console pages: the agent's actions through HTTP, each ending in one service call."""
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
@@ -109,11 +110,14 @@ def test_the_manager_view_shows_agents_queues_and_breaches(client, ticket, agent
     assert client.get("/console/manager/").status_code == 403
 
 
-def test_times_are_shown_in_the_agents_zone(signed_in, ticket, agent):
+@time_machine.travel("2026-12-05 07:17 +00:00", tick=False)
+def test_times_are_shown_in_the_agents_zone(signed_in, contact, agent):
+    ticket = actions.open_ticket(channel="email", contact=contact, subject="Krasch", body="hej",
+                                 external_ref="<m-tokyo@example.com>")
     agent.agent_profile.time_zone = "Asia/Tokyo"
     agent.agent_profile.save()
-    html = signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode()
-    assert "JST" in html
+    html = signed_in.get(f"/console/tickets/{ticket.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<time datetime="2026-12-05T07:17:00+00:00">12/5/26, 4:17 PM</time>' in html
 
 
 def test_live_updates_name_sla_targets_and_events_in_the_agents_language(signed_in, ticket):

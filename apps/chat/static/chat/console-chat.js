@@ -73,7 +73,15 @@
     if (!li) { li = line(m); }
     if (m.seq) place(li, m.seq);
     if (m.from === "agent") delivery(li, m.seq <= visitorRead ? "read" : "sent");
-    if (m.from === "visitor") { typingLine.textContent = ""; markRead(); if (!known) window.CONSOLE.attention(); }
+    if (m.from === "visitor") { typingLine.textContent = ""; markRead(); if (!known) visitorWrote(m); }
+  }
+  /* A visitor's new line: counted in the title; rung and notified while the agent is on another tab. */
+  function visitorWrote(m) {
+    window.CONSOLE.attention();
+    if (document.hidden) {
+      window.CONSOLE.alertAgent((m.author || panel.dataset.visitor) + " · " + ref, m.body || "", "chat-" + ref,
+                                location.pathname);
+    }
   }
   function markRead() {
     if (document.hidden || !send || lastSeq <= readSent) return;

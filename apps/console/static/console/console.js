@@ -22,10 +22,12 @@
   function text(tag, value, cls) {
     var el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el;
   }
+  /* The one date format of the console, as the server writes it (apps/accounts/moments.py): CLDR's
+     short date and time in the agent's language and zone, with plain spaces. */
   function localTime(iso) {
     try {
       return new Intl.DateTimeFormat(CONSOLE.language, {dateStyle: "short", timeStyle: "short",
-        timeZone: CONSOLE.timeZone}).format(new Date(iso));
+        timeZone: CONSOLE.timeZone}).format(new Date(iso)).replace(/\u202f/g, " ");
     } catch (e) { return iso; }
   }
   CONSOLE.localTime = localTime;     // the chat panel (apps/chat, loaded after this) shows its times the same way
@@ -41,6 +43,34 @@
     if (!document.hidden && unseen) { unseen = 0; document.title = baseTitle; }
   });
   CONSOLE.attention = attention;     // the chat panel calls it for a visitor's line
+
+  // Offers and customers' replies also ring and show a browser notification, when the agent's
+  // profile says so. The browser asks for permission once, on the agent's first click or key
+  // (browsers ignore a request that no gesture started).
+  var ASKED = "console.notificationsAsked", sound = null;
+  function askOnce() {
+    if (!CONSOLE.notify || !("Notification" in window) || Notification.permission !== "default") return;
+    if (localStorage.getItem(ASKED)) return;
+    localStorage.setItem(ASKED, "1");
+    Notification.requestPermission();
+  }
+  document.addEventListener("click", askOnce, {once: true});
+  document.addEventListener("keydown", askOnce, {once: true});
+  function alertAgent(title, body, tag, url) {
+    if (!CONSOLE.notify) return;
+    try {
+      sound = sound || new Audio(CONSOLE.sound);
+      sound.currentTime = 0;
+      var playing = sound.play();
+      if (playing && playing.catch) playing.catch(function () {});   // no gesture yet: silent, not an error
+    } catch (e) { /* no audio device */ }
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var shown = new Notification(title, {body: body || "", tag: tag});
+      shown.onclick = function () { window.focus(); if (url) location.href = url; shown.close(); };
+    } catch (e) { /* some browsers allow notifications only from a service worker */ }
+  }
+  CONSOLE.alertAgent = alertAgent;   // the chat panel calls it for a visitor's line in a chat out of sight
 
   // The agent's other chats: a visitor's new line there shows as a link at the top of every
   // console page (kept for the tab's session) until the agent opens that chat.
@@ -67,6 +97,8 @@
     if (frame.seq <= alert.seq) return;          // a replay of a line already counted
     alerts[frame.ticket] = {count: alert.count + 1, seq: frame.seq, author: frame.author || "", body: frame.body || ""};
     showChatAlerts(alerts); attention();
+    alertAgent(fmt(S.chatAlert, {ticket: frame.ticket, author: frame.author || "", count: alert.count + 1}),
+               frame.body, "chat-" + frame.ticket, "/console/tickets/" + frame.ticket + "/");
   }
   var openAlerts = chatAlerts();
   if (ticketRef) delete openAlerts[ticketRef];   // the chat on screen is being read
@@ -139,6 +171,17 @@
     if (mode === "home") upsertRow(t);
     if (ticketRef && t.reference === ticketRef) updateTicketPage(frame);
     if (currentOffer && currentOffer.ticket === t.reference && t.assignee) clearOffer();
+    if (isCustomerReplyToMe(frame)) {
+      alertAgent(fmt(S.customerReply, {author: frame.message.author, ticket: t.reference}), frame.message.body_text,
+                 "reply-" + frame.message.id, "/console/tickets/" + t.reference + "/");
+    }
+  }
+  /* A customer wrote on one of the agent's tickets (chat lines arrive as chat frames: not counted twice);
+     events replayed after a reconnect that are older than two minutes stay quiet. */
+  function isCustomerReplyToMe(frame) {
+    var m = frame.message;
+    return Boolean(m && m.direction === "inbound" && m.channel !== "chat" && frame.ticket.assignee_id === CONSOLE.userId &&
+                   Date.now() - new Date(m.created_at).getTime() < 120000);
   }
 
   function upsertRow(t) {
@@ -245,7 +288,11 @@
   }
 
   function showOffer(offer) {
-    if (!currentOffer || currentOffer.offer !== offer.offer) attention();
+    if (!currentOffer || currentOffer.offer !== offer.offer) {
+      attention();
+      alertAgent(fmt(S.offer, Object.assign({}, offer, {subject: offer.subject || S.noSubject})), "",
+                 "offer-" + offer.offer, null);
+    }
     currentOffer = offer;
     var box = document.getElementById("offers");
     if (!box) return;
@@ -262,8 +309,7 @@
   function showViewers(frame) {
     var notice = document.getElementById("collision");
     if (!notice || frame.ticket !== ticketRef) return;
-    var me = document.querySelector("header span[style]").textContent.trim();
-    var others = frame.agents.filter(function (name) { return name !== me; });
+    var others = frame.agents.filter(function (name) { return name !== CONSOLE.me; });
     notice.hidden = others.length === 0;
     notice.textContent = fmt(S.alsoViewing, {agents: others.join(", ")});
   }
@@ -322,7 +368,5 @@
   });
   window.addEventListener("beforeunload", function () { if (ticketRef) send({type: "viewing", ticket: ticketRef, leaving: true}); });
 
-  // The history as rendered and as it grows live reads the same: the agent's locale and zone.
-  document.querySelectorAll("#events time[datetime]").forEach(function (el) { el.textContent = localTime(el.dateTime); });
   setInterval(tick, 1000); tick(); connect();
 })();
