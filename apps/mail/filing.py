@@ -52,6 +52,7 @@ from apps.tickets.services import (
     new_contact,
 )
 from supportdesk.binaryinsert import bulk_insert
+from supportdesk.bulkupdate import update_rows
 from supportdesk.readonce import read_once
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,7 @@ def _save_rows(inbounds: list[InboundEmail], *, insert: bool) -> None:
     elif len(inbounds) == 1:
         inbounds[0].save(update_fields=_FILED_FIELDS)
     else:
-        InboundEmail.objects.bulk_update(inbounds, _FILED_FIELDS)
+        update_rows(inbounds, _FILED_FIELDS)
 
 
 def _database_unavailable(error: Exception) -> bool:

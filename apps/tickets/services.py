@@ -30,6 +30,7 @@ from apps.tickets.models import (
     format_reference,
 )
 from apps.tickets.publish import announce_on_commit
+from supportdesk.bulkupdate import update_rows
 from supportdesk.text import one_line
 
 Status = Ticket.Status
@@ -169,7 +170,7 @@ def open_tickets(requests: list[NewTicket]) -> list[Opened]:
     Ticket.objects.bulk_create(tickets)
     for ticket in tickets:
         ticket.reference = format_reference(ticket.pk)
-    Ticket.objects.bulk_update(tickets, ["reference"])
+    update_rows(tickets, ["reference"])
     search.index_subjects(tickets)
     log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.OPENED, at=ticket.received_at,
                           actor=request.actor or Actor(label=str(request.contact)),

@@ -1,5 +1,7 @@
 """The thread token: the desk's mail carries it, and a reply carrying it threads whoever sends it."""
 
+from email.utils import parseaddr
+
 import pytest
 import time_machine
 from django.db import connection
@@ -142,7 +144,7 @@ def test_the_receipt_and_the_agents_reply_carry_the_token_and_an_answer_to_eithe
     token = tokens.thread_token(ticket.reference)
     for sent in (receipt, reply):
         assert sent["Reply-To"] == f"support-eu+{token}@example.com"
-        assert sent["From"] == "support-eu@example.com"
+        assert parseaddr(str(sent["From"]))[1] == "support-eu@example.com"   # the reply names its agent too
         assert token in sent["Message-ID"]
         assert tokens.reference_in([str(sent["Reply-To"]), str(sent["Message-ID"])]) == ticket.reference
     # Answered from a forwarded address to the Reply-To, with the subject changed and the headers dropped.
