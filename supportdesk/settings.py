@@ -239,10 +239,11 @@ MAIL_RECEIPTS_PER_SENDER_PER_HOUR = env_int("MAIL_RECEIPTS_PER_SENDER_PER_HOUR",
 # processes while it files the current one (embedded, without Redis, it parses in process).
 MAIL_FILING_BATCH = env_int("MAIL_FILING_BATCH", 50)
 MAIL_PARSE_PROCESSES = env_int("MAIL_PARSE_PROCESSES", os.cpu_count() or 1)
-# Flow control: while the oldest stored message not yet filed has waited longer than this, the SMTP
-# listener holds its next "250" (up to MAIL_BACKLOG_MAX_WAIT_SECONDS; the message is stored either
-# way), so senders slow to the pace mail is filed instead of building a queue of minutes; 0 turns it off.
-MAIL_BACKLOG_SECONDS = env_int("MAIL_BACKLOG_SECONDS", 1)
+# Flow control: while more stored messages than this wait to be filed (two batches: the filer never
+# runs dry), the SMTP listener holds its next "250" (up to MAIL_BACKLOG_MAX_WAIT_SECONDS; the message
+# is stored either way), so senders slow to the pace mail is filed instead of building a queue of
+# minutes; 0 turns it off.
+MAIL_BACKLOG_LIMIT = env_int("MAIL_BACKLOG_LIMIT", 2 * MAIL_FILING_BATCH)
 MAIL_BACKLOG_MAX_WAIT_SECONDS = env_int("MAIL_BACKLOG_MAX_WAIT_SECONDS", 30)
 IMAP_HOST = env_str("IMAP_HOST")
 IMAP_PORT = env_int("IMAP_PORT", 993)

@@ -9,7 +9,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -106,19 +105,17 @@ def _enqueue_filing() -> None:
 
 
 def hold_while_backlogged() -> None:
-    """SMTP flow control: return once no stored message has waited to be filed longer than ``MAIL_BACKLOG_SECONDS``.
+    """SMTP flow control: return once no more than ``MAIL_BACKLOG_LIMIT`` stored messages wait to be filed.
 
     The listener calls it after storing a message and before its "250": senders then go at
     the pace mail is filed, and a burst waits in their queues (which retry and keep it)
-    rather than in ours. Never longer than ``MAIL_BACKLOG_MAX_WAIT_SECONDS``: the message
-    is stored either way. Embedded, filing runs in the storing thread, so nothing builds up.
+    rather than in ours. Two batches keep the filer busy; a fixed age would stall it while
+    it files a batch. Never longer than ``MAIL_BACKLOG_MAX_WAIT_SECONDS``: the message is
+    stored either way. Embedded, filing runs in the storing thread, so nothing builds up.
     """
-    limit = timedelta(seconds=settings.MAIL_BACKLOG_SECONDS)
-    if not settings.REDIS_URL or not limit:
+    limit = settings.MAIL_BACKLOG_LIMIT
+    if not settings.REDIS_URL or limit <= 0:
         return
     deadline = time.monotonic() + settings.MAIL_BACKLOG_MAX_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        oldest = selectors.oldest_pending_received_at()
-        if oldest is None or timezone.now() - oldest <= limit:
-            return
+    while selectors.pending_count(at_most=limit + 1) > limit and time.monotonic() < deadline:
         time.sleep(BACKLOG_POLL_SECONDS)

@@ -250,9 +250,9 @@ def pending_inbound(*, older_than: datetime | None = None) -> QuerySet[InboundEm
     return pending.order_by("received_at", "pk")
 
 
-def oldest_pending_received_at() -> datetime | None:
-    """When the longest-waiting stored message not yet filed came in (one step along the pending index)."""
-    return pending_inbound().values_list("received_at", flat=True).first()
+def pending_count(*, at_most: int) -> int:
+    """How many stored messages wait to be filed, counted up to ``at_most`` (cheap on the pending index)."""
+    return pending_inbound().order_by()[:at_most].count()
 
 
 def receipts_sent_last_hour(addresses: set[str], *, now: datetime) -> dict[str, int]:

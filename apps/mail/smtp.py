@@ -2,9 +2,9 @@
 
 Filing is not the listener's work: each stored message asks the mail worker to file
 whatever is pending (``intake.queue_filing``), which it does in batches, so a burst
-of mail is filed as fast as an import. While stored mail has waited to be filed longer
-than ``MAIL_BACKLOG_SECONDS`` the listener holds its answers (flow control), so a
-burst waits at the senders rather than as minutes of unfiled mail here.
+of mail is filed as fast as an import. While more than ``MAIL_BACKLOG_LIMIT`` stored
+messages wait to be filed the listener holds its answers (flow control), so a burst
+waits at the senders rather than as minutes of unfiled mail here.
 
 A 250 is a promise that the message will not be lost, so it is sent only after
 the raw bytes are committed to the database. If they cannot be (the database
