@@ -31,6 +31,8 @@ def periodic_jobs() -> list[PeriodicJob]:
 
     jobs = [
         PeriodicJob("routing-tick", "apps.console.jobs.routing_tick_job", "default", 5),
+        # Who was online, per hour: the staffing forecast compares each hour of the week with it.
+        PeriodicJob("presence-history", "apps.routing.jobs.record_presence_job", "default", 60),
         PeriodicJob("sla-sweep", "apps.desk.jobs.sweep_sla_job", "sla", settings.SLA_SWEEP_INTERVAL_SECONDS),
         PeriodicJob("chat-idle-end", "apps.chat.jobs.end_idle_chats_job", "default", IDLE_CHECK_SECONDS),
         # Mail stored by the SMTP listener whose processing job was lost (a crash) is picked up here.

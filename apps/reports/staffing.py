@@ -11,8 +11,9 @@ For every live channel with a first-response target (chat 60 s, calls 180 s: the
   ``MIN_HOUR_SAMPLES`` handled tickets, else over the queue, else ``DEFAULT_HANDLE_SECONDS``;
 - Erlang C's fewest agents answering ``SERVICE_LEVEL_TARGET`` within the target.
 
-Beside it, routing's present: the agents who serve the queue and those online now. The desk
-keeps no presence history, so only the current hour is compared with who is online.
+Beside it, who was there: the agents who serve the queue (with their languages and channels
+today), how many of them were online on average in that hour of the same weeks (routing's
+``PresenceHour``, sampled each minute), and for the current hour how many are online now.
 """
 
 from collections import Counter, defaultdict
@@ -25,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule, LanguageRegion, SlaPolicy, Weekday
 from apps.reports import erlang
-from apps.routing.selectors import queue_agents
+from apps.routing.selectors import presence_minutes, queue_agents
 from apps.tickets.models import Ticket, TicketEvent
 from supportdesk.text import minutes_seconds
 
@@ -69,6 +70,7 @@ class Cell:
     staffing: erlang.Staffing
     serving: int                    # agents who serve this queue at all
     online_now: int | None          # the current hour only: agents online now
+    online_average: float | None    # agents online in this hour of the window's weeks, on average (None: no history)
 
     @property
     def needed(self) -> int:
@@ -88,8 +90,13 @@ class Cell:
         return self.online_now is not None and self.needed > self.online_now
 
     @property
+    def understaffed_before(self) -> bool:
+        """Fewer agents were online in this hour of the past weeks, on average, than it needs."""
+        return self.online_average is not None and self.online_average < self.needed
+
+    @property
     def understaffed(self) -> bool:
-        return self.beyond_team or self.understaffed_now
+        return self.beyond_team or self.understaffed_now or self.understaffed_before
 
 
 @dataclass(frozen=True)
@@ -192,8 +199,24 @@ def _starts(handling: Handling, data: dict) -> bool:
     return data.get("event") == handling.start_event
 
 
+def online_averages(*, members: set[int], presence: list[tuple[int, datetime, int]], zone: ZoneInfo,
+                    hours: Counter) -> dict[tuple[int, int], float] | None:
+    """Agents of ``members`` online per local (weekday, hour), averaged over the hours each slot had.
+
+    None when nobody's presence was recorded in the window at all (a desk that only just began keeping it).
+    """
+    if not presence:
+        return None
+    minutes: Counter = Counter()
+    for user_id, hour, online in presence:
+        if user_id in members:
+            local = hour.astimezone(zone)
+            minutes[(local.weekday(), local.hour)] += online
+    return {slot: minutes[slot] / 60 / count for slot, count in hours.items() if count}
+
+
 def queue_forecast(*, language: str, channel: str, answer_seconds: int, zone_name: str, region_name: str,
-                   now: datetime, serving: int, online: int) -> QueueForecast:
+                   now: datetime, serving: int, online: int, members: set[int] | None = None) -> QueueForecast:
     zone = ZoneInfo(zone_name)
     start, end = window(zone=zone, now=now)
     tickets = Ticket.objects.filter(channel=channel, language=language, received_at__gte=start, received_at__lt=end)
@@ -210,6 +233,8 @@ def queue_forecast(*, language: str, channel: str, answer_seconds: int, zone_nam
     fallback = not handled
     queue_handle = sum(handled.values()) / len(handled) if handled else DEFAULT_HANDLE_SECONDS[channel]
     hours = slot_hours(start=start, end=end, zone=zone)
+    averages = online_averages(members=members or set(), presence=presence_minutes(start=start, end=end),
+                               zone=zone, hours=hours)
     local_now = now.astimezone(zone)
     rows = []
     for weekday in range(7):
@@ -227,7 +252,8 @@ def queue_forecast(*, language: str, channel: str, answer_seconds: int, zone_nam
                 handle_source=source, serving=serving,
                 staffing=erlang.agents_needed(arrivals_per_hour=rate, handle_seconds=handle,
                                               answer_seconds=answer_seconds, target=SERVICE_LEVEL_TARGET),
-                online_now=online if slot == (local_now.weekday(), local_now.hour) else None))
+                online_now=online if slot == (local_now.weekday(), local_now.hour) else None,
+                online_average=None if averages is None else averages.get(slot, 0.0)))
         rows.append(row)
     return QueueForecast(
         language=language, channel=channel, zone=zone_name, region_name=region_name, window_start=start,
@@ -253,7 +279,8 @@ def staffing_forecast(*, now: datetime) -> list[QueueForecast]:
             forecasts.append(queue_forecast(
                 language=language, channel=channel, answer_seconds=targets[channel],
                 zone_name=region.tz_name if region else "UTC", region_name=region.name if region else "",
-                now=now, serving=agents.serving[(language, channel)], online=agents.online[(language, channel)]))
+                now=now, serving=agents.serving[(language, channel)], online=agents.online[(language, channel)],
+                members=agents.members.get((language, channel), set())))
     return forecasts
 
 

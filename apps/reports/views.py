@@ -42,8 +42,10 @@ def sla_dashboard(request):
 @login_required
 @user_passes_test(is_manager)
 def staffing(request):
+    forecasts = staffing_forecast(now=timezone.now())
     return render(request, "reports/staffing.html", {
-        "forecasts": staffing_forecast(now=timezone.now()), "weeks": WEEKS, "hours": range(24),
+        "forecasts": forecasts, "weeks": WEEKS, "hours": range(24),
+        "presence_recorded": any(forecast.rows[0][0].online_average is not None for forecast in forecasts),
         "target_share": f"{round(SERVICE_LEVEL_TARGET * 100)} %", "sources": HANDLE_SOURCE_LABELS})
 
 
@@ -58,7 +60,7 @@ def staffing_csv(request):
                      _("Hour"), _("Arrivals"), _("Arrivals per hour"), _("Handling time (seconds)"),
                      _("Handling time from"), _("Traffic (Erlangs)"), _("Agents needed"), _("Service level"),
                      _("Average speed of answer (seconds)"), _("Occupancy"), _("Agents serving the queue"),
-                     _("Online now"), _("Understaffed")])
+                     _("Online now"), _("Online on average"), _("Understaffed")])
     for forecast in staffing_forecast(now=timezone.now()):
         for row in forecast.rows:
             for cell in row:
@@ -70,5 +72,6 @@ def staffing_csv(request):
                     f"{cell.staffing.service_level:.4f}", f"{cell.staffing.asa_seconds:.1f}",
                     f"{cell.staffing.occupancy:.4f}", cell.serving,
                     "" if cell.online_now is None else cell.online_now,
+                    "" if cell.online_average is None else f"{cell.online_average:.2f}",
                     _("yes") if cell.understaffed else _("no")])
     return response

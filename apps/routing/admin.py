@@ -1,7 +1,8 @@
 from django.contrib import admin
 from modeltranslation.admin import TranslationAdmin
 
-from apps.routing.models import AgentState, Offer, Queue
+from apps.routing.models import AgentState, Offer, PresenceHour, Queue
+from supportdesk.admin_mixins import ReadOnlyAdmin
 
 
 @admin.register(Queue)
@@ -30,3 +31,13 @@ class OfferAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Offers are made and answered by routing, never edited by hand.
         return False
+
+
+@admin.register(PresenceHour)
+class PresenceHourAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Written each minute by the schedule for the staffing forecast; read here, never edited."""
+
+    list_display = ["hour", "user", "minutes"]
+    list_filter = ["hour"]
+    date_hierarchy = "hour"
+

@@ -96,3 +96,25 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket} → {self.agent} ({self.status})"
+
+
+class PresenceHour(models.Model):
+    """How many minutes of one UTC hour an agent was online (sampled each minute by the schedule).
+
+    The staffing forecast sets agents needed per hour of the week beside the agents who were
+    actually online then, averaged over the same weeks.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_hours",
+                             verbose_name=_("agent"))
+    hour = models.DateTimeField(_("hour"), help_text=_("The hour's start, UTC."))
+    minutes = models.PositiveSmallIntegerField(_("minutes online"), default=0)
+
+    class Meta:
+        verbose_name = _("hour of presence")
+        verbose_name_plural = _("hours of presence")
+        constraints = [models.UniqueConstraint(fields=["user", "hour"], name="one_presence_row_per_agent_hour")]
+        indexes = [models.Index(fields=["hour"], name="presence_by_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.hour:%Y-%m-%d %H}:00 {self.minutes} min"

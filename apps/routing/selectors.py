@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 
-from apps.routing.models import AgentState, Queue
+from apps.routing.models import AgentState, PresenceHour, Queue
 from apps.tickets import channels
 
 OPEN_STATUSES = ("new", "open")
@@ -82,6 +82,7 @@ class QueueAgents:
 
     serving: Counter = field(default_factory=Counter)
     online: Counter = field(default_factory=Counter)
+    members: dict = field(default_factory=dict)         # (language, channel) -> the serving agents' ids
 
 
 def queue_agents(*, now: datetime) -> QueueAgents:
@@ -97,7 +98,13 @@ def queue_agents(*, now: datetime) -> QueueAgents:
         for language in user.agent_profile.languages:
             for channel in user.agent_profile.channels:
                 result.serving[(language, channel)] += 1
+                result.members.setdefault((language, channel), set()).add(user.pk)
                 if online:
                     result.online[(language, channel)] += 1
     return result
+
+
+def presence_minutes(*, start: datetime, end: datetime) -> list[tuple[int, datetime, int]]:
+    """``(agent id, UTC hour, minutes online)`` of the hours in [start, end) (``PresenceHour``, sampled each minute)."""
+    return list(PresenceHour.objects.filter(hour__gte=start, hour__lt=end).values_list("user_id", "hour", "minutes"))
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.names import display_name
-from apps.routing.models import AgentState, Offer, Queue, queue_kind_for, queue_kinds_for
+from apps.routing.models import AgentState, Offer, PresenceHour, Queue, queue_kind_for, queue_kinds_for
 from apps.routing.selectors import OPEN_STATUSES, PRESENCE_TIMEOUT_SECONDS, live_load
 from apps.routing.signals import offer_made, presence_changed
 from apps.tickets import channels
@@ -294,6 +294,23 @@ def expire_presence(*, now: datetime | None = None) -> int:
         presence_changed.send(sender=AgentState, user_id=state.user_id)
         _release_offers(user=state.user, now=now)
     return len(stale)
+
+
+def record_presence(*, now: datetime | None = None) -> int:
+    """A minute of presence for every agent online now (a fresh heartbeat), in the UTC hour it falls in.
+
+    The schedule runs it each minute; an hour never counts more than 60. Returns how many were online.
+    """
+    now = now or timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    online = list(AgentState.objects.filter(
+        presence=AgentState.Presence.ONLINE, user__is_active=True,
+        last_seen_at__gte=now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)).values_list("user_id", flat=True))
+    if online:
+        PresenceHour.objects.bulk_create([PresenceHour(user_id=user_id, hour=hour) for user_id in online],
+                                         ignore_conflicts=True)
+        PresenceHour.objects.filter(hour=hour, user_id__in=online, minutes__lt=60).update(minutes=F("minutes") + 1)
+    return len(online)
 
 
 def _release_offers(*, user, now: datetime) -> None:

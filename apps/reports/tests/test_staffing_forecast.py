@@ -12,7 +12,8 @@ from apps.accounts.services import make_agent
 from apps.chat.services import end_conversation, start_conversation
 from apps.desk import actions
 from apps.reports.staffing import DEFAULT_HANDLE_SECONDS, HandleSource, staffing_forecast, window
-from apps.routing.models import AgentState
+from apps.routing.models import AgentState, PresenceHour
+from apps.routing.services import record_presence
 from apps.tickets.models import Ticket, TicketEvent
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -181,8 +182,50 @@ def test_the_current_hour_is_compared_with_the_agents_online_now(regions, histor
     expected = naive_needed(per_hour=12, handle=400, answer=60)
     assert (now.needed, now.serving, now.online_now) == (expected, 2, 1)
     assert now.understaffed_now and now.beyond_team == (expected > 2)
-    assert forecast.rows[WEDNESDAY][11].online_now is None        # no presence history for other hours
+    assert forecast.rows[WEDNESDAY][11].online_now is None        # "now" is the current hour only
+    assert forecast.rows[WEDNESDAY][11].online_average is None    # and no presence was recorded in the weeks
     assert forecast.short_hours == sum(cell.needed > 2 for row in forecast.rows for cell in row)
+
+
+def test_every_hour_is_compared_with_the_agents_online_then_on_average(regions, history, agent):
+    other_queue = get_user_model().objects.create_user("agent_de", password="pw")
+    make_agent(user=other_queue, languages=["de"], channels=["chat"])
+    for week in range(8):
+        monday = FIRST_MONDAY + timedelta(weeks=week)
+        for n in range(12):                                # Mondays 12:00–13:00 Stockholm: 12 chats of 400 s
+            history.ticket(at=local(monday, 12, 5 * n), handled=400, agent_id=agent.pk)
+        # The Swedish agent online 45 minutes of that hour in 6 of the 8 weeks; the German one all of it.
+        hour = local(monday, 12)
+        if week < 6:
+            PresenceHour.objects.create(user=agent, hour=hour, minutes=45)
+        PresenceHour.objects.create(user=other_queue, hour=hour, minutes=60)
+        PresenceHour.objects.create(user=agent, hour=local(monday, 9), minutes=60)   # mornings: all of it
+
+    forecast = forecast_of("sv", "chat")
+
+    noon, morning, night = forecast.rows[MONDAY][12], forecast.rows[MONDAY][9], forecast.rows[MONDAY][3]
+    assert noon.online_average == pytest.approx(6 * 45 / 60 / 8)      # 0.5625: the German agent is not counted
+    assert morning.online_average == pytest.approx(1.0) and night.online_average == 0.0
+    assert noon.needed == naive_needed(per_hour=12, handle=400, answer=60) and noon.understaffed_before
+    assert noon.understaffed and not morning.understaffed and not night.understaffed   # nothing arrives then
+
+
+def test_the_schedule_records_a_minute_for_each_agent_online_with_a_fresh_heartbeat(agent):
+    away = get_user_model().objects.create_user("agent_away", password="pw")
+    stale = get_user_model().objects.create_user("agent_stale", password="pw")
+    for user in (away, stale):
+        make_agent(user=user, languages=["sv"], channels=["chat"])
+    AgentState.objects.create(user=agent, presence="online", last_seen_at=NOW - timedelta(seconds=10))
+    AgentState.objects.create(user=away, presence="away", last_seen_at=NOW)
+    AgentState.objects.create(user=stale, presence="online", last_seen_at=NOW - timedelta(minutes=5))
+
+    for minute in range(3):
+        assert record_presence(now=NOW + timedelta(seconds=20 * minute)) == 1
+    PresenceHour.objects.filter(user=agent).update(minutes=60)
+    record_presence(now=NOW + timedelta(seconds=30))                   # an hour never counts more than 60
+
+    assert list(PresenceHour.objects.values_list("user__username", "hour", "minutes")) == [
+        (agent.username, NOW.replace(minute=0), 60)]
 
 
 def test_every_live_queue_of_the_policy_is_forecast(regions):
