@@ -1,6 +1,6 @@
 """Reads for the console: queue screens, the ticket view, event payloads for the websocket."""
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import translation
 
@@ -74,16 +74,6 @@ def events_after(*, user, after: int, limit: int = 1000) -> list[dict]:
 
 def latest_event_id() -> int:
     return TicketEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
-def console_queue(*, user, limit: int = 200) -> list[Ticket]:
-    """Waiting and open work the agent may take or has, the nearest SLA deadline first."""
-    return list(
-        visible_tickets(user).filter(status__in=WAITING)
-        .annotate(next_due=Min("sla_targets__due_at", filter=Q(sla_targets__met_at__isnull=True)))
-        .select_related("contact", "assignee__agent_profile", "queue").prefetch_related("sla_targets")
-        .order_by(F("next_due").asc(nulls_last=True), "received_at")[:limit]
-    )
 
 
 def live_counts(*, user) -> list[dict]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("profile/", views.profile_view, name="profile"),
     path("profile/language/", views.post_language, name="language"),
     path("manager/", views.manager_view, name="manager"),
+    path("bulk/", views.post_bulk, name="bulk"),
     path("search/", views.search, name="search"),
     path("search/tickets.csv", views.search_export, name="search_export"),
     path("search/saved/", views.post_saved_search, name="save_search"),

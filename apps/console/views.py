@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services as accounts
 from apps.accounts.models import AgentProfile
-from apps.console import exports, selectors
+from apps.console import bulk, exports, selectors, worklists
 from apps.console import services as console
 from apps.console.forms import ProfileForm, SavedSearchForm, TicketSearchForm
 from apps.console.history import CHAT_TEXTS, RATINGS, SLA_OUTCOMES
@@ -69,6 +70,8 @@ def _strings() -> dict:
         # Events carry codes (one payload for every console); each console shows its own labels.
         "statuses": {code: str(label) for code, label in Ticket.Status.choices},
         "channels": {code: str(label) for code, label in Ticket._meta.get_field("channel").choices},
+        "languages": {code: str(label) for code, label in Ticket._meta.get_field("language").choices},
+        "select": _("Select %(reference)s"),
         "slaKinds": {code: str(label) for code, label in SlaTarget.Kind.choices},
         "eventKinds": {code: str(label) for code, label in TicketEvent.Kind.choices},
         "systemActors": {code: str(label) for code, label in TicketEvent.SYSTEM_ACTORS.items()},
@@ -78,14 +81,69 @@ def _strings() -> dict:
     }
 
 
+HOME_FILTERS = ("status", "channel", "language", "region", "extension", "since", "until")
+
+
 @agent_required
 def console_home(request):
+    """The agent's views with their counts; the default view (no filter, SLA order) follows events live."""
     user = request.user
+    view = worklists.VIEWS.get(request.GET.get("view", ""), worklists.DEFAULT)
+    form = TicketSearchForm(request.GET)
+    filters = form.filters() if form.is_valid() else {}
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in worklists.SORTS else view.sort
+    filtered = any(request.GET.get(name) for name in HOME_FILTERS)
+    counts = worklists.counts(user=user)
     return render(request, "console/home.html", {
-        "queues": routing.visible_queues(user), "tickets": selectors.console_queue(user=user),
-        "counts": selectors.live_counts(user=user), "state": routing.agent_state(user),
+        "queues": routing.visible_queues(user), "state": routing.agent_state(user),
+        "tickets": worklists.worklist(user=user, view=view, filters=filters, sort=sort),
+        "view": view, "views": [(v, counts[name]) for name, v in worklists.VIEWS.items()],
+        "sort": sort, "sorts": [(name, label) for name, (label, _order) in worklists.SORTS.items()],
+        "form": form, "filter_fields": [form[name] for name in HOME_FILTERS], "filtered": filtered,
+        "live": view is worklists.DEFAULT and sort == "sla" and not filtered,
+        "counts": selectors.live_counts(user=user), "undo": _undo_notice(request),
         "strings": _strings(), "presences": AgentState.Presence.choices,
     })
+
+
+UNDO_KEY = "console.undo_resolve"
+
+
+def _offer_undo(request, ticket: Ticket) -> None:
+    """Remember the ticket just resolved: the next console page offers to reopen it."""
+    request.session[UNDO_KEY] = ticket.reference
+
+
+def _undo_notice(request) -> str | None:
+    """The reference resolved a moment ago, shown once ("SD-… resolved — Undo")."""
+    return request.session.pop(UNDO_KEY, None)
+
+
+@require_POST
+@agent_required
+def post_bulk(request):
+    """Several tickets at once: each checked with the access rule and done through the actions layer."""
+    action = request.POST.get("action", "")
+    if action not in bulk.BULK_ACTIONS:
+        return HttpResponseBadRequest(_("Unknown action."))
+    result = bulk.bulk_act(user=request.user, references=request.POST.getlist("tickets"), action=action)
+    if result.changed:
+        messages.success(request, ngettext("%(count)s ticket changed: %(tickets)s.",
+                                           "%(count)s tickets changed: %(tickets)s.", len(result.changed))
+                         % {"count": len(result.changed), "tickets": ", ".join(result.changed)})
+    if result.refused:
+        messages.error(request, ngettext("%(count)s ticket refused: %(tickets)s.",
+                                         "%(count)s tickets refused: %(tickets)s.", len(result.refused))
+                       % {"count": len(result.refused),
+                          "tickets": "; ".join(f"{ref} ({why})" for ref, why in result.refused)})
+    if not result.changed and not result.refused:
+        messages.error(request, _("Select at least one ticket."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = reverse("console:home")
+    return redirect(back)
 
 
 @agent_required
@@ -104,6 +162,7 @@ def ticket_detail(request, reference):
         "agents": get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
         .select_related("agent_profile").order_by("username"),
         "queues": Queue.objects.all(),
+        "undo": _undo_notice(request),
         "show_similar": (triaging := _triaging(ticket)),
         "similar": ticket_selectors.similar_resolved(ticket, user=request.user) if triaging else [],
     })
@@ -208,8 +267,13 @@ def post_reply(request, reference):
 @require_POST
 @agent_required
 def post_status(request, reference):
-    return _act(request, reference, lambda t: actions.change_status(
-        ticket=t, to=request.POST.get("status", ""), actor=tickets.Actor(user=request.user)))
+    to = request.POST.get("status", "")
+
+    def change(ticket):
+        actions.change_status(ticket=ticket, to=to, actor=tickets.Actor(user=request.user))
+        if to == Ticket.Status.RESOLVED:
+            _offer_undo(request, ticket)
+    return _act(request, reference, change)
 
 
 @require_POST

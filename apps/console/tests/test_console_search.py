@@ -177,14 +177,14 @@ def test_a_search_needs_a_name(signed_in, desk, agent):
 def test_saved_searches_are_the_owners_alone(signed_in, desk, agent):
     from django.test import Client
 
-    signed_in.post("/console/search/saved/", {"name": "Mine", "params": "q=fakturan"})
+    signed_in.post("/console/search/saved/", {"name": "Fakturasök", "params": "q=fakturan"})
     mine = SavedSearch.objects.get()
     other = User.objects.create_user("other_sv")
     make_agent(user=other, languages=["sv"], channels=["email"])
     client = Client()
     client.force_login(other)
-    assert "Mine" not in client.get("/console/search/").content.decode()
-    assert "Mine" not in client.get("/console/").content.decode()
+    assert "Fakturasök" not in client.get("/console/search/").content.decode()
+    assert "Fakturasök" not in client.get("/console/").content.decode()
     assert client.post(f"/console/search/saved/{mine.pk}/delete/").status_code == 404
     assert SavedSearch.objects.filter(pk=mine.pk).exists()
 

@@ -184,32 +184,58 @@
                    Date.now() - new Date(m.created_at).getTime() < 120000);
   }
 
+  /* The default view (every open ticket of the agent's queues, SLA order, unfiltered) follows events:
+     rows come, move and go. Other views (mine, resolved, filtered…) keep their rows and update them. */
   function upsertRow(t) {
-    var body = document.querySelector("#queue tbody");
+    var table = document.getElementById("queue"), body = table.querySelector("tbody");
+    var live = table.hasAttribute("data-live");
     var row = body.querySelector('tr[data-ref="' + t.reference + '"]');
-    if (WAITING.indexOf(t.status) < 0) { if (row) row.remove(); recount(); return; }
+    if (live && WAITING.indexOf(t.status) < 0) { if (row) row.remove(); recount(); return; }
+    if (!row && !live) return;
     if (!row) {
       row = document.createElement("tr");
-      row.dataset.ref = t.reference;
+      row.dataset.ref = t.reference; row.dataset.href = "/console/tickets/" + t.reference + "/";
+      var pick = document.createElement("input");
+      pick.type = "checkbox"; pick.name = "tickets"; pick.value = t.reference; pick.setAttribute("form", "bulk-form");
+      pick.setAttribute("aria-label", fmt(S.select, {reference: t.reference}));
+      var pickCell = document.createElement("td"); pickCell.className = "pick"; pickCell.appendChild(pick); row.appendChild(pickCell);
       var link = document.createElement("a");
-      link.href = "/console/tickets/" + t.reference + "/"; link.textContent = t.reference;
-      var cell = document.createElement("td"); cell.appendChild(link); row.appendChild(cell);
+      link.href = row.dataset.href; link.textContent = t.reference;
+      var cell = document.createElement("td"); cell.className = "ref"; cell.appendChild(link); row.appendChild(cell);
       ["channel", "language", "subject", "status", "assignee", "age", "sla"].forEach(function (name) {
         row.appendChild(text("td", "", name));
       });
+      var empty = body.querySelector("tr.empty");
+      if (empty) empty.remove();
       body.appendChild(row);
       row.classList.add("fresh");
     }
-    var cells = row.children;
-    cells[1].textContent = S.channels[t.channel] || t.channel; cells[2].textContent = t.language;
-    cells[3].textContent = t.subject || S.noSubject;
-    cells[4].textContent = S.statuses[t.status] || t.status; cells[5].textContent = t.assignee || "—";
+    function cell(name) { return row.querySelector("td." + name); }
+    cell("channel").textContent = S.channels[t.channel] || t.channel;
+    cell("language").textContent = S.languages[t.language] || t.language;
+    cell("subject").textContent = t.subject || S.noSubject;
+    cell("status").textContent = S.statuses[t.status] || t.status; cell("assignee").textContent = t.assignee || "—";
     row.dataset.received = t.received_at; row.dataset.channel = t.channel;
     row.dataset.assigned = t.assignee ? "1" : "";
-    cells[7].dataset.sla = JSON.stringify(t.sla);
+    cell("sla").dataset.sla = JSON.stringify(t.sla);
     row.dataset.due = nextDue(t.sla);
-    place(body, row);
-    recount(); tick();
+    if (live) { place(body, row); recount(); }
+    tick();
+  }
+
+  /* The whole row opens its ticket; the reference stays a real link (keyboard, screen readers, new tab). */
+  var queueTable = document.getElementById("queue");
+  if (queueTable) {
+    queueTable.addEventListener("click", function (event) {
+      var row = event.target.closest("tbody tr[data-href]");
+      if (!row || event.target.closest("a, input, button, label, select")) return;
+      if (window.getSelection && String(window.getSelection())) return;   // selecting text is not a click
+      location.href = row.dataset.href;
+    });
+    var all = document.getElementById("pick-all");
+    if (all) all.onchange = function () {
+      queueTable.querySelectorAll('tbody input[name="tickets"]').forEach(function (box) { box.checked = all.checked; });
+    };
   }
 
   /* The queue is ordered as the server orders it: the nearest open SLA deadline first, work
