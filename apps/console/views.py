@@ -98,7 +98,8 @@ def console_home(request):
     return render(request, "console/home.html", {
         "queues": routing.visible_queues(user), "state": routing.agent_state(user),
         "tickets": worklists.worklist(user=user, view=view, filters=filters, sort=sort),
-        "view": view, "views": [(v, counts[name]) for name, v in worklists.VIEWS.items()],
+        "done_statuses": worklists.DONE, "view": view,
+        "views": [(v, counts[name]) for name, v in worklists.VIEWS.items()],
         "sort": sort, "sorts": [(name, label) for name, (label, _order) in worklists.SORTS.items()],
         "form": form, "filter_fields": [form[name] for name in HOME_FILTERS], "filtered": filtered,
         "live": view is worklists.DEFAULT and sort == "sla" and not filtered,

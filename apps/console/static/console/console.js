@@ -201,7 +201,7 @@
       var pickCell = document.createElement("td"); pickCell.className = "pick"; pickCell.appendChild(pick); row.appendChild(pickCell);
       var link = document.createElement("a");
       link.href = row.dataset.href; link.textContent = t.reference;
-      var cell = document.createElement("td"); cell.className = "ref"; cell.appendChild(link); row.appendChild(cell);
+      var refCell = document.createElement("td"); refCell.className = "ref"; refCell.appendChild(link); row.appendChild(refCell);
       ["channel", "language", "subject", "status", "assignee", "age", "sla"].forEach(function (name) {
         row.appendChild(text("td", "", name));
       });
@@ -210,7 +210,7 @@
       body.appendChild(row);
       row.classList.add("fresh");
     }
-    function cell(name) { return row.querySelector("td." + name); }
+    var cell = function (name) { return row.querySelector("td." + name); };
     cell("channel").textContent = S.channels[t.channel] || t.channel;
     cell("language").textContent = S.languages[t.language] || t.language;
     cell("subject").textContent = t.subject || S.noSubject;
@@ -357,7 +357,7 @@
       if (mode === "home") el.textContent = state === "red" ? S.breached : remaining(due - now);
     });
     document.querySelectorAll("#queue tbody tr").forEach(function (row) {
-      if (row.dataset.received) row.querySelector(".age").textContent =
+      if (row.dataset.received && !row.hasAttribute("data-done")) row.querySelector(".age").textContent =
         remaining(now - new Date(row.dataset.received).getTime());
     });
   }
