@@ -5,10 +5,12 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.names import display_name
 from apps.accounts.preferences import LANGUAGE_AUTONYMS, available_time_zones, zone_label
 from apps.owners.models import Extension, ExtensionOwner
 from apps.policy.languages import Channel, Language
@@ -32,12 +34,15 @@ class TicketSearchForm(forms.Form):
     since = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("Received until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     breached = forms.ChoiceField(label=_("SLA"), required=False, choices=BREACHED)
+    assignee = forms.ChoiceField(label=_("Agent"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = ANY + [(r.slug, r.name) for r in Region.objects.order_by("name")]
         self.fields["extension"].choices = ANY + [(e.slug, e.name) for e in Extension.objects.order_by("name")]
         self.fields["owner"].choices = ANY + [(o.slug, o.name) for o in ExtensionOwner.objects.order_by("name")]
+        self.fields["assignee"].choices = ANY + [("me", _("Me")), ("none", _("Unassigned"))] + [
+            (str(user.pk), display_name(user)) for user in _agents()]
 
     def clean_q(self):
         value = self.cleaned_data["q"]
@@ -51,7 +56,8 @@ class TicketSearchForm(forms.Form):
         breached = {"true": True, "false": False}.get(data["breached"])
         return {"q": data["q"], "status": data["status"], "channel": data["channel"], "language": data["language"],
                 "region": data["region"], "extension": data["extension"], "owner": data["owner"],
-                "since": _start_of(data["since"]), "until": _start_of(data["until"], days=1), "breached": breached}
+                "since": _start_of(data["since"]), "until": _start_of(data["until"], days=1), "breached": breached,
+                "assignee": data["assignee"]}
 
     def query_string(self) -> str:
         """The search's non-empty fields as a query string, in the form's order (for links and saving)."""
@@ -63,6 +69,11 @@ class TicketSearchForm(forms.Form):
 
     def has_criteria(self) -> bool:
         return any(value not in ("", None) for value in self.cleaned_data.values())
+
+
+def _agents():
+    return (get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
+            .select_related("agent_profile").order_by("username"))
 
 
 def _start_of(day, *, days: int = 0) -> datetime | None:

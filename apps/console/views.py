@@ -81,7 +81,7 @@ def _strings() -> dict:
     }
 
 
-HOME_FILTERS = ("status", "channel", "language", "region", "extension", "since", "until")
+HOME_FILTERS = ("status", "channel", "language", "region", "extension", "assignee", "since", "until")
 
 
 @agent_required

@@ -34,8 +34,11 @@ def attachment(*, reference: str, attachment_id: int, user) -> Attachment | None
 
 def ticket_list(*, user, channel: str = "", language: str = "", status: str = "", since: datetime | None = None,
                 until: datetime | None = None, region: str = "", extension: str = "", owner: str = "",
-                breached: bool | None = None, q: str = "") -> QuerySet[Ticket]:
-    """Tickets filtered as the API's list asks, newest first; with ``q``, those matching it, best first."""
+                breached: bool | None = None, q: str = "", assignee: str = "") -> QuerySet[Ticket]:
+    """Tickets filtered as the API's list asks, newest first; with ``q``, those matching it, best first.
+
+    ``assignee``: "me" (``user``), "none" (unassigned) or an agent's id.
+    """
     tickets = visible(Ticket.objects.select_related("contact", "region", "extension"), user=user).order_by(
         "-received_at", "-pk")
     if channel:
@@ -54,11 +57,21 @@ def ticket_list(*, user, channel: str = "", language: str = "", status: str = ""
         tickets = tickets.filter(extension__slug=extension)
     if owner:
         tickets = tickets.filter(extension__owner__slug=owner)
+    if assignee:
+        tickets = _assigned(tickets, assignee=assignee, user=user)
     if breached is not None:
         tickets = tickets.filter(Exists(_breached_targets()) if breached else ~Exists(_breached_targets()))
     if q:
         tickets = search.ranked(tickets, q, languages=[language] if language else list(Language.values))
     return tickets
+
+
+def _assigned(tickets: QuerySet[Ticket], *, assignee: str, user) -> QuerySet[Ticket]:
+    if assignee == "none":
+        return tickets.filter(assignee__isnull=True)
+    if assignee == "me":
+        return tickets.filter(assignee_id=user.pk)
+    return tickets.filter(assignee_id=int(assignee)) if assignee.isdigit() else tickets.none()
 
 
 RESOLVED = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)

@@ -125,3 +125,16 @@ def test_an_unknown_view_or_sort_falls_back_to_the_default(desk, agent, client):
     client.force_login(agent)
     page = client.get("/console/?view=nope&sort=nope")
     assert page.status_code == 200 and 'id="view-queue" href="?view=queue" aria-current="page"' in page.content.decode()
+
+
+def test_the_assignee_filter_is_the_searchs_too(desk, agent, client):
+    ref = {name: ticket.reference for name, ticket in desk.items()}
+    colleague = User.objects.get(username="colleague_sv")
+    assert set(_view(agent, "queue", filters={"assignee": "me"})) == {ref["mine"], ref["waiting"]}
+    assert _view(agent, "queue", filters={"assignee": "none"}) == [ref["free"]]
+    assert _view(agent, "queue", filters={"assignee": str(colleague.pk)}) == [ref["theirs"]]
+    client.force_login(agent)
+    page = client.get(f"/console/?view=queue&assignee={colleague.pk}").content.decode()
+    assert re.findall(r'data-ref="([^"]+)"', page) == [ref["theirs"]]
+    search = client.get("/console/search/?assignee=none&status=resolved").content.decode()
+    assert ref["done"] in search and ref["free"] not in search
