@@ -13,7 +13,7 @@ from apps.tickets import services as tickets
 from apps.tickets.models import Ticket
 
 MAX_TICKETS = 200
-BULK_ACTIONS = ("take", Ticket.Status.PENDING, Ticket.Status.RESOLVED)
+BULK_ACTIONS = ("take", "transfer", Ticket.Status.PENDING, Ticket.Status.RESOLVED)
 
 
 @dataclass
@@ -22,12 +22,13 @@ class BulkResult:
     refused: list[tuple[str, str]] = field(default_factory=list)   # (reference, why), safe to show
 
 
-def bulk_act(*, user, references: list[str], action: str) -> BulkResult:
-    """Do ``action`` ("take": assign to me, or a status) on each ticket ``user`` may act on.
+def bulk_act(*, user, references: list[str], action: str, to_agent=None) -> BulkResult:
+    """Do ``action`` ("take": assign to me; "transfer" to ``to_agent``; or a status) on each ticket ``user``
+    may act on; a transfer's agent must be able to work the ticket too (``routing.check_may_transfer``).
 
     A ticket outside the user's access is refused as not found, as it would be when opened.
     """
-    if action not in BULK_ACTIONS:
+    if action not in BULK_ACTIONS or (action == "transfer" and to_agent is None):
         raise ValueError(action)
     result = BulkResult()
     for reference in list(dict.fromkeys(ref.strip().upper() for ref in references if ref.strip()))[:MAX_TICKETS]:
@@ -37,7 +38,7 @@ def bulk_act(*, user, references: list[str], action: str) -> BulkResult:
             continue
         try:
             with transaction.atomic():
-                _one(ticket=ticket, user=user, action=action)
+                _one(ticket=ticket, user=user, action=action, to_agent=to_agent)
         except (tickets.TicketError, routing.RoutingError) as error:
             result.refused.append((reference, str(error)))
         else:
@@ -45,8 +46,12 @@ def bulk_act(*, user, references: list[str], action: str) -> BulkResult:
     return result
 
 
-def _one(*, ticket: Ticket, user, action: str) -> None:
-    if action == "take":
+def _one(*, ticket: Ticket, user, action: str, to_agent) -> None:
+    if action == "transfer":
+        if ticket.assignee_id == to_agent.pk:
+            raise tickets.TicketError(_("already theirs"))
+        actions.transfer_ticket(ticket=ticket, user=user, to_agent=to_agent)
+    elif action == "take":
         if ticket.assignee_id == user.pk:
             raise tickets.TicketError(_("already yours"))
         actions.take_ticket(ticket=ticket, user=user)

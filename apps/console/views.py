@@ -98,7 +98,7 @@ def console_home(request):
     return render(request, "console/home.html", {
         "queues": routing.visible_queues(user), "state": routing.agent_state(user),
         "tickets": worklists.worklist(user=user, view=view, filters=filters, sort=sort),
-        "done_statuses": worklists.DONE, "view": view,
+        "done_statuses": worklists.DONE, "view": view, "agents": _agents(),
         "views": [(v, counts[name]) for name, v in worklists.VIEWS.items()],
         "sort": sort, "sorts": [(name, label) for name, (label, _order) in worklists.SORTS.items()],
         "form": form, "filter_fields": [form[name] for name in HOME_FILTERS], "filtered": filtered,
@@ -126,9 +126,16 @@ def _undo_notice(request) -> str | None:
 def post_bulk(request):
     """Several tickets at once: each checked with the access rule and done through the actions layer."""
     action = request.POST.get("action", "")
+    to_agent = None
+    if action == "transfer":
+        to_agent = _agents().filter(pk=request.POST.get("agent") if request.POST.get("agent", "").isdigit() else None
+                                    ).first()
+        if to_agent is None:
+            return HttpResponseBadRequest(_("Choose an agent to transfer to."))
     if action not in bulk.BULK_ACTIONS:
         return HttpResponseBadRequest(_("Unknown action."))
-    result = bulk.bulk_act(user=request.user, references=request.POST.getlist("tickets"), action=action)
+    result = bulk.bulk_act(user=request.user, references=request.POST.getlist("tickets"), action=action,
+                           to_agent=to_agent)
     if result.changed:
         messages.success(request, ngettext("%(count)s ticket changed: %(tickets)s.",
                                            "%(count)s tickets changed: %(tickets)s.", len(result.changed))
@@ -160,13 +167,18 @@ def ticket_detail(request, reference):
         "scopes": [c for c in Ticket.Scope.choices if c[0] != Ticket.Scope.UNTRIAGED],
         "categories": Ticket.Category.choices, "extensions": Extension.objects.order_by("name"),
         "languages": Ticket._meta.get_field("language").choices,
-        "agents": get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
-        .select_related("agent_profile").order_by("username"),
+        "agents": _agents(),
         "queues": Queue.objects.all(),
         "undo": _undo_notice(request),
         "show_similar": (triaging := _triaging(ticket)),
         "similar": ticket_selectors.similar_resolved(ticket, user=request.user) if triaging else [],
     })
+
+
+def _agents():
+    """Agents a ticket may be handed to (staff with an agent profile)."""
+    return (get_user_model().objects.filter(is_staff=True, is_active=True, agent_profile__isnull=False)
+            .select_related("agent_profile").order_by("username"))
 
 
 def _triaging(ticket: Ticket) -> bool:

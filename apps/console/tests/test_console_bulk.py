@@ -95,3 +95,20 @@ def test_resolving_offers_an_undo_that_reopens_it_once(desk, agent, client):
     assert Ticket.objects.get(pk=desk["one"].pk).status == "open"
     assert list(TicketEvent.objects.filter(ticket=desk["one"], kind="status").values_list("data__to", flat=True)
                 .order_by("pk"))[-2:] == ["resolved", "open"]
+
+
+def test_transfer_hands_each_ticket_to_an_agent_who_may_work_it(desk, agent, client):
+    colleague = User.objects.get(username="colleague_sv")
+    german_agent = User.objects.create_user("agent_de")
+    make_agent(user=german_agent, languages=["de"], channels=["email"])
+    Ticket.objects.filter(pk=desk["one"].pk).update(assignee=agent)
+    client.force_login(agent)
+    refs = [desk[name].reference for name in ("one", "theirs", "german")]
+    page = client.post("/console/bulk/", {"tickets": refs, "action": "transfer", "agent": colleague.pk},
+                       follow=True).content.decode()
+    assert Ticket.objects.get(pk=desk["one"].pk).assignee == colleague
+    assert f"{desk['theirs'].reference} (already theirs)" in page and f"{desk['german'].reference} (not found)" in page
+    # The receiving agent must work the ticket's language and channel.
+    result = bulk.bulk_act(user=colleague, references=[desk["one"].reference], action="transfer", to_agent=german_agent)
+    assert result.changed == [] and "does not take this language" in dict(result.refused)[desk["one"].reference]
+    assert client.post("/console/bulk/", {"tickets": refs, "action": "transfer", "agent": ""}).status_code == 400
