@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
 from apps.console import bulk
+from apps.console.tests.helpers import open_email_ticket
 from apps.desk import actions
-from apps.tickets.models import Contact, Ticket, TicketEvent
+from apps.tickets.models import Ticket, TicketEvent
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 User = get_user_model()
@@ -23,12 +24,7 @@ def frozen():
 
 
 def _open(*, language="sv", ref, **changes):
-    contact = Contact.objects.create(name="N", email=f"{ref}@example.com", language=language)
-    ticket = actions.open_ticket(channel="email", contact=contact, subject=ref, body="Hej.", external_ref=f"<{ref}>",
-                                 received_at=T0)
-    if changes:
-        Ticket.objects.filter(pk=ticket.pk).update(**changes)
-    return Ticket.objects.get(pk=ticket.pk)
+    return open_email_ticket(ref=ref, subject=ref, received_at=T0, language=language, **changes)
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
 from apps.console import worklists
-from apps.desk import actions
+from apps.console.tests.helpers import open_email_ticket
 from apps.sla.models import SlaTarget
-from apps.tickets.models import Contact, Ticket
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)   # a Tuesday
 User = get_user_model()
@@ -24,12 +23,8 @@ def frozen():
 
 
 def _open(*, language="sv", ref, hours, **changes):
-    contact = Contact.objects.create(name="N", email=f"{ref}@example.com", language=language)
-    ticket = actions.open_ticket(channel="email", contact=contact, subject=f"Ärende {ref}", body="Hej.",
-                                 external_ref=f"<{ref}>", received_at=T0 + timedelta(hours=hours))
-    if changes:
-        Ticket.objects.filter(pk=ticket.pk).update(**changes)
-    return Ticket.objects.get(pk=ticket.pk)
+    return open_email_ticket(ref=ref, subject=f"Ärende {ref}", received_at=T0 + timedelta(hours=hours),
+                             language=language, **changes)
 
 
 @pytest.fixture
