@@ -44,6 +44,17 @@ def default_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def fresh_configuration_memory():
+    """The configuration a process remembers across requests starts empty: a row the last test wrote
+    was rolled back, and its memory with it."""
+    from supportdesk.readonce import forget
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def regions(db):
     """The policy's default regions, channel rules and SLA targets, as seed_demo installs them."""

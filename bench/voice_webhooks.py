@@ -13,6 +13,11 @@ What it does, as production does it:
    off, PostgreSQL and Redis, TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN set. PUBLIC_BASE_URL is
    https://desk.example.com behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1, requests
    carry X-Forwarded-Proto: https), as Twilio reaches the desk through the TLS proxy.
+   Beside them, as the launcher starts it, ``manage.py worker`` (the rq worker and its
+   schedule): the busy webhooks store the call's step and answer; the worker writes the
+   tickets, clocks and offers from the stored steps. After the desk's load the bench waits
+   until the worker has applied every step and reports how far it lagged behind (from a
+   webhook's arrival to its step applied) and how many tickets it opened.
 3. The baseline, in the same run and served the same way (daphne, W processes, one shared
    socket): ``bench/voice_baseline.py``, a bare Django view answering static TwiML (no
    middleware, no database, no signature check). Same requests, same client.
@@ -236,6 +241,75 @@ class Servers:
         self.listener.close()
 
 
+class Worker:
+    """``manage.py worker`` (rq worker, its scheduler and the cron schedule) in a process group of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        with log.open("ab") as out:
+            self.process = subprocess.Popen([PYTHON, "manage.py", "worker", "--verbosity", "0"], cwd=ROOT, env=env,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                            preexec_fn=_die_with_parent)
+
+    @property
+    def pids(self) -> list[int]:
+        import psutil
+
+        try:
+            parent = psutil.Process(self.process.pid)
+            return [parent.pid, *(child.pid for child in parent.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+    def stop(self, seconds: float = 10) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+@dataclass
+class Drain:
+    """The worker's side of a run: every stored step applied, and how late."""
+
+    seconds: float = float("nan")      # after the load stopped, until no step was pending
+    steps: int = 0
+    pending: int = 0                    # still pending when the bench gave up waiting
+    failed: int = 0                     # steps that needed a retry
+    lag_p50: float = float("nan")       # seconds from a webhook's arrival to its step applied
+    lag_p99: float = float("nan")
+    lag_max: float = float("nan")
+    tickets: int = 0
+
+
+def drain(admin_url: str, *, limit: float = 300) -> Drain:
+    """Wait (at most ``limit`` s) until the worker has applied every stored call step; its lag and tickets."""
+    import psycopg
+
+    started = time.monotonic()
+    found = Drain()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        while True:
+            found.pending = conn.execute("SELECT count(*) FROM voice_callstep WHERE applied_at IS NULL").fetchone()[0]
+            if not found.pending or time.monotonic() - started > limit:
+                break
+            time.sleep(0.2)
+        found.seconds = time.monotonic() - started
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE attempts > 0), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)), "
+            "percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)), "
+            "max(extract(epoch FROM applied_at - received_at)) FROM voice_callstep").fetchone()
+        found.steps, found.failed = row[0], row[1]
+        found.lag_p50, found.lag_p99, found.lag_max = (float(v) if v is not None else float("nan") for v in row[2:])
+        found.tickets = conn.execute("SELECT count(*) FROM tickets_ticket WHERE channel = 'voice'").fetchone()[0]
+    return found
+
+
 # --- the calls --------------------------------------------------------------------------------------
 
 
@@ -270,14 +344,15 @@ def call_flow(rng: random.Random, validator) -> list[Request]:
                                      ("/voice/language", {"Digits": digits, "msg": "Gather End"})]
     kind = rng.random()
     waits = 3 if kind < 0.8 else 2
-    steps += [("/voice/wait", {**queued, "QueueTime": str(5 + 20 * n)}) for n in range(waits)]
+    wait = f"/voice/wait?language={'sv' if digits == '2' else 'en'}"      # the Enqueue's waitUrl
+    steps += [(wait, {**queued, "QueueTime": str(5 + 20 * n)}) for n in range(waits)]
     if kind < 0.5:                          # queued, then the caller was gone (no queue report)
         pass
     elif kind < 0.8:                        # hung up in the queue
         steps.append(("/voice/queue-result", {"QueueSid": queue_sid, "QueueResult": "hangup", "QueueTime": "50"}))
     else:                                   # pressed 1 for voicemail while waiting
         recording = sid(rng, "RE")
-        steps += [("/voice/wait", {**queued, "QueueTime": "45", "Digits": "1", "msg": "Gather End"}),
+        steps += [(wait, {**queued, "QueueTime": "45", "Digits": "1", "msg": "Gather End"}),
                   ("/voice/queue-result", {"QueueSid": queue_sid, "QueueResult": "leave", "QueueTime": "46"}),
                   ("/voice/voicemail", {"RecordingSid": recording, "RecordingDuration": str(rng.randint(5, 90)),
                                         "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/"
@@ -333,6 +408,7 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)
     connections: list[int] = field(default_factory=list)
     db_connections: int = 0
+    drain: Drain = field(default_factory=Drain)
 
 
 def what_it_said(path: str, body: bytes) -> str:
@@ -448,7 +524,7 @@ def established(pids: list[int], port: int) -> list[int]:
     return counts
 
 
-def measure(servers: Servers, args, *, seed: int, keep_online=None) -> Phase:
+def measure(servers: Servers, args, *, seed: int, keep_online=None, worker: Worker | None = None) -> Phase:
     rng = random.Random(seed)
     lanes = max(1, round(args.rate * args.gap))
     per_lane = max(1, round(args.rate * args.seconds / lanes))
@@ -456,7 +532,7 @@ def measure(servers: Servers, args, *, seed: int, keep_online=None) -> Phase:
                     per_lane=max(1, round(args.rate * args.warm / lanes))) if args.warm else None
     plan = lanes_of(rng, lanes=lanes, per_lane=per_lane)
     groups = {"server": servers.pids, "client": [os.getpid()], "postgres": named_pids("postgres"),
-              "redis": named_pids("redis-server")}
+              "redis": named_pids("redis-server"), **({"worker": worker.pids} if worker else {})}
     phase = Phase()
     runner = _runner()
     sessions = min(args.sessions, lanes)
@@ -510,10 +586,15 @@ class Figures:
     cpu: dict[str, float]
     connections: list[int]
     db_connections: int
+    drain: Drain = field(default_factory=Drain)
 
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+
+def step_name(path: str) -> str:
+    return path.split("?", 1)[0].rsplit("/", 1)[-1]
 
 
 def figures(phase: Phase) -> Figures:
@@ -522,16 +603,17 @@ def figures(phase: Phase) -> Figures:
     errors = Counter(o.kind if o.kind != "status" else f"HTTP {o.status}" for o in outcomes if o.kind != "ok")
     grouped: dict[str, list[float]] = defaultdict(list)
     for o in outcomes:
-        grouped[o.path.rsplit("/", 1)[-1]].append(o.latency * 1000)
+        grouped[step_name(o.path)].append(o.latency * 1000)
     by_path = {name: (len(values), percentile(values, 0.5), percentile(values, 0.99))
                for name, values in sorted(grouped.items())}
-    paths = Counter(f"{o.path.rsplit('/', 1)[-1]}→{o.answer}" for o in outcomes if o.answer)
+    paths = Counter(f"{step_name(o.path)}→{o.answer}" for o in outcomes if o.answer)
     return Figures(requests=len(outcomes), p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99),
                    max=max(latencies, default=float("nan")), errors=errors,
                    late=sum(1 for o in outcomes if o.lag > 0.010), lag_p99=percentile([o.lag * 1000 for o in outcomes],
                                                                                       0.99),
                    rate=len(outcomes) / phase.wall if phase.wall else 0.0, by_path=by_path, paths=paths,
-                   cpu=phase.cpu, connections=phase.connections, db_connections=phase.db_connections)
+                   cpu=phase.cpu, connections=phase.connections, db_connections=phase.db_connections,
+                   drain=phase.drain)
 
 
 def verdict(desk: Figures, bare: Figures) -> tuple[bool, str]:
@@ -574,7 +656,7 @@ def one_run(args, index: int, work: Path) -> tuple[Figures, Figures]:
                    PYTHONPATH=os.pathsep.join(filter(None, [str(work), env.get("PYTHONPATH")])))
     bare = Servers("bench.voice_baseline:application", count=args.servers, env=bare_environment(),
                    log=work / "bare.log")
-    desk = None
+    desk = worker = None
     try:
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "shell", "-c", SEED)
@@ -582,6 +664,7 @@ def one_run(args, index: int, work: Path) -> tuple[Figures, Figures]:
         if online != len(AGENTS):
             raise SystemExit(f"expected {len(AGENTS)} voice agents to put online, found {online}")
         desk = Servers("supportdesk.asgi:application", count=args.servers, env=env, log=work / "desk.log")
+        worker = Worker(env, work / "worker.log")
         bare.wait_ready()
         desk.wait_ready()
         phases: dict[str, Phase] = {}
@@ -589,12 +672,13 @@ def one_run(args, index: int, work: Path) -> tuple[Figures, Figures]:
         for name in order:
             if name == "desk":
                 watch = Watch(args.database_url, server_url(args.database_url)[1])
-                phases[name] = measure(desk, args, seed=args.seed + 10 * index, keep_online=watch)
+                phases[name] = measure(desk, args, seed=args.seed + 10 * index, keep_online=watch, worker=worker)
                 phases[name].db_connections = watch.peak
+                phases[name].drain = drain(args.database_url)
             else:
                 phases[name] = measure(bare, args, seed=args.seed + 10 * index)
     finally:
-        for group in (desk, bare):
+        for group in (worker, desk, bare):
             if group is not None:
                 group.stop()
         if not args.keep_database:
@@ -626,6 +710,13 @@ def versions(args) -> str:
     with contextlib.suppress(redis.RedisError):
         found.append(f"Redis {redis.Redis.from_url(args.redis).info('server')['redis_version']}")
     return ", ".join(found)
+
+
+def drained(d: Drain) -> str:
+    return (f"worker: {d.steps:,} stored steps applied in their calls' order, {d.tickets:,} voice tickets opened; "
+            f"a step applied p50 {d.lag_p50:.2f} s, p99 {d.lag_p99:.2f} s, max {d.lag_max:.2f} s after its webhook "
+            f"arrived; all applied {d.seconds:.1f} s after the load stopped; {d.pending} left pending, "
+            f"{d.failed} retried")
 
 
 def range_of(values: list[float], digits: int = 1) -> str:
@@ -678,8 +769,9 @@ def write_results(path: Path, args, results: list[tuple[Figures, Figures]], verd
         "- errors: non-200, no answer within 15 s, connection errors, the apology TwiML; late = sent > 10 ms after "
         "its due time (the client's lag, or the call's previous step still unanswered)",
         "",
-        "| run | side | requests | req/s | p50 ms | p99 ms | max ms | desk/bare p99 | errors | late | CPU % "
-        "(server, client, postgres, redis) | client connections per server process | PostgreSQL connections, peak |",
+        "| run | side | requests | req/s | p50 ms | p99 ms | max ms | desk/bare p99 | errors | late "
+        "| CPU % (server, client, postgres, redis, worker) | client connections per server process "
+        "| PostgreSQL connections, peak |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|",
         *rows,
         "",
@@ -693,6 +785,8 @@ def write_results(path: Path, args, results: list[tuple[Figures, Figures]], verd
                     f"p99 {range_of([b.p99 for b in bares])} ms; desk/bare p99 "
                     f"{range_of([d.p99 / b.p99 for d, b in results])}×; errors desk "
                     f"{sum(d.error_count for d in desks)}, bare {sum(b.error_count for b in bares)}")
+    for run, desk in enumerate(desks, 1):
+        text.append(f"- run {run}, {drained(desk.drain)}")
     for run, (_ok, said) in enumerate(verdicts, 1):
         text.append(f"- run {run} {said}")
     text.append(f"- verdict: target met in {met} of {len(verdicts)} run(s)")
@@ -741,6 +835,7 @@ def main() -> int:
                 f"{k} {v:.0f}" for k, v in bare.cpu.items()) + f"; connections per process desk "
                   f"{desk.connections}, bare {bare.connections}; desk's PostgreSQL connections, peak "
                   f"{desk.db_connections} (its role may hold {args.connection_limit or 'any number'})", flush=True)
+            print("  " + drained(desk.drain), flush=True)
             print(verdicts[-1][1], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

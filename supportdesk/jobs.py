@@ -35,3 +35,33 @@ def enqueue(queue: str, func_path: str, *args) -> None:
 
 def enqueue_on_commit(queue: str, func_path: str, *args) -> None:
     transaction.on_commit(lambda: enqueue(queue, func_path, *args))
+
+
+def enqueue_burst(mark: str, queue: str, func_path: str, *, mark_seconds: int = 30) -> None:
+    """Queue one job for a burst of stored work, not one per item: the first item of a burst sets ``mark``.
+
+    The job calls ``burst_started(mark)`` before it claims work, so an item stored after the claim
+    queues the next job. A lost job only delays the work until the mark expires or the schedule's
+    sweep does it. Embedded (no Redis), the job runs here and now: nothing waits in a queue.
+    """
+    if settings.REDIS_URL:
+        from django.core.cache import cache
+
+        try:
+            if not cache.add(mark, 1, timeout=mark_seconds):
+                return  # a job is waiting and will see this item
+        except Exception:  # the cache is Redis; when it is away, a job too many is harmless
+            log.warning("could not read the mark %s; queueing a job anyway", mark, exc_info=True)
+    enqueue(queue, func_path)
+
+
+def burst_started(mark: str) -> None:
+    """The burst's job is running: items stored from now on queue another one."""
+    if not settings.REDIS_URL:
+        return
+    from django.core.cache import cache
+
+    try:
+        cache.delete(mark)
+    except Exception:  # when Redis is away the mark expires by itself
+        log.warning("could not clear the mark %s", mark, exc_info=True)

@@ -31,6 +31,8 @@ def periodic_jobs() -> list[PeriodicJob]:
 
     jobs = [
         PeriodicJob("routing-tick", "apps.console.jobs.routing_tick_job", "default", 5),
+        # Calls' stored webhooks whose job was lost, and failed steps' retries (a job per burst does the rest).
+        PeriodicJob("voice-steps", "apps.voice.jobs.apply_steps_job", "default", 10),
         # Who was online, per hour: the staffing forecast compares each hour of the week with it.
         PeriodicJob("presence-history", "apps.routing.jobs.record_presence_job", "default", 60),
         PeriodicJob("sla-sweep", "apps.desk.jobs.sweep_sla_job", "sla", settings.SLA_SWEEP_INTERVAL_SECONDS),

@@ -29,12 +29,6 @@ def sid_of(params) -> str:
     return (params.get("CallSid") or "").strip()[:64]
 
 
-def peek(params) -> Call | None:
-    """The call row of a webhook that only reads it (the wait music, asked again and again): no lock."""
-    sid = sid_of(params)
-    return Call.objects.filter(sid=sid).first() if sid else None
-
-
 def call_for(params) -> Call | None:
     """The call row of a webhook (created at its first sight, whichever webhook that is); None without a CallSid."""
     sid = sid_of(params)

@@ -58,3 +58,33 @@ class Call(models.Model):
     def live(self) -> bool:
         """A person may still pick it up (or has): not voicemail, a callback or abandoned."""
         return self.state in (self.State.MENU, self.State.QUEUED, self.State.BRIDGING, self.State.BRIDGED)
+
+
+class CallStep(models.Model):
+    """A webhook of a call as it arrived, with what the desk told the caller: stored before Twilio hears the answer.
+
+    The busy webhooks (a call arriving, its language, a caller leaving the queue, status callbacks)
+    decide the caller's path from the request and the remembered configuration, store this row
+    and answer at once; the voice worker then writes the call's rows (the ticket, its clocks, the
+    offer to an agent) from the stored steps, a call's steps in the order they arrived.
+    """
+
+    sid = models.CharField(_("call SID"), max_length=64, db_index=True)
+    step = models.CharField(_("step"), max_length=16)
+    # What the desk answered, where the answer decides what follows: "queued", "voicemail", "again", ...
+    decision = models.CharField(_("decision"), max_length=16, blank=True)
+    params = models.JSONField(_("parameters"), default=dict)
+    received_at = models.DateTimeField(_("received at"))
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("call step")
+        verbose_name_plural = _("call steps")
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["id"], name="voice_callstep_pending",
+                                condition=models.Q(applied_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.sid} {self.step} {self.decision}".strip()

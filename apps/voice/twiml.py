@@ -37,17 +37,21 @@ def _in(language: str, message, **values) -> str:
         return str(message) % values if values else str(message)
 
 
-def language_menu(*, again: bool = False) -> VoiceResponse:
-    """"For English press 1 — för svenska, tryck 2": digits or speech; silence comes back to /voice/language."""
+def language_menu(*, misses: int = 0) -> VoiceResponse:
+    """"For English press 1 — för svenska, tryck 2": digits or speech; silence comes back to /voice/language.
+
+    After a miss the menu asks again, and the URL it answers to counts the misses.
+    """
     response = VoiceResponse()
+    action = f"{PATHS['language']}?misses={misses}" if misses else PATHS["language"]
     gather = response.gather(input="dtmf speech", num_digits=1, timeout=5, speech_timeout="auto",
-                             action=PATHS["language"], method="POST", language="en-US",
+                             action=action, method="POST", language="en-US",
                              hints="English, Swedish, svenska, engelska")
     for language in LANGUAGES:
-        if again:
+        if misses:
             say(gather, language, _in(language, gettext_lazy("Sorry, I did not get that.")))
         say(gather, language, _in(language, gettext_lazy("For English, press 1. For Swedish, press 2.")))
-    response.redirect(PATHS["language"], method="POST")
+    response.redirect(action, method="POST")
     return response
 
 
@@ -82,8 +86,9 @@ def spoken_time(moment: datetime, *, zone: str, language: str) -> str:
 def enqueue(*, language: str) -> VoiceResponse:
     response = VoiceResponse()
     say(response, language, _in(language, gettext_lazy("Please hold, an agent will be with you shortly.")))
+    # The hold music's URL says the language: each round of it is answered without reading the call.
     response.enqueue(f"support-{language}", action=PATHS["queue_result"], method="POST",
-                     wait_url=PATHS["wait"], wait_url_method="POST")
+                     wait_url=f"{PATHS['wait']}?language={language}", wait_url_method="POST")
     return response
 
 
@@ -106,7 +111,8 @@ def waiting(*, language: str, position: int | None, expected_seconds: int | None
 def waiting_long(*, language: str) -> VoiceResponse:
     """At the target with nobody free: voicemail, a callback, or keep waiting (silence keeps the place)."""
     response = VoiceResponse()
-    gather = response.gather(input="dtmf", num_digits=1, timeout=5, action=PATHS["wait"], method="POST")
+    gather = response.gather(input="dtmf", num_digits=1, timeout=5, action=f"{PATHS['wait']}?language={language}",
+                             method="POST")
     say(gather, language, _in(language, gettext_lazy("Sorry to keep you waiting. To leave a voicemail, press 1. "
                                         "To be called back, press 2. Or stay on the line to keep your place.")))
     response.play(settings.VOICE_HOLD_MUSIC_URL)

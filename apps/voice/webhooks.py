@@ -2,8 +2,10 @@
 
 Every request is checked against ``X-Twilio-Signature`` over the public URL Twilio called
 (``PUBLIC_BASE_URL`` + the path and query it asked for), so the check holds behind a TLS
-proxy; a bad or missing signature gets 403 and changes nothing. Each step records the call
-before it answers, in one transaction, and a failure inside still answers safe TwiML (an
+proxy; a bad or missing signature gets 403 and changes nothing. Each webhook stores what
+arrived before it answers: the busy ones (a call arriving, its language, leaving the queue,
+status) as a ``CallStep`` that the voice worker applies (``apps.voice.steps``), the others
+on the call's rows in one transaction. A failure inside still answers safe TwiML (an
 apology and voicemail), never an error page to a caller.
 """
 
@@ -20,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from apps.desk import actions
 from apps.policy.languages import Channel
 from apps.policy.services import PolicyError, availability, mailbox_for, region_for
-from apps.voice import calls, twiml
+from apps.voice import calls, steps, twiml
 from apps.voice.models import Call
 from supportdesk.readonce import read_once
 
@@ -42,31 +44,51 @@ def signed_by_twilio(request) -> bool:
         public_url(request), request.POST, signature)
 
 
-def twilio_webhook(step):
-    """A Twilio-signed POST answered with TwiML; ``step(request, now)`` runs in one transaction."""
-    @csrf_exempt
-    @wraps(step)
-    def view(request):
-        if not settings.TWILIO_ENABLED:
-            raise Http404("the phone line is off")
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not signed_by_twilio(request):
-            log.warning("refused an unsigned or wrongly signed request to %s", request.path)
-            return HttpResponseForbidden("bad signature")
-        try:
-            # One transaction; the policy's rows (region, hours, queues) read once per step.
-            with transaction.atomic(), read_once():
-                document = step(request, timezone.now())
-        except Exception:     # a caller hears an apology and can leave a message, whatever broke
-            log.exception("voice webhook %s failed for call %s", request.path, request.POST.get("CallSid"))
-            document = twiml.apology()
-        return HttpResponse(str(document), content_type="text/xml")
-    return view
+def twilio_webhook(step=None, *, stored: bool = False):
+    """A Twilio-signed POST answered with TwiML; a failure inside answers an apology and voicemail.
+
+    ``step(request, now)`` runs in one transaction with the call locked, after the call's
+    stored steps are applied (``steps.catch_up``). ``stored=True``: the step decides from the
+    request and the remembered configuration alone, stores what it decided
+    (``steps.store``) and answers; the worker applies it. The configuration (regions, hours,
+    entry points, queues) is remembered across requests until a row of it changes.
+    """
+    def decorate(step):
+        @csrf_exempt
+        @wraps(step)
+        def view(request):
+            if not settings.TWILIO_ENABLED:
+                raise Http404("the phone line is off")
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            if not signed_by_twilio(request):
+                log.warning("refused an unsigned or wrongly signed request to %s", request.path)
+                return HttpResponseForbidden("bad signature")
+            try:
+                with read_once(across_requests=True):
+                    if stored:
+                        document = step(request, timezone.now())
+                    else:
+                        with transaction.atomic():
+                            document = _with_call(step, request)
+            except Exception:     # a caller hears an apology and can leave a message, whatever broke
+                log.exception("voice webhook %s failed for call %s", request.path, request.POST.get("CallSid"))
+                document = twiml.apology()
+            return HttpResponse(str(document), content_type="text/xml")
+        return view
+    return decorate(step) if step is not None else decorate
 
 
-def _language(call: Call) -> str:
-    return call.language if call.language in DIGITS.values() else "en"
+def _with_call(step, request):
+    call = calls.call_for(request.POST)
+    if call is None:
+        return step(request, None, timezone.now())
+    steps.catch_up(call)
+    return step(request, call, timezone.now())
+
+
+def _language(call: Call | None) -> str:
+    return call.language if call is not None and call.language in DIGITS.values() else "en"
 
 
 def _choice(params) -> str | None:
@@ -79,13 +101,18 @@ def _choice(params) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
-@twilio_webhook
+def _has_sid(request) -> bool:
+    return bool(calls.sid_of(request.POST))
+
+
+@twilio_webhook(stored=True)
 def incoming(request, now):
     """A call arrives: closed hours say when we open and offer voicemail; otherwise the language menu."""
-    call = calls.call_for(request.POST)
-    if call is None:
+    if not _has_sid(request):
         return twiml.apology()
-    region = call.region or region_for(language="en")
+    steps.store(step="incoming", params=request.POST, now=now)
+    to_number = (request.POST.get("To") or "").strip()[:32]
+    region = (region_for(entry_point=to_number) if to_number else None) or region_for(language="en")
     if region is not None:
         try:
             open_now = availability(channel=Channel.VOICE, language="en", region=region, at=now)
@@ -98,45 +125,44 @@ def incoming(request, now):
     return twiml.language_menu()
 
 
-@twilio_webhook
+@twilio_webhook(stored=True)
 def choose_language(request, now):
-    """The menu's answer: a language into its queue (or voicemail when nobody can answer); a miss asks again."""
-    call = calls.call_for(request.POST)
-    if call is None:
+    """The menu's answer: a language into its queue (or voicemail when nobody can answer); a miss asks again.
+
+    The misses so far travel in the URL (``?misses=1``), so the answer needs no stored state.
+    """
+    if not _has_sid(request):
         return twiml.apology()
-    if call.state != State.MENU:        # a repeated request: the call already moved on
-        return twiml.enqueue(language=_language(call)) if call.state == State.QUEUED else twiml.empty()
     language = _choice(request.POST)
     if language is None:
-        call.menu_misses += 1
-        if call.menu_misses < 2:
-            call.save(update_fields=["menu_misses", "updated_at"])
-            return twiml.language_menu(again=True)
+        misses = (calls.integer(request.GET.get("misses")) or 0) + 1
+        if misses < 2:
+            steps.store(step="language", decision="again", params=request.POST, now=now)
+            return twiml.language_menu(misses=misses)
         language = "en"         # two misses: English
-    call.language = language
-    if calls.nobody_can_answer(language):
-        calls.to_async(call, state=State.VOICEMAIL, now=now)
+    if calls.nobody_can_answer(language, recent=True):
+        steps.store(step="language", decision="voicemail", params=request.POST, now=now, language=language)
         return twiml.voicemail(language=language, nobody=True)
-    calls.enqueue(call, now=now)
+    steps.store(step="language", decision="queued", params=request.POST, now=now, language=language)
     return twiml.enqueue(language=language)
 
 
-@twilio_webhook
+@twilio_webhook(stored=True)
 def wait(request, now):
     """Requested again and again while the caller waits: place, expected wait, and at the target the choice.
 
-    The hottest webhook of the line, so it reads the call without a lock and writes only a choice.
+    The hottest webhook of the line: Twilio sends the place and the time waited, so a round of
+    hold music reads and writes nothing; only a caller leaving the queue is stored.
     """
-    call = calls.peek(request.POST) or calls.call_for(request.POST)
-    if call is None or call.state != State.QUEUED:
-        return twiml.waiting(language=_language(call) if call else "en", position=None, expected_seconds=None)
-    language = _language(call)
+    language = request.GET.get("language") if request.GET.get("language") in DIGITS.values() else "en"
+    if not _has_sid(request):       # no call to speak of: hold music, nothing decided
+        return twiml.waiting(language=language, position=None, expected_seconds=None)
     digits = (request.POST.get("Digits") or "").strip()
-    if digits in ("1", "2"):
-        calls.leave_queue_for(call, "voicemail" if digits == "1" else "callback", now=now)
-        return twiml.leave_queue()
-    if calls.nobody_can_answer(language, recent=True):
-        calls.leave_queue_for(call, "voicemail", now=now)
+    leaving = {"1": "voicemail", "2": "callback"}.get(digits)
+    if leaving is None and calls.nobody_can_answer(language, recent=True):
+        leaving = "voicemail"
+    if leaving is not None:
+        steps.store(step="leave", decision=leaving, params=request.POST, now=now)
         return twiml.leave_queue()
     waited = calls.integer(request.POST.get("QueueTime")) or 0
     if waited >= settings.VOICE_OFFER_VOICEMAIL_SECONDS:
@@ -146,9 +172,8 @@ def wait(request, now):
 
 
 @twilio_webhook
-def queue_result(request, now):
+def queue_result(request, call, now):
     """The caller left the queue: to an agent, by hanging up (abandoned), or for voicemail or a callback."""
-    call = calls.call_for(request.POST)
     if call is None:
         return twiml.empty()
     result = (request.POST.get("QueueResult") or "").strip()
@@ -172,9 +197,8 @@ def queue_result(request, now):
 
 
 @twilio_webhook
-def voicemail(request, now):
+def voicemail(request, call, now):
     """Starts a voicemail (from closed hours or the queue), or receives the recording (``RecordingUrl``)."""
-    call = calls.call_for(request.POST)
     if call is None:
         return twiml.apology()
     if request.POST.get("RecordingUrl"):
@@ -191,17 +215,15 @@ def voicemail(request, now):
 
 
 @twilio_webhook
-def transcription(request, now):
-    call = calls.call_for(request.POST)
+def transcription(request, call, now):
     if call is not None:
         calls.store_transcription(call, request.POST, now=now)
     return twiml.empty()
 
 
 @twilio_webhook
-def dial_result(request, now):
+def dial_result(request, call, now):
     """The agent's leg ended. Completed: goodbye. Not answered (busy, no answer): the caller leaves a voicemail."""
-    call = calls.call_for(request.POST)
     if call is None:
         return twiml.empty()
     status = (request.POST.get("DialCallStatus") or "").strip()
@@ -215,9 +237,9 @@ def dial_result(request, now):
     return twiml.voicemail(language=_language(call), nobody=True)
 
 
-@twilio_webhook
+@twilio_webhook(stored=True)
 def status(request, now):
-    call = calls.call_for(request.POST)
-    if call is not None:
-        calls.record_status(call, request.POST, now=now)
+    """A status callback: stored, applied by the worker in the call's order (the duration, an abandoned call)."""
+    if _has_sid(request):
+        steps.store(step="status", params=request.POST, now=now)
     return twiml.empty()

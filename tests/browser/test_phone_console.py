@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from apps.accounts.services import make_agent
 from apps.outbox import services as outbox
+from apps.voice.jobs import apply_steps_job
 from apps.voice.models import Call
 from apps.voice.tests.standin import TwilioStandIn
 from tests.browser.conftest import desk_env, free_port, in_another_thread, serve
@@ -62,6 +63,9 @@ def test_waiting_call_is_offered_live_with_its_countdown_and_accepting_bridges_i
     assert twilio_posts(phone_desk, "/voice/incoming").status_code == 200
     queued = twilio_posts(phone_desk, "/voice/language", Digits=2)
     assert "<Enqueue" in queued.text and "support-sv" in queued.text
+    # The voice worker's part with PostgreSQL + Redis (embedded, the desk applied the steps at commit).
+    with time_machine.travel(datetime.fromisoformat(TUESDAY_MORNING), tick=False):
+        in_another_thread(apply_steps_job)
     reference = Call.objects.get(sid=CALL).ticket.reference
 
     row = page.wait_for_selector(f'#queue tr[data-ref="{reference}"]', timeout=5_000)

@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from apps.outbox import services as outbox
 from apps.routing import services as routing
+from apps.voice.jobs import apply_steps_job
 from apps.voice.tests.standin import TwilioStandIn
 
 ACCOUNT = "AC" + "1" * 32
@@ -39,22 +40,29 @@ def twilio(settings):
 
 
 class Caller:
-    """Twilio's side of a call: signed webhook requests exactly as Twilio signs them."""
+    """Twilio's side of a call: signed webhook requests exactly as Twilio signs them.
+
+    After each request the voice worker's job applies the stored steps, as the worker does
+    within moments in production (``apply=False`` leaves them pending).
+    """
 
     def __init__(self, client, sid: str = "CA" + "a" * 32, number: str = CALLER, line: str = SWEDISH_LINE):
         self.client, self.sid, self.number, self.line = client, sid, number, line
 
-    def post(self, path: str, public: str = PUBLIC, signature: str | None = None, **params):
+    def post(self, path: str, public: str = PUBLIC, signature: str | None = None, apply: bool = True, **params):
         data = {"CallSid": self.sid, "AccountSid": ACCOUNT, "From": self.number, "To": self.line,
                 "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01"}
         data.update({key: str(value) for key, value in params.items()})
         data = {key: value for key, value in data.items() if value != "None"}
         if signature is None:
             signature = RequestValidator(TOKEN).compute_signature(public + path, data)
-        return self.client.post(path, data, HTTP_X_TWILIO_SIGNATURE=signature)
+        response = self.client.post(path, data, HTTP_X_TWILIO_SIGNATURE=signature)
+        if apply:
+            apply_steps_job()
+        return response
 
-    def twiml(self, path: str, **params) -> ET.Element:
-        response = self.post(path, **params)
+    def twiml(self, path: str, apply: bool = True, **params) -> ET.Element:
+        response = self.post(path, apply=apply, **params)
         assert response.status_code == 200, response.content
         assert response["Content-Type"].startswith("text/xml")
         return ET.fromstring(response.content)

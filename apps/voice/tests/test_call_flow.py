@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from apps.desk import actions
 from apps.outbox import services as outbox
@@ -12,8 +13,9 @@ from apps.routing import services as routing
 from apps.routing.models import Offer
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Message, Ticket, TicketEvent
-from apps.voice.models import Call
-from apps.voice.tests.conftest import CALLER, CLOSED, said
+from apps.voice.models import Call, CallStep
+from apps.voice.tests.conftest import CALLER, CLOSED, Caller, said
+from conftest import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +52,7 @@ def test_answered_call_incoming_language_wait_bridged_completed(caller, swedish_
 
     queued = caller.twiml("/voice/language", Digits=2)
     enqueue = queued.find("Enqueue")
-    assert enqueue.text == "support-sv" and enqueue.get("waitUrl") == "/voice/wait"
+    assert enqueue.text == "support-sv" and enqueue.get("waitUrl") == "/voice/wait?language=sv"
     assert enqueue.get("action") == "/voice/queue-result"
     call.refresh_from_db()
     ticket = call.ticket
@@ -62,7 +64,7 @@ def test_answered_call_incoming_language_wait_bridged_completed(caller, swedish_
     assert offer.agent == swedish_agent
 
     for position, waited in ((1, 5), (1, 25), (1, 45)):
-        hold = caller.twiml("/voice/wait", QueuePosition=position, QueueTime=waited, AvgQueueTime=60)
+        hold = caller.twiml(enqueue.get("waitUrl"), QueuePosition=position, QueueTime=waited, AvgQueueTime=60)
         assert "nummer 1 i kön" in said(hold) and hold.find("Play") is not None
 
     open_hours.shift(timedelta(seconds=50))
@@ -170,14 +172,14 @@ def test_at_three_minutes_the_caller_may_leave_a_voicemail_and_the_target_is_bre
     caller.twiml("/voice/incoming")
     caller.twiml("/voice/language", Digits=1)
     ticket = Call.objects.get(sid=caller.sid).ticket
-    early = caller.twiml("/voice/wait", QueuePosition=1, QueueTime=170, AvgQueueTime=0)
+    early = caller.twiml("/voice/wait?language=en", QueuePosition=1, QueueTime=170, AvgQueueTime=0)
     assert early.find("Gather") is None
     open_hours.shift(timedelta(seconds=185))
     routing.heartbeat(user=english_agent)      # still online, busy elsewhere: nobody took the call
-    offered = caller.twiml("/voice/wait", QueuePosition=1, QueueTime=185)
+    offered = caller.twiml("/voice/wait?language=en", QueuePosition=1, QueueTime=185)
     assert "To leave a voicemail, press 1" in said(offered)
-    assert offered.find("Gather").get("action") == "/voice/wait"
-    assert caller.twiml("/voice/wait", QueuePosition=1, QueueTime=190, Digits=1).find("Leave") is not None
+    assert offered.find("Gather").get("action") == "/voice/wait?language=en"
+    assert caller.twiml("/voice/wait?language=en", QueuePosition=1, QueueTime=190, Digits=1).find("Leave") is not None
     voicemail = caller.twiml("/voice/queue-result", QueueResult="leave", QueueTime=190)
     assert voicemail.find("Record").get("transcribe") == "true"      # English voicemail is transcribed
     answer = target(ticket)
@@ -190,7 +192,7 @@ def test_at_three_minutes_the_caller_may_leave_a_voicemail_and_the_target_is_bre
 def test_a_callback_asked_for_in_the_queue(caller, swedish_agent, regions, queues, open_hours):
     caller.twiml("/voice/incoming")
     caller.twiml("/voice/language", Digits=2)
-    caller.twiml("/voice/wait", QueuePosition=1, QueueTime=181, Digits=2)
+    caller.twiml("/voice/wait?language=sv", QueuePosition=1, QueueTime=181, Digits=2)
     promise = caller.twiml("/voice/queue-result", QueueResult="leave", QueueTime=182)
     assert "ringer upp dig" in said(promise) and promise.find("Hangup") is not None
     call = Call.objects.get(sid=caller.sid)
@@ -220,3 +222,31 @@ def test_agent_who_does_not_pick_up_sends_the_caller_to_voicemail(caller, swedis
     assert missed.find("Record") is not None
     assert Call.objects.get(sid=caller.sid).state == Call.State.VOICEMAIL
     assert "agent_missed" in call_events(ticket)
+
+
+def test_the_queue_result_applies_the_calls_stored_steps_first(caller, swedish_agent, regions, queues, open_hours):
+    """The worker has not reached this call yet: the queue's report applies its steps, in order, then itself."""
+    caller.twiml("/voice/incoming", apply=False)
+    caller.twiml("/voice/language", Digits=2, apply=False)
+    caller.twiml("/voice/wait?language=sv", QueuePosition=1, QueueTime=181, Digits=2, apply=False)
+    assert not Call.objects.exists()
+    promise = caller.twiml("/voice/queue-result", QueueResult="leave", QueueTime=182, apply=False)
+    assert "ringer upp dig" in said(promise)
+    call = Call.objects.get(sid=caller.sid)
+    assert (call.state, call.leaving_for, call.language) == (Call.State.CALLBACK, "callback", "sv")
+    assert call_events(call.ticket) == ["queued", "callback"]
+    assert not CallStep.objects.filter(applied_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)       # the worker's job is queued on commit
+def test_stored_steps_reach_the_worker_through_its_queue(client, swedish_agent, regions, queues, redis_queues):
+    caller = Caller(client)
+    caller.twiml("/voice/incoming", apply=False)
+    caller.twiml("/voice/language", Digits=2, apply=False)
+    if settings.REDIS_URL:      # stored and queued: nothing of the call is written until the worker runs
+        assert not Call.objects.exists() and CallStep.objects.filter(applied_at__isnull=True).count() == 2
+        run_worker("default")
+    # embedded: the job ran in process as each answer was committed
+    call = Call.objects.get(sid=caller.sid)
+    assert call.state == Call.State.QUEUED and call.ticket.language == "sv"
+    assert Offer.objects.get(ticket=call.ticket).agent == swedish_agent

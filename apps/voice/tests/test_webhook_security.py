@@ -3,8 +3,9 @@
 import pytest
 from twilio.request_validator import RequestValidator
 
-from apps.voice import calls
-from apps.voice.models import Call
+from apps.voice import calls, steps
+from apps.voice.jobs import apply_steps_job
+from apps.voice.models import Call, CallStep
 from apps.voice.tests.conftest import PUBLIC, TOKEN, Caller, said
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,10 @@ def test_wrong_digits_and_garbage_speech_reprompt_then_english(caller, swedish_a
     caller.twiml("/voice/incoming")
     again = caller.twiml("/voice/language", Digits=7)
     assert "did not get that" in said(again) and again.find("Gather") is not None
-    english = caller.twiml("/voice/language", SpeechResult="asdf qwerty", Confidence="0.2")
+    # The menu asks again at a URL that counts the miss (the answer reads no stored state).
+    assert again.find("Gather").get("action") == again.find("Redirect").text == "/voice/language?misses=1"
+    assert Call.objects.get(sid=caller.sid).menu_misses == 1
+    english = caller.twiml("/voice/language?misses=1", SpeechResult="asdf qwerty", Confidence="0.2")
     # English after two misses: nobody serves English on the phone here, so a voicemail in English.
     assert english.find("Record") is not None
     assert Call.objects.get(sid=caller.sid).language == "en"
@@ -83,6 +87,7 @@ def test_unknown_number_and_missing_parameters_are_safe(client, regions, queues,
     no_sid = Caller(client, sid="")
     assert no_sid.twiml("/voice/incoming").find("Record") is not None      # apology and voicemail
     assert no_sid.twiml("/voice/wait").find("Play") is not None
+    assert no_sid.twiml("/voice/wait?language=xx").find("Play") is not None       # a language it does not know
 
 
 def test_a_failure_inside_a_webhook_answers_an_apology_not_an_error(caller, swedish_agent, regions, queues,
@@ -92,8 +97,50 @@ def test_a_failure_inside_a_webhook_answers_an_apology_not_an_error(caller, swed
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(calls, "enqueue", broken)
+    monkeypatch.setattr(calls, "nobody_can_answer", broken)
     apology = caller.twiml("/voice/language", Digits=2)
     assert "something went wrong" in said(apology) and apology.find("Record").get("action") == "/voice/voicemail"
-    # The call row survived the failed step (its own transaction rolled back, not the earlier ones).
+    # The call row survived the failed step (nothing of it was stored; the earlier step was).
     assert Call.objects.get(sid=caller.sid).state == Call.State.MENU
+    assert not CallStep.objects.filter(step="language").exists()
+    monkeypatch.setattr(steps, "catch_up", broken)        # inside a webhook that locks the call
+    assert "something went wrong" in said(caller.twiml("/voice/queue-result", QueueResult="hangup"))
+
+
+def test_a_step_the_worker_cannot_apply_is_retried_and_holds_back_the_calls_later_steps(
+        caller, swedish_agent, regions, queues, monkeypatch):
+    caller.twiml("/voice/incoming")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(calls, "enqueue", broken)
+        assert caller.twiml("/voice/language", Digits=2).find("Enqueue") is not None   # the caller is queued
+        caller.twiml("/voice/status", CallStatus="completed", CallDuration=8, SequenceNumber=3)
+        failed = CallStep.objects.get(step="language")
+        assert failed.applied_at is None and failed.attempts >= 1 and "database went away" in failed.error
+        # The status waits behind it, so the call's steps are applied in their order.
+        assert CallStep.objects.get(step="status").applied_at is None
+        assert Call.objects.get(sid=caller.sid).twilio_status == ""
+    apply_steps_job()            # the schedule's sweep retries it: now it applies, then the status
+    call = Call.objects.get(sid=caller.sid)
+    assert call.state == Call.State.ABANDONED and call.twilio_status == "completed" and call.ticket is not None
+    assert not CallStep.objects.filter(applied_at__isnull=True).exists()
+
+
+def test_a_step_that_always_fails_is_given_up_after_five_tries_and_the_call_goes_on(
+        caller, swedish_agent, regions, queues, monkeypatch):
+    caller.twiml("/voice/incoming")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(calls, "enqueue", broken)
+    caller.twiml("/voice/language", Digits=2, apply=False)
+    caller.twiml("/voice/status", CallStatus="completed", CallDuration=8, SequenceNumber=3, apply=False)
+    for _sweep in range(steps.MAX_ATTEMPTS):
+        apply_steps_job()
+    given_up = CallStep.objects.get(step="language")
+    assert given_up.attempts == steps.MAX_ATTEMPTS and given_up.applied_at is not None and "a bug" in given_up.error
+    assert Call.objects.get(sid=caller.sid).twilio_status == "completed"

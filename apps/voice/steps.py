@@ -1,0 +1,105 @@
+"""A call's stored webhooks, applied in the order they arrived: the busy ones are answered first, written after.
+
+A webhook that decides the caller's path from its request alone (a call arriving, the
+language chosen, leaving the queue, a status callback) stores a ``CallStep`` and answers;
+the voice worker applies the steps here: the call row, then through ``calls`` the ticket,
+its clocks and the offer to an agent. A webhook that needs the call's state (the queue's
+result, a voicemail) first applies what is pending for its call (``catch_up``), under the
+call's lock, which the worker takes too, so a step is applied once and in its call's order.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.voice import calls
+from apps.voice.models import Call, CallStep
+from supportdesk.jobs import burst_started, enqueue_burst
+from supportdesk.readonce import read_once
+
+log = logging.getLogger(__name__)
+State = Call.State
+QUEUED_MARK = "voice:steps-queued"
+BATCH = 200
+MAX_ATTEMPTS = 5
+
+
+def store(*, step: str, params, decision: str = "", now: datetime, **chosen) -> None:
+    """Keep a webhook as it arrived (``chosen``: what the answer settled, e.g. the language) for the worker."""
+    data = {key: value for key, value in params.items()}
+    data.update(chosen)
+    CallStep.objects.create(sid=calls.sid_of(params), step=step, decision=decision, params=data, received_at=now)
+    transaction.on_commit(lambda: enqueue_burst(QUEUED_MARK, "default", "apps.voice.jobs.apply_steps_job"))
+
+
+def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
+    """Apply the stored steps of up to ``limit`` pending ones' calls; returns how many steps were applied.
+
+    A step that failed before waits for a ``retry`` round (the schedule's sweep), so a broken
+    step is tried once per sweep, not in a tight loop.
+    """
+    burst_started(QUEUED_MARK)
+    pending = CallStep.objects.filter(applied_at__isnull=True)
+    if not retry:
+        pending = pending.filter(attempts=0)
+    pending = pending.order_by("pk").values_list("sid", "params")[:limit]
+    first_params = {}
+    for sid, params in pending:                 # each call once, in the order its first step arrived
+        first_params.setdefault(sid, params)
+    applied = 0
+    for params in first_params.values():
+        with transaction.atomic(), read_once(across_requests=True):
+            applied += catch_up(calls.call_for(params))
+    return applied
+
+
+def catch_up(call: Call) -> int:
+    """Apply the call's pending steps in order (the caller holds the call's lock); returns how many."""
+    done = 0
+    for step in CallStep.objects.filter(sid=call.sid, applied_at__isnull=True).order_by("pk"):
+        try:
+            with transaction.atomic():
+                _apply(call, step)
+        except Exception as error:      # kept for another try; the call's later steps wait behind it
+            log.exception("voice step %s (%s) of call %s failed", step.pk, step.step, call.sid)
+            step.attempts += 1
+            step.error = repr(error)[:2000]
+            if step.attempts < MAX_ATTEMPTS:
+                step.save(update_fields=["attempts", "error"])
+                call.refresh_from_db()
+                return done
+            step.applied_at = timezone.now()        # given up: recorded with its error, the call goes on
+            step.save(update_fields=["attempts", "error", "applied_at"])
+            call.refresh_from_db()
+            continue
+        step.applied_at = timezone.now()
+        step.save(update_fields=["applied_at"])
+        done += 1
+    return done
+
+
+def _apply(call: Call, step: CallStep) -> None:
+    params, now = step.params, step.received_at
+    if step.step == "language":
+        _apply_language(call, step, now=now)
+    elif step.step == "leave":
+        calls.leave_queue_for(call, step.decision, now=now)
+    elif step.step == "status":
+        calls.record_status(call, params, now=now)
+    # "incoming" only makes the call row, which ``call_for`` did.
+
+
+def _apply_language(call: Call, step: CallStep, *, now: datetime) -> None:
+    if call.state != State.MENU:        # a repeated request: the call already moved on
+        return
+    if step.decision == "again":
+        call.menu_misses += 1
+        call.save(update_fields=["menu_misses", "updated_at"])
+        return
+    call.language = step.params.get("language") or "en"
+    if step.decision == "voicemail":
+        calls.to_async(call, state=State.VOICEMAIL, now=now)
+    else:
+        calls.enqueue(call, now=now)
