@@ -309,7 +309,13 @@ def live_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
 
 def record_call(*, ticket: Ticket, data: dict, at: datetime | None = None) -> None:
     """A step of the ticket's phone call (queued, bridged, voicemail, abandoned, completed) for history and reports."""
-    tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.CALL, actor=Actor(label="phone"), data=data, at=at)
+    record_calls([(ticket, data, at)])
+
+
+def record_calls(steps: list[tuple[Ticket, dict, datetime | None]]) -> None:
+    """``record_call`` for many calls, ``(ticket, data, at)`` each, in one statement."""
+    tickets.log_events([tickets.new_event(ticket=ticket, kind=TicketEvent.Kind.CALL, actor=Actor(label="phone"),
+                                          data=data, at=at) for ticket, data, at in steps])
 
 
 def record_chat(*, ticket: Ticket, data: vocabulary.Chat, user=None) -> None:

@@ -482,6 +482,24 @@ def add_attachments(items: list[tuple[Message, str, str, bytes]]) -> list[Attach
     return attachments
 
 
+def contacts_for_phones(callers: list[tuple[str, str, object]]) -> dict[str, Contact]:
+    """``find_or_create_contact`` for many callers, ``(phone, language, region)`` each, in two statements.
+
+    One contact per number: the first with it, or a new one (with the first caller's language and
+    region) written with the others.
+    """
+    numbers = {phone for phone, _language, _region in callers if phone}
+    found: dict[str, Contact] = {}
+    for contact in Contact.objects.filter(phone__in=numbers).order_by("pk"):
+        found.setdefault(contact.phone, contact)
+    fresh: dict[str, Contact] = {}
+    for phone, language, region in callers:
+        if phone and phone not in found and phone not in fresh:
+            fresh[phone] = new_contact(phone=phone, language=language, region=region)
+    Contact.objects.bulk_create(fresh.values())
+    return {**found, **fresh}
+
+
 def contacts_by_email(emails: set[str]) -> dict[str, Contact]:
     """The first contact of each address, by upper-cased address (one query), as ``find_or_create_contact`` finds it."""
     found: dict[str, Contact] = {}

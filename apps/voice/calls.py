@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.names import display_name
@@ -19,6 +20,7 @@ from apps.policy.services import region_for
 from apps.routing import services as routing
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
+from apps.tickets.services import NewTicket
 from apps.voice.models import Call
 
 State = Call.State
@@ -32,46 +34,87 @@ def sid_of(params) -> str:
 def call_for(params) -> Call | None:
     """The call row of a webhook (created at its first sight, whichever webhook that is); None without a CallSid."""
     sid = sid_of(params)
-    if not sid:
-        return None
-    call = Call.objects.select_for_update().filter(sid=sid).first()
-    if call is None:
-        to_number = (params.get("To") or "").strip()[:32]
-        # A concurrent first webhook of the same call may insert it too: ignored, then both lock the one row.
-        Call.objects.bulk_create([Call(sid=sid, from_number=(params.get("From") or "").strip()[:32],
-                                       to_number=to_number,
-                                       region=region_for(entry_point=to_number) if to_number else None)],
-                                 ignore_conflicts=True)
-        call = Call.objects.select_for_update().get(sid=sid)
-    return call
+    return lock_calls([params]).get(sid) if sid else None
+
+
+def lock_calls(params_list) -> dict[str, Call]:
+    """The calls of these webhooks' parameters, locked, by CallSid (each made at its first sight).
+
+    A concurrent first webhook of the same call may insert it too: ignored, then both lock the
+    one row. Rows are locked in CallSid order, so two batches never wait on each other in a circle.
+    """
+    first: dict[str, object] = {}
+    for params in params_list:
+        if sid := sid_of(params):
+            first.setdefault(sid, params)
+    if not first:
+        return {}
+    rows = Call.objects.select_for_update(of=("self",)).select_related("region").order_by("sid")
+    locked = {call.sid: call for call in rows.filter(sid__in=first)}
+    missing = [_new_call(sid, params) for sid, params in sorted(first.items()) if sid not in locked]
+    if missing:
+        Call.objects.bulk_create(missing, ignore_conflicts=True)
+        locked.update((call.sid, call) for call in rows.filter(sid__in=[call.sid for call in missing]))
+    return dict(sorted(locked.items()))
+
+
+def _new_call(sid: str, params) -> Call:
+    to_number = (params.get("To") or "").strip()[:32]
+    return Call(sid=sid, from_number=(params.get("From") or "").strip()[:32], to_number=to_number,
+                region=region_for(entry_point=to_number) if to_number else None)
 
 
 def ensure_ticket(call: Call, *, now: datetime, waiting: bool) -> Ticket:
     """The call's ticket, opened once (``external_ref`` is the CallSid); ``waiting`` starts the answer clock now."""
     if call.ticket_id:
         return call.ticket
-    language = call.language or "en"
-    caller = call.from_number or _("unknown number")
-    contact = tickets.find_or_create_contact(phone=call.from_number, language=language, region=call.region)
-    ticket = actions.open_ticket(
-        channel=Channel.VOICE, contact=contact, external_ref=call.sid, external_id=call.sid,
-        subject=_("Call from %(number)s") % {"number": caller}, language=language, region=call.region,
-        body=_("Phone call from %(caller)s to %(number)s.") % {"caller": caller, "number": call.to_number or "?"},
-        received_at=call.created_at, waiting_since=now if waiting else None)
-    call.ticket = ticket
+    contact = tickets.find_or_create_contact(phone=call.from_number, language=call.language or "en",
+                                             region=call.region)
+    call.ticket = actions.open_ticket(contact=contact, **_ticket_fields(call, now=now, waiting=waiting))
     call.save(update_fields=["ticket", "updated_at"])
-    return ticket
+    return call.ticket
+
+
+def _ticket_fields(call: Call, *, now: datetime, waiting: bool) -> dict:
+    caller = call.from_number or _("unknown number")
+    return {"channel": Channel.VOICE, "external_ref": call.sid, "external_id": call.sid,
+            "subject": _("Call from %(number)s") % {"number": caller}, "language": call.language or "en",
+            "region": call.region, "received_at": call.created_at, "waiting_since": now if waiting else None,
+            "body": _("Phone call from %(caller)s to %(number)s.") % {"caller": caller,
+                                                                     "number": call.to_number or "?"}}
 
 
 def enqueue(call: Call, *, now: datetime) -> Ticket:
     """The caller chose a language and somebody can answer: into the queue, offered like a chat."""
-    if call.state == State.MENU:
-        call.state, call.queued_at = State.QUEUED, now
-        call.save(update_fields=["state", "queued_at", "language", "menu_misses", "updated_at"])
-        ticket = ensure_ticket(call, now=now, waiting=True)
-        actions.record_call(ticket=ticket, data={"event": "queued", "language": call.language}, at=now)
-        return ticket
+    enqueue_many([(call, call.language, now)])
     return call.ticket
+
+
+def enqueue_many(entries: list[tuple[Call, str, datetime]]) -> None:
+    """Callers in the menu who chose a language, ``(call, language, when)`` each: into their queues together.
+
+    Their tickets are opened in one go (``actions.open_tickets``: clocks started, each offered to an agent).
+    """
+    entries = [(call, language, now) for call, language, now in entries if call.state == State.MENU]
+    if not entries:
+        return
+    changed = timezone.now()
+    for call, language, now in entries:
+        call.state, call.queued_at, call.language, call.updated_at = State.QUEUED, now, language, changed
+    Call.objects.bulk_update([call for call, _language, _now in entries],
+                             ["state", "queued_at", "language", "menu_misses", "updated_at"])
+    needing = [(call, now) for call, _language, now in entries if not call.ticket_id]
+    if needing:
+        contacts = tickets.contacts_for_phones([(call.from_number, call.language, call.region)
+                                                for call, _now in needing])
+        requests = [NewTicket(contact=contacts.get(call.from_number) or tickets.find_or_create_contact(
+            language=call.language, region=call.region), **_ticket_fields(call, now=now, waiting=True))
+                    for call, now in needing]
+        for (call, _now), opened in zip(needing, actions.open_tickets(requests), strict=True):
+            call.ticket = opened.ticket
+        Call.objects.bulk_update([call for call, _now in needing], ["ticket"])
+    actions.record_calls([(call.ticket, {"event": "queued", "language": call.language}, now)
+                          for call, _language, now in entries])
 
 
 # How many agents can answer each language, remembered for a moment by the wait music, which asks on

@@ -35,49 +35,72 @@ def store(*, step: str, params, decision: str = "", now: datetime, **chosen) -> 
 
 
 def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
-    """Apply the stored steps of up to ``limit`` pending ones' calls; returns how many steps were applied.
+    """Apply the stored steps of up to ``limit`` pending ones' calls, in one transaction; returns how many.
 
-    A step that failed before waits for a ``retry`` round (the schedule's sweep), so a broken
-    step is tried once per sweep, not in a tight loop.
+    Callers who entered a queue are put there together, their tickets opened in one go; then
+    each call's steps are applied in order. A step that failed before waits for a ``retry``
+    round (the schedule's sweep), so a broken step is tried once per sweep, not in a tight loop.
     """
     burst_started(QUEUED_MARK)
     pending = CallStep.objects.filter(applied_at__isnull=True)
     if not retry:
         pending = pending.filter(attempts=0)
-    pending = pending.order_by("pk").values_list("sid", "params")[:limit]
-    first_params = {}
-    for sid, params in pending:                 # each call once, in the order its first step arrived
-        first_params.setdefault(sid, params)
-    applied = 0
-    for params in first_params.values():
-        with transaction.atomic(), read_once(across_requests=True):
-            applied += catch_up(calls.call_for(params))
-    return applied
+    first_params = [params for _sid, params in pending.order_by("pk").values_list("sid", "params")[:limit]]
+    if not first_params:
+        return 0
+    with transaction.atomic(), read_once(across_requests=True):
+        held = calls.lock_calls(first_params)
+        steps_of: dict[str, list[CallStep]] = {sid: [] for sid in held}
+        for step in CallStep.objects.filter(sid__in=held, applied_at__isnull=True).order_by("pk"):
+            steps_of[step.sid].append(step)
+        _queue_together(held, steps_of)
+        return sum(catch_up(call, steps_of[sid]) for sid, call in held.items())
 
 
-def catch_up(call: Call) -> int:
+def _queue_together(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) -> None:
+    """The batch's callers entering a queue, all at once (each call's own steps then find it done).
+
+    If that fails, each call's steps are applied one by one instead, where a failure stays that call's.
+    """
+    entering = []
+    for sid, call in held.items():
+        chosen = next((step for step in steps_of[sid] if step.step == "language" and step.decision != "again"), None)
+        if chosen is not None and chosen.decision == "queued" and call.state == State.MENU:
+            entering.append((call, chosen.params.get("language") or "en", chosen.received_at))
+    if not entering:
+        return
+    try:
+        with transaction.atomic():
+            calls.enqueue_many(entering)
+    except Exception:
+        log.exception("could not queue %d calls together: one by one instead", len(entering))
+        for call, _language, _now in entering:
+            call.refresh_from_db()
+
+
+def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
     """Apply the call's pending steps in order (the caller holds the call's lock); returns how many."""
-    done = 0
-    for step in CallStep.objects.filter(sid=call.sid, applied_at__isnull=True).order_by("pk"):
+    if pending is None:
+        pending = list(CallStep.objects.filter(sid=call.sid, applied_at__isnull=True).order_by("pk"))
+    applied = []
+    for step in pending:
         try:
             with transaction.atomic():
                 _apply(call, step)
         except Exception as error:      # kept for another try; the call's later steps wait behind it
             log.exception("voice step %s (%s) of call %s failed", step.pk, step.step, call.sid)
+            call.refresh_from_db()
             step.attempts += 1
             step.error = repr(error)[:2000]
             if step.attempts < MAX_ATTEMPTS:
                 step.save(update_fields=["attempts", "error"])
-                call.refresh_from_db()
-                return done
+                break
             step.applied_at = timezone.now()        # given up: recorded with its error, the call goes on
             step.save(update_fields=["attempts", "error", "applied_at"])
-            call.refresh_from_db()
             continue
-        step.applied_at = timezone.now()
-        step.save(update_fields=["applied_at"])
-        done += 1
-    return done
+        applied.append(step.pk)
+    CallStep.objects.filter(pk__in=applied).update(applied_at=timezone.now())
+    return len(applied)
 
 
 def _apply(call: Call, step: CallStep) -> None:
@@ -92,11 +115,11 @@ def _apply(call: Call, step: CallStep) -> None:
 
 
 def _apply_language(call: Call, step: CallStep, *, now: datetime) -> None:
-    if call.state != State.MENU:        # a repeated request: the call already moved on
-        return
     if step.decision == "again":
         call.menu_misses += 1
         call.save(update_fields=["menu_misses", "updated_at"])
+        return
+    if call.state != State.MENU:        # a repeated request, or queued with the batch: the call already moved on
         return
     call.language = step.params.get("language") or "en"
     if step.decision == "voicemail":

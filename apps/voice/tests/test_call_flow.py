@@ -13,6 +13,7 @@ from apps.routing import services as routing
 from apps.routing.models import Offer
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Message, Ticket, TicketEvent
+from apps.voice.jobs import apply_steps_job
 from apps.voice.models import Call, CallStep
 from apps.voice.tests.conftest import CALLER, CLOSED, Caller, said
 from conftest import run_worker
@@ -250,3 +251,26 @@ def test_stored_steps_reach_the_worker_through_its_queue(client, swedish_agent, 
     call = Call.objects.get(sid=caller.sid)
     assert call.state == Call.State.QUEUED and call.ticket.language == "sv"
     assert Offer.objects.get(ticket=call.ticket).agent == swedish_agent
+
+
+def test_callers_entering_the_queue_together_are_queued_in_one_batch(client, swedish_agent, regions, queues,
+                                                                      open_hours, django_assert_max_num_queries):
+    """Ten callers the worker finds at once: one batch opens ten tickets, each clock from its own choice."""
+    callers = [Caller(client, sid=f"CA{n:032d}", number="+46701111111" if n < 2 else f"+4670222{n:04d}")
+               for n in range(10)]
+    for caller in callers:
+        caller.twiml("/voice/incoming", apply=False)
+        open_hours.shift(timedelta(seconds=1))
+        caller.twiml("/voice/language", Digits=2, apply=False)
+    with django_assert_max_num_queries(200):       # one by one it took about 45 queries a call
+        assert apply_steps_job() == 20
+    queued = {call.sid: call for call in Call.objects.select_related("ticket__contact")}
+    assert {call.state for call in queued.values()} == {Call.State.QUEUED}
+    assert Ticket.objects.count() == 10 and len({call.ticket.contact_id for call in queued.values()}) == 9
+    for caller in callers:
+        call = queued[caller.sid]
+        answer = target(call.ticket)
+        assert answer.started_at == call.queued_at == CallStep.objects.get(sid=caller.sid, step="language").received_at
+        assert answer.due_at - answer.started_at == timedelta(minutes=3)
+        assert call_events(call.ticket) == ["queued"]
+    assert Offer.objects.filter(status=Offer.Status.PENDING).count() >= 1

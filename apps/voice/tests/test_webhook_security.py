@@ -115,7 +115,7 @@ def test_a_step_the_worker_cannot_apply_is_retried_and_holds_back_the_calls_late
         raise RuntimeError("database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(calls, "enqueue", broken)
+        patch.setattr(calls, "enqueue_many", broken)
         assert caller.twiml("/voice/language", Digits=2).find("Enqueue") is not None   # the caller is queued
         caller.twiml("/voice/status", CallStatus="completed", CallDuration=8, SequenceNumber=3)
         failed = CallStep.objects.get(step="language")
@@ -136,7 +136,7 @@ def test_a_step_that_always_fails_is_given_up_after_five_tries_and_the_call_goes
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(calls, "enqueue", broken)
+    monkeypatch.setattr(calls, "enqueue_many", broken)
     caller.twiml("/voice/language", Digits=2, apply=False)
     caller.twiml("/voice/status", CallStatus="completed", CallDuration=8, SequenceNumber=3, apply=False)
     for _sweep in range(steps.MAX_ATTEMPTS):
