@@ -344,19 +344,21 @@ def call_flow(rng: random.Random, validator) -> list[Request]:
                                      ("/voice/language", {"Digits": digits, "msg": "Gather End"})]
     kind = rng.random()
     waits = 3 if kind < 0.8 else 2
-    wait = f"/voice/wait?language={'sv' if digits == '2' else 'en'}"      # the Enqueue's waitUrl
+    language = "sv" if digits == "2" else "en"
+    wait = f"/voice/wait?language={language}"                  # the Enqueue's waitUrl
+    queue_result = f"/voice/queue-result?language={language}"  # the Enqueue's action
     steps += [(wait, {**queued, "QueueTime": str(5 + 20 * n)}) for n in range(waits)]
     if kind < 0.5:                          # queued, then the caller was gone (no queue report)
         pass
     elif kind < 0.8:                        # hung up in the queue
-        steps.append(("/voice/queue-result", {"QueueSid": queue_sid, "QueueResult": "hangup", "QueueTime": "50"}))
+        steps.append((queue_result, {"QueueSid": queue_sid, "QueueResult": "hangup", "QueueTime": "50"}))
     else:                                   # pressed 1 for voicemail while waiting
         recording = sid(rng, "RE")
         steps += [(wait, {**queued, "QueueTime": "45", "Digits": "1", "msg": "Gather End"}),
-                  ("/voice/queue-result", {"QueueSid": queue_sid, "QueueResult": "leave", "QueueTime": "46"}),
-                  ("/voice/voicemail", {"RecordingSid": recording, "RecordingDuration": str(rng.randint(5, 90)),
-                                        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/"
-                                                        f"Recordings/{recording}", "Digits": "#"})]
+                  (queue_result, {"QueueSid": queue_sid, "QueueResult": "leave", "QueueTime": "46"}),
+                  (f"/voice/voicemail?language={language}", {
+                      "RecordingSid": recording, "RecordingDuration": str(rng.randint(5, 90)), "Digits": "#",
+                      "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{recording}"})]
         if digits == "1":
             steps.append(("/voice/transcription", {
                 "RecordingSid": recording, "TranscriptionSid": sid(rng, "TR"), "TranscriptionStatus": "completed",

@@ -24,6 +24,8 @@ from apps.tickets.services import NewTicket
 from apps.voice.models import Call
 
 State = Call.State
+QUEUE_ANSWERED = ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged")
+QUEUE_FAILED = ("queue-full", "error", "system-error")
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
@@ -152,6 +154,36 @@ def to_async(call: Call, *, state: str, now: datetime) -> Ticket:
     actions.record_call(ticket=ticket, data=data, at=now)
     actions.live_to_async(ticket=ticket, at=now, reason="phone")
     return ticket
+
+
+def language_of(sid: str) -> str:
+    """The language a call chose, read without a lock (an answer's fallback when its URL does not say)."""
+    return Call.objects.filter(sid=sid).values_list("language", flat=True).first() or "" if sid else ""
+
+
+def queue_result(call: Call, params, *, now: datetime) -> None:
+    """The queue's report on how the caller left it: answered, abandoned, or off to a callback or voicemail."""
+    result = (params.get("QueueResult") or "").strip()
+    waited = integer(params.get("QueueTime"))
+    if call.queue_seconds is None and waited is not None:
+        call.queue_seconds = waited
+    if result in QUEUE_ANSWERED:
+        answered(call, queue_seconds=waited, now=now)
+    elif result == "hangup":
+        to_async(call, state=State.ABANDONED, now=now)
+    elif result == "leave" and call.leaving_for == "callback":
+        to_async(call, state=State.CALLBACK, now=now)
+    elif result == "leave" or result in QUEUE_FAILED or call.state == State.QUEUED:
+        to_async(call, state=State.VOICEMAIL, now=now)
+
+
+def start_voicemail(call: Call, *, chosen_language: str, now: datetime) -> None:
+    """The caller is recording a voicemail (from closed hours, the queue or an apology): async work from now."""
+    if chosen_language and call.state == State.MENU:
+        call.language = chosen_language
+    if call.state in (State.MENU, State.QUEUED):
+        call.language = call.language or "en"
+        to_async(call, state=State.VOICEMAIL, now=now)
 
 
 def answered(call: Call, *, queue_seconds: int | None, now: datetime) -> None:

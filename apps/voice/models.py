@@ -63,8 +63,8 @@ class Call(models.Model):
 class CallStep(models.Model):
     """A webhook of a call as it arrived, with what the desk told the caller: stored before Twilio hears the answer.
 
-    The busy webhooks (a call arriving, its language, a caller leaving the queue, status callbacks)
-    decide the caller's path from the request and the remembered configuration, store this row
+    The webhooks (all but the agent's leg ending) decide the caller's path from the request,
+    the remembered configuration and the call's earlier steps, store this row
     and answer at once; the voice worker then writes the call's rows (the ticket, its clocks, the
     offer to an agent) from the stored steps, a call's steps in the order they arrived.
     """

@@ -1,11 +1,12 @@
 """A call's stored webhooks, applied in the order they arrived: the busy ones are answered first, written after.
 
-A webhook that decides the caller's path from its request alone (a call arriving, the
-language chosen, leaving the queue, a status callback) stores a ``CallStep`` and answers;
-the voice worker applies the steps here: the call row, then through ``calls`` the ticket,
-its clocks and the offer to an agent. A webhook that needs the call's state (the queue's
-result, a voicemail) first applies what is pending for its call (``catch_up``), under the
-call's lock, which the worker takes too, so a step is applied once and in its call's order.
+Every webhook that can decide the caller's path from its request (a call arriving, the
+language chosen, leaving the queue, the queue's result, a voicemail and its transcription,
+a status callback) stores a ``CallStep`` and answers; the voice worker applies the steps
+here: the call row, then through ``calls`` the ticket, its clocks and the offer to an agent.
+A webhook that needs the call's state (an agent's leg ending) first applies what is pending
+for its call (``catch_up``), under the call's lock, which the worker takes too, so a step is
+applied once and in its call's order.
 """
 
 import logging
@@ -32,6 +33,12 @@ def store(*, step: str, params, decision: str = "", now: datetime, **chosen) -> 
     data.update(chosen)
     CallStep.objects.create(sid=calls.sid_of(params), step=step, decision=decision, params=data, received_at=now)
     transaction.on_commit(lambda: enqueue_burst(QUEUED_MARK, "default", "apps.voice.jobs.apply_steps_job"))
+
+
+def leaving_for(sid: str) -> str:
+    """Where the caller asked to go when they left the queue ("voicemail", "callback"), from their stored step."""
+    return (CallStep.objects.filter(sid=sid, step="leave").order_by("-pk")
+            .values_list("decision", flat=True).first() or "")
 
 
 def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
@@ -109,6 +116,14 @@ def _apply(call: Call, step: CallStep) -> None:
         _apply_language(call, step, now=now)
     elif step.step == "leave":
         calls.leave_queue_for(call, step.decision, now=now)
+    elif step.step == "queue-result":
+        calls.queue_result(call, params, now=now)
+    elif step.step == "voicemail" and step.decision == "recording":
+        calls.store_recording(call, params, now=now)
+    elif step.step == "voicemail":
+        calls.start_voicemail(call, chosen_language=params.get("chosen_language") or "", now=now)
+    elif step.step == "transcription":
+        calls.store_transcription(call, params, now=now)
     elif step.step == "status":
         calls.record_status(call, params, now=now)
     # "incoming" only makes the call row, which ``call_for`` did.

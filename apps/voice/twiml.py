@@ -87,7 +87,7 @@ def enqueue(*, language: str) -> VoiceResponse:
     response = VoiceResponse()
     say(response, language, _in(language, gettext_lazy("Please hold, an agent will be with you shortly.")))
     # The hold music's URL says the language: each round of it is answered without reading the call.
-    response.enqueue(f"support-{language}", action=PATHS["queue_result"], method="POST",
+    response.enqueue(f"support-{language}", action=f"{PATHS['queue_result']}?language={language}", method="POST",
                      wait_url=f"{PATHS['wait']}?language={language}", wait_url_method="POST")
     return response
 
@@ -133,8 +133,8 @@ def voicemail(*, language: str, nobody: bool = False) -> VoiceResponse:
     say(response, language, _in(language, gettext_lazy("Please leave your message and your name after the tone. "
                                           "Press the pound key when you are done.")))
     options = {"transcribe": True, "transcribe_callback": PATHS["transcription"]} if language == "en" else {}
-    response.record(action=PATHS["voicemail"], method="POST", max_length=VOICEMAIL_MAX_SECONDS, finish_on_key="#",
-                    play_beep=True, **options)
+    response.record(action=f"{PATHS['voicemail']}?language={language}", method="POST",
+                    max_length=VOICEMAIL_MAX_SECONDS, finish_on_key="#", play_beep=True, **options)
     say(response, language, _in(language, gettext_lazy("We did not receive a message. Goodbye.")))
     response.hangup()
     return response

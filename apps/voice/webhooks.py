@@ -3,9 +3,9 @@
 Every request is checked against ``X-Twilio-Signature`` over the public URL Twilio called
 (``PUBLIC_BASE_URL`` + the path and query it asked for), so the check holds behind a TLS
 proxy; a bad or missing signature gets 403 and changes nothing. Each webhook stores what
-arrived before it answers: the busy ones (a call arriving, its language, leaving the queue,
-status) as a ``CallStep`` that the voice worker applies (``apps.voice.steps``), the others
-on the call's rows in one transaction. A failure inside still answers safe TwiML (an
+arrived before it answers: all but one as a ``CallStep`` that the voice worker applies
+(``apps.voice.steps``); the agent's leg ending (``dial-result``) on the call's rows in one
+transaction, as its answer depends on the call's state. A failure inside still answers safe TwiML (an
 apology and voicemail), never an error page to a caller.
 """
 
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 State = Call.State
 DIGITS = {"1": "en", "2": "sv"}
 SPOKEN = {"en": ("english", "engelska", "one"), "sv": ("swedish", "svenska", "swedish", "two", "svensk")}
-QUEUE_ANSWERED = ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged")
-QUEUE_FAILED = ("queue-full", "error", "system-error")
 
 
 def public_url(request) -> str:
@@ -171,53 +169,52 @@ def wait(request, now):
                          expected_seconds=calls.integer(request.POST.get("AvgQueueTime")))
 
 
-@twilio_webhook
-def queue_result(request, call, now):
-    """The caller left the queue: to an agent, by hanging up (abandoned), or for voicemail or a callback."""
-    if call is None:
+def _answer_language(request) -> str:
+    """The caller's language for an answer: the URL's (the desk's own TwiML puts it there), else the call's."""
+    language = request.GET.get("language")
+    if language in DIGITS.values():
+        return language
+    return calls.language_of(calls.sid_of(request.POST)) or "en"
+
+
+@twilio_webhook(stored=True)
+def queue_result(request, now):
+    """The caller left the queue: to an agent, by hanging up (abandoned), or for voicemail or a callback.
+
+    The answer needs only the request and where the caller asked to go (their stored ``leave``
+    step); the worker applies the result to the call.
+    """
+    if not _has_sid(request):
         return twiml.empty()
     result = (request.POST.get("QueueResult") or "").strip()
-    waited = calls.integer(request.POST.get("QueueTime"))
-    language = _language(call)
-    if call.queue_seconds is None and waited is not None:
-        call.queue_seconds = waited
-    if result in QUEUE_ANSWERED:
-        calls.answered(call, queue_seconds=waited, now=now)
-        return twiml.empty()
-    if result == "hangup":
-        calls.to_async(call, state=State.ABANDONED, now=now)
-        return twiml.empty()
-    if result == "leave" and call.leaving_for == "callback":
-        calls.to_async(call, state=State.CALLBACK, now=now)
-        return twiml.callback_promised(language=language, number=call.from_number)
-    if result == "leave" or result in QUEUE_FAILED or call.state == State.QUEUED:
-        calls.to_async(call, state=State.VOICEMAIL, now=now)
-        return twiml.voicemail(language=language)
+    steps.store(step="queue-result", decision=result[:16], params=request.POST, now=now)
+    if result == "leave":
+        if steps.leaving_for(calls.sid_of(request.POST)) == "callback":
+            return twiml.callback_promised(language=_answer_language(request),
+                                           number=(request.POST.get("From") or "").strip()[:32])
+        return twiml.voicemail(language=_answer_language(request))
+    if result in calls.QUEUE_FAILED:
+        return twiml.voicemail(language=_answer_language(request))
     return twiml.empty()
 
 
-@twilio_webhook
-def voicemail(request, call, now):
+@twilio_webhook(stored=True)
+def voicemail(request, now):
     """Starts a voicemail (from closed hours or the queue), or receives the recording (``RecordingUrl``)."""
-    if call is None:
+    if not _has_sid(request):
         return twiml.apology()
     if request.POST.get("RecordingUrl"):
-        calls.store_recording(call, request.POST, now=now)
-        return twiml.thanks_for_message(language=_language(call))
-    chosen = DIGITS.get((request.POST.get("Digits") or "").strip())
-    if chosen and call.state == State.MENU:
-        call.language = chosen
-    language = _language(call)
-    if call.state in (State.MENU, State.QUEUED):
-        call.language = language
-        calls.to_async(call, state=State.VOICEMAIL, now=now)
-    return twiml.voicemail(language=language)
+        steps.store(step="voicemail", decision="recording", params=request.POST, now=now)
+        return twiml.thanks_for_message(language=_answer_language(request))
+    language = DIGITS.get((request.POST.get("Digits") or "").strip())
+    steps.store(step="voicemail", decision="start", params=request.POST, now=now, chosen_language=language or "")
+    return twiml.voicemail(language=language or _answer_language(request))
 
 
-@twilio_webhook
-def transcription(request, call, now):
-    if call is not None:
-        calls.store_transcription(call, request.POST, now=now)
+@twilio_webhook(stored=True)
+def transcription(request, now):
+    if _has_sid(request):
+        steps.store(step="transcription", params=request.POST, now=now)
     return twiml.empty()
 
 

@@ -54,7 +54,7 @@ def test_answered_call_incoming_language_wait_bridged_completed(caller, swedish_
     queued = caller.twiml("/voice/language", Digits=2)
     enqueue = queued.find("Enqueue")
     assert enqueue.text == "support-sv" and enqueue.get("waitUrl") == "/voice/wait?language=sv"
-    assert enqueue.get("action") == "/voice/queue-result"
+    assert enqueue.get("action") == "/voice/queue-result?language=sv"
     call.refresh_from_db()
     ticket = call.ticket
     assert (ticket.channel, ticket.language, ticket.status, ticket.contact.phone) == ("voice", "sv", "new", CALLER)
@@ -225,18 +225,51 @@ def test_agent_who_does_not_pick_up_sends_the_caller_to_voicemail(caller, swedis
     assert "agent_missed" in call_events(ticket)
 
 
-def test_the_queue_result_applies_the_calls_stored_steps_first(caller, swedish_agent, regions, queues, open_hours):
-    """The worker has not reached this call yet: the queue's report applies its steps, in order, then itself."""
+def test_the_queue_result_is_answered_before_the_worker_reaches_the_call(caller, swedish_agent, regions, queues,
+                                                                        open_hours):
+    """The answer comes from the request and the caller's stored choice; the worker applies the steps in order."""
     caller.twiml("/voice/incoming", apply=False)
     caller.twiml("/voice/language", Digits=2, apply=False)
     caller.twiml("/voice/wait?language=sv", QueuePosition=1, QueueTime=181, Digits=2, apply=False)
+    promise = caller.twiml("/voice/queue-result?language=sv", QueueResult="leave", QueueTime=182, apply=False)
+    assert "ringer upp dig" in said(promise) and "4 6 7 0 1 2 3 4 5 6 7" in said(promise)
     assert not Call.objects.exists()
-    promise = caller.twiml("/voice/queue-result", QueueResult="leave", QueueTime=182, apply=False)
-    assert "ringer upp dig" in said(promise)
+    apply_steps_job()
     call = Call.objects.get(sid=caller.sid)
     assert (call.state, call.leaving_for, call.language) == (Call.State.CALLBACK, "callback", "sv")
     assert call_events(call.ticket) == ["queued", "callback"]
     assert not CallStep.objects.filter(applied_at__isnull=True).exists()
+
+
+def test_a_voicemail_from_the_queue_is_answered_at_once_and_filed_by_the_worker_in_order(
+        caller, swedish_agent, regions, queues, open_hours):
+    caller.twiml("/voice/incoming", apply=False)
+    queued = caller.twiml("/voice/language", Digits=2, apply=False)
+    wait, result = queued.find("Enqueue").get("waitUrl"), queued.find("Enqueue").get("action")
+    caller.twiml(wait, QueuePosition=1, QueueTime=40, Digits=1, apply=False)
+    record = caller.twiml(result, QueueResult="leave", QueueTime=41, apply=False)
+    assert record.find("Record").get("transcribe") is None       # Swedish: kept as audio
+    thanks = caller.twiml(record.find("Record").get("action"), RecordingUrl="https://api.twilio.com/x/Recordings/RE7",
+                          RecordingSid="RE7", RecordingDuration=12, apply=False)
+    assert "Tack" in said(thanks) and thanks.find("Hangup") is not None
+    caller.twiml(result, QueueResult="leave", QueueTime=41, apply=False)       # Twilio repeats the report
+    assert not Call.objects.exists()
+    apply_steps_job()
+    call = Call.objects.get(sid=caller.sid)
+    assert (call.state, call.language, call.queue_seconds, call.recording_sid) == (
+        Call.State.VOICEMAIL, "sv", 41, "RE7")
+    assert call_events(call.ticket) == ["queued", "voicemail"]
+    assert call.ticket.messages.filter(external_id="RE7").count() == 1
+    assert target(call.ticket).not_applicable_at is not None       # left before three minutes
+
+
+def test_a_failed_queue_answers_a_voicemail_in_the_callers_language(caller, swedish_agent, regions, queues,
+                                                                     open_hours):
+    caller.twiml("/voice/incoming")
+    caller.twiml("/voice/language", Digits=2)
+    record = caller.twiml("/voice/queue-result?language=sv", QueueResult="queue-full", QueueTime=0)
+    assert record.find("Record").get("action") == "/voice/voicemail?language=sv"
+    assert Call.objects.get(sid=caller.sid).state == Call.State.VOICEMAIL
 
 
 @pytest.mark.django_db(transaction=True)       # the worker's job is queued on commit

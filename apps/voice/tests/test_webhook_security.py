@@ -104,7 +104,7 @@ def test_a_failure_inside_a_webhook_answers_an_apology_not_an_error(caller, swed
     assert Call.objects.get(sid=caller.sid).state == Call.State.MENU
     assert not CallStep.objects.filter(step="language").exists()
     monkeypatch.setattr(steps, "catch_up", broken)        # inside a webhook that locks the call
-    assert "something went wrong" in said(caller.twiml("/voice/queue-result", QueueResult="hangup"))
+    assert "something went wrong" in said(caller.twiml("/voice/dial-result", DialCallStatus="no-answer"))
 
 
 def test_a_step_the_worker_cannot_apply_is_retried_and_holds_back_the_calls_later_steps(
