@@ -731,7 +731,7 @@
       "padding:12px 12px 12px 16px}" +
       "h2{margin:0;font-size:16px;font-weight:650}.x{background:none;border:0;color:#fff;font-size:24px;line-height:1;" +
       "width:32px;height:32px;border-radius:8px;cursor:pointer}.x:hover{background:rgba(255,255,255,.15)}" +
-      ".stack{display:flex;flex-direction:column;gap:10px;padding:14px 16px;overflow:auto}" +
+      ".stack{display:flex;flex-direction:column;gap:10px;padding:14px 16px;overflow:auto}.stack>p{margin:0}" +
       "label{display:flex;flex-direction:column;gap:3px}label>span{font-size:13px;font-weight:600;color:var(--sd-ink)}" +
       "input,select,textarea{padding:8px 10px;border:1px solid var(--sd-field);border-radius:8px;width:100%;color:var(--sd-ink);" +
       "background:#fff}textarea{resize:vertical}" +
