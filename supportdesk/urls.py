@@ -3,6 +3,7 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import Http404
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
@@ -14,6 +15,15 @@ from supportdesk.api import api
 
 admin.site.login_form = AdminSignInForm
 handler404 = "supportdesk.api_errors.not_found"
+
+
+class FaviconView(RedirectView):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links: the desk's icon, not a 404."""
+
+    permanent = False       # the icon may move (a hashed static name): no redirect cached for good
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("desk/favicon.svg")
 
 
 class SignInView(auth_views.LoginView):
@@ -39,6 +49,7 @@ django_rq_urls = (get_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=man
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/login/", SignInView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -704,36 +704,69 @@
   window.addEventListener("online", function () { retry = 0; connect(); });
 
   function CSS() {
-    return ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,sans-serif;font-size:15px}" +
-      ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:12px 18px;border:0;border-radius:24px;" +
-      "background:#1f5faa;color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3)}" +
-      ".panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:min(370px,calc(100vw - 40px));" +
-      "max-height:min(600px,calc(100vh - 100px));display:flex;flex-direction:column;background:#fff;color:#1a1a1a;" +
-      "border-radius:10px;box-shadow:0 4px 24px rgba(0,0,0,.3);overflow:hidden}.panel[hidden]{display:none}" +
-      "header{display:flex;align-items:center;justify-content:space-between;background:#1f5faa;color:#fff;padding:8px 12px}" +
-      "h2{margin:0;font-size:16px}.x{background:none;border:0;color:#fff;font-size:22px;cursor:pointer}" +
-      ".stack{display:flex;flex-direction:column;gap:8px;padding:12px;overflow:auto}label{display:flex;flex-direction:column;gap:2px}" +
-      "input,select,textarea{padding:6px;border:1px solid #888;border-radius:4px;width:100%}" +
-      ".primary{background:#1f5faa;color:#fff;border:0;border-radius:4px;padding:8px 12px;cursor:pointer}" +
-      ".link{background:none;border:0;color:#1f5faa;text-decoration:underline;cursor:pointer;padding:4px}" +
-      ":focus-visible{outline:3px solid #f5a623;outline-offset:1px}" +
-      ".status{margin:0;padding:0 12px;color:#8a1f11;min-height:0}.status:empty{display:none}" +
-      ".notice{background:#fff6dd;padding:8px;border-radius:4px;margin:0}" +
-      ".agent,.queue,.typing{margin:4px 12px;color:#444}.typing:empty,.queue:empty{display:none}" +
-      ".log{list-style:none;margin:0;padding:8px 12px;overflow:auto;flex:1;min-height:160px}" +
-      ".msg{margin:6px 0;padding:6px 8px;border-radius:8px;max-width:85%;display:flex;flex-direction:column}" +
-      ".msg.visitor{margin-left:auto;background:#e3edf9}.msg.agent{background:#f0f0f0}" +
-      ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:#555}.state:empty{display:none}" +
-      ".sys{text-align:center;font-size:13px;color:#555}.composer{display:flex;gap:6px;padding:8px 12px;flex-wrap:wrap}" +
-      ".composer textarea{flex:1}.file{font-size:12px}.clip{vertical-align:-2px;margin-right:3px}.actions{display:flex;justify-content:space-between;padding:0 8px 8px}" +
-      ".thanks,.checking{padding:12px}.checking{color:#444;margin:0}a{color:#1f5faa}" +
+    /* The desk's design tokens (static/desk/desk.css), repeated here: the host page's CSS, and its
+       variables, stay outside the shadow root. Text colours are at least 4.5:1 on their background. */
+    var chat = "data:image/svg+xml," + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" ' +
+      'fill="none" stroke="#fff" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M21 12a8 8 0 0 1-11.6 ' +
+      '7.1L4 20.5l1.4-4.6A8 8 0 1 1 21 12z"/></svg>');
+    return ":host{all:initial;--sd-brand:#2454c8;--sd-brand-strong:#1c44a8;--sd-ink:#1b2230;--sd-muted:#556070;" +
+      "--sd-line:#dde2ea;--sd-field:#8a94a6;--sd-soft:#eef3fd;--sd-grey:#f1f3f7;--sd-warn:#fff4d6;" +
+      "--sd-font:system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,'Noto Sans','PingFang SC','Hiragino Sans'," +
+      "'Microsoft YaHei','Yu Gothic UI','Noto Sans CJK SC','Noto Sans CJK JP',sans-serif}" +
+      ".panel:lang(ja){--sd-font:system-ui,-apple-system,'Hiragino Sans','Hiragino Kaku Gothic ProN','Yu Gothic UI',Meiryo," +
+      "'Noto Sans CJK JP','Noto Sans JP','Segoe UI',Roboto,Arial,sans-serif}" +
+      ".panel:lang(zh){--sd-font:system-ui,-apple-system,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC','Noto Sans SC'," +
+      "'Segoe UI',Roboto,Arial,sans-serif}" +
+      "*{box-sizing:border-box;font-family:var(--sd-font);font-size:15px;line-height:1.45}" +
+      ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:inline-flex;align-items:center;gap:8px;" +
+      "max-width:calc(100vw - 40px);padding:12px 20px 12px 16px;border:0;border-radius:999px;background:var(--sd-brand);color:#fff;" +
+      "font-weight:600;cursor:pointer;box-shadow:0 6px 20px rgba(16,24,40,.28)}" +
+      ".launcher::before{content:'';flex:none;width:20px;height:20px;background:url(\"" + chat + "\") center/contain no-repeat}" +
+      ".launcher:hover{background:var(--sd-brand-strong)}" +
+      ".panel{position:fixed;right:20px;bottom:84px;z-index:2147483000;width:min(380px,calc(100vw - 40px));" +
+      "max-height:min(620px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;color:var(--sd-ink);" +
+      "border:1px solid var(--sd-line);border-radius:14px;box-shadow:0 12px 40px rgba(16,24,40,.25);overflow:hidden}" +
+      ".panel[hidden]{display:none}" +
+      "header{display:flex;align-items:center;justify-content:space-between;gap:8px;background:var(--sd-brand);color:#fff;" +
+      "padding:12px 12px 12px 16px}" +
+      "h2{margin:0;font-size:16px;font-weight:650}.x{background:none;border:0;color:#fff;font-size:24px;line-height:1;" +
+      "width:32px;height:32px;border-radius:8px;cursor:pointer}.x:hover{background:rgba(255,255,255,.15)}" +
+      ".stack{display:flex;flex-direction:column;gap:10px;padding:14px 16px;overflow:auto}.stack>p{margin:0}" +
+      "label{display:flex;flex-direction:column;gap:3px}label>span{font-size:13px;font-weight:600;color:var(--sd-ink)}" +
+      "input,select,textarea{padding:8px 10px;border:1px solid var(--sd-field);border-radius:8px;width:100%;color:var(--sd-ink);" +
+      "background:#fff}textarea{resize:vertical}" +
+      ".primary{background:var(--sd-brand);color:#fff;border:0;border-radius:8px;padding:9px 14px;font-weight:600;cursor:pointer}" +
+      ".primary:hover{background:var(--sd-brand-strong)}" +
+      ".link{background:none;border:0;color:var(--sd-brand);text-decoration:underline;cursor:pointer;padding:4px;font-size:13px}" +
+      ":focus-visible{outline:3px solid var(--sd-brand);outline-offset:2px}" +
+      "input:focus-visible,select:focus-visible,textarea:focus-visible{outline-offset:0;border-color:var(--sd-brand)}" +
+      ".launcher:focus-visible,header :focus-visible{outline-color:#ffc94d}" +
+      ".status{margin:0;padding:8px 16px 0;color:#a3241a;min-height:0}.status:empty{display:none}" +
+      ".notice{background:var(--sd-warn);border:1px solid #f1d98c;padding:10px 12px;border-radius:8px;margin:0}" +
+      "p.agent,.queue,.typing{margin:8px 16px 0;color:var(--sd-muted);font-size:13px}p.agent{font-weight:600;color:var(--sd-ink)}" +
+      ".typing:empty,.queue:empty{display:none}" +
+      ".log{list-style:none;margin:0;padding:10px 16px;overflow:auto;flex:1;min-height:160px;display:flex;flex-direction:column;gap:8px}" +
+      ".msg{margin:0;padding:8px 12px;border-radius:14px;max-width:85%;display:flex;flex-direction:column;gap:2px}" +
+      ".msg.visitor{margin-left:auto;background:var(--sd-brand);color:#fff;border-bottom-right-radius:4px}" +
+      ".msg.visitor .who,.msg.visitor .state{color:#e8eeff}.msg.visitor a{color:#fff}" +
+      ".msg.agent{background:var(--sd-grey);border-bottom-left-radius:4px}" +
+      ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:var(--sd-muted)}.who{font-weight:600}" +
+      ".state:empty{display:none}" +
+      ".sys{text-align:center;font-size:13px;color:var(--sd-muted)}" +
+      ".composer{display:flex;gap:8px;padding:10px 16px;flex-wrap:wrap;border-top:1px solid var(--sd-line)}" +
+      ".composer textarea{flex:1;min-width:0}.file{font-size:12px}.composer .file{flex:1 1 100%;border:0;padding:0}" +
+      ".clip{vertical-align:-2px;margin-right:3px}" +
+      ".actions{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px;padding:0 12px 10px}" +
+      ".thanks,.checking{padding:14px 16px;margin:0}.checking{color:var(--sd-muted)}a{color:var(--sd-brand)}" +
       // An element the script hides stays hidden, whatever display its class gives it.
       "[hidden]{display:none!important}" +
       // The thread is what scrolls: the rating form and buttons under it keep their height.
       ".panel>*:not(.log){flex-shrink:0}.panel textarea[name=comment]{min-height:3.5em;resize:vertical}" +
       // On a short screen the whole panel scrolls rather than cutting off what is under the thread.
-      ".panel{overflow-y:auto}.offer{margin:4px 12px;padding:8px;border-radius:4px;background:#fff6dd;display:flex;" +
-      "flex-direction:column;gap:6px}.offer p{margin:0}.after{border-top:1px solid #ddd}.after .stack{padding:0}" +
+      ".panel{overflow-y:auto}.offer{margin:8px 16px 0;padding:10px 12px;border-radius:8px;background:var(--sd-warn);" +
+      "border:1px solid #f1d98c;display:flex;flex-direction:column;gap:8px}.offer p{margin:0}" +
+      ".after{border-top:1px solid var(--sd-line)}.after .stack{padding:0}.after .thanks{padding:0}" +
+      ".question{margin:0;font-weight:600}" +
       ".after .actions{justify-content:flex-start;gap:8px;padding:0}.after .actions button{min-width:6em}";
   }
 

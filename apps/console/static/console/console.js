@@ -215,7 +215,7 @@
     cell("language").textContent = S.languages[t.language] || t.language;
     cell("subject").textContent = t.subject || S.noSubject;
     cell("status").textContent = S.statuses[t.status] || t.status; cell("assignee").textContent = t.assignee || "—";
-    row.dataset.received = t.received_at; row.dataset.channel = t.channel;
+    row.dataset.received = t.received_at; row.dataset.channel = t.channel; row.dataset.status = t.status;
     row.dataset.assigned = t.assignee ? "1" : "";
     cell("sla").dataset.sla = JSON.stringify(t.sla);
     row.dataset.due = nextDue(t.sla);
@@ -292,6 +292,7 @@
   function updateTicketPage(frame) {
     var t = frame.ticket;
     document.getElementById("ticket-status").textContent = S.statuses[t.status] || t.status;
+    document.getElementById("ticket-status").dataset.status = t.status;     // its badge colour (console.css)
     document.getElementById("ticket-assignee").textContent = t.assignee || "—";
     var list = document.getElementById("sla");
     list.innerHTML = "";
