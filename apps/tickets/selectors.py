@@ -11,7 +11,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, 
 from apps.policy.languages import Language
 from apps.tickets import search
 from apps.tickets.access import visible
-from apps.tickets.models import Attachment, Message, Ticket
+from apps.tickets.models import Attachment, Contact, Message, Ticket
 
 
 def ticket_detail_queryset() -> QuerySet[Ticket]:
@@ -113,3 +113,22 @@ def jira_key_of(ticket: Ticket) -> str | None:
     """The owner's Jira issue key, once the ticket has been forwarded."""
     link = getattr(ticket, "jira_link", None)
     return getattr(link, "issue_key", None) or None
+
+
+def contact_for(*, contact_id: int, user) -> Contact | None:
+    """The person, if ``user`` may see at least one of their tickets; otherwise they do not exist for ``user``."""
+    if not visible(Ticket.objects.filter(contact_id=contact_id), user=user).exists():
+        return None
+    return Contact.objects.select_related("region").filter(pk=contact_id).first()
+
+
+def contact_tickets(*, contact: Contact, user) -> QuerySet[Ticket]:
+    """Every ticket, chat, call and email of ``contact`` that ``user`` may see (the access rule), newest first."""
+    return (visible(Ticket.objects.filter(contact=contact), user=user)
+            .select_related("assignee__agent_profile", "merged_into").order_by("-received_at", "-pk"))
+
+
+def merge_targets(ticket: Ticket, *, user) -> QuerySet[Ticket]:
+    """The person's other open tickets ``user`` may act on: where ``ticket`` may be merged."""
+    return (contact_tickets(contact=ticket.contact, user=user).exclude(pk=ticket.pk)
+            .exclude(status__in=RESOLVED).filter(merged_into__isnull=True))
