@@ -316,6 +316,34 @@ def post_transfer(request, reference):
 
 @require_POST
 @agent_required
+def post_merge(request, reference):
+    """Merge this ticket into another open ticket of the same person; the survivor's page follows."""
+    ticket = _ticket_for(request, reference)
+    into = selectors.ticket_view(reference=request.POST.get("into", "").strip().upper())
+    try:
+        if into is None or not access.can_act_on(request.user, into):
+            raise tickets.TicketError(_("Choose another ticket of this person to merge into."))
+        survivor = actions.merge_tickets(ticket=ticket, into=into, user=request.user)
+    except tickets.TicketError as error:
+        messages.error(request, str(error))
+        return redirect("console:ticket", reference=ticket.reference)
+    messages.success(request, _("%(merged)s is merged into %(survivor)s.") % {
+        "merged": ticket.reference, "survivor": survivor.reference})
+    return redirect("console:ticket", reference=survivor.reference)
+
+
+@agent_required
+def contact_detail(request, contact_id):
+    """A person and every ticket of theirs the agent may open; a person with none of those is not found."""
+    contact = ticket_selectors.contact_for(contact_id=contact_id, user=request.user)
+    if contact is None:
+        raise Http404(contact_id)
+    return render(request, "console/contact.html", {
+        "contact": contact, "tickets": ticket_selectors.contact_tickets(contact=contact, user=request.user)})
+
+
+@require_POST
+@agent_required
 def post_presence(request):
     try:
         routing.set_presence(user=request.user, presence=request.POST.get("presence", ""))
