@@ -82,14 +82,14 @@ def similar_resolved(ticket: Ticket, *, user, limit: int = 5) -> list[Ticket]:
 
     Searched on the subject and the first message the user wrote (``search.similar_to``: a few
     distinctive words, any of which matches), so the agent triaging ``ticket`` sees how the
-    same question was triaged before.
+    same question was triaged before. A ticket merged into another was not resolved: it is left out.
     """
     first = ticket.messages.filter(direction=Message.Direction.INBOUND).order_by("created_at", "pk").first()
     query = search.similar_to(ticket.subject, first.body_text if first else "")
     if not query:
         return []
     tickets = (visible(Ticket.objects.select_related("extension"), user=user)
-               .filter(status__in=RESOLVED).exclude(pk=ticket.pk))
+               .filter(status__in=RESOLVED, merged_into__isnull=True).exclude(pk=ticket.pk))
     found = search.ranked(tickets, query, languages=list(Language.values)).annotate(
         same_language=Case(When(language=ticket.language, then=Value(1)), default=Value(0),
                            output_field=IntegerField()))

@@ -17,7 +17,7 @@ from apps.reports import selectors as reports
 from apps.sla.models import SlaTarget
 from apps.tickets import services as tickets
 from apps.tickets.models import Contact, Message, Ticket, TicketEvent
-from apps.tickets.selectors import ticket_list
+from apps.tickets.selectors import similar_resolved, ticket_list
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)     # a Tuesday
 User = get_user_model()
@@ -199,3 +199,11 @@ def test_reports_and_worklists_count_a_merged_pair_once(pair, agent):
     assert decided() == before // 2 and breached() == {second.reference}
     assert worklists.counts(user=agent)["queue"] == queued - 1
     assert worklists.counts(user=agent)["resolved"] == 0     # closed by the merge, yet not work done twice
+
+
+def test_a_merged_ticket_is_no_similar_resolved_ticket(contact, pair, agent):
+    first, second = pair
+    actions.merge_tickets(ticket=first, into=second, user=agent)
+    third = opened(contact, "e", 3, body="Exporten kraschar")
+    Ticket.objects.filter(pk=second.pk).update(status=Ticket.Status.RESOLVED)
+    assert [t.pk for t in similar_resolved(third, user=agent)] == [second.pk]     # closed by the merge, not resolved
