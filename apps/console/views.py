@@ -21,7 +21,7 @@ from apps.accounts.models import AgentProfile
 from apps.console import bulk, exports, selectors, worklists
 from apps.console import services as console
 from apps.console.forms import ProfileForm, SavedSearchForm, TicketSearchForm
-from apps.console.history import CHAT_TEXTS, RATINGS, SLA_OUTCOMES
+from apps.console.history import CHAT_TEXTS, MERGED_TEXTS, RATINGS, SLA_OUTCOMES
 from apps.desk import actions
 from apps.owners.models import Extension
 from apps.routing import services as routing
@@ -78,6 +78,7 @@ def _strings() -> dict:
         "slaOutcomes": {code: str(label) for code, label in SLA_OUTCOMES.items()},
         "chat": {**{code: str(text) for code, text in CHAT_TEXTS.items()},
                  "ratings": {code: str(label) for code, label in RATINGS.items()}},
+        "merged": {code: str(text) for code, text in MERGED_TEXTS.items()},
     }
 
 
