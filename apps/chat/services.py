@@ -633,6 +633,11 @@ def live_while(ticket) -> bool:
     return not Conversation.objects.filter(ticket=ticket, ended_by=MOVED_TO_EMAIL).exists()
 
 
+def in_progress(ticket) -> bool:
+    """The channel registry's test: the visitor's chat has not ended (waiting, or with an agent)."""
+    return Conversation.objects.filter(ticket=ticket).exclude(state=Conversation.State.ENDED).exists()
+
+
 def agent_joined(*, conversation_id, user) -> Conversation | None:
     """The assignee opened the chat: the visitor learns the agent's name."""
     from apps.chat import events

@@ -30,7 +30,20 @@ def event_detail(event: TicketEvent) -> str:
         return _call_detail(details)
     if isinstance(details, vocabulary.Chat):
         return chat_detail(details)
+    if isinstance(details, vocabulary.Merged):
+        return merged_detail(details)
     return ""
+
+
+MERGED_TEXTS = {
+    "into": _("merged into %(ticket)s, where its messages now are"),
+    "from": _("%(ticket)s was merged into this ticket; its messages are in this thread"),
+}
+
+
+def merged_detail(details: vocabulary.Merged) -> str:
+    text = MERGED_TEXTS.get(details.event)
+    return str(text % {"ticket": details.ticket or "—"}) if text else ""
 
 
 # The chat's own history lines, in the reader's language (the console's script has the same).

@@ -14,6 +14,7 @@ urlpatterns = [
     path("search/tickets.csv", views.search_export, name="search_export"),
     path("search/saved/", views.post_saved_search, name="save_search"),
     path("search/saved/<int:saved_id>/delete/", views.delete_saved_search, name="delete_saved_search"),
+    path("contacts/<int:contact_id>/", views.contact_detail, name="contact"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket"),
     path("tickets/<str:reference>/attachments/<int:attachment_id>/", views.download_attachment, name="attachment"),
     path("tickets/<str:reference>/reply/", views.post_reply, name="reply"),
@@ -21,4 +22,5 @@ urlpatterns = [
     path("tickets/<str:reference>/triage/", views.post_triage, name="triage"),
     path("tickets/<str:reference>/take/", views.post_take, name="take"),
     path("tickets/<str:reference>/transfer/", views.post_transfer, name="transfer"),
+    path("tickets/<str:reference>/merge/", views.post_merge, name="merge"),
 ]

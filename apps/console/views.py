@@ -21,7 +21,7 @@ from apps.accounts.models import AgentProfile
 from apps.console import bulk, exports, selectors, worklists
 from apps.console import services as console
 from apps.console.forms import ProfileForm, SavedSearchForm, TicketSearchForm
-from apps.console.history import CHAT_TEXTS, RATINGS, SLA_OUTCOMES
+from apps.console.history import CHAT_TEXTS, MERGED_TEXTS, RATINGS, SLA_OUTCOMES
 from apps.desk import actions
 from apps.owners.models import Extension
 from apps.routing import services as routing
@@ -78,6 +78,7 @@ def _strings() -> dict:
         "slaOutcomes": {code: str(label) for code, label in SLA_OUTCOMES.items()},
         "chat": {**{code: str(text) for code, text in CHAT_TEXTS.items()},
                  "ratings": {code: str(label) for code, label in RATINGS.items()}},
+        "merged": {code: str(text) for code, text in MERGED_TEXTS.items()},
     }
 
 
@@ -312,6 +313,34 @@ def post_transfer(request, reference):
     to_queue = Queue.objects.filter(pk=request.POST.get("queue") or None).first()
     return _act(request, reference, lambda t: actions.transfer_ticket(
         ticket=t, user=request.user, to_agent=to_agent, to_queue=to_queue))
+
+
+@require_POST
+@agent_required
+def post_merge(request, reference):
+    """Merge this ticket into another open ticket of the same person; the survivor's page follows."""
+    ticket = _ticket_for(request, reference)
+    into = selectors.ticket_view(reference=request.POST.get("into", "").strip().upper())
+    try:
+        if into is None or not access.can_act_on(request.user, into):
+            raise tickets.TicketError(_("Choose another ticket of this person to merge into."))
+        survivor = actions.merge_tickets(ticket=ticket, into=into, user=request.user)
+    except tickets.TicketError as error:
+        messages.error(request, str(error))
+        return redirect("console:ticket", reference=ticket.reference)
+    messages.success(request, _("%(merged)s is merged into %(survivor)s.") % {
+        "merged": ticket.reference, "survivor": survivor.reference})
+    return redirect("console:ticket", reference=survivor.reference)
+
+
+@agent_required
+def contact_detail(request, contact_id):
+    """A person and every ticket of theirs the agent may open; a person with none of those is not found."""
+    contact = ticket_selectors.contact_for(contact_id=contact_id, user=request.user)
+    if contact is None:
+        raise Http404(contact_id)
+    return render(request, "console/contact.html", {
+        "contact": contact, "tickets": ticket_selectors.contact_tickets(contact=contact, user=request.user)})
 
 
 @require_POST

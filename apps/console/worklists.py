@@ -50,8 +50,12 @@ SORTS = {
 
 
 def tickets_of(*, user, view: View, filters: dict | None = None) -> QuerySet[Ticket]:
-    """The view's tickets that ``user`` may see, narrowed by the search's ``filters``."""
-    return view.narrow(ticket_list(user=user, **{**(filters or {}), **view.filters}), user)
+    """The view's tickets that ``user`` may see, narrowed by the search's ``filters``.
+
+    A ticket merged into another is that one's work now: listed and counted once, as the survivor.
+    """
+    tickets = ticket_list(user=user, **{**(filters or {}), **view.filters}).filter(merged_into__isnull=True)
+    return view.narrow(tickets, user)
 
 
 def worklist(*, user, view: View, filters: dict | None = None, sort: str = "", limit: int = 200) -> list[Ticket]:

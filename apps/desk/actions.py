@@ -9,14 +9,15 @@ import contextlib
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.desk import notices
-from apps.desk.signals import forward_requested, misassigned, owner_message, ticket_taken
+from apps.desk.signals import forward_requested, merging, misassigned, owner_message, ticket_taken
 from apps.policy.services import PolicyError
 from apps.routing import services as routing
 from apps.sla import services as sla
-from apps.tickets import channels, vocabulary
+from apps.tickets import access, channels, vocabulary
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket, TicketEvent
 from apps.tickets.services import Actor, NewMessage, NewTicket, Opened
@@ -305,6 +306,44 @@ def live_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
         tickets.hand_over(ticket=ticket, to_agent=None, to_queue=queue, actor=Actor(label=reason))
         _route([ticket])
     return ticket
+
+
+@transaction.atomic
+def merge_tickets(*, ticket: Ticket, into: Ticket, user) -> Ticket:
+    """Merge ``ticket`` into ``into``, another ticket of the same person: ``into`` survives and is returned.
+
+    The survivor keeps both threads and the Jira link (``merging`` subscribers move it, or
+    refuse when both tickets have one); the merged ticket is closed, names the survivor and
+    drops out of worklists and reports, and its running SLA clocks stop applying. Refused
+    (``TicketError``, nothing written): the same ticket, different people, a ticket already
+    merged, a closed survivor, a chat still going on, or a ``user`` who may not act on both.
+    """
+    if ticket.pk == into.pk:
+        raise tickets.TicketError(_("A ticket cannot be merged into itself."))
+    # Both rows locked in one order, so two agents merging the pair both ways cannot deadlock or cross.
+    rows = {row.pk: row for row in Ticket.objects.select_for_update().filter(pk__in=[ticket.pk, into.pk])
+            .order_by("pk")}
+    ticket, into = rows[ticket.pk], rows[into.pk]
+    if not (access.can_act_on(user, ticket) and access.can_act_on(user, into)):
+        raise tickets.TicketError(_("You may merge only tickets you may act on, both of them."))
+    if ticket.contact_id != into.contact_id:
+        raise tickets.TicketError(_("Only tickets of the same person can be merged."))
+    for row in (ticket, into):
+        if row.merged_into_id is not None:
+            raise tickets.TicketError(_("%(reference)s is already merged into another ticket.")
+                                      % {"reference": row.reference})
+    if into.status == Status.CLOSED:
+        raise tickets.TicketError(_("%(reference)s is closed: a ticket cannot be merged into it.")
+                                  % {"reference": into.reference})
+    for row in (ticket, into):
+        if channels.in_progress(row):
+            raise tickets.TicketError(_("The chat of %(reference)s is still going on; merge it once it has ended.")
+                                      % {"reference": row.reference})
+    merging.send(sender=Ticket, ticket=ticket, into=into)
+    sla.set_aside(ticket=ticket, at=timezone.now())
+    routing.withdraw_offers(ticket=ticket)
+    tickets.merge_into(ticket=ticket, into=into, actor=Actor(user=user))
+    return into
 
 
 def record_call(*, ticket: Ticket, data: dict, at: datetime | None = None) -> None:

@@ -17,3 +17,8 @@ misassigned = Signal()
 # Sent with ``ticket`` and ``user`` INSIDE the transaction that gave the ticket to an agent (an offer
 # accepted, routing, a take): a queued call is bridged to that agent (the voice app's outbox row).
 ticket_taken = Signal()
+
+# Sent with ``ticket`` and ``into`` INSIDE the transaction that merges ``ticket`` into ``into``, before
+# anything is written: a subscriber moves what it keeps per ticket (the Jira link), or refuses the
+# merge by raising ``tickets.services.TicketError`` (then nothing is written at all).
+merging = Signal()

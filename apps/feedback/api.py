@@ -58,6 +58,10 @@ REPORT_FIELDS = {
                  "description": "Also accepts tags such as sv-SE or zh-CN."},
     "product": {"type": "string", "default": "core", "description": "core, or an extension slug"},
     "app_version": {"type": "string", "maxLength": 50},
+    "os": {"type": "string", "maxLength": 100, "example": "Windows 11 23H2",
+           "description": "The operating system the app runs on, as the app names it."},
+    "device": {"type": "string", "maxLength": 100, "example": "Dell Precision 5570",
+               "description": "The computer's model or kind, as the app names it."},
     "message": {"type": "string"},
     "report_id": {"type": "string", "maxLength": 100,
                   "description": "The app's id for this report; a retry with the same id opens no second ticket."},
@@ -109,7 +113,7 @@ def submit_feedback(request):
         return _errors(form.errors, extra)
     report = services.Report(
         **{name: form.cleaned_data[name] for name in
-           ("user_email", "language", "product", "app_version", "message", "report_id")},
+           ("user_email", "language", "product", "app_version", "os", "device", "message", "report_id")},
         attachments=tuple(services.ReportAttachment(filename=upload.name, content_type=upload.content_type,
                                                     data=upload.read()) for upload in files),
     )

@@ -39,6 +39,8 @@ class FeedbackForm(forms.Form):
     product = forms.CharField(label=gettext_lazy("product"), max_length=100, required=False,
                               help_text=gettext_lazy("core, or an extension's slug"))
     app_version = forms.CharField(label=gettext_lazy("app version"), max_length=50)
+    os = forms.CharField(label=gettext_lazy("operating system"), max_length=100, required=False)
+    device = forms.CharField(label=gettext_lazy("device"), max_length=100, required=False)
     message = forms.CharField(label=gettext_lazy("message"), strip=True)
     report_id = forms.CharField(label=gettext_lazy("report id"), max_length=100, required=False)
 
@@ -58,6 +60,12 @@ class FeedbackForm(forms.Form):
         if product != CORE_PRODUCT and not Extension.objects.filter(slug=product).exists():
             raise forms.ValidationError(_("Unknown product %(product)s.") % {"product": product})
         return product
+
+    def clean_os(self) -> str:
+        return one_line(self.cleaned_data.get("os") or "", max_length=100)
+
+    def clean_device(self) -> str:
+        return one_line(self.cleaned_data.get("device") or "", max_length=100)
 
     def clean_message(self) -> str:
         message = self.cleaned_data["message"]

@@ -59,6 +59,10 @@ class FeedbackReport(models.Model):
     language = models.CharField(_("language"), max_length=8)
     product = models.CharField(_("product"), max_length=100, help_text=_("core, or an extension slug"))
     app_version = models.CharField(_("app version"), max_length=50)
+    os = models.CharField(_("operating system"), max_length=100, blank=True,
+                          help_text=_("As the app reports it, e.g. Windows 11 23H2."))
+    device = models.CharField(_("device"), max_length=100, blank=True,
+                              help_text=_("The computer's model or kind, as the app reports it."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

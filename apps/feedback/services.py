@@ -14,7 +14,7 @@ from apps.owners.models import Extension
 from apps.policy.languages import Channel
 from apps.policy.services import region_for
 from apps.tickets.models import Ticket
-from apps.tickets.services import Actor, add_attachment, find_or_create_contact
+from apps.tickets.services import add_attachment, find_or_create_contact
 
 SUBJECT_CHARS = 120
 
@@ -34,6 +34,8 @@ class Report:
     app_version: str
     message: str
     report_id: str = ""
+    os: str = ""
+    device: str = ""
     attachments: tuple[ReportAttachment, ...] = field(default_factory=tuple)
 
 
@@ -82,13 +84,13 @@ def submit_report(*, api_key: ApiKey, report: Report) -> Ticket:
         channel=Channel.FEEDBACK, contact=contact, subject=_subject(report.message), body=report.message,
         external_ref=f"{api_key.pk}:{report.report_id}" if report.report_id else "",
         language=report.language, region=region, extension=extension,
-        actor=Actor(label=f"feedback:{api_key.name}"[:200]),
-    )
+    )   # opened by the person who sent it, as on every channel (the installation is on the report)
     created = not FeedbackReport.objects.filter(ticket=ticket).exists()
     if created:
         FeedbackReport.objects.create(
             ticket=ticket, api_key=api_key, report_id=report.report_id, user_email=report.user_email,
-            language=report.language, product=report.product or CORE_PRODUCT, app_version=report.app_version)
+            language=report.language, product=report.product or CORE_PRODUCT, app_version=report.app_version,
+            os=report.os, device=report.device)
         message = ticket.messages.order_by("pk").first()
         if message is not None:
             for attachment in report.attachments:

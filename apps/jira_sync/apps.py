@@ -9,8 +9,9 @@ class JiraSyncConfig(AppConfig):
     verbose_name = _("Jira forwarding")
 
     def ready(self):
-        from apps.desk.signals import forward_requested, misassigned, owner_message
+        from apps.desk.signals import forward_requested, merging, misassigned, owner_message
         from apps.jira_sync import comments, forwarding, sync
+        from apps.jira_sync.merging import on_merging
         from apps.outbox import registry
 
         registry.register(forwarding.KIND, forwarding.deliver_forwards, queue="jira",
@@ -24,3 +25,4 @@ class JiraSyncConfig(AppConfig):
         forward_requested.connect(forwarding.on_forward_requested, dispatch_uid="jira-forward")
         owner_message.connect(comments.on_owner_message, dispatch_uid="jira-comment")
         misassigned.connect(sync.on_misassigned, dispatch_uid="jira-misassigned")
+        merging.connect(on_merging, dispatch_uid="jira-merging")

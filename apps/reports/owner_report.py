@@ -95,7 +95,9 @@ def percentile(ordered: list[float], share: float) -> float | None:
 
 
 def owners_tickets(owner: ExtensionOwner, quarter: Quarter):
-    return Ticket.objects.filter(extension__owner=owner, received_at__gte=quarter.start, received_at__lt=quarter.end)
+    """The owner's tickets received in the quarter; one merged into another is counted as the survivor."""
+    return Ticket.objects.filter(extension__owner=owner, received_at__gte=quarter.start, received_at__lt=quarter.end,
+                                 merged_into__isnull=True)
 
 
 def build(owner: ExtensionOwner, quarter: Quarter) -> OwnerReport:

@@ -2,7 +2,8 @@
 misassignments and chat ratings for a period; live queues' waiting now.
 
 Every read of a period counts the tickets *received* in it, so the breaches listed are the
-breaches the compliance tables count.
+breaches the compliance tables count. A ticket merged into another (a duplicate of the same
+person's issue) is counted once, as the surviving ticket: ``COUNTED`` leaves the merged one out.
 """
 
 import statistics
@@ -25,6 +26,7 @@ from apps.tickets.models import Ticket, TicketEvent
 ON_TIME = Q(met_at__isnull=False, met_at__lte=F("due_at"), breached_at__isnull=True)
 BREACHED = Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at"))
 PENDING = Q(met_at__isnull=True, breached_at__isnull=True)
+COUNTED = Q(ticket__merged_into__isnull=True)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def sla_compliance(*, start: datetime, end: datetime, by: str) -> list[Complianc
     """
     field = {"channel": "ticket__channel", "language": "ticket__language", "region": "ticket__region__slug"}[by]
     rows = (
-        SlaTarget.objects.filter(ticket__received_at__gte=start, ticket__received_at__lt=end,
+        SlaTarget.objects.filter(COUNTED, ticket__received_at__gte=start, ticket__received_at__lt=end,
                                  not_applicable_at__isnull=True)
         .values(field, "kind")
         .annotate(met=Count("pk", filter=ON_TIME), breached=Count("pk", filter=BREACHED),
@@ -114,8 +116,8 @@ class TrendPoint:
 def compliance_trend(*, period: Period, today: date) -> list[TrendPoint]:
     """Met and breached targets per channel and day (per week for a long period) of the tickets' arrival,
     in the period's time zone; a point for every channel with targets in the period and every bucket."""
-    rows = (SlaTarget.objects.filter(ticket__received_at__gte=period.start, ticket__received_at__lt=period.end,
-                                     not_applicable_at__isnull=True)
+    rows = (SlaTarget.objects.filter(COUNTED, ticket__received_at__gte=period.start,
+                                     ticket__received_at__lt=period.end, not_applicable_at__isnull=True)
             .annotate(day=TruncDay("ticket__received_at", tzinfo=period.zone))
             .values("day", "ticket__channel")
             .annotate(met=Count("pk", filter=ON_TIME), breached=Count("pk", filter=BREACHED)))
@@ -152,8 +154,8 @@ class Breach:
 
 def breaches(*, start: datetime, end: datetime, now: datetime, limit: int | None = None) -> list[Breach]:
     """Targets missed (breached, or met after the deadline) of tickets received in [start, end), earliest due first."""
-    targets = (SlaTarget.objects.filter(BREACHED, ticket__received_at__gte=start, ticket__received_at__lt=end,
-                                        not_applicable_at__isnull=True)
+    targets = (SlaTarget.objects.filter(BREACHED, COUNTED, ticket__received_at__gte=start,
+                                        ticket__received_at__lt=end, not_applicable_at__isnull=True)
                .select_related("ticket__region").order_by("due_at", "pk"))
     return [Breach(reference=t.ticket.reference, channel=t.ticket.channel, language=t.ticket.language,
                    region=t.ticket.region.slug if t.ticket.region else "", status=t.ticket.status, kind=t.kind,

@@ -176,6 +176,14 @@ def set_aside_live_answer(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
     return events
 
 
+def set_aside(*, ticket: Ticket, at: datetime) -> int:
+    """The ticket's work goes on elsewhere (merged into another ticket): its running clocks stop applying.
+
+    Met and breached targets keep their history. Returns how many targets were set aside.
+    """
+    return running_targets().filter(ticket=ticket).update(not_applicable_at=at)
+
+
 def start_callback_clock(*, ticket: Ticket, at: datetime) -> SlaTarget:
     """The async answer a call now waits for: the email channel's response target, counted from ``at``.
 

@@ -32,6 +32,7 @@ class ChannelSpec:
     frame_handler: Callable | None = None    # async (consumer, frame)
     live_while: Callable | None = None       # (ticket) -> bool: live only while this holds
     reaches: Callable | None = None          # (ticket) -> bool: can it reach this ticket's user at all
+    in_progress: Callable | None = None      # (ticket) -> bool: the user is still there (a chat not ended)
 
 
 REGISTRY: dict[str, ChannelSpec] = {
@@ -44,7 +45,7 @@ REGISTRY: dict[str, ChannelSpec] = {
     Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails and reports")),
 }
 
-HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches")
+HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches", "in_progress")
 
 
 def spec(channel: str) -> ChannelSpec:
@@ -70,6 +71,12 @@ def live_channels() -> list[str]:
 def is_live(ticket) -> bool:
     entry = REGISTRY[ticket.channel]
     return entry.live and (entry.live_while is None or entry.live_while(ticket))
+
+
+def in_progress(ticket) -> bool:
+    """Is the user still there, live (a chat nobody has ended)? Such a ticket is not merged away."""
+    entry = REGISTRY[ticket.channel]
+    return entry.in_progress is not None and entry.in_progress(ticket)
 
 
 def capacity_fields() -> dict[str, str]:

@@ -89,6 +89,9 @@ class Ticket(models.Model):
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # A duplicate of another ticket of the same person: closed, its thread moved to that one.
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="merged_tickets", verbose_name=_("merged into"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -190,6 +193,7 @@ class TicketEvent(models.Model):
         FORWARDING = "forwarding", _("Forwarding to the owner")
         CALL = "call", _("Phone call")
         CHAT = "chat", _("Chat")
+        MERGED = "merged", _("Merged")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events",
                                verbose_name=_("ticket"))

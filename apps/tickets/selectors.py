@@ -11,7 +11,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, 
 from apps.policy.languages import Language
 from apps.tickets import search
 from apps.tickets.access import visible
-from apps.tickets.models import Attachment, Message, Ticket
+from apps.tickets.models import Attachment, Contact, Message, Ticket
 
 
 def ticket_detail_queryset() -> QuerySet[Ticket]:
@@ -82,14 +82,14 @@ def similar_resolved(ticket: Ticket, *, user, limit: int = 5) -> list[Ticket]:
 
     Searched on the subject and the first message the user wrote (``search.similar_to``: a few
     distinctive words, any of which matches), so the agent triaging ``ticket`` sees how the
-    same question was triaged before.
+    same question was triaged before. A ticket merged into another was not resolved: it is left out.
     """
     first = ticket.messages.filter(direction=Message.Direction.INBOUND).order_by("created_at", "pk").first()
     query = search.similar_to(ticket.subject, first.body_text if first else "")
     if not query:
         return []
     tickets = (visible(Ticket.objects.select_related("extension"), user=user)
-               .filter(status__in=RESOLVED).exclude(pk=ticket.pk))
+               .filter(status__in=RESOLVED, merged_into__isnull=True).exclude(pk=ticket.pk))
     found = search.ranked(tickets, query, languages=list(Language.values)).annotate(
         same_language=Case(When(language=ticket.language, then=Value(1)), default=Value(0),
                            output_field=IntegerField()))
@@ -113,3 +113,22 @@ def jira_key_of(ticket: Ticket) -> str | None:
     """The owner's Jira issue key, once the ticket has been forwarded."""
     link = getattr(ticket, "jira_link", None)
     return getattr(link, "issue_key", None) or None
+
+
+def contact_for(*, contact_id: int, user) -> Contact | None:
+    """The person, if ``user`` may see at least one of their tickets; otherwise they do not exist for ``user``."""
+    if not visible(Ticket.objects.filter(contact_id=contact_id), user=user).exists():
+        return None
+    return Contact.objects.select_related("region").filter(pk=contact_id).first()
+
+
+def contact_tickets(*, contact: Contact, user) -> QuerySet[Ticket]:
+    """Every ticket, chat, call and email of ``contact`` that ``user`` may see (the access rule), newest first."""
+    return (visible(Ticket.objects.filter(contact=contact), user=user)
+            .select_related("assignee__agent_profile", "merged_into").order_by("-received_at", "-pk"))
+
+
+def merge_targets(ticket: Ticket, *, user) -> QuerySet[Ticket]:
+    """The person's other open tickets ``user`` may act on: where ``ticket`` may be merged."""
+    return (contact_tickets(contact=ticket.contact, user=user).exclude(pk=ticket.pk)
+            .exclude(status__in=RESOLVED).filter(merged_into__isnull=True))

@@ -24,6 +24,7 @@ from apps.tickets.models import (
     Attachment,
     Contact,
     Message,
+    SearchDocument,
     Ticket,
     TicketEvent,
     attachment_path,
@@ -401,6 +402,34 @@ def hand_over(*, ticket: Ticket, to_agent, to_queue, actor: Actor) -> Ticket:
         "from": previous, "to": to_agent.pk if to_agent else None,
         "to_name": display_name(to_agent) if to_agent else None, "queue": to_queue.pk if to_queue else None})
     return ticket
+
+
+@transaction.atomic
+def merge_into(*, ticket: Ticket, into: Ticket, actor: Actor) -> int:
+    """Record ``ticket`` as a duplicate of ``into`` (the action has checked they may merge).
+
+    Its messages (with their files, and what search indexed of them) move to ``into``, whose
+    thread then reads both in the order they were written; ``ticket`` is closed and names
+    ``into``. Both histories say so. Returns how many messages moved.
+    """
+    now = timezone.now()
+    moved = Message.objects.filter(ticket=ticket).update(ticket=into)
+    SearchDocument.objects.filter(ticket=ticket, message__isnull=False).update(ticket=into)
+    search.relanguage(ticket=into)
+    previous = ticket.status
+    ticket.merged_into, ticket.status = into, Status.CLOSED
+    ticket.resolved_at = ticket.resolved_at or now
+    ticket.save(update_fields=["merged_into", "status", "resolved_at", "updated_at"])
+    into.save(update_fields=["updated_at"])
+    events = [new_event(ticket=ticket, kind=TicketEvent.Kind.MERGED, actor=actor, at=now,
+                        data=vocabulary.Merged(event="into", ticket=into.reference, messages=moved)),
+              new_event(ticket=into, kind=TicketEvent.Kind.MERGED, actor=actor, at=now,
+                        data=vocabulary.Merged(event="from", ticket=ticket.reference, messages=moved))]
+    if previous != Status.CLOSED:
+        events.insert(1, new_event(ticket=ticket, kind=TicketEvent.Kind.STATUS, actor=actor, at=now,
+                                   data={"from": previous, "to": Status.CLOSED, "reason": "merged"}))
+    log_events(events)
+    return moved
 
 
 CONTACT_FIELDS = ("name", "email", "phone", "language", "region")

@@ -126,10 +126,19 @@ class Chat(EventData):
     comment: str | None = None
 
 
+@dataclass(frozen=True)
+class Merged(EventData):
+    """Two tickets of one person became one: written on both, each naming the other."""
+
+    event: str | None = None        # into: this ticket was merged into ``ticket``; from: ``ticket`` was merged here
+    ticket: str | None = None       # the other ticket's reference
+    messages: int | None = None     # how many messages moved to the surviving ticket
+
+
 SHAPES: dict[str, type[EventData]] = {
     "opened": Opened, "message": MessageAdded, "status": StatusChanged, "assigned": Assigned,
     "triaged": Triaged, "sla": SlaClock, "contact": ContactChanged, "forwarding": Forwarding,
-    "call": Call, "chat": Chat,
+    "call": Call, "chat": Chat, "merged": Merged,
 }
 
 

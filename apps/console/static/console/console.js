@@ -286,6 +286,9 @@
     if (frame.kind === "chat" && d.event === "ended" && S.chat[d.by]) {
       return ": " + S.chat[d.by].replace("%(agent)s", d.agent || "—").replace("%(minutes)s", d.idle_minutes || "?");
     }
+    if (frame.kind === "merged" && S.merged && S.merged[d.event]) {
+      return ": " + S.merged[d.event].replace("%(ticket)s", d.ticket || "—");
+    }
     return "";
   }
 
