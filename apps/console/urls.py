@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import views
+from apps.console import settings_urls, views
 
 app_name = "console"
 urlpatterns = [
@@ -22,3 +22,4 @@ urlpatterns = [
     path("tickets/<str:reference>/take/", views.post_take, name="take"),
     path("tickets/<str:reference>/transfer/", views.post_transfer, name="transfer"),
 ]
+urlpatterns += settings_urls.urlpatterns
