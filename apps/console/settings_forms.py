@@ -36,6 +36,13 @@ class BasePeriodFormSet(forms.BaseFormSet):
         # Any row left empty is dropped, an existing one too (not "this field is required").
         return super()._construct_form(i, empty_permitted=True, use_required_attribute=False, **kwargs)
 
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        # The table's heading names the columns; each control carries its name for screen readers.
+        form.fields["DELETE"].label = _("Remove")
+        for field in form.fields.values():
+            field.widget.attrs["aria-label"] = field.label
+
     def periods(self) -> list[PeriodInput]:
         """The rows kept (after ``is_valid``): filled in and not marked for removal."""
         return [PeriodInput(weekday=form.cleaned_data["weekday"], start=form.cleaned_data["start"],

@@ -5,9 +5,11 @@ Europe's phone closes) whatever day the suite runs; the demo runs with its real 
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from apps.desk import actions
 from apps.desk.demo import DEMO_PASSWORD, seed_demo
+from apps.policy.models import ServiceWindow
 from apps.tickets import services as tickets
 from tests.browser.test_accessibility import audit
 
@@ -46,6 +48,8 @@ def phone_open(page, base) -> bool:
 
 def test_the_manager_changes_an_hour_and_adds_a_canned_response(demo_desk, browser, artifacts):
     ticket, base = demo_desk
+    window_id = ServiceWindow.objects.get().pk
+    agent_id = get_user_model().objects.get(username="agent_sv").pk
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = sign_in(context, base, "manager")
     assert phone_open(page, base) is False                      # 17:30 in Stockholm: closed
@@ -83,6 +87,26 @@ def test_the_manager_changes_an_hour_and_adds_a_canned_response(demo_desk, brows
     page.screenshot(path=str(artifacts / "console-settings-canned-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= 390")     # nothing wider than the phone
     context.close()
+
+    # Every other settings screen, in Swedish, at desktop and phone widths: audited and photographed.
+    swedish = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+    page = sign_in(swedish, base, "manager")
+    for name, path in (("dates", "/console/settings/dates/"), ("keys", "/console/settings/keys/"),
+                       ("agents", "/console/settings/agents/"), ("window", "/console/settings/windows/{window}/"),
+                       ("region-hours", "/console/settings/hours/europe/")):
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(base + path.format(window=window_id))
+        audit(page, f"the settings' {name}")
+        page.screenshot(path=str(artifacts / f"console-settings-{name}-desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(artifacts / f"console-settings-{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/console/settings/agents/")
+    page.click(f"#agent-{agent_id} a.button")
+    audit(page, "an agent's skills")
+    page.screenshot(path=str(artifacts / "console-settings-agent-desktop.png"), full_page=True)
+    assert "Juldagen" in page.goto(f"{base}/console/settings/dates/").text()
+    swedish.close()
 
     # The Swedish agent finds it on the Swedish ticket at once, in Swedish, filled in.
     agent_context = browser.new_context(locale="sv-SE")
