@@ -6,6 +6,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import AgentProfile, ApiToken, hash_token
 from apps.accounts.preferences import available_time_zones
@@ -126,3 +127,41 @@ def set_language(*, profile: AgentProfile, language: str) -> None:
     AgentProfile.objects.filter(pk=profile.pk).update(language=language)
     profile.language = language
 
+
+
+class SkillsError(ValueError):
+    """Skills the policy refuses; the message is in the manager's language."""
+
+
+# The policy's phone rule: "Service via phone will be limited to English and Swedish".
+PHONE_LANGUAGES = frozenset({"en", "sv"})
+
+
+@transaction.atomic
+def set_skills(*, profile: AgentProfile, languages: list[str], channels: list[str],
+               phone_number: str = "") -> AgentProfile:
+    """The manager's change of what an agent takes: languages, channels and the number calls ring.
+
+    Takes effect at once: the next ticket, offer and page follow (scope is read fresh), and the
+    agent's open consoles are told after the commit.
+    """
+    try:
+        languages = sorted({normalise_language(code) for code in languages})
+    except ValueError:
+        raise SkillsError(_("Unknown language.")) from None
+    unknown = set(channels) - set(Channel.values)
+    if unknown:
+        raise SkillsError(_("Unknown channels: %(codes)s") % {"codes": ", ".join(sorted(unknown))})
+    if Channel.VOICE in channels and not set(languages) & PHONE_LANGUAGES:
+        raise SkillsError(_("The phone is served in English and Swedish only: "
+                            "give the agent one of them, or take the phone away."))
+    phone_number = phone_number.strip()
+    if phone_number and not (phone_number.startswith("+") and phone_number[1:].isdigit()
+                             and 8 <= len(phone_number) <= 16):
+        raise SkillsError(_("Write the phone number in international form, e.g. +46855500001."))
+    profile.languages = languages
+    profile.channels = [code for code in Channel.values if code in channels]
+    profile.phone_number = phone_number
+    profile.save(update_fields=["languages", "channels", "phone_number"])
+    scope_changed_on_commit(user_id=profile.user_id)
+    return profile

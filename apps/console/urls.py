@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import views
+from apps.console import settings_urls, views
 
 app_name = "console"
 urlpatterns = [
@@ -24,3 +24,4 @@ urlpatterns = [
     path("tickets/<str:reference>/transfer/", views.post_transfer, name="transfer"),
     path("tickets/<str:reference>/merge/", views.post_merge, name="merge"),
 ]
+urlpatterns += settings_urls.urlpatterns

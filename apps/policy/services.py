@@ -6,9 +6,11 @@ caches one calendar per spec, so editing a calendar (a new spec) invalidates it.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.policy.businesstime import (
@@ -27,10 +29,13 @@ from apps.policy.models import (
     DemoMode,
     EntryPoint,
     LanguageRegion,
+    OpeningPeriod,
     Region,
     ServiceWindow,
+    Weekday,
 )
-from supportdesk.readonce import once
+from apps.policy.signals import hours_changed
+from supportdesk.readonce import configuration_changed, once
 
 
 class PolicyError(ValueError):
@@ -184,3 +189,153 @@ def availability(*, channel: str, language: str, region: Region, at: datetime) -
         return Availability(open=False, next_opening=calendar.next_opening(at), reason="closed")
     except CalendarError as error:
         raise PolicyError(str(error)) from error
+
+
+# --- the manager's edits (console settings): validated here, then every cached answer forgotten ---
+
+
+@dataclass(frozen=True)
+class PeriodInput:
+    """One weekly opening period as the manager enters it; ``end`` 00:00 is midnight at the end of the day."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+def _clock(value: time) -> str:
+    return f"{value:%H:%M}"
+
+
+def _weekday_name(weekday: int) -> str:
+    return str(Weekday(weekday).label)
+
+
+def _day_minutes(start: time, end: time) -> tuple[int, int]:
+    """Minutes of a same-day period; an end of 00:00 is midnight at the end of the day."""
+    finish = _minutes(end) or 1440
+    return _minutes(start), finish
+
+
+def check_periods(periods: list[PeriodInput]) -> None:
+    """Refuse a period whose end is not after its start, and two periods of one day that overlap.
+
+    The messages name the day and the times, in the manager's language.
+    """
+    by_day: dict[int, list[tuple[int, int, PeriodInput]]] = defaultdict(list)
+    for period in periods:
+        if period.weekday not in Weekday.values:
+            raise PolicyError(_("Unknown weekday %(weekday)s.") % {"weekday": period.weekday})
+        begin, finish = _day_minutes(period.start, period.end)
+        if finish <= begin:
+            raise PolicyError(_("%(day)s: the closing time %(end)s is not after the opening time %(start)s.") % {
+                "day": _weekday_name(period.weekday), "start": _clock(period.start), "end": _clock(period.end)})
+        by_day[period.weekday].append((begin, finish, period))
+    for weekday, spans in by_day.items():
+        spans.sort(key=lambda span: (span[0], span[1]))
+        for (_begin, a_end, first), (b_begin, _finish, second) in zip(spans, spans[1:], strict=False):
+            if b_begin < a_end:
+                raise PolicyError(_("%(day)s: %(first)s and %(second)s overlap.") % {
+                    "day": _weekday_name(weekday),
+                    "first": f"{_clock(first.start)}–{_clock(first.end)}",
+                    "second": f"{_clock(second.start)}–{_clock(second.end)}"})
+
+
+def _policy_changed(*, region_id: int | None) -> None:
+    """Forget every remembered calendar and rule (in this process at once, in the others within a second)
+    and let the SLA app move the running deadlines the edit affects."""
+    configuration_changed()
+    hours_changed.send(sender=Region, region_id=region_id)
+
+
+@transaction.atomic
+def set_opening_periods(*, region: Region, periods: list[PeriodInput]) -> list[OpeningPeriod]:
+    """Replace a region's weekly business hours; the next question about the region is answered by them."""
+    check_periods(periods)
+    Region.objects.select_for_update().filter(pk=region.pk).first()     # two editors save one after the other
+    region.periods.all().delete()
+    created = OpeningPeriod.objects.bulk_create(
+        OpeningPeriod(region=region, weekday=p.weekday, start=p.start, end=p.end)
+        for p in sorted(periods, key=lambda p: (p.weekday, p.start)))
+    _policy_changed(region_id=region.pk)
+    return created
+
+
+def _check_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PolicyError(_("Unknown time zone %(zone)s.") % {"zone": name}) from None
+
+
+@transaction.atomic
+def update_service_window(*, window: ServiceWindow, open_weekday: int, open_time: time, open_tz: str,
+                          close_weekday: int, close_time: time, close_tz: str) -> ServiceWindow:
+    """Change when the desk-wide window (chat and email) opens and closes each week."""
+    _check_zone(open_tz)
+    _check_zone(close_tz)
+    if (open_weekday, open_time, open_tz) == (close_weekday, close_time, close_tz):
+        raise PolicyError(_("The window closes when it opens: choose another closing day or time."))
+    window.open_weekday, window.open_time, window.open_tz = open_weekday, open_time, open_tz
+    window.close_weekday, window.close_time, window.close_tz = close_weekday, close_time, close_tz
+    try:
+        calendar_for(window_spec(window))
+    except CalendarError as error:
+        raise PolicyError(str(error)) from error
+    window.save()
+    _policy_changed(region_id=None)
+    return window
+
+
+def _check_override(*, region: Region, day: date, kind: str, start: time | None, end: time | None,
+                    exclude_pk: int | None) -> None:
+    if kind not in DateOverride.Kind.values:
+        raise PolicyError(_("Unknown kind of date %(kind)s.") % {"kind": kind})
+    others = region.overrides.filter(date=day).exclude(pk=exclude_pk)
+    if kind == DateOverride.Kind.SPECIAL_HOURS:
+        if start is None or end is None:
+            raise PolicyError(_("Special hours need an opening and a closing time."))
+        begin, finish = _day_minutes(start, end)
+        if finish <= begin:
+            raise PolicyError(_("The closing time %(end)s is not after the opening time %(start)s.") % {
+                "start": _clock(start), "end": _clock(end)})
+        for other in others:
+            if other.kind != DateOverride.Kind.SPECIAL_HOURS:
+                raise PolicyError(_("%(date)s already has an entry (%(kind)s): change that one instead.") % {
+                    "date": day.isoformat(), "kind": other.get_kind_display()})
+            other_begin, other_finish = _day_minutes(other.start, other.end)
+            if begin < other_finish and other_begin < finish:
+                raise PolicyError(_("%(date)s: %(first)s and %(second)s overlap.") % {
+                    "date": day.isoformat(), "first": f"{_clock(start)}–{_clock(end)}",
+                    "second": f"{_clock(other.start)}–{_clock(other.end)}"})
+        return
+    if start is not None or end is not None:
+        raise PolicyError(_("Only special hours have times."))
+    other = others.first()
+    if other is not None:
+        raise PolicyError(_("%(date)s already has an entry (%(kind)s): change that one instead.") % {
+            "date": day.isoformat(), "kind": other.get_kind_display()})
+
+
+@transaction.atomic
+def save_date_override(*, region: Region, day: date, kind: str, start: time | None = None,
+                       end: time | None = None, note: str = "",
+                       override: DateOverride | None = None) -> DateOverride:
+    """Add a date (``override`` None) or change one: a closed day, special hours or a holiday kept open."""
+    if override is not None and override.region_id != region.pk:
+        raise PolicyError(_("This date belongs to another region."))
+    _check_override(region=region, day=day, kind=kind, start=start, end=end,
+                    exclude_pk=override.pk if override else None)
+    override = override or DateOverride(region=region)
+    override.region, override.date, override.kind = region, day, kind
+    override.start, override.end, override.note = start, end, note.strip()
+    override.save()
+    _policy_changed(region_id=region.pk)
+    return override
+
+
+@transaction.atomic
+def delete_date_override(*, override: DateOverride) -> None:
+    region_id = override.region_id
+    override.delete()
+    _policy_changed(region_id=region_id)

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 
-from apps.routing.models import AgentState, PresenceHour, Queue
+from apps.accounts.services import PHONE_LANGUAGES
+from apps.policy.languages import Channel
+from apps.routing.models import AgentState, PresenceHour, Queue, queue_kinds_for
 from apps.tickets import channels
 
 OPEN_STATUSES = ("new", "open")
@@ -108,3 +110,46 @@ def presence_minutes(*, start: datetime, end: datetime) -> list[tuple[int, datet
     """``(agent id, UTC hour, minutes online)`` of the hours in [start, end) (``PresenceHour``, sampled each minute)."""
     return list(PresenceHour.objects.filter(hour__gte=start, hour__lt=end).values_list("user_id", "hour", "minutes"))
 
+
+
+@dataclass
+class AgentSkills:
+    """One agent's skills as the manager's settings page shows them."""
+
+    user: object
+    languages: list[str]
+    channels: list[str]
+    phone_number: str
+    max_chats: int
+    max_calls: int
+    trained_extensions: list = field(default_factory=list)
+    queues: list[Queue] = field(default_factory=list)
+
+    @property
+    def phone_capable(self) -> bool:
+        return Channel.VOICE in self.channels and bool(PHONE_LANGUAGES & set(self.languages))
+
+
+def agent_skills(*, user_id: int | None = None) -> list[AgentSkills]:
+    """Every active agent (the manager too) with languages, channels, capacity, specialist extensions and
+    the queues those put them in; ``user_id``: that agent only."""
+    users = (get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
+             .select_related("agent_profile", "agent_state").order_by("username"))
+    if user_id is not None:
+        users = users.filter(pk=user_id)
+    states = {state.user_id: state for state in
+              AgentState.objects.filter(user__in=users).prefetch_related("trained_extensions")}
+    queues = list(Queue.objects.all())
+    rows = []
+    for user in users:
+        profile, state = user.agent_profile, states.get(user.pk)
+        kinds = {kind for channel in profile.channels if channel in channels.REGISTRY
+                 for kind in queue_kinds_for(channel)}
+        rows.append(AgentSkills(
+            user=user, languages=list(profile.languages), channels=list(profile.channels),
+            phone_number=profile.phone_number,
+            max_chats=state.max_chats if state else AgentState._meta.get_field("max_chats").default,
+            max_calls=state.max_calls if state else AgentState._meta.get_field("max_calls").default,
+            trained_extensions=list(state.trained_extensions.all()) if state else [],
+            queues=[queue for queue in queues if queue.language in profile.languages and queue.kind in kinds]))
+    return rows

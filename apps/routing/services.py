@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts import services as accounts
 from apps.accounts.names import display_name
 from apps.routing.models import AgentState, Offer, PresenceHour, Queue, queue_kind_for, queue_kinds_for
 from apps.routing.selectors import OPEN_STATUSES, PRESENCE_TIMEOUT_SECONDS, live_load
@@ -326,3 +327,25 @@ def needs_reroute(ticket) -> bool:
         return False
     return not (ticket.assignee_id and AgentState.objects.filter(
         user_id=ticket.assignee_id, trained_extensions=ticket.extension_id).exists())
+
+
+@transaction.atomic
+def set_agent_skills(*, user, languages: list[str], channels: list[str], phone_number: str = "",
+                     max_chats: int, max_calls: int, trained_extensions) -> AgentState:
+    """The manager's edit of what an agent takes: languages and channels (their queues follow), the
+    number calls ring, how many chats and calls at once, and the specialist extensions.
+
+    Takes effect at once: the next routing decision reads them, and whoever remembers who can take
+    calls forgets it (as after a presence change).
+    """
+    if not 1 <= max_chats <= 20 or not 1 <= max_calls <= 5:
+        raise RoutingError(_("An agent takes 1 to 20 chats and 1 to 5 calls at once."))
+    profile = accounts.set_skills(profile=user.agent_profile, languages=languages, channels=channels,
+                                  phone_number=phone_number)
+    state = agent_state(user)
+    state.max_chats, state.max_calls = max_chats, max_calls
+    state.save(update_fields=["max_chats", "max_calls"])
+    state.trained_extensions.set(trained_extensions)
+    presence_changed.send(sender=AgentState, user_id=user.pk)
+    user.agent_profile = profile
+    return state

@@ -9,19 +9,22 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from modeltranslation.utils import build_localized_fieldname
 
 from apps.accounts.names import display_name
-from apps.policy.languages import Channel, normalise_language
+from apps.policy.languages import Channel, Language, normalise_language
 from apps.policy.services import region_for
 from apps.tickets import search, vocabulary
 from apps.tickets.models import (
     Attachment,
+    CannedResponse,
     Contact,
     Message,
     SearchDocument,
@@ -538,3 +541,43 @@ def contacts_by_email(emails: set[str]) -> dict[str, Contact]:
                         .order_by("pk")):
             found.setdefault(contact.upper_email, contact)
     return found
+
+
+# --- canned responses: the manager's texts, one title and body per language ---
+
+
+class CannedResponseError(ValueError):
+    """A canned response the desk refuses; the message is in the manager's language."""
+
+
+@transaction.atomic
+def save_canned_response(*, texts: dict[str, tuple[str, str]],
+                         response: CannedResponse | None = None) -> CannedResponse:
+    """Add a canned response (``response`` None) or change one. ``texts``: language → (title, body).
+
+    English is required (every other language falls back to it); another language has both a title
+    and a body, or neither (then agents working in it see the English text).
+    """
+    default = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
+    cleaned = {code: (title.strip(), body.strip()) for code, (title, body) in texts.items()}
+    title, body = cleaned.get(default, ("", ""))
+    if not title or not body:
+        raise CannedResponseError(_("The English title and text are required: the other languages fall back "
+                                    "to them."))
+    for code, (title, body) in cleaned.items():
+        if bool(title) != bool(body):
+            raise CannedResponseError(_("%(language)s: write both a title and a text, or neither.") % {
+                "language": Language(code).label})
+    response = response or CannedResponse()
+    for code, _name in settings.LANGUAGES:
+        title, body = cleaned.get(code, ("", ""))
+        # An empty translation is stored as NULL, so modeltranslation falls back to English.
+        setattr(response, build_localized_fieldname("title", code), title or None)
+        setattr(response, build_localized_fieldname("body", code), body or None)
+    response.save()
+    return response
+
+
+@transaction.atomic
+def delete_canned_response(*, response: CannedResponse) -> None:
+    response.delete()
