@@ -633,6 +633,11 @@ def live_while(ticket) -> bool:
     return not Conversation.objects.filter(ticket=ticket, ended_by=MOVED_TO_EMAIL).exists()
 
 
+def talks_live(ticket) -> bool:
+    """The channel registry's test: an agent's line reaches the visitor live while the chat has not ended."""
+    return Conversation.objects.filter(ticket=ticket).exclude(state=Conversation.State.ENDED).exists()
+
+
 def agent_joined(*, conversation_id, user) -> Conversation | None:
     """The assignee opened the chat: the visitor learns the agent's name."""
     from apps.chat import events
