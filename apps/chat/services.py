@@ -634,7 +634,8 @@ def live_while(ticket) -> bool:
 
 
 def in_progress(ticket) -> bool:
-    """The channel registry's test: the visitor's chat has not ended (waiting, or with an agent)."""
+    """The channel registry's test: the visitor's chat has not ended (waiting, or with an agent), so an
+    agent's line reaches them live (``talks_live``) and the ticket cannot be merged away (``in_progress``)."""
     return Conversation.objects.filter(ticket=ticket).exclude(state=Conversation.State.ENDED).exists()
 
 

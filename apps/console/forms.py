@@ -116,3 +116,40 @@ class ProfileForm(forms.Form):
         super().__init__(*args, label_suffix="", **kwargs)
         self.fields["time_zone"].choices = [(zone, zone_label(zone)) for zone in available_time_zones()]
         self.fields["language"].choices = language_choices()
+
+
+CHOOSE = [("", _("Choose…"))]
+
+
+class TriageForm(forms.Form):
+    """The ticket page's triage: nothing is guessed, every field is chosen (the extension for an extension ticket)."""
+
+    scope = forms.ChoiceField(label=_("Scope"), error_messages={
+        "required": _("Choose the scope: core product or an extension."),
+        "invalid_choice": _("Choose the scope: core product or an extension.")})
+    extension = forms.ModelChoiceField(label=_("Extension"), queryset=Extension.objects.order_by("name"),
+                                       to_field_name="slug", required=False, empty_label=_("Choose…"),
+                                       error_messages={"invalid_choice": _("Choose an extension from the list.")})
+    category = forms.ChoiceField(label=_("Category"), choices=CHOOSE + Ticket.Category.choices, error_messages={
+        "required": _("Choose the category."), "invalid_choice": _("Choose the category.")})
+    language = forms.ChoiceField(label=_("Language"), choices=CHOOSE + Language.choices, error_messages={
+        "required": _("Choose the ticket's language."), "invalid_choice": _("Choose the ticket's language.")})
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "triage-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = CHOOSE + [c for c in Ticket.Scope.choices if c[0] != Ticket.Scope.UNTRIAGED]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == Ticket.Scope.EXTENSION and not data.get("extension"):
+            self.add_error("extension", _("An extension ticket needs its extension: choose it."))
+        return data
+
+    @classmethod
+    def for_ticket(cls, ticket: Ticket) -> "TriageForm":
+        """The ticket's triage as it stands; an untriaged ticket's fields start empty, its language is known."""
+        if ticket.scope == Ticket.Scope.UNTRIAGED:
+            return cls(initial={"language": ticket.language})
+        return cls(initial={"scope": ticket.scope, "category": ticket.category, "language": ticket.language,
+                            "extension": ticket.extension.slug if ticket.extension else None})

@@ -1,8 +1,10 @@
 """Reads for the console: queue screens, the ticket view, event payloads for the websocket."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, TextChoices
 from django.db.models.functions import Substr
 from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.names import display_name
 from apps.console.models import SavedSearch
@@ -20,7 +22,7 @@ def _iso(value):
 
 def sla_payload(targets) -> list[dict]:
     return [{"kind": t.kind, "due_at": _iso(t.due_at), "warn_at": _iso(t.warn_at), "met_at": _iso(t.met_at),
-             "breached": t.breached} for t in targets]
+             "breached": t.breached, "not_applicable": t.not_applicable_at is not None} for t in targets]
 
 
 def ticket_payload(ticket: Ticket) -> dict:
@@ -132,6 +134,48 @@ def queue_overview() -> QuerySet:
         waiting=Count("tickets", filter=Q(tickets__status__in=WAITING, tickets__assignee__isnull=True)),
         open=Count("tickets", filter=Q(tickets__status__in=WAITING)),
     ).order_by("language", "kind")
+
+
+class Destination(TextChoices):
+    """Where the text of the ticket page's one composer goes."""
+
+    LIVE = "live", _("To the visitor, live")
+    EMAIL = "email", _("Reply by email")
+    NOTE = "note", _("Internal note")
+    SHARED_NOTE = "shared_note", _("Note shared with the extension's owner")
+
+
+def destinations(ticket: Ticket) -> list[str]:
+    """Where an agent's text on ``ticket`` may go now, the default first.
+
+    The channel registry says how a reply reaches the user: live while the channel talks
+    live (a chat in progress), else by email when an address reaches them; an internal note
+    always; a note shared with the owner on an extension ticket.
+    """
+    ways = []
+    if channels.live_delivery(ticket):
+        ways.append(Destination.LIVE)
+    if channels.later_delivery(ticket):
+        ways.append(Destination.EMAIL)
+    ways.append(Destination.NOTE)
+    if ticket.scope == Ticket.Scope.EXTENSION and ticket.extension_id:
+        ways.append(Destination.SHARED_NOTE)
+    return ways
+
+
+SEND_LABELS = {
+    Destination.LIVE: _("Send to the visitor"), Destination.EMAIL: _("Send email"),
+    Destination.NOTE: _("Add internal note"), Destination.SHARED_NOTE: _("Add shared note"),
+}
+
+
+def composer_choices(ticket: Ticket) -> list[dict]:
+    """The composer's destinations for the page: value, label and its button's words, the default first."""
+    labels = dict(Destination.choices)
+    if ticket.extension_id:
+        labels[Destination.SHARED_NOTE] = gettext("Note shared with %(owner)s") % {
+            "owner": ticket.extension.owner.name}
+    return [{"value": value, "label": labels[value], "send": SEND_LABELS[value]} for value in destinations(ticket)]
 
 
 def canned_responses(*, ticket: Ticket, agent) -> list[tuple[str, str]]:

@@ -5,8 +5,10 @@ from django.conf import settings
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.console.models import SavedSearch
+from apps.console.selectors import Destination, destinations
 from apps.desk import actions
 from apps.tickets import channels
 from apps.tickets import services as tickets
@@ -25,12 +27,39 @@ def _add_files(message: Message, files) -> None:
         tickets.add_attachments([(message, file.name, file.content_type, file.read()) for file in files])
 
 
+REFUSALS = {
+    Destination.LIVE: gettext_lazy("The visitor is no longer in the chat: reply by email or write a note."),
+    Destination.EMAIL: gettext_lazy("This contact has no email address: a reply by email cannot reach them."),
+    Destination.NOTE: gettext_lazy("Choose where the text goes."),
+    Destination.SHARED_NOTE: gettext_lazy(
+        "Only a note on an extension ticket can be shared with the extension's owner."),
+}
+
+
 @transaction.atomic
-def reply(*, ticket: Ticket, user, body: str, files=()) -> Message:
+def send(*, ticket: Ticket, user, destination: str, body: str, files=()) -> Message:
+    """The ticket page's one composer: the text goes where the agent chose, if it may go there now.
+
+    ``destination`` is a ``Destination`` the ticket allows (``selectors.destinations``): a
+    reply live or by email is delivered only that way; a note stays in the desk (shared: the
+    owner reads it too). Anything else is refused and nothing is stored.
+    """
+    if destination not in destinations(ticket):
+        raise tickets.TicketError(REFUSALS.get(destination, REFUSALS[Destination.NOTE]))
+    if destination in (Destination.NOTE, Destination.SHARED_NOTE):
+        return note(ticket=ticket, user=user, body=body, files=files,
+                    shared_with_owner=destination == Destination.SHARED_NOTE)
+    way = channels.live_delivery(ticket) if destination == Destination.LIVE else channels.later_delivery(ticket)
+    return reply(ticket=ticket, user=user, body=body, files=files, ways=[way], refusal=REFUSALS[destination])
+
+
+@transaction.atomic
+def reply(*, ticket: Ticket, user, body: str, files=(), ways=None, refusal: str = "") -> Message:
     """Store an agent's reply (meeting the SLA clocks) and hand it to the channel for delivery.
 
     ``files`` (uploaded files: ``name``, ``content_type``, ``size``, ``read()``) go with it:
-    attached to the mail, or as links in the chat.
+    attached to the mail, or as links in the chat. ``ways``: only these deliveries, and one
+    must carry it (else ``refusal`` is raised and nothing is kept: the chat ended meanwhile).
     """
     if not body.strip() and not files:
         raise tickets.TicketError(_("Write a reply or attach a file."))
@@ -39,9 +68,12 @@ def reply(*, ticket: Ticket, user, body: str, files=()) -> Message:
     _add_files(message, files)
     # When the ticket's own channel can no longer carry it (the chat has ended and the
     # visitor is gone), the reply follows up by its fallback: email, threaded under the reference.
-    for deliver in channels.reply_deliveries(ticket):
+    for deliver in ways or channels.reply_deliveries(ticket):
         if deliver(ticket=ticket, message=message) is not None:
             break
+    else:
+        if ways:
+            raise tickets.TicketError(refusal)
     return message
 
 

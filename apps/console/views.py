@@ -20,10 +20,9 @@ from apps.accounts import services as accounts
 from apps.accounts.models import AgentProfile
 from apps.console import bulk, exports, selectors, worklists
 from apps.console import services as console
-from apps.console.forms import ProfileForm, SavedSearchForm, TicketSearchForm
+from apps.console.forms import ProfileForm, SavedSearchForm, TicketSearchForm, TriageForm
 from apps.console.history import CHAT_TEXTS, MERGED_TEXTS, RATINGS, SLA_OUTCOMES
 from apps.desk import actions
-from apps.owners.models import Extension
 from apps.routing import services as routing
 from apps.routing.models import AgentState, Queue
 from apps.sla.models import SlaTarget
@@ -63,6 +62,10 @@ def _strings() -> dict:
         "accept": _("Accept"), "decline": _("Decline"), "taken": _("Taken by %(agent)s"),
         "alsoViewing": _("Also viewing: %(agents)s"), "reconnecting": _("Reconnecting…"),
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),
+        # The ticket page's SLA countdowns ("0:42 left", "Overdue 1:05") and the words for closed targets.
+        "slaLeft": _("%(time)s left"), "slaOverdue": _("Overdue %(time)s"), "slaDays": _("%(days)s d %(time)s"),
+        "slaMet": _("Met"), "slaMetLate": _("Breached, met late"), "slaNotApplicable": _("Not applicable"),
+        "slaAnnounce": _("%(target)s: %(state)s"), "cannedFound": _("Canned responses found: %(count)s"),
         "open": _("Open"), "noSubject": _("(no subject)"),
         "chatAlert": _("New from %(author)s in %(ticket)s (%(count)s)"),
         "customerReply": _("%(author)s replied in %(ticket)s"),
@@ -162,12 +165,12 @@ def ticket_detail(request, reference):
         "ticket": ticket, "thread": ticket.messages.all(), "events": ticket.events.all(),
         "targets": ticket.sla_targets.all(), "strings": _strings(),
         "channel_panel": channels.spec(ticket.channel).console_panel,
-        "canned": selectors.canned_responses(ticket=ticket, agent=request.user),
+        "canned": [{"title": title, "body": body}
+                   for title, body in selectors.canned_responses(ticket=ticket, agent=request.user)],
+        "destinations": selectors.composer_choices(ticket),
+        "triage": TriageForm.for_ticket(ticket),
         # In the workflow's order, after a "Move to…" that is chosen: "Change" alone changes nothing.
         "statuses": [(s.value, s.label) for s in Ticket.Status if s in tickets.ALLOWED_TRANSITIONS[ticket.status]],
-        "scopes": [c for c in Ticket.Scope.choices if c[0] != Ticket.Scope.UNTRIAGED],
-        "categories": Ticket.Category.choices, "extensions": Extension.objects.order_by("name"),
-        "languages": Ticket._meta.get_field("language").choices,
         "agents": _agents(),
         "queues": Queue.objects.all(),
         "undo": _undo_notice(request),
@@ -270,12 +273,20 @@ def _act(request, reference, action):
 @require_POST
 @agent_required
 def post_reply(request, reference):
+    """The one composer: ``destination`` says where the text goes (live, email, note, note shared with the owner).
+
+    A form from before the composer (``kind=note`` with ``share_with_owner``, or a reply with no
+    destination) is read as the note or reply it was.
+    """
     body, files = request.POST.get("body", ""), request.FILES.getlist("files")
-    if request.POST.get("kind") == "note":
-        shared = request.POST.get("share_with_owner") == "1"
-        return _act(request, reference, lambda t: console.note(ticket=t, user=request.user, body=body, files=files,
-                                                               shared_with_owner=shared))
-    return _act(request, reference, lambda t: console.reply(ticket=t, user=request.user, body=body, files=files))
+    destination = request.POST.get("destination", "")
+    if not destination and request.POST.get("kind") == "note":
+        destination = (selectors.Destination.SHARED_NOTE if request.POST.get("share_with_owner") == "1"
+                       else selectors.Destination.NOTE)
+    if not destination:
+        return _act(request, reference, lambda t: console.reply(ticket=t, user=request.user, body=body, files=files))
+    return _act(request, reference, lambda t: console.send(ticket=t, user=request.user, destination=destination,
+                                                           body=body, files=files))
 
 
 @require_POST
@@ -293,11 +304,17 @@ def post_status(request, reference):
 @require_POST
 @agent_required
 def post_triage(request, reference):
-    extension = Extension.objects.filter(slug=request.POST.get("extension", "")).first()
+    form = TriageForm(request.POST)
+    if not form.is_valid():
+        _ticket_for(request, reference)      # outside the agent's queues: 404 before any word on the form
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("console:ticket", reference=reference)
+    data = form.cleaned_data
     return _act(request, reference, lambda t: actions.triage_ticket(
-        ticket=t, scope=request.POST.get("scope", ""), category=request.POST.get("category", ""),
-        extension=extension, language=request.POST.get("language") or None,
-        actor=tickets.Actor(user=request.user)))
+        ticket=t, scope=data["scope"], category=data["category"], extension=data["extension"],
+        language=data["language"], actor=tickets.Actor(user=request.user)))
 
 
 @require_POST

@@ -33,6 +33,7 @@ class ChannelSpec:
     live_while: Callable | None = None       # (ticket) -> bool: live only while this holds
     reaches: Callable | None = None          # (ticket) -> bool: can it reach this ticket's user at all
     in_progress: Callable | None = None      # (ticket) -> bool: the user is still there (a chat not ended)
+    talks_live: Callable | None = None       # (ticket) -> bool: an agent's line reaches the user live now
 
 
 REGISTRY: dict[str, ChannelSpec] = {
@@ -45,7 +46,8 @@ REGISTRY: dict[str, ChannelSpec] = {
     Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails and reports")),
 }
 
-HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches", "in_progress")
+HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches", "in_progress",
+         "talks_live")
 
 
 def spec(channel: str) -> ChannelSpec:
@@ -102,3 +104,28 @@ def reply_deliveries(ticket) -> list[Callable]:
     if fallback and fallback.deliver_reply and (fallback.reaches is None or fallback.reaches(ticket)):
         ways.append(fallback.deliver_reply)
     return ways
+
+
+def live_delivery(ticket) -> Callable | None:
+    """How an agent's line reaches the user live right now (a chat in progress), or None.
+
+    A live channel's own way counts only while the channel says its user is there to read it
+    (``talks_live``); a call has no way for text at all.
+    """
+    entry = REGISTRY[ticket.channel]
+    if entry.deliver_reply and entry.talks_live is not None and is_live(ticket) and entry.talks_live(ticket):
+        return entry.deliver_reply
+    return None
+
+
+def later_delivery(ticket) -> Callable | None:
+    """How a reply reaches the user later (by email), or None when nothing reaches them (no address).
+
+    An asynchronous channel's own way (email, feedback), else the live channel's fallback
+    (a chat or call answered by email).
+    """
+    entry = REGISTRY[ticket.channel]
+    for way in (None if entry.live else entry, REGISTRY.get(entry.reply_fallback)):
+        if way is not None and way.deliver_reply and (way.reaches is None or way.reaches(ticket)):
+            return way.deliver_reply
+    return None

@@ -100,8 +100,8 @@ def test_a_redis_restart_mid_chat_loses_and_doubles_nothing(chat_desk, private_r
 
     def agent_says(text):
         agent_sent.append(text)
-        agent.fill("#chat-body", text)
-        agent.press("#chat-body", "Enter")
+        agent.fill("#reply-body", text)
+        agent.press("#reply-body", "Enter")
 
     def all_stored():
         visitor.wait_for_function(

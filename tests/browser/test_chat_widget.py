@@ -90,16 +90,16 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
         visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
 
     def agent_says(text):
-        agent.fill("#chat-body", text)
-        agent.press("#chat-body", "Enter")
+        agent.fill("#reply-body", text)
+        agent.press("#reply-body", "Enter")
 
     visitor_says("Hej! Programmet startar inte.")
     agent.wait_for_selector("#thread li.msg[data-seq='1']")
-    agent.fill("#chat-body", "H")     # the visitor sees the agent typing
-    agent.type("#chat-body", "ej")
+    agent.fill("#reply-body", "H")     # the visitor sees the agent typing
+    agent.type("#reply-body", "ej")
     visitor.wait_for_function(
         f"document.querySelector('{PANEL}').shadowRoot.querySelector('.typing').textContent.length > 0")
-    agent.fill("#chat-body", "")
+    agent.fill("#reply-body", "")
     agent_says("Hej Ada! Vilken version har du?")
     visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='2']")
     visitor.wait_for_selector(f"{PANEL} li.msg.visitor[data-seq='1'][data-state='read']")   # the agent read it
@@ -148,7 +148,8 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
     # The ended chat offers no composer to type into (a line there would wait for ever).
     assert not visitor.is_visible(f"{PANEL} #sd-composer")
     visitor.screenshot(path=str(artifacts / "chat-widget-ended.png"))
-    agent.wait_for_function("document.getElementById('chat-form').hidden === true")
+    agent.wait_for_function("document.getElementById('destination-live') === null")     # no longer offered
+    assert agent.is_checked("#destination-email")
     conversation = in_another_thread(lambda: Conversation.objects.select_related("ticket").get())
     assert conversation.state == "ended"
     chat_lines = in_another_thread(
@@ -174,8 +175,9 @@ def test_files_go_both_ways_and_open_from_the_console_and_the_widget(chat_desk, 
     assert visitor.request.get(visitor_link.evaluate("a => a.href")).body() == b"Fel 0x80070005"
 
     # And back: the agent sends a file from the chat panel.
-    agent.set_input_files("#chat-file", files=[
+    agent.set_input_files("#reply-files", files=[
         {"name": "guide.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 guide"}])
+    agent.click("#send-reply")
     agent.wait_for_selector("#thread li.msg.outbound[data-seq='2'] .attachment a")
     sent = visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='2'] a.file", timeout=10_000)
     assert sent.text_content() == "guide.pdf"
@@ -199,10 +201,12 @@ def test_the_agent_answers_with_a_canned_response_in_the_chats_language(chat_des
     visitor = chat_with_agent(browser, agent, desk_server)
     assert "widget/demo" in agent.get_attribute("#chat-page a", "href")     # where the visitor is chatting from
 
-    agent.select_option("#chat-panel select.canned", label="Starta om")
-    assert agent.input_value("#chat-body") == "Starta om appen, tack."
-    assert agent.evaluate("document.activeElement.id") == "chat-body"
-    agent.press("#chat-body", "Enter")
+    agent.type("#reply-body", "/star")         # "/" at the start searches the canned responses
+    agent.wait_for_selector("#canned-list [role=option][aria-selected=true]")
+    agent.press("#reply-body", "Enter")
+    assert agent.input_value("#reply-body") == "Starta om appen, tack."
+    assert agent.evaluate("document.activeElement.id") == "reply-body"
+    agent.press("#reply-body", "Enter")
     line = visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='1'] .body", timeout=10_000)
     assert line.text_content() == "Starta om appen, tack."
 
@@ -236,8 +240,8 @@ def test_a_server_restart_mid_chat_loses_and_doubles_nothing(chat_desk, restarta
     visitor.fill(f"{PANEL} #sd-composer textarea", "Hej!")
     visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
     agent.wait_for_selector("#thread li.msg[data-seq='1']")
-    agent.fill("#chat-body", "Hej Ada!")
-    agent.press("#chat-body", "Enter")
+    agent.fill("#reply-body", "Hej Ada!")
+    agent.press("#reply-body", "Enter")
     visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='2']")
 
     restartable_desk.stop()       # both sockets drop; both sides keep writing
@@ -246,8 +250,8 @@ def test_a_server_restart_mid_chat_loses_and_doubles_nothing(chat_desk, restarta
     visitor.fill(f"{PANEL} #sd-composer textarea", "Är ni kvar?")
     visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
     agent.wait_for_selector("#live-status.off")
-    agent.fill("#chat-body", "Vi startade om en server.")
-    agent.press("#chat-body", "Enter")
+    agent.fill("#reply-body", "Vi startade om en server.")
+    agent.press("#reply-body", "Enter")
     restartable_desk.start()
 
     visitor.wait_for_selector(f"{PANEL} li.msg[data-seq='4']", timeout=30_000)
@@ -321,8 +325,8 @@ def test_a_visitor_in_another_tab_sees_the_agents_answers_counted_in_the_pages_t
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
     agent.wait_for_selector("#chat-panel")
     visitor.wait_for_function(f"document.title === '(1) {title}'")          # the agent joined
-    agent.fill("#chat-body", "Hej Ada!")
-    agent.press("#chat-body", "Enter")
+    agent.fill("#reply-body", "Hej Ada!")
+    agent.press("#reply-body", "Enter")
     visitor.wait_for_function(f"document.title === '(2) {title}'")
     visitor.evaluate(SHOW)
     assert visitor.title() == title

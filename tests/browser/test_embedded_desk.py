@@ -92,8 +92,8 @@ def test_mail_and_chat_reach_the_console_live_on_the_embedded_desk(embedded_desk
     visitor.fill(f"{PANEL} #sd-composer textarea", "Hej! Programmet startar inte.")
     visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
     agent.wait_for_selector("#thread li.msg[data-seq='1']:has-text('Programmet startar inte')", timeout=10_000)
-    agent.fill("#chat-body", "Hej Ada! Vilken version har du?")
-    agent.press("#chat-body", "Enter")
+    agent.fill("#reply-body", "Hej Ada! Vilken version har du?")
+    agent.press("#reply-body", "Enter")
     visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='2']", timeout=10_000)
     assert "Vilken version" in visitor.inner_text(f"{PANEL} li.msg.agent[data-seq='2']")
     visitor.wait_for_selector(f"{PANEL} li.msg.visitor[data-seq='1'][data-state='sent'], "

@@ -118,8 +118,8 @@ def test_every_state_of_the_widget_is_clean_at_phone_and_desktop_width(chat_desk
     start_chat(visitor)
     agent_takes(agent, visitor)
     assert not visitor.is_visible(f"{PANEL} #sd-email-offer")
-    agent.fill("#chat-body", "Hej Ada! Vad kan jag hjälpa till med? " + "En lång rad utan slut " * 8)
-    agent.press("#chat-body", "Enter")
+    agent.fill("#reply-body", "Hej Ada! Vad kan jag hjälpa till med? " + "En lång rad utan slut " * 8)
+    agent.press("#reply-body", "Enter")
     visitor.wait_for_selector(f"{PANEL} li.msg.agent[data-seq='1']")
     shows(visitor, "agent-joined", size, artifacts, "with an agent")
 

@@ -3,14 +3,15 @@
  * for everything after the last sequence number we have, and resend what was never acknowledged.
  * While connected, a number we skipped, or a chat.state (answer to the chat.ping sent every
  * PING_MS) whose last_seq is above ours, means pushes were lost (a Redis outage leaves the
- * socket open but silent): we ask for a replay. */
+ * socket open but silent): we ask for a replay. The agent writes in the ticket page's one composer
+ * (console.js): its "To the visitor, live" lines and files come here, through sendLine and sendFile. */
 (function () {
   "use strict";
   var panel = document.getElementById("chat-panel");
   if (!panel) return;
   var ref = panel.dataset.ref, lastSeq = parseInt(panel.dataset.lastSeq || "0", 10);
-  var thread = document.getElementById("thread"), form = document.getElementById("chat-form");
-  var body = document.getElementById("chat-body"), typingLine = document.getElementById("chat-typing");
+  var thread = document.getElementById("thread"), controls = document.getElementById("chat-controls");
+  var typingLine = document.getElementById("chat-typing");
   var stateChip = document.getElementById("chat-state");
   var send = null, outbox = [], typingSent = 0, typingTimer = null, readSent = 0, visitorRead = 0;
   var PING_MS = 15000, have = {}, resumeAsked = 0;   // have: seq -> true for numbers above lastSeq
@@ -90,7 +91,8 @@
   function showState(state) {
     panel.dataset.state = state;
     stateChip.textContent = state === "ended" ? panel.dataset.sEnded : state === "waiting" ? panel.dataset.sWaiting : panel.dataset.sActive;
-    form.hidden = state === "ended";
+    controls.hidden = state === "ended";
+    if (state === "ended" && window.CONSOLE.liveEnded) window.CONSOLE.liveEnded();   // the composer stops offering it
   }
 
   window.consoleChat = {
@@ -141,31 +143,26 @@
     }
   };
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var value = body.value.trim();
+  /* A line for the visitor: shown at once as "Sending…", resent after a reconnect until acknowledged. */
+  function sendLine(value) {
+    value = value.trim();
     if (!value) return;
-    body.value = "";
     var frame = {type: "chat.send", ticket: ref, client_id: newId(), body: value};
     var li = line({from: "agent", body: value, author: panel.dataset.agent});
     li.dataset.client = frame.client_id;
     thread.appendChild(li); delivery(li, "sending");
     outbox.push(frame);
     if (send) send(frame);
-  });
-  var fileInput = document.getElementById("chat-file");
-  fileInput.addEventListener("change", function () {
+  }
+  function sendFile(file) {
     /* A file goes over HTTP (the socket carries text); the answer is the chat.ack the socket would send. */
-    var file = fileInput.files[0];
-    if (!file) return;
-    fileInput.value = "";
     var clientId = newId(), data = new FormData();
     data.append("client_id", clientId); data.append("file", file, file.name);
     var li = line({from: "agent", body: file.name, author: panel.dataset.agent});
     li.dataset.client = clientId; thread.appendChild(li); delivery(li, "sending");
     function failed(detail) { delivery(li, "failed"); if (detail) li.querySelector(".delivery").textContent += ": " + detail; }
     fetch(panel.dataset.uploadUrl, {method: "POST", body: data, credentials: "same-origin",
-                                    headers: {"X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value}})
+                                    headers: {"X-CSRFToken": panel.querySelector("[name=csrfmiddlewaretoken]").value}})
       .then(function (response) { return response.json().then(function (reply) { return [response.status, reply]; }); })
       .then(function (answer) {
         var reply = answer[1];
@@ -175,13 +172,13 @@
         window.consoleChat.handle(reply, send);
       })
       .catch(function () { failed(""); });
-  });
-  body.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
-  });
-  body.addEventListener("input", function () {
+  }
+  function typing() {
     if (send && Date.now() - typingSent > 2000) { typingSent = Date.now(); send({type: "chat.typing", ticket: ref}); }
-  });
+  }
+  window.consoleChat.sendLine = sendLine;
+  window.consoleChat.sendFile = sendFile;
+  window.consoleChat.typing = typing;
   document.getElementById("chat-end").addEventListener("click", function () {
     if (send) send({type: "chat.end", ticket: ref});
   });

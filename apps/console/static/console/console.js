@@ -300,8 +300,12 @@
     var list = document.getElementById("sla");
     list.innerHTML = "";
     t.sla.forEach(function (target) {
-      var item = text("li", (S.slaKinds[target.kind] || target.kind) + ": " + localTime(target.due_at), "sla");
-      item.dataset.sla = JSON.stringify([target]); list.appendChild(item);
+      var item = document.createElement("li");
+      item.className = "sla"; item.dataset.sla = JSON.stringify([target]);
+      item.appendChild(text("span", S.slaKinds[target.kind] || target.kind, "sla-kind"));
+      item.appendChild(document.createTextNode(": "));
+      item.appendChild(text("span", "", "sla-state"));
+      list.appendChild(item);
     });
     if (frame.message && !document.querySelector('#thread li[data-id="' + frame.message.id + '"]')) {
       var m = frame.message, item = document.createElement("li");
@@ -352,6 +356,7 @@
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-sla]").forEach(function (el) {
+      if (el.closest("#sla")) return;     // the ticket page's own box: countdowns (slaBox)
       var target = nearestOpen(JSON.parse(el.dataset.sla || "[]"));
       el.classList.remove("green", "amber", "red", "done");
       if (!target) { el.classList.add("done"); if (mode === "home") el.textContent = S.met; return; }
@@ -360,10 +365,46 @@
       el.classList.add(state);
       if (mode === "home") el.textContent = state === "red" ? S.breached : remaining(due - now);
     });
+    slaBox(now);
     document.querySelectorAll("#queue tbody tr").forEach(function (row) {
       if (row.dataset.received && !row.hasAttribute("data-done")) row.querySelector(".age").textContent =
         remaining(now - new Date(row.dataset.received).getTime());
     });
+  }
+  /* The ticket page's SLA box: each open target counts down every second from the due time the
+     server gave ("0:42 left", "Overdue 1:05"); a closed one says in words how it ended. The
+     countdown itself is silent for screen readers; they hear a target when its state changes
+     (warning, overdue, met), politely. */
+  var slaSpoken = {};
+  function clock(ms, up) {
+    var s = up ? Math.floor(ms / 1000) : Math.ceil(ms / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    var time = d || h ? h + ":" + pad(m) + ":" + pad(s % 60) : m + ":" + pad(s % 60);
+    return d ? fmt(S.slaDays, {days: d, time: time}) : time;
+  }
+  function slaState(target, now) {
+    if (target.not_applicable) return ["done", S.slaNotApplicable];
+    if (target.met_at) return ["done", target.breached ? S.slaMetLate : S.slaMet];
+    var due = Date.parse(target.due_at), warn = Date.parse(target.warn_at);
+    if (now >= due) return ["red", fmt(S.slaOverdue, {time: clock(now - due, true)})];
+    return [now >= warn ? "amber" : "green", fmt(S.slaLeft, {time: clock(due - now, false)})];
+  }
+  function slaBox(now) {
+    var announce = document.getElementById("sla-announce"), said = [];
+    document.querySelectorAll("#sla li.sla").forEach(function (el) {
+      var target = JSON.parse(el.dataset.sla || "[]")[0];
+      if (!target) return;
+      var state = slaState(target, now), words = el.querySelector(".sla-state");
+      el.classList.remove("green", "amber", "red", "done");
+      el.classList.add(state[0]);
+      if (words && words.textContent !== state[1]) words.textContent = state[1];
+      if (slaSpoken[target.kind] && slaSpoken[target.kind] !== state[0]) {
+        said.push(fmt(S.slaAnnounce, {target: S.slaKinds[target.kind] || target.kind, state: state[1]}));
+      }
+      slaSpoken[target.kind] = state[0];
+    });
+    if (announce && said.length) announce.textContent = said.join(". ");
   }
   function remaining(ms) {
     var s = Math.max(0, Math.round(ms / 1000));
@@ -390,12 +431,111 @@
       form.querySelector("button").focus();
     };
   });
-  document.querySelectorAll("select.canned").forEach(function (canned) {
-    canned.onchange = function () {
-      var target = document.getElementById(canned.dataset.target);
-      target.value = canned.value; canned.value = ""; target.focus();
+
+  /* The ticket page's one composer. The chosen destination names the button; a line "to the
+     visitor, live" (and its files) goes over the console socket through the chat panel (apps/chat),
+     anything else is posted to the reply view. Enter sends a live line, as in any chat; for the
+     other destinations it starts a new line. */
+  var composer = document.getElementById("composer");
+  if (composer) setUpComposer(composer);
+  function setUpComposer(form) {
+    var body = document.getElementById("reply-body"), button = document.getElementById("send-reply");
+    var files = document.getElementById("reply-files");
+    function chosen() { return form.querySelector("input[name=destination]:checked"); }
+    function live() {
+      var choice = chosen();
+      return Boolean(choice && choice.value === "live" && window.consoleChat && window.consoleChat.sendLine);
+    }
+    function named() {
+      var choice = chosen();
+      form.dataset.destination = choice ? choice.value : "";
+      if (choice) button.textContent = choice.dataset.send;
+    }
+    form.addEventListener("change", function (event) { if (event.target.name === "destination") named(); });
+    form.addEventListener("submit", function (event) {
+      if (!live()) return;
+      event.preventDefault();
+      window.consoleChat.sendLine(body.value);
+      Array.prototype.forEach.call(files.files, function (file) { window.consoleChat.sendFile(file); });
+      body.value = ""; files.value = ""; body.focus();
+    });
+    CONSOLE.liveEnded = function () {        // the chat panel: the visitor is gone
+      var option = document.getElementById("destination-live");
+      if (!option) return;
+      var wasChosen = option.checked;
+      option.closest("label").remove();
+      if (wasChosen) { var next = form.querySelector("input[name=destination]"); if (next) next.checked = true; }
+      named();
     };
-  });
+    setUpCanned(body);     // first: while its list is open, Enter chooses a response and sends nothing
+    body.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && live()) {
+        event.preventDefault(); form.requestSubmit();
+      }
+    });
+    body.addEventListener("input", function () { if (live()) window.consoleChat.typing(); });
+    named();
+  }
+
+  /* "/" at the start of the composer opens the canned responses in the ticket's language; the
+     words after it narrow them (title or text). Arrows move, Enter inserts, Esc closes. */
+  function setUpCanned(body) {
+    var source = document.getElementById("canned-data");
+    var responses = source ? JSON.parse(source.textContent) : [];
+    var list = document.getElementById("canned-list"), status = document.getElementById("canned-status");
+    var shown = [], active = -1;
+    if (!responses.length) return;
+    function query() { var found = /^\/([^\n]*)$/.exec(body.value); return found ? found[1].trim().toLowerCase() : null; }
+    function close() {
+      list.hidden = true; list.textContent = ""; shown = []; active = -1;
+      body.removeAttribute("aria-activedescendant");
+    }
+    function highlight(index) {
+      active = index;
+      Array.prototype.forEach.call(list.children, function (option, i) {
+        option.setAttribute("aria-selected", i === index ? "true" : "false");
+      });
+      if (index < 0) { body.removeAttribute("aria-activedescendant"); return; }
+      body.setAttribute("aria-activedescendant", "canned-" + index);
+      list.children[index].scrollIntoView({block: "nearest"});
+    }
+    function choose(index) {
+      body.value = shown[index].body;
+      close(); body.focus(); body.setSelectionRange(body.value.length, body.value.length);
+    }
+    function update() {
+      var words = query();
+      if (words === null) { if (!list.hidden) close(); return; }
+      shown = responses.filter(function (r) { return (r.title + "\n" + r.body).toLowerCase().indexOf(words) !== -1; });
+      list.textContent = "";
+      shown.forEach(function (r, i) {
+        var option = document.createElement("li");
+        option.id = "canned-" + i; option.setAttribute("role", "option");
+        option.appendChild(text("span", r.title, "canned-title"));
+        option.appendChild(text("span", r.body, "canned-text"));
+        option.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
+        list.appendChild(option);
+      });
+      list.hidden = false;
+      status.textContent = fmt(S.cannedFound, {count: shown.length});
+      highlight(shown.length ? 0 : -1);
+    }
+    body.addEventListener("input", update);
+    body.addEventListener("blur", function () { if (!list.hidden) close(); });
+    body.addEventListener("keydown", function (event) {
+      if (list.hidden) return;
+      var keys = {ArrowDown: 1, ArrowUp: -1};
+      if (keys[event.key] && shown.length) {
+        event.preventDefault();
+        highlight((active + keys[event.key] + shown.length) % shown.length);
+      } else if (event.key === "Enter") {
+        event.preventDefault(); event.stopImmediatePropagation();
+        if (active >= 0) choose(active);
+      } else if (event.key === "Escape") {
+        event.preventDefault(); event.stopImmediatePropagation(); close();
+      }
+    });
+  }
   window.addEventListener("beforeunload", function () { if (ticketRef) send({type: "viewing", ticket: ticketRef, leaving: true}); });
 
   setInterval(tick, 1000); tick(); connect();
