@@ -112,10 +112,13 @@ def test_the_manager_changes_an_hour_and_adds_a_canned_response(demo_desk, brows
     agent_context = browser.new_context(locale="sv-SE")
     agent_page = sign_in(agent_context, base, "agent_sv")
     agent_page.goto(f"{base}/console/tickets/{ticket.reference}/")
-    options = agent_page.locator("select.canned option").all_inner_texts()
-    assert "Vi tittar på det" in options
-    body = agent_page.eval_on_selector(
-        "select.canned", "s => [...s.options].find(o => o.textContent === 'Vi tittar på det').value")
-    assert body == f"Hej Ada Lind, vi tittar på {ticket.reference}."
+    agent_page.click("#reply-body")
+    agent_page.keyboard.type("/Vi tittar")                # the composer's canned search
+    agent_page.wait_for_selector("#canned-list", state="visible")
+    titles = agent_page.eval_on_selector_all("#canned-list [role=option] .canned-title",
+                                             "els => els.map(e => e.textContent)")
+    assert titles == ["Vi tittar på det"]
+    agent_page.keyboard.press("Enter")
+    assert agent_page.input_value("#reply-body") == f"Hej Ada Lind, vi tittar på {ticket.reference}."
     assert "/console/settings/" not in agent_page.content()      # no settings link for an agent
     agent_context.close()
