@@ -494,17 +494,22 @@ async def play(port: int, lanes: list[list[Request]], *, rate: float, sessions: 
     return outcomes, wall
 
 
-def cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
     import psutil
 
-    total = 0.0
+    spent = {}
     for pid in pids:
         try:
             times = psutil.Process(pid).cpu_times()
-            total += times.user + times.system
+            spent[pid] = times.user + times.system
         except psutil.Error:
             pass
-    return total
+    return spent
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings; a process started in between counts from 0."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def named_pids(name: str) -> list[int]:
@@ -533,8 +538,10 @@ def measure(servers: Servers, args, *, seed: int, keep_online=None, worker: Work
     warm = lanes_of(random.Random(seed + 1), lanes=lanes,
                     per_lane=max(1, round(args.rate * args.warm / lanes))) if args.warm else None
     plan = lanes_of(rng, lanes=lanes, per_lane=per_lane)
-    groups = {"server": servers.pids, "client": [os.getpid()], "postgres": named_pids("postgres"),
-              "redis": named_pids("redis-server"), **({"worker": worker.pids} if worker else {})}
+    # Listed again at the end: PostgreSQL starts a backend for each connection the run opens.
+    groups = {"server": lambda: servers.pids, "client": lambda: [os.getpid()],
+              "postgres": lambda: named_pids("postgres"), "redis": lambda: named_pids("redis-server"),
+              **({"worker": lambda: worker.pids} if worker else {})}
     phase = Phase()
     runner = _runner()
     sessions = min(args.sessions, lanes)
@@ -543,12 +550,13 @@ def measure(servers: Servers, args, *, seed: int, keep_online=None, worker: Work
         phase.connections = established(servers.pids, servers.port)
 
     async def go():
-        before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        before = {name: cpu_seconds(pids()) for name, pids in groups.items()}
         outcomes, wall = await play(servers.port, plan, rate=args.rate, sessions=sessions, keep_online=keep_online,
                                     warm=warm, before_close=count_connections)
         # Counted over the measured seconds and the warm-up alike: the warm-up runs at the same rate.
         spent = (args.warm + wall) or 1.0
-        phase.cpu = {name: 100 * (cpu_seconds(pids) - before[name]) / spent for name, pids in groups.items()}
+        phase.cpu = {name: 100 * cpu_between(before[name], cpu_seconds(pids())) / spent
+                     for name, pids in groups.items()}
         phase.outcomes, phase.wall = outcomes, wall
 
     runner(go())

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (the phone line's webhooks in front of it), websockets through Channels."""
 
 import gc
 import os
@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 
 from apps.chat.origins import WidgetOriginGate  # noqa: E402
 from apps.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
+from apps.voice.asgi import PhoneLine  # noqa: E402
 from supportdesk import daphne_tuning  # noqa: E402
 from supportdesk.proxies import TrustedProxies, parse_networks  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
@@ -22,7 +23,8 @@ from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 daphne_tuning.apply()
 
 application = TrustedProxies(ProtocolTypeRouter({
-    "http": django_asgi_app,
+    # Twilio's webhooks skip Django's middleware (apps/voice/asgi.py); every other request goes through it.
+    "http": PhoneLine(django_asgi_app),
     # The widget's socket may come from any embedding site and needs no session; everything else
     # keeps the host check and session auth.
     "websocket": WidgetOriginGate(URLRouter(chat_routes), fallback=AllowedHostsOriginValidator(
