@@ -150,6 +150,9 @@ else:
 
 # Without Redis there is no rq: supportdesk.jobs runs each job in process instead.
 # A Redis that stops answering fails an enqueue in seconds, not never: the job then runs in process.
+# The worker's niceness: on shared cores, the servers answering people (a caller on the line, a
+# chat) run first; the worker's jobs wait a few milliseconds longer. 0 keeps the same priority.
+WORKER_NICE = env_int("WORKER_NICE", 10)
 RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300,
            "CONNECTION_KWARGS": {"socket_connect_timeout": 2, "socket_timeout": 5}}

@@ -62,3 +62,28 @@ def test_the_cron_scheduler_does_not_log_every_tick_unless_asked(settings):
     env["REDIS_URL"] = settings.REDIS_URL
     assert "Enqueued job routing_tick_job" not in cron_log(env)
     assert "Enqueued job routing_tick_job" in cron_log({**env, "RQ_LOG_LEVEL": "info"})
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.redis(reason="runs make run's rq worker")
+def test_the_worker_runs_below_the_servers_priority(settings):
+    """On shared cores the servers (webhooks, sockets) come first: the worker and its cron run niced."""
+    import psutil
+    from django.db import connection
+
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "WORKER_NICE": "7",
+           "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)}
+    command = launcher.worker_commands(env)[0]
+    worker = subprocess.Popen(command, cwd=launcher.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        process = psutil.Process(worker.pid)
+        deadline = time.monotonic() + 60
+        while not process.children() and time.monotonic() < deadline:   # the cron scheduler started
+            time.sleep(0.2)
+        assert process.children(), "the worker did not start its cron scheduler"
+        assert process.nice() == os.nice(0) + 7
+        assert {child.nice() for child in process.children()} == {os.nice(0) + 7}
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)

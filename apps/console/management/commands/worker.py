@@ -1,3 +1,4 @@
+import os
 import subprocess
 
 from django.conf import settings
@@ -29,6 +30,8 @@ class Command(BaseCommand):
             worker.work(burst=True, logging_level=level)
             self.stdout.write(f"moved {moved} due scheduled jobs; queues drained")
             return
+        if settings.WORKER_NICE:
+            os.nice(settings.WORKER_NICE)        # the worker, its scheduler and cron (children inherit it)
         # rq's cron scheduler installs signal handlers, so it needs a main thread: its own process.
         cron = subprocess.Popen(cron_command(), cwd=settings.BASE_DIR)
         try:
