@@ -636,8 +636,8 @@ def live_while(ticket) -> bool:
 
 
 def in_progress(ticket) -> bool:
-    """The channel registry's test: the visitor's chat has not ended (waiting, or with an agent), so an
-    agent's line reaches them live (``talks_live``) and the ticket cannot be merged away (``in_progress``)."""
+    """The channel registry's ``in_progress``: the visitor's chat has not ended (waiting, or with an agent),
+    so an agent's line reaches them live and the ticket cannot be merged away."""
     return Conversation.objects.filter(ticket=ticket).exclude(state=Conversation.State.ENDED).exists()
 
 

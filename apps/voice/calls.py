@@ -30,6 +30,16 @@ QUEUE_FAILED = ("queue-full", "error", "system-error")
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
+def in_progress(ticket: Ticket) -> bool:
+    """The channel registry's ``in_progress``: a caller of this ticket is still on the line, waiting in the
+    queue, being connected or talking to an agent, so the ticket is not merged away.
+
+    An answered call keeps its state once it is over: Twilio's status callback says when it ended.
+    """
+    return (Call.objects.filter(ticket=ticket, state__in=(State.QUEUED, State.BRIDGING, State.BRIDGED))
+            .exclude(twilio_status__in=ENDED).exists())
+
+
 def sid_of(params) -> str:
     return (params.get("CallSid") or "").strip()[:64]
 
