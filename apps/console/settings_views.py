@@ -6,12 +6,10 @@ service's refusal is shown beside the form, in the manager's language, and nothi
 """
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -19,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.accounts.decorators import manager_required
 from apps.accounts.services import SkillsError
 from apps.console.settings_forms import (
     ApiKeyForm,
@@ -36,21 +35,9 @@ from apps.policy import services as policy
 from apps.policy.models import ChannelRule, DateOverride, Region, ServiceWindow
 from apps.routing import selectors as routing_selectors
 from apps.routing import services as routing
-from apps.tickets import access
 from apps.tickets import services as tickets
 from apps.tickets.labels import region_name
 from apps.tickets.models import CannedResponse
-
-
-def manager_required(view):
-    """The User Support Manager and superusers (``is_manager``, the one rule); agents and others get 403."""
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not access.is_manager(request.user):
-            return HttpResponseForbidden(_("Settings are for the User Support Manager."))
-        return view(request, *args, **kwargs)
-    return wrapper
 
 
 def _page(request, template: str, section: str, **context):
