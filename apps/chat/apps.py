@@ -14,6 +14,5 @@ class ChatConfig(AppConfig):
         channels.register(Channel.CHAT, deliver_reply=services.deliver_agent_message,
                           console_panel="chat/console_panel.html",
                           frame_types=agent_frames.HANDLERS, frame_handler=agent_frames.handle,
-                          live_while=services.live_while, in_progress=services.in_progress,
-                          talks_live=services.in_progress)
+                          live_while=services.live_while, in_progress=services.in_progress)
 

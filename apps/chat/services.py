@@ -44,6 +44,7 @@ from apps.routing.services import live_agents_online
 from apps.tickets import search, vocabulary
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
+from apps.tickets.selectors import surviving
 from supportdesk.db import on_postgresql
 
 log = logging.getLogger(__name__)
@@ -547,7 +548,8 @@ def rate_conversation(*, conversation_id, rating: str, comment: str = "") -> Con
     conversation.rating, conversation.rated_at = rating, timezone.now()
     conversation.rating_comment = comment.strip()[:RATING_COMMENT_CHARS]
     conversation.save(update_fields=["rating", "rating_comment", "rated_at"])
-    actions.record_chat(ticket=conversation.ticket, data=vocabulary.Chat(
+    # The chat's lines are on the survivor when its ticket was merged: the rating goes with them.
+    actions.record_chat(ticket=surviving(conversation.ticket), data=vocabulary.Chat(
         event="rated", rating=rating, comment=conversation.rating_comment or None))
     return conversation
 
@@ -634,8 +636,8 @@ def live_while(ticket) -> bool:
 
 
 def in_progress(ticket) -> bool:
-    """The channel registry's test: the visitor's chat has not ended (waiting, or with an agent), so an
-    agent's line reaches them live (``talks_live``) and the ticket cannot be merged away (``in_progress``)."""
+    """The channel registry's ``in_progress``: the visitor's chat has not ended (waiting, or with an agent),
+    so an agent's line reaches them live and the ticket cannot be merged away."""
     return Conversation.objects.filter(ticket=ticket).exclude(state=Conversation.State.ENDED).exists()
 
 

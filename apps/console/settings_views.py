@@ -5,12 +5,11 @@ Each view parses a form, asks the one manager rule, calls the owning app's servi
 service's refusal is shown beside the form, in the manager's language, and nothing is saved.
 """
 
-from functools import wraps
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.accounts.decorators import manager_required
 from apps.accounts.services import SkillsError
 from apps.console.settings_forms import (
     ApiKeyForm,
@@ -35,25 +35,28 @@ from apps.policy import services as policy
 from apps.policy.models import ChannelRule, DateOverride, Region, ServiceWindow
 from apps.routing import selectors as routing_selectors
 from apps.routing import services as routing
-from apps.tickets import access
 from apps.tickets import services as tickets
 from apps.tickets.labels import region_name
 from apps.tickets.models import CannedResponse
 
 
-def manager_required(view):
-    """The User Support Manager and superusers (``is_manager``, the one rule); agents and others get 403."""
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not access.is_manager(request.user):
-            return HttpResponseForbidden(_("Settings are for the User Support Manager."))
-        return view(request, *args, **kwargs)
-    return wrapper
-
-
 def _page(request, template: str, section: str, **context):
     return render(request, f"console/settings/{template}", {"strings": _strings(), "section": section, **context})
+
+
+def _save(request, form, save: Callable[[], object], *, refused: type[Exception] | tuple[type[Exception], ...],
+          saved: str, then: str) -> tuple[HttpResponse | None, str]:
+    """A settings form posted valid is saved by ``save`` (the owning app's service): ``(redirect to then, "")``
+    with the ``saved`` message; a ``refused`` error gives ``(None, its text)`` for the form page (the
+    service saved nothing); a page shown or a form with errors gives ``(None, "")``."""
+    if request.method != "POST" or not form.is_valid():
+        return None, ""
+    try:
+        save()
+    except refused as refusal:
+        return None, str(refusal)
+    messages.success(request, saved)
+    return redirect(then), ""
 
 
 @manager_required
@@ -82,17 +85,10 @@ def settings_region_hours(request, slug):
     # Bound without ``initial``: a row is kept because it is filled in, not because it changed.
     formset = (PeriodFormSet(request.POST, prefix="periods") if request.method == "POST"
                else PeriodFormSet(initial=initial, prefix="periods"))
-    error = ""
-    if request.method == "POST" and formset.is_valid():
-        try:
-            policy.set_opening_periods(region=region, periods=formset.periods())
-        except policy.PolicyError as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _("The business hours of %(region)s are saved.") % {
-                "region": region_name(region.name)})
-            return redirect("console:settings_hours")
-    return _page(request, "region_hours.html", "hours", region=region, formset=formset, error=error)
+    done, error = _save(request, formset, lambda: policy.set_opening_periods(region=region, periods=formset.periods()),
+                        refused=policy.PolicyError, then="console:settings_hours",
+                        saved=_("The business hours of %(region)s are saved.") % {"region": region_name(region.name)})
+    return done or _page(request, "region_hours.html", "hours", region=region, formset=formset, error=error)
 
 
 @manager_required
@@ -101,16 +97,10 @@ def settings_window(request, window_id):
     form = ServiceWindowForm(request.POST or None, initial={
         "open_weekday": window.open_weekday, "open_time": window.open_time, "open_tz": window.open_tz,
         "close_weekday": window.close_weekday, "close_time": window.close_time, "close_tz": window.close_tz})
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy.update_service_window(window=window, **form.cleaned_data)
-        except policy.PolicyError as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _("The service window %(name)s is saved.") % {"name": window.name})
-            return redirect("console:settings_hours")
-    return _page(request, "window.html", "hours", window=window, form=form, error=error)
+    done, error = _save(request, form, lambda: policy.update_service_window(window=window, **form.cleaned_data),
+                        refused=policy.PolicyError, then="console:settings_hours",
+                        saved=_("The service window %(name)s is saved.") % {"name": window.name})
+    return done or _page(request, "window.html", "hours", window=window, form=form, error=error)
 
 
 # --- holidays and date overrides ---
@@ -126,15 +116,10 @@ def _override_form_data(form: DateOverrideForm) -> dict:
 def settings_dates(request):
     today = timezone.localdate()
     form = DateOverrideForm(request.POST or None, initial={"kind": DateOverride.Kind.CLOSED})
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy.save_date_override(**_override_form_data(form))
-        except policy.PolicyError as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _("The date is saved."))
-            return redirect("console:settings_dates")
+    done, error = _save(request, form, lambda: policy.save_date_override(**_override_form_data(form)),
+                        refused=policy.PolicyError, saved=_("The date is saved."), then="console:settings_dates")
+    if done:
+        return done
     regions = policy_selectors.regions_with_hours()
     return _page(request, "dates.html", "dates", form=form, error=error, today=today,
                  holidays=[policy_selectors.region_holidays(region=region, start=today, language=get_language())
@@ -150,16 +135,10 @@ def settings_date(request, override_id):
         "region": override.region.slug, "day": override.date, "kind": override.kind, "start": override.start,
         "end": override.end, "note": override.note})
     form.fields["region"].disabled = True       # a date moves to another region as a new entry
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy.save_date_override(override=override, **_override_form_data(form))
-        except policy.PolicyError as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _("The date is saved."))
-            return redirect("console:settings_dates")
-    return _page(request, "date.html", "dates", override=override, form=form, error=error)
+    done, error = _save(request, form,
+                        lambda: policy.save_date_override(override=override, **_override_form_data(form)),
+                        refused=policy.PolicyError, saved=_("The date is saved."), then="console:settings_dates")
+    return done or _page(request, "date.html", "dates", override=override, form=form, error=error)
 
 
 @require_POST
@@ -181,16 +160,10 @@ def settings_canned(request):
 
 def _canned_form_page(request, response: CannedResponse | None):
     form = CannedResponseForm(request.POST or None, response=response)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            tickets.save_canned_response(texts=form.texts(), response=response)
-        except tickets.CannedResponseError as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _("The canned response is saved."))
-            return redirect("console:settings_canned")
-    return _page(request, "canned_form.html", "canned", form=form, response=response, error=error)
+    done, error = _save(request, form, lambda: tickets.save_canned_response(texts=form.texts(), response=response),
+                        refused=tickets.CannedResponseError, saved=_("The canned response is saved."),
+                        then="console:settings_canned")
+    return done or _page(request, "canned_form.html", "canned", form=form, response=response, error=error)
 
 
 @manager_required
@@ -256,14 +229,11 @@ def settings_agent(request, user_id):
         "languages": skills.languages, "channels": skills.channels, "phone_number": skills.phone_number,
         "max_chats": skills.max_chats, "max_calls": skills.max_calls,
         "trained_extensions": skills.trained_extensions})
-    error = ""
-    if request.method == "POST" and form.is_valid():
+
+    def save():
         user = get_user_model().objects.select_related("agent_profile").get(pk=user_id)
-        try:
-            routing.set_agent_skills(user=user, **form.cleaned_data)
-        except (SkillsError, routing.RoutingError) as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _("The skills are saved; they apply to the next ticket."))
-            return redirect("console:settings_agents")
-    return _page(request, "agent.html", "agents", skills=skills, form=form, error=error)
+        routing.set_agent_skills(user=user, **form.cleaned_data)
+
+    done, error = _save(request, form, save, refused=(SkillsError, routing.RoutingError),
+                        saved=_("The skills are saved; they apply to the next ticket."), then="console:settings_agents")
+    return done or _page(request, "agent.html", "agents", skills=skills, form=form, error=error)

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services as accounts
+from apps.accounts.decorators import manager_required
 from apps.accounts.models import AgentProfile
 from apps.console import bulk, exports, selectors, worklists
 from apps.console import services as console
@@ -370,10 +371,8 @@ def post_presence(request):
     return redirect("console:home")
 
 
-@agent_required
+@manager_required
 def manager_view(request):
-    if not access.is_manager(request.user):
-        return HttpResponseForbidden(_("This view is for the User Support Manager."))
     return render(request, "console/manager.html", {
         "agents": selectors.agent_overview(), "queues": selectors.queue_overview(),
         "breaches": selectors.breached_targets(), "strings": _strings(),

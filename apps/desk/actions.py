@@ -316,7 +316,8 @@ def merge_tickets(*, ticket: Ticket, into: Ticket, user) -> Ticket:
     refuse when both tickets have one); the merged ticket is closed, names the survivor and
     drops out of worklists and reports, and its running SLA clocks stop applying. Refused
     (``TicketError``, nothing written): the same ticket, different people, a ticket already
-    merged, a closed survivor, a chat still going on, or a ``user`` who may not act on both.
+    merged, a closed survivor, a chat or call still going on (``channels.in_progress``), or a ``user`` who
+    may not act on both.
     """
     if ticket.pk == into.pk:
         raise tickets.TicketError(_("A ticket cannot be merged into itself."))
@@ -337,8 +338,8 @@ def merge_tickets(*, ticket: Ticket, into: Ticket, user) -> Ticket:
                                   % {"reference": into.reference})
     for row in (ticket, into):
         if channels.in_progress(row):
-            raise tickets.TicketError(_("The chat of %(reference)s is still going on; merge it once it has ended.")
-                                      % {"reference": row.reference})
+            raise tickets.TicketError(_("The chat or call of %(reference)s is still going on; merge it once it "
+                                        "has ended.") % {"reference": row.reference})
     merging.send(sender=Ticket, ticket=ticket, into=into)
     sla.set_aside(ticket=ticket, at=timezone.now())
     routing.withdraw_offers(ticket=ticket)

@@ -14,6 +14,7 @@ from apps.owners.models import Extension
 from apps.policy.languages import Channel
 from apps.policy.services import region_for
 from apps.tickets.models import Ticket
+from apps.tickets.selectors import surviving
 from apps.tickets.services import add_attachment, find_or_create_contact
 
 SUBJECT_CHARS = 120
@@ -73,7 +74,7 @@ def _subject(message: str) -> str:
 def submit_report(*, api_key: ApiKey, report: Report) -> Ticket:
     """Open a feedback ticket (8 h response target) with the report's attachments.
 
-    A repeated ``report_id`` from the same installation returns the first ticket.
+    A repeated ``report_id`` from the same installation returns the first ticket, or the one it was merged into.
     """
     extension = None
     if report.product and report.product != CORE_PRODUCT:
@@ -96,4 +97,4 @@ def submit_report(*, api_key: ApiKey, report: Report) -> Ticket:
             for attachment in report.attachments:
                 add_attachment(message=message, filename=attachment.filename,
                                content_type=attachment.content_type, data=attachment.data)
-    return ticket
+    return surviving(ticket)

@@ -7,7 +7,8 @@ reports on, the ticket's token (``apps.mail.tokens``) in a recipient address or 
 those ids, the ``[SD-000123]`` tag in the subject when the sender takes part in that
 ticket's mail, then the same sender writing about the same (normalised) subject
 within ``MAIL_THREAD_DAYS``. References are sequential, so a tag alone from anyone
-else proves nothing: such mail opens a ticket of its own.
+else proves nothing: such mail opens a ticket of its own. Whatever rule finds a ticket merged into
+another, the reply goes on the survivor.
 """
 
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from apps.policy.languages import Channel
 from apps.policy.models import EntryPoint
 from apps.policy.services import mailbox_for
 from apps.tickets.models import Message, Ticket
+from apps.tickets.selectors import surviving
 from supportdesk.readonce import once
 
 
@@ -178,7 +180,20 @@ def ticket_for_mail(*, parsed: ParsedEmail, now: datetime, envelope_to: list[str
                     known_references: dict[str, int] | None = None,
                     known_threads: dict[tuple[str, str], tuple[int, datetime]] | None = None,
                     known_tags: dict[str, Tagged] | None = None) -> tuple[Ticket | None, str]:
-    """The ticket this message continues and the rule that found it, or (None, "")."""
+    """The ticket this message continues and the rule that found it, or (None, "").
+
+    A reply to a ticket merged into another continues the survivor (``surviving``).
+    """
+    ticket, rule = _ticket_referred_to(parsed=parsed, now=now, envelope_to=envelope_to,
+                                       known_references=known_references, known_threads=known_threads,
+                                       known_tags=known_tags)
+    return surviving(ticket), rule
+
+
+def _ticket_referred_to(*, parsed: ParsedEmail, now: datetime, envelope_to: list[str] | tuple[str, ...],
+                        known_references: dict[str, int] | None,
+                        known_threads: dict[tuple[str, str], tuple[int, datetime]] | None,
+                        known_tags: dict[str, Tagged] | None) -> tuple[Ticket | None, str]:
     ticket = ticket_by_message_ids(parsed.thread_ids, known=known_references)
     if ticket:
         return ticket, "message-id"

@@ -32,8 +32,9 @@ class ChannelSpec:
     frame_handler: Callable | None = None    # async (consumer, frame)
     live_while: Callable | None = None       # (ticket) -> bool: live only while this holds
     reaches: Callable | None = None          # (ticket) -> bool: can it reach this ticket's user at all
-    in_progress: Callable | None = None      # (ticket) -> bool: the user is still there (a chat not ended)
-    talks_live: Callable | None = None       # (ticket) -> bool: an agent's line reaches the user live now
+    # (ticket) -> bool: the user's live session goes on now (a chat not ended, a call not over), so the
+    # ticket is not merged away, and a channel that carries text (``deliver_reply``) reaches them live.
+    in_progress: Callable | None = None
 
 
 REGISTRY: dict[str, ChannelSpec] = {
@@ -46,8 +47,7 @@ REGISTRY: dict[str, ChannelSpec] = {
     Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails and reports")),
 }
 
-HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches", "in_progress",
-         "talks_live")
+HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches", "in_progress")
 
 
 def spec(channel: str) -> ChannelSpec:
@@ -76,7 +76,11 @@ def is_live(ticket) -> bool:
 
 
 def in_progress(ticket) -> bool:
-    """Is the user still there, live (a chat nobody has ended)? Such a ticket is not merged away."""
+    """Is the user still there, live (a chat nobody has ended, a caller in the queue or on the line)?
+
+    Such a ticket is not merged away (its session would go on under a closed ticket), and an agent's
+    typed line reaches the user live only then (``live_delivery``).
+    """
     entry = REGISTRY[ticket.channel]
     return entry.in_progress is not None and entry.in_progress(ticket)
 
@@ -110,10 +114,10 @@ def live_delivery(ticket) -> Callable | None:
     """How an agent's line reaches the user live right now (a chat in progress), or None.
 
     A live channel's own way counts only while the channel says its user is there to read it
-    (``talks_live``); a call has no way for text at all.
+    (``in_progress``); a call, in progress or not, has no way for text at all.
     """
     entry = REGISTRY[ticket.channel]
-    if entry.deliver_reply and entry.talks_live is not None and is_live(ticket) and entry.talks_live(ticket):
+    if entry.deliver_reply and is_live(ticket) and in_progress(ticket):
         return entry.deliver_reply
     return None
 

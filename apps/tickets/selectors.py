@@ -22,6 +22,21 @@ def ticket_detail_queryset() -> QuerySet[Ticket]:
     )
 
 
+def surviving(ticket: Ticket | None) -> Ticket | None:
+    """The ticket a user's later words about ``ticket`` belong on: itself, or, once it was merged, the end of
+    its ``merged_into`` chain (a survivor may itself be merged later). None stays None.
+
+    Every inbound path that finds a ticket by what the user refers to (a mail's Message-IDs, token or
+    tag, a feedback report sent again, a chat rated after it ended, a voicemail's recording) goes through
+    this, so a merged ticket, closed and out of every worklist, never catches a reply nobody would see.
+    """
+    seen = set()
+    while ticket is not None and ticket.merged_into_id is not None and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.select_related("contact").get(pk=ticket.merged_into_id)
+    return ticket
+
+
 def ticket_by_reference(reference: str, *, user) -> Ticket | None:
     return visible(ticket_detail_queryset(), user=user).filter(reference=reference.upper()).first()
 

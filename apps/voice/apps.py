@@ -22,7 +22,8 @@ class VoiceConfig(AppConfig):
             state = Call.objects.filter(sid=ticket.external_ref).values_list("state", flat=True).first()
             return state is None or Call(state=state).live
 
-        channels.register(Channel.VOICE, console_panel="voice/console_panel.html", live_while=live_while)
+        channels.register(Channel.VOICE, console_panel="voice/console_panel.html", live_while=live_while,
+                          in_progress=calls.in_progress)
         registry.register(bridge.KIND, bridge.deliver_calls, queue="default", describe=bridge.describe_calls,
                           retry_base_seconds=bridge.retry_base_seconds, max_age_seconds=bridge.max_age_seconds)
         ticket_taken.connect(bridge.on_ticket_taken, dispatch_uid="voice-bridge")

@@ -20,6 +20,7 @@ from apps.policy.services import region_for
 from apps.routing import services as routing
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
+from apps.tickets.selectors import surviving
 from apps.tickets.services import NewTicket
 from apps.voice.models import Call
 
@@ -27,6 +28,16 @@ State = Call.State
 QUEUE_ANSWERED = ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged")
 QUEUE_FAILED = ("queue-full", "error", "system-error")
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+def in_progress(ticket: Ticket) -> bool:
+    """The channel registry's ``in_progress``: a caller of this ticket is still on the line, waiting in the
+    queue, being connected or talking to an agent, so the ticket is not merged away.
+
+    An answered call keeps its state once it is over: Twilio's status callback says when it ended.
+    """
+    return (Call.objects.filter(ticket=ticket, state__in=(State.QUEUED, State.BRIDGING, State.BRIDGED))
+            .exclude(twilio_status__in=ENDED).exists())
 
 
 def sid_of(params) -> str:
@@ -216,7 +227,7 @@ def store_recording(call: Call, params, *, now: datetime) -> None:
     call.save(update_fields=["recording_sid", "recording_url", "recording_seconds", "updated_at"])
     if call.state not in (State.VOICEMAIL,):     # the apology's voicemail, after a failure: make it one now
         to_async(call, state=State.VOICEMAIL, now=now)
-    ticket = ensure_ticket(call, now=now, waiting=False)
+    ticket = surviving(ensure_ticket(call, now=now, waiting=False))   # merged meanwhile: the survivor hears it
     length = f"{(seconds or 0) // 60}:{(seconds or 0) % 60:02d}"
     actions.add_message(ticket=ticket, direction=Message.Direction.INBOUND, author_contact=ticket.contact,
                         channel=Channel.VOICE, external_id=sid or f"{call.sid}-recording",
@@ -231,7 +242,8 @@ def store_transcription(call: Call, params, *, now: datetime) -> None:
     call.transcription = text[:20_000]
     call.save(update_fields=["transcription", "updated_at"])
     sid = (params.get("TranscriptionSid") or "").strip()[:64] or f"{call.sid}-transcription"
-    actions.add_message(ticket=call.ticket, direction=Message.Direction.INBOUND, author_contact=call.ticket.contact,
+    ticket = surviving(call.ticket)     # a voicemail's ticket may be merged before Twilio transcribes it
+    actions.add_message(ticket=ticket, direction=Message.Direction.INBOUND, author_contact=ticket.contact,
                         channel=Channel.VOICE, external_id=sid, created_at=now,
                         body=_("Voicemail transcription: %(text)s") % {"text": call.transcription})
 

@@ -83,6 +83,30 @@ def test_an_ended_chat_is_rated_by_its_visitor_and_the_agents_see_it_on_the_tick
     assert Conversation.objects.get(pk=start["conversation"]).rating == "good"
 
 
+def test_a_chat_rated_after_its_ticket_was_merged_is_rated_on_the_survivor(client, chat_open):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.services import make_agent
+    from apps.chat.services import end_conversation
+    from apps.desk import actions
+
+    manager = get_user_model().objects.create_user("chat_manager", password="pw")
+    make_agent(user=manager, languages=["sv"], channels=["chat", "email"], manager=True)
+    start = post(client, "/api/chat/conversations", START).json()
+    end_conversation(conversation_id=start["conversation"], by="visitor")
+    chat = Conversation.objects.get(pk=start["conversation"]).ticket
+    mail = actions.open_ticket(channel="email", contact=chat.contact, subject="Fakturan", body="Fakturan är fel.",
+                               external_ref="<faktura@example.org>", language="sv")
+    actions.merge_tickets(ticket=chat, into=mail, user=manager)
+
+    rated = post(client, f"/api/chat/conversations/{start['conversation']}/rating", {"rating": "good"},
+                 HTTP_X_CHAT_TOKEN=start["token"])
+
+    assert rated.status_code == 200
+    assert mail.events.filter(kind="chat", data__event="rated").exists()
+    assert not chat.events.filter(kind="chat", data__event="rated").exists()
+
+
 def test_a_token_grants_its_conversation_and_no_other(client, chat_open):
     first = post(client, "/api/chat/conversations", START).json()
     second = post(client, "/api/chat/conversations", {**START, "email": "bo@example.com"}).json()

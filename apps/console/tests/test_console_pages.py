@@ -112,6 +112,16 @@ def test_the_manager_view_shows_agents_queues_and_breaches(client, ticket, agent
     assert client.get("/console/manager/").status_code == 403
 
 
+def test_the_manager_view_sends_a_visitor_to_sign_in_and_refuses_who_is_no_manager(client, agent):
+    response = client.get("/console/manager/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    nobody = get_user_model().objects.create_user("not_an_agent", password="pw")
+    for user in (nobody, agent):
+        client.force_login(user)
+        response = client.get("/console/manager/")
+        assert response.status_code == 403 and b"User Support Manager" in response.content
+
+
 @time_machine.travel("2026-12-05 07:17 +00:00", tick=False)
 def test_times_are_shown_in_the_agents_zone(signed_in, contact, agent):
     ticket = actions.open_ticket(channel="email", contact=contact, subject="Krasch", body="hej",

@@ -127,6 +127,24 @@ def test_a_retried_report_with_the_same_report_id_opens_one_ticket(client, key):
     assert Ticket.objects.count() == 1 and FeedbackReport.objects.count() == 1
 
 
+def test_a_report_retried_after_its_ticket_was_merged_names_the_survivor(client, key):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.services import make_agent
+    from apps.desk import actions
+
+    manager = get_user_model().objects.create_user("feedback_manager", password="pw")
+    make_agent(user=manager, languages=["en"], channels=["feedback"], manager=True)
+    first = Ticket.objects.get(reference=post_json(client, {**REPORT, "report_id": "r-9"}, key).json()["reference"])
+    survivor = Ticket.objects.get(reference=post_json(client, {**REPORT, "report_id": "r-10"}, key).json()["reference"])
+    actions.merge_tickets(ticket=first, into=survivor, user=manager)
+
+    again = post_json(client, {**REPORT, "report_id": "r-9"}, key)
+
+    assert again.json()["reference"] == survivor.reference and again.json()["status"] != "closed"
+    assert Ticket.objects.count() == 2 and FeedbackReport.objects.count() == 2
+
+
 def test_the_endpoint_is_in_the_openapi_document_with_its_own_key(client, regions):
     document = client.get("/api/openapi.json").json()
     operation = document["paths"]["/api/feedback"]["post"]
