@@ -304,7 +304,7 @@ VOICE_HOLD_MUSIC_URL = env_str(
 # A caller waiting this long is offered voicemail or a callback (the policy's phone target).
 VOICE_OFFER_VOICEMAIL_SECONDS = env_int("VOICE_OFFER_VOICEMAIL_SECONDS", 180)
 # Threads per server process answering Twilio's webhooks in front of Django (apps/voice/asgi.py).
-VOICE_WEBHOOK_THREADS = env_int("VOICE_WEBHOOK_THREADS", 2)
+VOICE_WEBHOOK_THREADS = env_int("VOICE_WEBHOOK_THREADS", 8)
 # A bridge to an agent is worth trying only while the caller may still be waiting.
 VOICE_BRIDGE_MAX_AGE_SECONDS = env_int("VOICE_BRIDGE_MAX_AGE_SECONDS", 120)
 
