@@ -458,13 +458,20 @@
       form.dataset.destination = choice ? choice.value : "";
       if (choice) button.textContent = choice.dataset.send;
     }
-    form.addEventListener("change", function (event) { if (event.target.name === "destination") named(); });
+    var chosenFiles = document.getElementById("reply-files-chosen");
+    function listFiles() {
+      if (chosenFiles) chosenFiles.textContent = Array.prototype.map.call(files.files, function (f) { return f.name; }).join(", ");
+    }
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "destination") named();
+      if (event.target === files) listFiles();
+    });
     form.addEventListener("submit", function (event) {
       if (!live()) return;
       event.preventDefault();
       window.consoleChat.sendLine(body.value);
       Array.prototype.forEach.call(files.files, function (file) { window.consoleChat.sendFile(file); });
-      body.value = ""; files.value = ""; body.focus();
+      body.value = ""; files.value = ""; listFiles(); body.focus();
     });
     CONSOLE.liveEnded = function () {        // the chat panel: the visitor is gone
       var option = document.getElementById("destination-live");
