@@ -74,6 +74,14 @@ def test_the_search_box_finds_a_ticket_and_its_similar_resolved_one(searchable, 
     assert any(line.startswith(f"{old.reference},2026-03-03T10:00:00+01:00,") and ",resolved,Löst," in line
                for line in lines)
     page.screenshot(path=str(artifacts / "console-search.png"), full_page=True)
+    # On a phone: the queue's compact rows, the subject across the row (it was one word per line), above the filters.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.eval_on_selector(f'#results tr[data-ref="{old.reference}"] td.subject', "td => td.offsetWidth") > 300
+    assert page.evaluate("document.querySelector('.results').getBoundingClientRect().top < "
+                         "document.getElementById('search-filters').getBoundingClientRect().top")
+    page.screenshot(path=str(artifacts / "console-search-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 720})
 
     page.fill("#console-search", "ingenting-sådant")
     page.press("#console-search", "Enter")
