@@ -758,7 +758,7 @@
       ".composer{position:relative;display:flex;gap:8px;padding:10px 16px;flex-wrap:wrap;border-top:1px solid var(--sd-line)}" +
       ".composer textarea{flex:1;min-width:0}.file{font-size:12px}" +
       ".composer .file-input{position:absolute;width:1px;height:1px;padding:0;border:0;margin:0;overflow:hidden;clip:rect(0 0 0 0);opacity:0}" +
-      ".attach{display:inline-flex;align-items:center;font-size:13px;color:var(--sd-brand);cursor:pointer;padding:2px 0}" +
+      ".attach{display:flex;flex:1 1 100%;align-items:center;font-size:13px;color:var(--sd-brand);cursor:pointer;padding:2px 0}" +
       ".file-input:focus-visible+.attach{outline:2px solid var(--sd-brand);outline-offset:2px}" +
       ".clip{vertical-align:-2px;margin-right:3px}" +
       ".actions{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px;padding:0 12px 10px}" +
