@@ -263,7 +263,8 @@ def _policies(name: str, *, period: Period, now: datetime) -> Table:
         rows=[{"channel": policy.channel, "channel_label": names.get(policy.channel, policy.channel),
                "response_seconds": policy.response_seconds, "response_clock": policy.response_clock,
                "response_clock_label": policy.get_response_clock_display(),
-               "response_text": f"{duration_text(policy.response_seconds)} ({policy.get_response_clock_display()})",
+               # A clock's name may carry its own parenthesis ("Faktisk tid (dygnet runt)"): a dot, not another one.
+               "response_text": f"{duration_text(policy.response_seconds)} · {policy.get_response_clock_display()}",
                "acknowledge_seconds": policy.acknowledge_seconds,
                "acknowledge_text": _("%(duration)s in the region's business hours")
                % {"duration": duration_text(policy.acknowledge_seconds)},

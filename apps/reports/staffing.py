@@ -23,9 +23,11 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.preferences import zone_label
 from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule, LanguageRegion, SlaPolicy, Weekday
 from apps.reports import erlang
+from apps.reports.rendering import duration
 from apps.routing.selectors import presence_minutes, queue_agents
 from apps.tickets.models import Ticket, TicketEvent
 from supportdesk.text import minutes_seconds
@@ -124,6 +126,16 @@ class QueueForecast:
     @property
     def channel_label(self) -> str:
         return str(Channel(self.channel).label)
+
+    @property
+    def zone_label(self) -> str:
+        """The zone as the profile page names it ("America / New York"), not its identifier."""
+        return zone_label(self.zone)
+
+    @property
+    def answer_display(self) -> str:
+        """The first-response target as the policy table writes it ("1 min"), not "60 seconds"."""
+        return duration(self.answer_seconds)
 
     @property
     def first_day(self) -> date:

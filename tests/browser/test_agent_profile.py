@@ -117,7 +117,8 @@ def test_a_new_offer_rings_and_shows_a_notification(chat_desk, desk_server, brow
     agent.wait_for_selector("#offers .offer button", timeout=10_000)
     agent.wait_for_function("window.shown.length === 1")
     [shown] = agent.evaluate("window.shown")
-    assert shown["title"] == agent.inner_text("#offers .offer").split("Acceptera")[0].strip()
+    assert shown["title"] == agent.inner_text("#offers .offer-text")
+    assert "via Chatt på Svenska" in shown["title"]          # words, not "via chat på sv"
     assert agent.evaluate("window.played") == [f"{desk_server}/static/console/attention.wav"]
     assert agent.request.get(f"{desk_server}/static/console/attention.wav").body()[:4] == b"RIFF"
     context.close()
@@ -136,4 +137,27 @@ def test_with_alerts_off_an_offer_is_quiet(chat_desk, desk_server, browser):  # 
     agent.wait_for_selector("#offers .offer button", timeout=10_000)
     agent.wait_for_timeout(500)
     assert agent.evaluate("[window.shown.length, window.played.length]") == [0, 0]
+    context.close()
+
+
+def test_an_offer_is_worded_in_the_agents_language_not_the_tickets(chat_desk, desk_server, browser):  # noqa: F811
+    """Sara reads German (her profile), her browser asks for Swedish, the visitor writes Swedish:
+    the offer names the channel and the language in German, codes nowhere."""
+    profile = chat_desk.agent_profile
+    profile.language = "de"
+    profile.save()
+    context = browser.new_context(locale="sv-SE")
+    context.grant_permissions(["notifications"], origin=desk_server)
+    context.add_init_script(f"({RECORD})()")
+    agent = sign_in(context, desk_server)
+    agent.wait_for_selector("#live-status.on", timeout=10_000)
+    visitor_asks(browser, desk_server)
+    agent.wait_for_selector("#offers .offer button", timeout=10_000)
+    agent.wait_for_function("window.shown.length === 1")
+    offer = agent.evaluate("window.shown[0].title")
+    assert offer.startswith("Neues Ticket via Chat auf Schwedisch: "), offer      # not "via chat auf sv"
+    assert agent.inner_text("#offers .offer-text") == offer              # the card says what the notification said
+    agent.reload()                                                        # sent again on connect: same words
+    agent.wait_for_selector("#offers .offer button", timeout=10_000)
+    assert agent.inner_text("#offers .offer-text") == offer
     context.close()

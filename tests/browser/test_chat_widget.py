@@ -160,6 +160,13 @@ def test_visitor_and_agent_keep_one_ordered_transcript_through_a_network_cut(
 def test_files_go_both_ways_and_open_from_the_console_and_the_widget(chat_desk, desk_server, browser, artifacts):
     agent = agent_console(browser, desk_server)
     visitor = chat_with_agent(browser, agent, desk_server)
+    # The file button is the widget's, in the visitor's language; the browser's ("Choose File") is not shown.
+    assert visitor.inner_text(f"{PANEL} #sd-composer label.attach") == "Bifoga en fil"
+    assert visitor.eval_on_selector(f"{PANEL} #sd-composer input[type=file]",
+                                    "i => i.getBoundingClientRect().width") <= 1
+    widths = visitor.eval_on_selector_all(f"{PANEL} #sd-composer textarea, {PANEL} #sd-composer label.attach",
+                                          "els => els.map(e => e.getBoundingClientRect().width)")
+    assert widths[0] > 200 and widths[1] > widths[0]        # on its own line, not squeezing the text box
     visitor.set_input_files(f"{PANEL} input[type=file]",
                             files=[{"name": "fel.txt", "mimeType": "text/plain", "buffer": b"Fel 0x80070005"}])
 

@@ -125,6 +125,12 @@ def test_an_email_ticket_replies_by_email_with_a_file_and_offers_no_live_line(em
     page.keyboard.type("Prova detta.")
     page.set_input_files("#reply-files", files=[{"name": "guide.pdf", "mimeType": "application/pdf",
                                                  "buffer": b"%PDF-1.7 guide"}])
+    # Our button and the chosen file's name, in the console's language (not the browser's "No file chosen").
+    assert page.inner_text("label.attach") == "Attach files" and page.inner_text("#reply-files-chosen") == "guide.pdf"
+    assert page.eval_on_selector("#reply-files", "i => i.getBoundingClientRect().width") <= 1
+    row = page.eval_on_selector_all("#reply-body, .composer-actions",
+                                    "els => els.map(e => e.getBoundingClientRect().width)")
+    assert row[0] == row[1] and row[0] > 400                  # the text area spans the composer, not a corner of it
     page.click("#send-reply")
     page.wait_for_selector("#thread li.outbound .attachment a")
     reply = in_another_thread(lambda: Message.objects.get(ticket=email_ticket, direction="outbound"))

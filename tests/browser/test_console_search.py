@@ -15,6 +15,10 @@ from tests.browser.test_accessibility import audit
 pytestmark = pytest.mark.django_db(transaction=True)
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
+DOT = """cell => { const dot = getComputedStyle(cell, '::before');
+                  return {colour: dot.backgroundColor, shown: parseFloat(dot.width) > 4,
+                          word: cell.textContent.trim()}; }"""
+
 
 @pytest.fixture
 def searchable(regions, queues):
@@ -53,6 +57,11 @@ def test_the_search_box_finds_a_ticket_and_its_similar_resolved_one(searchable, 
     old_row = page.inner_text(f'#results tr[data-ref="{old.reference}"]')
     assert "Löst" in old_row and "Svenska" in old_row and "E-post" in old_row     # words in the agent's language
     assert "2026-03-03 10:00" in old_row                                         # 09:00 UTC, in Stockholm
+    # The lists' status dot, coloured by status, before the status's word (the dot itself says nothing).
+    dots = {ref: page.eval_on_selector(f'#results tr[data-ref="{ref}"] td.status', DOT)
+            for ref in (old.reference, new.reference)}
+    assert dots[old.reference] == {"colour": "rgb(21, 128, 61)", "shown": True, "word": "Löst"}
+    assert dots[new.reference] == {"colour": "rgb(36, 84, 200)", "shown": True, "word": "Nytt"}
     assert page.input_value("#console-search") == "trappräcket"
     audit(page, "the ticket database")
     # The export through daphne: all matches, labels in the agent's language (the API request context
@@ -65,6 +74,14 @@ def test_the_search_box_finds_a_ticket_and_its_similar_resolved_one(searchable, 
     assert any(line.startswith(f"{old.reference},2026-03-03T10:00:00+01:00,") and ",resolved,Löst," in line
                for line in lines)
     page.screenshot(path=str(artifacts / "console-search.png"), full_page=True)
+    # On a phone: the queue's compact rows, the subject across the row (it was one word per line), above the filters.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.eval_on_selector(f'#results tr[data-ref="{old.reference}"] td.subject', "td => td.offsetWidth") > 300
+    assert page.evaluate("document.querySelector('.results').getBoundingClientRect().top < "
+                         "document.getElementById('search-filters').getBoundingClientRect().top")
+    page.screenshot(path=str(artifacts / "console-search-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 720})
 
     page.fill("#console-search", "ingenting-sådant")
     page.press("#console-search", "Enter")

@@ -207,6 +207,7 @@ def test_every_screen_fits_its_width_and_is_saved_for_review(showcase_desk, brow
 
     owner = screens.sign_in("acme_admin1", "/owners/")
     screens.shot(owner, "owner-portal")
+    assert owner.eval_on_selector("#owner-tickets td.subject", "td => td.offsetWidth") >= 150   # not a word a line
     owner.click(f"text={tickets['forwarded'].reference}")
     owner.wait_for_selector("#not-ours")
     screens.shot(owner, "owner-ticket")

@@ -76,18 +76,27 @@ def test_results_are_ranked_with_words_and_a_snippet(signed_in, desk):
     assert sorted(refs(response)) == sorted([desk["sv_old"].reference, desk["sv_new"].reference])
     html = response.content.decode()
     assert f'href="/console/tickets/{desk["sv_new"].reference}/"' in html
-    assert "<td>Resolved</td>" in html and "<td>New</td>" in html
-    assert "<td>Swedish</td>" in html and "<td>Email</td>" in html      # words, not codes
+    assert '<td class="status">Resolved</td>' in html and '<td class="status">New</td>' in html
+    assert '<td class="language">Swedish</td>' in html and '<td class="channel">Email</td>' in html  # words
     assert "<mark>fakturan</mark>" in html
     assert "Tickets found: 2" in html
+
+
+def test_each_result_has_the_lists_status_dot_beside_its_word(signed_in, desk):
+    """The dot is the ticket lists' (``tr[data-status] td.status::before``); the word stays the accessible text."""
+    html = signed_in.get("/console/search/", {"q": "fakturan"}, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    for key, word in (("sv_old", "Löst"), ("sv_new", "Nytt")):
+        row = html.split(f'<tr data-ref="{desk[key].reference}"', 1)[1].split("</tr>", 1)[0]
+        assert row.startswith(f' data-status="{desk[key].status}">')
+        assert f'<td class="status">{word}</td>' in row
 
 
 def test_labels_and_times_follow_the_viewer(signed_in, desk, agent):
     agent.agent_profile.time_zone = "Asia/Tokyo"
     agent.agent_profile.save()
     html = signed_in.get("/console/search/", {"q": "Trappan"}, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
-    assert "<td>Svenska</td>" in html and "<td>E-post</td>" in html
-    assert "2026-03-03 20:00 JST" in html       # received 11:00 UTC
+    assert '<td class="language">Svenska</td>' in html and '<td class="channel">E-post</td>' in html
+    assert ">2026-03-03 20:00</time>" in html       # received 11:00 UTC; the console's one date format
 
 
 @pytest.mark.parametrize("params,expected", [

@@ -80,6 +80,8 @@ def test_the_page_shows_words_in_the_managers_language_a_chart_and_every_table(c
     breaches = html.split('id="table-breaches"', 1)[1].split("</section>", 1)[0]
     assert f'href="/console/tickets/{desk[1].reference}/"' in breaches
     assert "Första svar" in breaches and "2 min" in breaches
+    policies = html.split('id="table-policies"', 1)[1].split("</section>", 1)[0]
+    assert "<td>1 min · Faktisk tid (dygnet runt)</td>" in policies and "))" not in policies   # one parenthesis
     outbox = html.split('id="table-outbox"', 1)[1].split("</section>", 1)[0]
     assert 'href="/console/outbox/"' in outbox and "<td>Kan inte levereras</td><td>1</td>" in outbox
 

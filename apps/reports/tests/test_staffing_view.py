@@ -46,7 +46,8 @@ def test_the_manager_sees_a_week_grid_per_live_queue(client, manager, regions, b
     html = client.get("/reports/staffing/").content.decode()
     assert html.count('class="staffing-grid"') == 6
     assert "Swedish · Chat" in html and "English · Phone" in html
-    assert "Hours in Europe/Stockholm, weeks from 2026-02-16 to 2026-04-12." in html
+    assert "Hours in Europe / Stockholm, weeks from 2026-02-16 to 2026-04-12." in html
+    assert "First-response target: 1 min." in html and "Hours in America / New York" in html   # words, not ids
     assert "Average handling time 6:40, from 96 handled contacts." in html
     monday = html.split('id="queue-chat-sv"')[1].split("</tr>")[1]      # the header row, then Monday
     needed = naive_needed(per_hour=12, handle=400, answer=60)
@@ -94,4 +95,4 @@ def test_the_window_follows_the_clock(client, manager, regions):
     with time_machine.travel(datetime(2026, 11, 4, 12, tzinfo=UTC), tick=False):
         html = client.get("/reports/staffing/").content.decode()
     # Stockholm left summer time on 25 October: the weeks still run Monday to Sunday locally.
-    assert "Hours in Europe/Stockholm, weeks from 2026-09-07 to 2026-11-01." in html
+    assert "Hours in Europe / Stockholm, weeks from 2026-09-07 to 2026-11-01." in html

@@ -420,9 +420,11 @@
       oninput: sendTyping, onkeydown: function (event) {
         if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }
       }});
-    var file = el("input", {type: "file", class: "file", "aria-label": s("attach"), onchange: function () { attach(file); }});
+    // The browser's own file button speaks the browser's language ("Choose File"): ours speaks the visitor's.
+    var file = el("input", {type: "file", class: "file-input", id: "sd-file", onchange: function () { attach(file); }});
+    var pick = el("label", {class: "attach", for: "sd-file"}, [paperclip(), document.createTextNode(s("attach"))]);
     composer = el("form", {class: "composer", id: "sd-composer"}, [input,
-      el("button", {type: "submit", class: "primary", text: s("send")}), file]);
+      el("button", {type: "submit", class: "primary", text: s("send")}), file, pick]);
     composer.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
     var actions = el("div", {class: "actions"}, [
       el("button", {type: "button", class: "link", id: "sd-transcript", text: s("transcript"),
@@ -753,8 +755,11 @@
       ".body{white-space:pre-wrap;overflow-wrap:anywhere}.who,.state{font-size:12px;color:var(--sd-muted)}.who{font-weight:600}" +
       ".state:empty{display:none}" +
       ".sys{text-align:center;font-size:13px;color:var(--sd-muted)}" +
-      ".composer{display:flex;gap:8px;padding:10px 16px;flex-wrap:wrap;border-top:1px solid var(--sd-line)}" +
-      ".composer textarea{flex:1;min-width:0}.file{font-size:12px}.composer .file{flex:1 1 100%;border:0;padding:0}" +
+      ".composer{position:relative;display:flex;gap:8px;padding:10px 16px;flex-wrap:wrap;border-top:1px solid var(--sd-line)}" +
+      ".composer textarea{flex:1;min-width:0}.file{font-size:12px}" +
+      ".composer .file-input{position:absolute;width:1px;height:1px;padding:0;border:0;margin:0;overflow:hidden;clip:rect(0 0 0 0);opacity:0}" +
+      ".attach{display:flex;flex:1 1 100%;align-items:center;font-size:13px;color:var(--sd-brand);cursor:pointer;padding:2px 0}" +
+      ".file-input:focus-visible+.attach{outline:2px solid var(--sd-brand);outline-offset:2px}" +
       ".clip{vertical-align:-2px;margin-right:3px}" +
       ".actions{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px;padding:0 12px 10px}" +
       ".thanks,.checking{padding:14px 16px;margin:0}.checking{color:var(--sd-muted)}a{color:var(--sd-brand)}" +

@@ -321,17 +321,24 @@
     tick();
   }
 
+  /* The offer in the agent's words: the frame carries codes (chat, sv), this console's labels
+     (in the agent's language, whatever the ticket's) name them: "via Chatt på Svenska". */
+  function offerText(offer) {
+    return fmt(S.offer, {channel: S.channels[offer.channel] || offer.channel,
+                         language: S.languages[offer.language] || offer.language,
+                         subject: offer.subject || S.noSubject});
+  }
   function showOffer(offer) {
     if (!currentOffer || currentOffer.offer !== offer.offer) {
       attention();
-      alertAgent(fmt(S.offer, Object.assign({}, offer, {subject: offer.subject || S.noSubject})), "",
-                 "offer-" + offer.offer, null);
+      alertAgent(offerText(offer), "", "offer-" + offer.offer, null);
     }
     currentOffer = offer;
     var box = document.getElementById("offers");
     if (!box) return;
     box.innerHTML = "";
-    var card = text("div", fmt(S.offer, Object.assign({}, offer, {subject: offer.subject || S.noSubject})), "offer card");
+    var card = document.createElement("div"); card.className = "offer card";
+    card.appendChild(text("span", offerText(offer), "offer-text"));
     var accept = text("button", S.accept + " (a)"); accept.onclick = acceptOffer;
     var decline = text("button", S.decline, "secondary");
     decline.onclick = function () { send({type: "decline", offer: offer.offer}); clearOffer(); };
@@ -451,13 +458,20 @@
       form.dataset.destination = choice ? choice.value : "";
       if (choice) button.textContent = choice.dataset.send;
     }
-    form.addEventListener("change", function (event) { if (event.target.name === "destination") named(); });
+    var chosenFiles = document.getElementById("reply-files-chosen");
+    function listFiles() {
+      if (chosenFiles) chosenFiles.textContent = Array.prototype.map.call(files.files, function (f) { return f.name; }).join(", ");
+    }
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "destination") named();
+      if (event.target === files) listFiles();
+    });
     form.addEventListener("submit", function (event) {
       if (!live()) return;
       event.preventDefault();
       window.consoleChat.sendLine(body.value);
       Array.prototype.forEach.call(files.files, function (file) { window.consoleChat.sendFile(file); });
-      body.value = ""; files.value = ""; body.focus();
+      body.value = ""; files.value = ""; listFiles(); body.focus();
     });
     CONSOLE.liveEnded = function () {        // the chat panel: the visitor is gone
       var option = document.getElementById("destination-live");
