@@ -59,7 +59,7 @@ def _ticket_for(request, reference: str) -> Ticket:
 def _strings() -> dict:
     """Texts the console's script shows, translated in the agent's language."""
     return {
-        "offer": _("New %(channel)s in %(language)s: %(subject)s"),
+        "offer": _("New ticket · %(channel)s · %(language)s: %(subject)s"),
         "accept": _("Accept"), "decline": _("Decline"), "taken": _("Taken by %(agent)s"),
         "alsoViewing": _("Also viewing: %(agents)s"), "reconnecting": _("Reconnecting…"),
         "connected": _("Live"), "breached": _("breached"), "met": _("met"), "unassigned": _("unassigned"),

@@ -118,7 +118,7 @@ def test_a_new_offer_rings_and_shows_a_notification(chat_desk, desk_server, brow
     agent.wait_for_function("window.shown.length === 1")
     [shown] = agent.evaluate("window.shown")
     assert shown["title"] == agent.inner_text("#offers .offer-text")
-    assert "via Chatt på Svenska" in shown["title"]          # words, not "via chat på sv"
+    assert "Nytt ärende · Chatt · Svenska: " in shown["title"]          # words, not "via chat på sv"
     assert agent.evaluate("window.played") == [f"{desk_server}/static/console/attention.wav"]
     assert agent.request.get(f"{desk_server}/static/console/attention.wav").body()[:4] == b"RIFF"
     context.close()
@@ -155,7 +155,7 @@ def test_an_offer_is_worded_in_the_agents_language_not_the_tickets(chat_desk, de
     agent.wait_for_selector("#offers .offer button", timeout=10_000)
     agent.wait_for_function("window.shown.length === 1")
     offer = agent.evaluate("window.shown[0].title")
-    assert offer.startswith("Neues Ticket via Chat auf Schwedisch: "), offer      # not "via chat auf sv"
+    assert offer.startswith("Neues Ticket · Chat · Schwedisch: "), offer      # not "via chat auf sv"
     assert agent.inner_text("#offers .offer-text") == offer              # the card says what the notification said
     agent.reload()                                                        # sent again on connect: same words
     agent.wait_for_selector("#offers .offer button", timeout=10_000)
