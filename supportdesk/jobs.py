@@ -15,15 +15,27 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
+_queues: dict[tuple[str, str], object] = {}
+
+
+def _queue(name: str):
+    """rq's queue, made once per process and Redis URL: ``django_rq.get_queue`` opens a new connection
+    pool at every call, which under load meant a new Redis connection per job, left for the collector."""
+    key = (name, settings.RQ_QUEUES[name]["URL"])
+    queue = _queues.get(key)
+    if queue is None:
+        import django_rq
+
+        queue = _queues[key] = django_rq.get_queue(name)
+    return queue
 
 
 def enqueue(queue: str, func_path: str, *args) -> None:
     if settings.REDIS_URL:
-        import django_rq
         from redis.exceptions import RedisError
 
         try:
-            django_rq.get_queue(queue).enqueue(func_path, *args)
+            _queue(queue).enqueue(func_path, *args)
             return
         except (RedisError, OSError) as error:
             log.warning("Redis is away (%s): running %s in this process", error, func_path)
