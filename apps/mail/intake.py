@@ -7,7 +7,6 @@ apart from that (``apps.mail.filing``), in batches of whatever is pending.
 
 import hashlib
 import logging
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -16,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.mail import selectors
 from apps.mail.models import InboundEmail
 from supportdesk.jobs import enqueue
 
@@ -24,7 +22,6 @@ log = logging.getLogger(__name__)
 # Set while a filing job waits in the queue: mail arriving meanwhile needs no job of its own.
 FILING_QUEUED = "mail:filing-queued"
 FILING_QUEUED_SECONDS = 30
-BACKLOG_POLL_SECONDS = 0.05
 
 
 class MessageTooLarge(ValueError):
@@ -104,18 +101,24 @@ def _enqueue_filing() -> None:
     enqueue("mail", "apps.mail.jobs.file_pending_job")
 
 
-def hold_while_backlogged() -> None:
-    """SMTP flow control: return once no more than ``MAIL_BACKLOG_LIMIT`` stored messages wait to be filed.
+def receive_emails(items: list[tuple[bytes, str, list[str]]], *, source: str) -> list[InboundEmail]:
+    """Store several messages (raw, envelope sender, envelope recipients) in one statement.
 
-    The listener calls it after storing a message and before its "250": senders then go at
-    the pace mail is filed, and a burst waits in their queues (which retry and keep it)
-    rather than in ours. Two batches keep the filer busy; a fixed age would stall it while
-    it files a batch. Never longer than ``MAIL_BACKLOG_MAX_WAIT_SECONDS``: the message is
-    stored either way. Embedded, filing runs in the storing thread, so nothing builds up.
+    The SMTP listener's group commit: the caller's transaction commits them together, so
+    one commit carries what several senders sent at once. Sizes are the caller's check.
     """
-    limit = settings.MAIL_BACKLOG_LIMIT
-    if not settings.REDIS_URL or limit <= 0:
-        return
-    deadline = time.monotonic() + settings.MAIL_BACKLOG_MAX_WAIT_SECONDS
-    while selectors.pending_count(at_most=limit + 1) > limit and time.monotonic() < deadline:
-        time.sleep(BACKLOG_POLL_SECONDS)
+    return InboundEmail.objects.bulk_create(
+        [InboundEmail(source=source, **raw_fields(raw, envelope_from=sender, envelope_to=recipients))
+         for raw, sender, recipients in items])
+
+
+def backlog_limit() -> int:
+    """SMTP flow control: hold a "250" while more than this many stored messages wait to be filed; 0 is off.
+
+    Senders then go at the pace mail is filed, and a burst waits in their queues (which
+    retry and keep it) rather than in ours. Two batches keep the filer busy; a fixed age
+    would stall it while it files a batch. Embedded, filing runs in the storing thread,
+    so nothing builds up and nothing is held.
+    """
+    return settings.MAIL_BACKLOG_LIMIT if settings.REDIS_URL else 0
+

@@ -1,10 +1,9 @@
-"""The live paths' filer: stored mail parsed ahead in worker processes, and the SMTP listener's flow control."""
+"""The live paths' filer: stored mail parsed ahead in worker processes (flow control: test_smtp_flow_control)."""
 
 import os
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from apps.mail import filing, intake, parsing
 from apps.mail.models import InboundEmail
@@ -58,48 +57,3 @@ def test_the_filer_in_one_process_files_the_same_way():
     first, second = (InboundEmail.objects.get(pk=inbound.pk) for inbound in stored)
     assert (first.outcome, second.outcome) == (Outcome.NEW_TICKET, Outcome.REPLY)
     assert second.ticket_id == first.ticket_id
-
-
-@pytest.fixture
-def backlog(settings):
-    """Three messages stored, not filed; a worker files them, not the listener."""
-    settings.REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/15"
-    settings.MAIL_BACKLOG_LIMIT = 1
-    settings.MAIL_BACKLOG_MAX_WAIT_SECONDS = 30
-    return store(*(build_email(message_id=f"<q{n}@client.example.org>") for n in range(3)))
-
-
-def the_worker_files(rows, pauses):
-    def one_at_each_pause(seconds):
-        pauses.append(seconds)
-        InboundEmail.objects.filter(pk=rows[len(pauses) - 1].pk).update(
-            outcome=Outcome.NEW_TICKET, processed_at=timezone.now())
-    return one_at_each_pause
-
-
-def test_the_listener_holds_its_answer_while_more_than_the_limit_waits_to_be_filed(backlog, monkeypatch):
-    pauses = []
-    monkeypatch.setattr(intake.time, "sleep", the_worker_files(backlog, pauses))
-
-    intake.hold_while_backlogged()
-
-    assert pauses == [intake.BACKLOG_POLL_SECONDS] * 2      # 3 waiting, then 2: held; 1 is within the limit
-
-
-def test_the_listener_answers_at_once_within_the_limit_embedded_or_after_the_longest_wait(
-        backlog, settings, monkeypatch):
-    monkeypatch.setattr(intake.time, "sleep", lambda seconds: pytest.fail("held"))
-    settings.MAIL_BACKLOG_LIMIT = 3
-    intake.hold_while_backlogged()                    # 3 waiting, limit 3
-
-    settings.MAIL_BACKLOG_LIMIT = 1
-    settings.MAIL_BACKLOG_MAX_WAIT_SECONDS = 0
-    intake.hold_while_backlogged()                    # held no longer than the longest wait
-
-    settings.MAIL_BACKLOG_MAX_WAIT_SECONDS = 30
-    settings.MAIL_BACKLOG_LIMIT = 0
-    intake.hold_while_backlogged()                    # flow control off
-
-    settings.MAIL_BACKLOG_LIMIT = 1
-    settings.REDIS_URL = ""
-    intake.hold_while_backlogged()                    # embedded: the storing thread files, nothing builds up
