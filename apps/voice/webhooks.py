@@ -7,6 +7,9 @@ arrived before it answers: all but one as a ``CallStep`` that the voice worker a
 (``apps.voice.steps``); the agent's leg ending (``dial-result``) on the call's rows in one
 transaction, as its answer depends on the call's state. A failure inside still answers safe TwiML (an
 apology and voicemail), never an error page to a caller.
+
+Served by the ASGI route in front of Django's middleware (``apps.voice.asgi``, what daphne
+runs) and by the Django views below (the same code through ``WEBHOOKS``; URLs, tests' client).
 """
 
 import logging
