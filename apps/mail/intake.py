@@ -10,13 +10,12 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.mail.models import InboundEmail
-from supportdesk.jobs import enqueue
+from supportdesk.jobs import burst_started, enqueue_burst
 
 log = logging.getLogger(__name__)
 # Set while a filing job waits in the queue: mail arriving meanwhile needs no job of its own.
@@ -78,27 +77,13 @@ def queue_filing() -> None:
     claims rows, so a message stored after the claim queues the next job. A lost job
     only delays its mail until the mark expires or the schedule's sweep files it.
     """
-    transaction.on_commit(_enqueue_filing)
+    transaction.on_commit(lambda: enqueue_burst(FILING_QUEUED, "mail", "apps.mail.jobs.file_pending_job",
+                                                mark_seconds=FILING_QUEUED_SECONDS))
 
 
 def filing_started() -> None:
     """The filing job is running: mail stored from now on queues another one."""
-    if not settings.REDIS_URL:
-        return
-    try:
-        cache.delete(FILING_QUEUED)
-    except Exception:  # the cache is Redis; when it is away the mark expires by itself
-        log.warning("could not clear the mail filing mark", exc_info=True)
-
-
-def _enqueue_filing() -> None:
-    if settings.REDIS_URL:  # embedded, the job runs here and now: nothing waits in a queue
-        try:
-            if not cache.add(FILING_QUEUED, 1, timeout=FILING_QUEUED_SECONDS):
-                return  # a job is waiting and will see this message
-        except Exception:
-            log.warning("could not read the mail filing mark; queueing a job anyway", exc_info=True)
-    enqueue("mail", "apps.mail.jobs.file_pending_job")
+    burst_started(FILING_QUEUED)
 
 
 def receive_emails(items: list[tuple[bytes, str, list[str]]], *, source: str) -> list[InboundEmail]:
