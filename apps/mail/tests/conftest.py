@@ -106,3 +106,17 @@ def ingest(raw: bytes, **kwargs):
     from apps.mail.models import InboundEmail
 
     return filing.ingest_email(raw=raw, source=kwargs.pop("source", InboundEmail.Source.FILE), **kwargs)
+
+
+@pytest.fixture
+def listener(settings):
+    """The desk's SMTP listener on a free port of 127.0.0.1 (messages up to 20,000 bytes); its port."""
+    from apps.mail.smtp import make_controller
+
+    settings.MAIL_MAX_BYTES = 20_000
+    port = free_port()
+    controller = make_controller(host="127.0.0.1", port=port)
+    controller.start()
+    yield port
+    controller.stop()
+    controller.handler.close()

@@ -15,23 +15,17 @@ from django.utils import timezone
 
 from apps.mail import intake
 from apps.mail.models import InboundEmail
-from apps.mail.smtp import ACCEPTED, TEMPORARY_FAILURE, TOO_LARGE, Arrived, make_controller, store_messages
-from apps.mail.tests.conftest import build_email, free_port
+from apps.mail.smtp import ACCEPTED, TEMPORARY_FAILURE, TOO_LARGE, Arrived, store_messages
+from apps.mail.tests.conftest import build_email
 
 DESK = "support-eu@example.com"
 
 
-@pytest.fixture
-def listener(settings):
-    settings.MAIL_MAX_BYTES = 20_000
+@pytest.fixture(autouse=True)
+def backlog_of_one(settings):
+    """Set before the listener (``conftest.listener``) starts: autouse fixtures come first."""
     settings.MAIL_BACKLOG_LIMIT = 1
     settings.MAIL_BACKLOG_MAX_WAIT_SECONDS = 30
-    port = free_port()
-    controller = make_controller(host="127.0.0.1", port=port)
-    controller.start()
-    yield port
-    controller.stop()
-    controller.handler.close()
 
 
 @pytest.fixture

@@ -11,23 +11,11 @@ from pathlib import Path
 import pytest
 
 from apps.mail.models import InboundEmail
-from apps.mail.smtp import make_controller
 from apps.mail.tests.conftest import build_email, free_port
 from apps.tickets.models import Ticket
 from conftest import run_worker
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def listener(settings):
-    settings.MAIL_MAX_BYTES = 20_000
-    port = free_port()
-    controller = make_controller(host="127.0.0.1", port=port)
-    controller.start()
-    yield port
-    controller.stop()
-    controller.handler.close()
 
 
 @pytest.mark.django_db(transaction=True)

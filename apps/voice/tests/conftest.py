@@ -87,5 +87,18 @@ def swedish_agent(agent, open_hours):
     return agent
 
 
+@pytest.fixture
+def english_agent(db, open_hours):
+    """agent_en (phone in English), online."""
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.services import make_agent
+
+    user = get_user_model().objects.create_user("agent_en", password="pw")
+    make_agent(user=user, languages=["en"], channels=["voice"])
+    routing.set_presence(user=user, presence="online")
+    return user
+
+
 def said(document: ET.Element) -> str:
     return " ".join(node.text or "" for node in document.iter("Say"))

@@ -21,18 +21,6 @@ from conftest import run_worker
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def english_agent(db, open_hours):
-    from django.contrib.auth import get_user_model
-
-    from apps.accounts.services import make_agent
-
-    user = get_user_model().objects.create_user("agent_en", password="pw")
-    make_agent(user=user, languages=["en"], channels=["voice"])
-    routing.set_presence(user=user, presence="online")
-    return user
-
-
 def call_events(ticket) -> list[str]:
     return [event.data["event"] for event in ticket.events.filter(kind=TicketEvent.Kind.CALL)]
 

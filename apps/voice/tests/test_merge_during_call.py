@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
 from apps.desk import actions
-from apps.routing import services as routing
 from apps.routing.models import Offer
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
@@ -19,14 +18,6 @@ pytestmark = pytest.mark.django_db
 def manager(db):
     user = get_user_model().objects.create_user("phone_manager", password="pw")
     make_agent(user=user, languages=["sv", "en"], channels=["voice", "email"], manager=True)
-    return user
-
-
-@pytest.fixture
-def english_agent(db, open_hours):
-    user = get_user_model().objects.create_user("agent_en", password="pw")
-    make_agent(user=user, languages=["en"], channels=["voice"])
-    routing.set_presence(user=user, presence="online")
     return user
 
 
