@@ -6,6 +6,9 @@ and later Jira forwarding and reports, after commit (``apps.tickets.publish``).
 """
 
 import contextlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -23,6 +26,7 @@ from apps.tickets.models import Message, Ticket, TicketEvent
 from apps.tickets.services import Actor, NewMessage, NewTicket, Opened
 
 Status = Ticket.Status
+log = logging.getLogger(__name__)
 
 
 def open_ticket(*, channel: str, contact, subject: str, body: str, external_ref: str = "",
@@ -187,14 +191,25 @@ def take_ticket(*, ticket: Ticket, user, by_routing: bool = False) -> Ticket:
     """Assign an unassigned ticket to ``user``; of two racing agents exactly one wins (``AlreadyTaken``)."""
     if not by_routing:
         routing.check_may_take(ticket=ticket, user=user)
-    actor = Actor(label="routing") if by_routing else Actor(user=user)
-    if not tickets.claim_ticket(ticket=ticket, user=user, actor=actor):
+    if not _take([(ticket, user)], actor=Actor(label="routing") if by_routing else Actor(user=user)):
         raise routing.AlreadyTaken
-    routing.note_taken(ticket=ticket, user=user)
-    if ticket.status == Status.NEW and channels.is_live(ticket):
-        tickets.change_status(ticket=ticket, to=Status.OPEN, actor=actor)
-    ticket_taken.send(sender=Ticket, ticket=ticket, user=user)
     return ticket
+
+
+def _take(claims: list[tuple[Ticket, object]], *, actor: Actor, live: bool = True) -> list[tuple[Ticket, object]]:
+    """Give each ``(ticket, user)`` whose ticket is still unassigned; returns those given.
+
+    A live ticket taken is open from then on; ``live=False``: the caller knows none is (routing
+    assigns only async work, live work is offered).
+    """
+    taken = tickets.claim_tickets(claims, actor=actor)
+    if taken:
+        routing.note_taken(taken)
+    for ticket, user in taken:
+        if live and ticket.status == Status.NEW and channels.is_live(ticket):
+            tickets.change_status(ticket=ticket, to=Status.OPEN, actor=actor)
+        ticket_taken.send(sender=Ticket, ticket=ticket, user=user)
+    return taken
 
 
 @transaction.atomic
@@ -369,10 +384,60 @@ def record_forwarding(*, ticket: Ticket, data: dict) -> None:
     tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.FORWARDING, actor=Actor(label="jira"), data=data)
 
 
+class RoutingBatch:
+    """Tickets whose routing waits for the end of a batch (``routing_together``)."""
+
+    def __init__(self):
+        self.tickets: list[Ticket] = []
+
+    def mark(self) -> int:
+        return len(self.tickets)
+
+    def forget_since(self, mark: int) -> None:
+        """A step of the batch was rolled back: what it asked to route is not routed."""
+        del self.tickets[mark:]
+
+
+_routing_batch: ContextVar[RoutingBatch | None] = ContextVar("routing_batch", default=None)
+
+
+@contextlib.contextmanager
+def routing_together() -> Iterator[RoutingBatch]:
+    """Inside, the actions' routing waits; at the end every ticket they opened or handed back is routed at once.
+
+    A worker applying a batch of phone calls uses it: one read of who is online and one
+    assignment per agent for all of them, not one of each per call. Call it inside the batch's
+    transaction. If routing fails the tickets wait unassigned in their queues, as when nobody is
+    online; it is logged and the batch keeps what it did. Nested, the outermost one routes.
+    """
+    if (batch := _routing_batch.get()) is not None:
+        yield batch
+        return
+    batch = RoutingBatch()
+    token = _routing_batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _routing_batch.reset(token)
+    if batch.tickets:
+        try:
+            with transaction.atomic():
+                _route(list({ticket.pk: ticket for ticket in batch.tickets}.values()))
+        except Exception:
+            log.exception("could not route %d tickets together: they wait in their queues", len(batch.tickets))
+
+
+def routing_together_now() -> RoutingBatch | None:
+    """The batch whose routing waits, if one is open here."""
+    return _routing_batch.get()
+
+
 def _route(opened: list[Ticket]) -> None:
-    for ticket, agent in routing.assignments(opened):
-        with contextlib.suppress(routing.AlreadyTaken):   # somebody took it meanwhile: fine
-            take_ticket(ticket=ticket, user=agent, by_routing=True)
+    if (batch := _routing_batch.get()) is not None:
+        batch.tickets.extend(opened)
+        return
+    if chosen := routing.assignments(opened):
+        _take(chosen, actor=Actor(label="routing"), live=False)     # one taken meanwhile by another: fine
 
 
 def _record_clock_events(events: list[sla.ClockEvent]) -> None:

@@ -6,7 +6,6 @@ feedback, voicemail) is assigned round-robin among eligible agents on shift.
 Taking a ticket is a conditional UPDATE, so of two agents exactly one wins.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,12 +89,12 @@ def needs_trained_specialist(ticket) -> bool:
                 and ticket.category == "functionality_question")
 
 
-def eligible_agents(ticket, *, now: datetime | None = None,
-                    states: list[AgentState] | None = None) -> list[Candidate]:
+def eligible_agents(ticket, *, now: datetime | None = None, states: list[AgentState] | None = None,
+                    load: dict | None = None) -> list[Candidate]:
     """Online agents with the ticket's language and channel, spare capacity and, if needed, training.
 
-    Ordered by who has been idle longest (never assigned first). ``states`` is the
-    caller's fresh read of ``_online_states`` for this language and channel, if it has one.
+    Ordered by who has been idle longest (never assigned first). ``states`` is the caller's fresh
+    read of ``_online_states`` for this language and channel, ``load`` its ``live_load`` of them.
     """
     now = now or timezone.now()
     if states is None:
@@ -104,10 +103,26 @@ def eligible_agents(ticket, *, now: datetime | None = None,
         trained = set(AgentState.objects.filter(trained_extensions=ticket.extension_id).values_list("pk", flat=True))
         states = [state for state in states if state.pk in trained]
     candidates = [Candidate(state.user, state) for state in states]
-    load = live_load([c.user.pk for c in candidates])
+    if load is None:
+        load = live_load([c.user.pk for c in candidates])
     spare = [c for c in candidates if _has_capacity(c.state, load.get(c.user.pk), ticket.channel)]
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     return sorted(spare, key=lambda c: (c.state.last_assigned_at or epoch, c.user.pk))
+
+
+class _Lines:
+    """Who is online for each (language, channel) of a batch, and their live load: read once per batch."""
+
+    def __init__(self, now: datetime):
+        self.now, self._read = now, {}
+
+    def eligible(self, ticket) -> list[Candidate]:
+        key = (ticket.language, ticket.channel)
+        if key not in self._read:
+            states = _online_states(language=ticket.language, channel=ticket.channel, now=self.now)
+            self._read[key] = (states, live_load([state.user_id for state in states]) if states else {})
+        states, load = self._read[key]
+        return eligible_agents(ticket, now=self.now, states=states, load=load) if states else []
 
 
 def _has_capacity(state: AgentState, load: dict | None, channel: str) -> bool:
@@ -120,59 +135,75 @@ def live_agents_online(*, language: str, channel: str, now: datetime | None = No
     return len(_online_states(language=language, channel=channel, now=now or timezone.now()))
 
 
-def assignments(tickets: list) -> Iterator[tuple[object, object]]:
-    """Route new tickets: offer live ones; yield ``(ticket, agent)`` for each async one to assign.
+def assignments(tickets: list) -> list[tuple[object, object]]:
+    """Route new tickets: offer the live ones; return ``(ticket, agent)`` for each async one to assign.
 
-    Lazy on purpose: the caller (``apps.desk.actions``) assigns each before the next is
-    decided, so round-robin sees every assignment. A mailbox import opens hundreds of
-    tickets, mostly while nobody is online: asking once per (language, channel) whether
-    anyone is, instead of once per ticket, keeps routing out of the import's cost.
+    Decided for the whole batch at once, round-robin kept here: an agent given a ticket goes
+    to the back of the line for the next one, as the assignment that follows records. Who is
+    online is read once per language and channel: a mailbox import opens hundreds of tickets,
+    mostly while nobody is, and a phone worker's batch hands back many calls at once.
     """
     now = timezone.now()
-    online: dict[tuple[str, str], bool] = {}
-    for ticket in tickets:
-        if ticket.assignee_id:
+    waiting = [ticket for ticket in tickets if not ticket.assignee_id]
+    live = [ticket for ticket in waiting if channels.is_live(ticket)]
+    offer_many(live, now=now)
+    lines, chosen, turn = _Lines(now), [], 0
+    for ticket in waiting:
+        if ticket in live:
             continue
-        if channels.is_live(ticket):
-            offer_next(ticket=ticket)
-            continue
-        key = (ticket.language, ticket.channel)
-        states = None  # after the first ticket of a language, re-read: round-robin moved on
-        if key not in online:
-            states = _online_states(language=ticket.language, channel=ticket.channel, now=now)
-            online[key] = bool(states)
-        if not online[key]:
-            continue
-        candidates = eligible_agents(ticket, now=now, states=states)
+        candidates = lines.eligible(ticket)
         if candidates:
-            yield ticket, candidates[0].user
+            turn += 1
+            candidates[0].state.last_assigned_at = now + timedelta(microseconds=turn)
+            chosen.append((ticket, candidates[0].user))
+    return chosen
+
+
+def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:
+    """Offer a live ticket to the next agent, skipping those who already let it pass."""
+    offers = offer_many([ticket], now=now)
+    return offers[0] if offers else None
 
 
 @transaction.atomic
-def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:
-    """Offer a live ticket to the next agent, skipping those who already let it pass."""
-    now = now or timezone.now()
+def offer_many(tickets: list, *, now: datetime | None = None) -> list[Offer]:
+    """Offer each live ticket that has no pending offer to its next agent, in a few statements for all.
+
+    The next agent is the longest idle eligible one who has not let this ticket pass yet; once
+    everybody had a turn, another round starts, but not with whoever let it pass last.
+    """
     from apps.tickets.models import Ticket
 
-    # Lock the ticket so two expiries never create two pending offers.
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    if ticket.assignee_id or ticket.status not in OPEN_STATUSES:
-        return None
-    if Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).exists():
-        return None
-    passed = set(Offer.objects.filter(ticket=ticket).values_list("agent_id", flat=True))
-    candidates = eligible_agents(ticket, now=now)
-    fresh = [c for c in candidates if c.user.pk not in passed]
-    if not fresh:
+    if not tickets:
+        return []
+    now = now or timezone.now()
+    # Locked, so two expiries never create two pending offers for one ticket.
+    locked = list(Ticket.objects.select_for_update(of=("self",)).select_related("extension")
+                  .filter(pk__in=[ticket.pk for ticket in tickets], assignee__isnull=True,
+                          status__in=OPEN_STATUSES).order_by("pk"))
+    history: dict[int, list[tuple[int, str]]] = {ticket.pk: [] for ticket in locked}
+    for ticket_id, agent_id, status in (Offer.objects.filter(ticket__in=locked).order_by("offered_at", "pk")
+                                        .values_list("ticket_id", "agent_id", "status")):
+        history[ticket_id].append((agent_id, status))
+    lines, offers = _Lines(now), []
+    for ticket in locked:
+        if any(status == Offer.Status.PENDING for _agent, status in history[ticket.pk]):
+            continue
+        if agent := _next_in_line(lines.eligible(ticket), [agent for agent, _status in history[ticket.pk]]):
+            offers.append(Offer(ticket=ticket, agent=agent, offered_at=now,
+                                expires_at=now + timedelta(seconds=OFFER_SECONDS)))
+    Offer.objects.bulk_create(offers)
+    for offer in offers:
+        _publish_offer(offer)
+    return offers
+
+
+def _next_in_line(candidates: list[Candidate], offered_to: list[int]):
+    fresh = [c for c in candidates if c.user.pk not in offered_to]
+    if not fresh and offered_to:
         # Everybody had a turn: start another round, but not with whoever just let it pass.
-        last = Offer.objects.filter(ticket=ticket).order_by("-offered_at").values_list("agent_id", flat=True).first()
-        fresh = [c for c in candidates if c.user.pk != last] or candidates
-    if not fresh:
-        return None
-    offer = Offer.objects.create(ticket=ticket, agent=fresh[0].user, offered_at=now,
-                                 expires_at=now + timedelta(seconds=OFFER_SECONDS))
-    _publish_offer(offer)
-    return offer
+        fresh = [c for c in candidates if c.user.pk != offered_to[-1]] or candidates
+    return fresh[0].user if fresh else None
 
 
 def offer_frame(offer: Offer) -> dict:
@@ -209,12 +240,17 @@ def check_may_transfer(*, ticket, user, to_agent=None) -> None:
         raise NotAllowed(_("%(agent)s does not take this language or channel.") % {"agent": display_name(to_agent)})
 
 
-def note_taken(*, ticket, user) -> None:
-    """``user`` now has the ticket: round-robin moves on, the ticket's other offers close."""
-    AgentState.objects.update_or_create(user=user, defaults={"last_assigned_at": timezone.now()})
-    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).exclude(agent=user).update(
-        status=Offer.Status.WITHDRAWN)
-    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING, agent=user).update(status=Offer.Status.ACCEPTED)
+def note_taken(taken: list[tuple[object, object]]) -> None:
+    """Each ``(ticket, user)``: the user now has the ticket; round-robin moves on, the ticket's other offers close."""
+    now = timezone.now()
+    users = {user.pk: user for _ticket, user in taken}
+    for user in users.values():
+        AgentState.objects.update_or_create(user=user, defaults={"last_assigned_at": now})
+        mine = [ticket.pk for ticket, owner in taken if owner.pk == user.pk]
+        Offer.objects.filter(ticket__in=mine, status=Offer.Status.PENDING).exclude(agent=user).update(
+            status=Offer.Status.WITHDRAWN)
+        Offer.objects.filter(ticket__in=mine, status=Offer.Status.PENDING, agent=user).update(
+            status=Offer.Status.ACCEPTED)
 
 
 def withdraw_offers(*, ticket) -> None:

@@ -381,15 +381,25 @@ def return_to_triage(*, ticket: Ticket, queue, actor: Actor, reason: str) -> Tic
 
 
 @transaction.atomic
-def claim_ticket(*, ticket: Ticket, user, actor: Actor) -> bool:
-    """Assign an unassigned ticket to ``user``; of two racing claims exactly one is true."""
-    won = Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(assignee=user, updated_at=timezone.now())
-    if not won:
-        return False
-    ticket.refresh_from_db()
-    log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor,
-              data={"from": None, "to": user.pk, "to_name": display_name(user)})
-    return True
+def claim_tickets(claims: list[tuple[Ticket, object]], *, actor: Actor) -> list[tuple[Ticket, object]]:
+    """Assign unassigned tickets, each ``(ticket, user)`` to its user; returns the claims won.
+
+    Of two racing claims on a ticket exactly one wins: the rows are locked and read unassigned
+    before they are given, one statement per user.
+    """
+    now, won = timezone.now(), []
+    users = {user.pk: user for _ticket, user in claims}
+    for user in users.values():
+        mine = {ticket.pk: ticket for ticket, owner in claims if owner.pk == user.pk}
+        free = list(Ticket.objects.select_for_update().filter(pk__in=mine, assignee__isnull=True)
+                    .values_list("pk", flat=True))
+        Ticket.objects.filter(pk__in=free).update(assignee=user, updated_at=now)
+        for pk in free:
+            mine[pk].assignee, mine[pk].updated_at = user, now
+            won.append((mine[pk], user))
+    log_events([new_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor,
+                          data={"from": None, "to": user.pk, "to_name": display_name(user)}) for ticket, user in won])
+    return won
 
 
 @transaction.atomic

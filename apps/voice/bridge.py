@@ -19,6 +19,7 @@ from twilio.rest import Client
 
 from apps.outbox import registry
 from apps.outbox import services as outbox
+from apps.policy.languages import Channel
 from apps.voice import calls, twiml
 from apps.voice.models import Call
 
@@ -48,6 +49,8 @@ def twilio_client() -> Client:
 
 def on_ticket_taken(*, ticket, user, **_signal) -> None:
     """Subscriber of ``apps.desk.signals.ticket_taken``: a waiting call goes to the agent who took it."""
+    if ticket.channel != Channel.VOICE:
+        return
     call = calls.bridge_to(ticket=ticket, user=user)
     if call is None:
         return

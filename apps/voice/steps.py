@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from apps.desk import actions
 from apps.voice import calls
 from apps.voice.models import Call, CallStep
 from supportdesk.jobs import burst_started, enqueue_burst
@@ -45,7 +46,8 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
     """Apply the stored steps of up to ``limit`` pending ones' calls, in one transaction; returns how many.
 
     Callers who entered a queue are put there together, their tickets opened in one go; then
-    each call's steps are applied in order. A step that failed before waits for a ``retry``
+    each call's steps are applied in order. The tickets they open or hand back to a queue are
+    routed together at the end (``actions.routing_together``). A step that failed before waits for a ``retry``
     round (the schedule's sweep), so a broken step is tried once per sweep, not in a tight loop.
     """
     burst_started(QUEUED_MARK)
@@ -55,7 +57,7 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
     first_params = [params for _sid, params in pending.order_by("pk").values_list("sid", "params")[:limit]]
     if not first_params:
         return 0
-    with transaction.atomic(), read_once(across_requests=True):
+    with transaction.atomic(), read_once(across_requests=True), actions.routing_together():
         held = calls.lock_calls(first_params)
         steps_of: dict[str, list[CallStep]] = {sid: [] for sid in held}
         for step in CallStep.objects.filter(sid__in=held, applied_at__isnull=True).order_by("pk"):
@@ -76,10 +78,14 @@ def _queue_together(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) 
             entering.append((call, chosen.params.get("language") or "en", chosen.received_at))
     if not entering:
         return
+    batch = actions.routing_together_now()
+    mark = batch.mark() if batch else 0
     try:
         with transaction.atomic():
             calls.enqueue_many(entering)
     except Exception:
+        if batch:
+            batch.forget_since(mark)
         log.exception("could not queue %d calls together: one by one instead", len(entering))
         for call, _language, _now in entering:
             call.refresh_from_db()
@@ -90,11 +96,15 @@ def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
     if pending is None:
         pending = list(CallStep.objects.filter(sid=call.sid, applied_at__isnull=True).order_by("pk"))
     applied = []
+    batch = actions.routing_together_now()
     for step in pending:
+        mark = batch.mark() if batch else 0
         try:
             with transaction.atomic():
                 _apply(call, step)
         except Exception as error:      # kept for another try; the call's later steps wait behind it
+            if batch:
+                batch.forget_since(mark)
             log.exception("voice step %s (%s) of call %s failed", step.pk, step.step, call.sid)
             call.refresh_from_db()
             step.attempts += 1
