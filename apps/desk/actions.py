@@ -316,7 +316,7 @@ def live_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
     except PolicyError as error:
         tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
     routing.withdraw_offers(ticket=ticket)
-    queue = routing.queue_for_ticket(ticket)
+    queue = routing.async_queue(ticket.language)
     if ticket.assignee_id is None or queue != ticket.queue:
         tickets.hand_over(ticket=ticket, to_agent=None, to_queue=queue, actor=Actor(label=reason))
         _route([ticket])

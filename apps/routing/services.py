@@ -45,11 +45,10 @@ def queue_for(*, language: str, channel: str) -> Queue | None:
     return once(("queue", language, kind), lambda: Queue.objects.filter(language=language, kind=kind).first())
 
 
-def queue_for_ticket(ticket) -> Queue | None:
-    """The queue a ticket belongs in now: a call that became a voicemail is async work."""
-    kind = Queue.Kind.LIVE if channels.is_live(ticket) else Queue.Kind.ASYNC
-    return once(("queue", ticket.language, kind), lambda: Queue.objects.filter(language=ticket.language,
-                                                                              kind=kind).first())
+def async_queue(language: str) -> Queue | None:
+    """The language's async queue: where live work nobody answered goes (a voicemail, a callback)."""
+    return once(("queue", language, Queue.Kind.ASYNC),
+                lambda: Queue.objects.filter(language=language, kind=Queue.Kind.ASYNC).first())
 
 
 def agent_state(user) -> AgentState:

@@ -184,18 +184,16 @@ def set_aside(*, ticket: Ticket, at: datetime) -> int:
     return running_targets().filter(ticket=ticket).update(not_applicable_at=at)
 
 
-def start_callback_clock(*, ticket: Ticket, at: datetime) -> SlaTarget:
+def start_callback_clock(*, ticket: Ticket, at: datetime) -> None:
     """The async answer a call now waits for: the email channel's response target, counted from ``at``.
 
     A repeated start (Twilio repeats a webhook) keeps the first deadline.
     """
     deadline = next(d for d in compute_deadlines(channel=Channel.EMAIL, region=ticket.region, received=at)
                     if d.kind == Kind.FIRST_RESPONSE)
-    target, _created = SlaTarget.objects.get_or_create(
-        ticket=ticket, kind=Kind.CALLBACK,
-        defaults={"clock": deadline.clock, "target_seconds": deadline.target_seconds, "started_at": at,
-                  "due_at": deadline.due_at, "warn_at": deadline.warn_at})
-    return target
+    SlaTarget.objects.bulk_create([SlaTarget(
+        ticket=ticket, kind=Kind.CALLBACK, clock=deadline.clock, target_seconds=deadline.target_seconds,
+        started_at=at, due_at=deadline.due_at, warn_at=deadline.warn_at)], ignore_conflicts=True)
 
 
 def record_acknowledgement(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:

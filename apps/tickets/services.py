@@ -410,7 +410,8 @@ def hand_over(*, ticket: Ticket, to_agent, to_queue, actor: Actor) -> Ticket:
     if to_queue is not None:
         fields["queue"] = to_queue
     Ticket.objects.filter(pk=ticket.pk).update(**fields)
-    ticket.refresh_from_db()
+    for name, value in fields.items():
+        setattr(ticket, name, value)
     log_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, data={
         "from": previous, "to": to_agent.pk if to_agent else None,
         "to_name": display_name(to_agent) if to_agent else None, "queue": to_queue.pk if to_queue else None})

@@ -63,7 +63,9 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
         for step in CallStep.objects.filter(sid__in=held, applied_at__isnull=True).order_by("pk"):
             steps_of[step.sid].append(step)
         _queue_together(held, steps_of)
-        return sum(catch_up(call, steps_of[sid]) for sid, call in held.items())
+        applied = [pk for sid, call in held.items() for pk in _apply_steps(call, steps_of[sid])]
+        CallStep.objects.filter(pk__in=applied).update(applied_at=timezone.now())
+        return len(applied)
 
 
 def _queue_together(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) -> None:
@@ -95,8 +97,36 @@ def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
     """Apply the call's pending steps in order (the caller holds the call's lock); returns how many."""
     if pending is None:
         pending = list(CallStep.objects.filter(sid=call.sid, applied_at__isnull=True).order_by("pk"))
-    applied = []
+    applied = _apply_steps(call, pending)
+    CallStep.objects.filter(pk__in=applied).update(applied_at=timezone.now())
+    return len(applied)
+
+
+def _apply_steps(call: Call, pending: list[CallStep]) -> list[int]:
+    """The call's steps applied in order; the ones applied (their ``applied_at`` is the caller's to write).
+
+    Usually every step applies: all in one savepoint. If one fails, that savepoint is rolled
+    back and the steps are applied one at a time, each in its own, so the failure stays that
+    step's and the steps before it are kept.
+    """
+    if not pending:
+        return []
     batch = actions.routing_together_now()
+    mark = batch.mark() if batch else 0
+    try:
+        with transaction.atomic():
+            for step in pending:
+                _apply(call, step)
+        return [step.pk for step in pending]
+    except Exception:
+        if batch:
+            batch.forget_since(mark)
+        call.refresh_from_db()
+    return _apply_one_by_one(call, pending, batch)
+
+
+def _apply_one_by_one(call: Call, pending: list[CallStep], batch) -> list[int]:
+    applied = []
     for step in pending:
         mark = batch.mark() if batch else 0
         try:
@@ -116,8 +146,7 @@ def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
             step.save(update_fields=["attempts", "error", "applied_at"])
             continue
         applied.append(step.pk)
-    CallStep.objects.filter(pk__in=applied).update(applied_at=timezone.now())
-    return len(applied)
+    return applied
 
 
 def _apply(call: Call, step: CallStep) -> None:

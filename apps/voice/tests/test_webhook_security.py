@@ -144,3 +144,24 @@ def test_a_step_that_always_fails_is_given_up_after_five_tries_and_the_call_goes
     given_up = CallStep.objects.get(step="language")
     assert given_up.attempts == steps.MAX_ATTEMPTS and given_up.applied_at is not None and "a bug" in given_up.error
     assert Call.objects.get(sid=caller.sid).twilio_status == "completed"
+
+
+def test_a_failing_later_step_keeps_the_steps_before_it_and_the_other_calls(
+        client, swedish_agent, regions, queues, monkeypatch):
+    """The worker applies a call's steps in one savepoint; when one fails, the others are not lost with it."""
+    first, second = Caller(client, sid="CA" + "1" * 32), Caller(client, sid="CA" + "2" * 32, number="+46709999999")
+    for caller in (first, second):
+        caller.twiml("/voice/incoming", apply=False)
+        caller.twiml("/voice/language", Digits=2, apply=False)
+    first.twiml("/voice/status", CallStatus="completed", CallDuration=8, SequenceNumber=3, apply=False)
+
+    def broken(call, params, *, now):
+        raise RuntimeError("a bug in status")
+
+    monkeypatch.setattr(calls, "record_status", broken)
+    assert apply_steps_job() == 4
+    status = CallStep.objects.get(step="status")
+    assert status.applied_at is None and status.attempts == 1 and "a bug in status" in status.error
+    assert set(Call.objects.values_list("state", flat=True)) == {Call.State.QUEUED}
+    assert Call.objects.filter(ticket__isnull=False).count() == 2
+    assert CallStep.objects.filter(applied_at__isnull=True).count() == 1
