@@ -164,22 +164,22 @@ def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:
     return offers[0] if offers else None
 
 
-@transaction.atomic
 def offer_many(tickets: list, *, now: datetime | None = None) -> list[Offer]:
     """Offer each live ticket that has no pending offer to its next agent, in a few statements for all.
 
     The next agent is the longest idle eligible one who has not let this ticket pass yet; once
     everybody had a turn, another round starts, but not with whoever let it pass last.
     """
+    return _offer_tickets([ticket.pk for ticket in tickets], now=now or timezone.now()) if tickets else []
+
+
+@transaction.atomic
+def _offer_tickets(ticket_ids: list[int], *, now: datetime) -> list[Offer]:
     from apps.tickets.models import Ticket
 
-    if not tickets:
-        return []
-    now = now or timezone.now()
     # Locked, so two expiries never create two pending offers for one ticket.
     locked = list(Ticket.objects.select_for_update(of=("self",)).select_related("extension")
-                  .filter(pk__in=[ticket.pk for ticket in tickets], assignee__isnull=True,
-                          status__in=OPEN_STATUSES).order_by("pk"))
+                  .filter(pk__in=ticket_ids, assignee__isnull=True, status__in=OPEN_STATUSES).order_by("pk"))
     history: dict[int, list[tuple[int, str]]] = {ticket.pk: [] for ticket in locked}
     for ticket_id, agent_id, status in (Offer.objects.filter(ticket__in=locked).order_by("offered_at", "pk")
                                         .values_list("ticket_id", "agent_id", "status")):
@@ -276,15 +276,18 @@ def decline_offer(*, offer_id: int, user) -> Offer | None:
 
 
 def expire_offers(*, now: datetime | None = None) -> int:
-    """Move unanswered offers on to the next agent."""
+    """Move unanswered offers on to the next agent: all that are due together, in a few statements."""
     now = now or timezone.now()
-    expired = 0
-    for offer in Offer.objects.filter(status=Offer.Status.PENDING, expires_at__lte=now).select_related("ticket"):
-        with transaction.atomic():
-            if Offer.objects.filter(pk=offer.pk, status=Offer.Status.PENDING).update(status=Offer.Status.EXPIRED):
-                expired += 1
-                offer_next(ticket=offer.ticket, now=now)
-    return expired
+    with transaction.atomic():
+        # Locked first: an agent accepting one at this moment either wins before (it is no longer
+        # pending here) or waits for this and finds it expired.
+        due = list(Offer.objects.select_for_update().filter(status=Offer.Status.PENDING, expires_at__lte=now)
+                   .order_by("pk").values_list("pk", "ticket_id"))
+        if not due:
+            return 0
+        Offer.objects.filter(pk__in=[pk for pk, _ticket in due]).update(status=Offer.Status.EXPIRED)
+        _offer_tickets(sorted({ticket_id for _pk, ticket_id in due}), now=now)
+    return len(due)
 
 
 def heartbeat(*, user, now: datetime | None = None) -> AgentState:

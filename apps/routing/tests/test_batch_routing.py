@@ -7,6 +7,7 @@ import time_machine
 from django.db import transaction
 
 from apps.desk import actions
+from apps.routing import services as routing
 from apps.routing.models import Offer
 from apps.routing.tests.test_assignment import online_agent
 from apps.tickets.models import Ticket
@@ -63,8 +64,6 @@ def test_a_live_ticket_an_agent_let_pass_goes_to_the_next_in_a_batch(contact, qu
     second = online_agent("second", last_assigned=NOW - timedelta(hours=1))
     passed, fresh = (o.ticket for o in actions.open_tickets(requests(contact, 2, channel="chat")))
     Offer.objects.filter(ticket=passed).update(status=Offer.Status.DECLINED)
-    from apps.routing import services as routing
-
     made = routing.offer_many([passed, fresh])
     assert [(offer.ticket_id, offer.agent) for offer in made] == [(passed.pk, second)]
     assert Offer.objects.get(ticket=fresh).agent == first
@@ -100,3 +99,18 @@ def test_routing_that_fails_leaves_the_batch_and_its_tickets_waiting(contact, qu
         opened = actions.open_tickets(requests(contact, 3))
     assert Ticket.objects.filter(pk__in=[o.ticket.pk for o in opened], assignee__isnull=True).count() == 3
     assert "could not route 3 tickets together" in caplog.text
+
+
+def test_offers_due_together_move_on_together(contact, queues, django_assert_max_num_queries):
+    first = online_agent("first", last_assigned=NOW - timedelta(hours=2))
+    second = online_agent("second", last_assigned=NOW - timedelta(hours=1))
+    with read_once():
+        opened = [o.ticket for o in actions.open_tickets(requests(contact, 8, channel="chat"))]
+        accepted = actions.accept_offer(offer_id=Offer.objects.get(ticket=opened[0]).pk, user=first)
+        with django_assert_max_num_queries(12):     # one by one: about 8 queries an offer
+            assert routing.expire_offers(now=NOW + timedelta(seconds=20)) == 7
+    moved = Offer.objects.filter(ticket__in=opened[1:])
+    assert sorted(moved.values_list("agent_id", "status")) == sorted(
+        [(first.pk, "expired")] * 7 + [(second.pk, "pending")] * 7)
+    assert Offer.objects.get(ticket=accepted).status == "accepted"
+    assert routing.expire_offers(now=NOW + timedelta(seconds=39)) == 0
