@@ -142,7 +142,7 @@ if REDIS_URL:
         else {"BACKEND": "channels_redis.core.RedisChannelLayer",
               "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30}}
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    CACHES = {"default": {"BACKEND": "supportdesk.cache.SharedRedisCache", "LOCATION": REDIS_URL,
                           "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
