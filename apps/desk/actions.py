@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from apps.desk import notices
 from apps.desk.signals import forward_requested, merging, misassigned, owner_message, ticket_taken
-from apps.policy.services import PolicyError
 from apps.routing import services as routing
 from apps.sla import services as sla
 from apps.tickets import access, channels, vocabulary
@@ -301,7 +300,6 @@ def answer_call(*, ticket: Ticket, at: datetime, user=None) -> None:
     _record_clock_events(sla.record_response(ticket=ticket, at=at))
 
 
-@transaction.atomic
 def live_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
     """Live work nobody answered becomes async work: a voicemail, a callback asked for, a caller who hung
     up, a chat visitor who chose to be answered by email.
@@ -309,18 +307,36 @@ def live_to_async(*, ticket: Ticket, at: datetime, reason: str) -> Ticket:
     The live answer target stops (not applicable before its deadline, breached after), the async
     clock starts, pending offers close and the ticket moves to its language's async queue, where
     routing assigns it like mail. The channel app has already said the ticket is no longer live.
+    Inside ``together()`` this waits for the end of the batch, done there for all its tickets at once.
     """
-    _record_clock_events(sla.set_aside_live_answer(ticket=ticket, at=at))
-    try:
-        sla.start_callback_clock(ticket=ticket, at=at)
-    except PolicyError as error:
-        tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.SLA, data={"event": "no_clock", "error": str(error)})
-    routing.withdraw_offers(ticket=ticket)
-    queue = routing.async_queue(ticket.language)
-    if ticket.assignee_id is None or queue != ticket.queue:
-        tickets.hand_over(ticket=ticket, to_agent=None, to_queue=queue, actor=Actor(label=reason))
-        _route([ticket])
+    if (batch := _together.get()) is not None:
+        batch.handbacks.append((ticket, at, reason))
+    else:
+        _route(_hand_back([(ticket, at, reason)]))
     return ticket
+
+
+@transaction.atomic
+def _hand_back(handbacks: list[tuple[Ticket, datetime, str]]) -> list[Ticket]:
+    """``live_to_async`` for many tickets in a few statements; returns those now waiting to be routed."""
+    first: dict[int, tuple[Ticket, datetime, str]] = {}
+    for handback in handbacks:          # a ticket handed back twice in a batch: the first time counts
+        first.setdefault(handback[0].pk, handback)
+    handbacks = list(first.values())
+    clocks = [(ticket, at) for ticket, at, _reason in handbacks]
+    _record_clock_events(sla.set_aside_live_answers(clocks))
+    tickets.log_events([tickets.new_event(ticket=ticket, kind=TicketEvent.Kind.SLA,
+                                          data={"event": "no_clock", "error": str(error)})
+                        for ticket, error in sla.start_callback_clocks(clocks)])
+    routing.withdraw_offers_of([ticket for ticket, _at, _reason in handbacks])
+    moving: dict[str, list] = {}
+    for ticket, _at, reason in handbacks:
+        queue = routing.async_queue(ticket.language)
+        if ticket.assignee_id is None or queue != ticket.queue:
+            moving.setdefault(reason, []).append((ticket, queue))
+    for reason, moves in moving.items():
+        tickets.hand_back(moves, actor=Actor(label=reason))
+    return [ticket for moves in moving.values() for ticket, _queue in moves]
 
 
 @transaction.atomic
@@ -384,56 +400,79 @@ def record_forwarding(*, ticket: Ticket, data: dict) -> None:
     tickets.log_event(ticket=ticket, kind=TicketEvent.Kind.FORWARDING, actor=Actor(label="jira"), data=data)
 
 
-class RoutingBatch:
-    """Tickets whose routing waits for the end of a batch (``routing_together``)."""
+class Together:
+    """What waits for the end of a batch (``together``): tickets to route, live work to hand back."""
 
     def __init__(self):
         self.tickets: list[Ticket] = []
+        self.handbacks: list[tuple[Ticket, datetime, str]] = []
 
-    def mark(self) -> int:
-        return len(self.tickets)
+    def mark(self) -> tuple[int, int]:
+        return len(self.tickets), len(self.handbacks)
 
-    def forget_since(self, mark: int) -> None:
-        """A step of the batch was rolled back: what it asked to route is not routed."""
-        del self.tickets[mark:]
+    def forget_since(self, mark: tuple[int, int]) -> None:
+        """A step of the batch was rolled back: what it asked for is not done."""
+        del self.tickets[mark[0]:]
+        del self.handbacks[mark[1]:]
 
 
-_routing_batch: ContextVar[RoutingBatch | None] = ContextVar("routing_batch", default=None)
+_together: ContextVar[Together | None] = ContextVar("together", default=None)
 
 
 @contextlib.contextmanager
-def routing_together() -> Iterator[RoutingBatch]:
-    """Inside, the actions' routing waits; at the end every ticket they opened or handed back is routed at once.
+def together() -> Iterator[Together]:
+    """Inside, routing and the hand-back of live work wait; at the end they are done for the whole batch.
 
-    A worker applying a batch of phone calls uses it: one read of who is online and one
-    assignment per agent for all of them, not one of each per call. Call it inside the batch's
-    transaction. If routing fails the tickets wait unassigned in their queues, as when nobody is
-    online; it is logged and the batch keeps what it did. Nested, the outermost one routes.
+    A worker applying a batch of phone calls uses it: the callers who left the queue are handed
+    back to the async queues together (their clocks, offers and queue in a few statements), and
+    every ticket opened or handed back is routed with one read of who is online and one
+    assignment per agent. Call it inside the batch's transaction; a step rolled back in a
+    savepoint takes its part back with ``forget_since``. If the hand-back of the batch fails,
+    each ticket's is tried alone; if routing fails the tickets wait unassigned in their queues,
+    as when nobody is online. Either is logged, and the batch keeps what it did. Nested, the
+    outermost one does the work.
     """
-    if (batch := _routing_batch.get()) is not None:
+    if (batch := _together.get()) is not None:
         yield batch
         return
-    batch = RoutingBatch()
-    token = _routing_batch.set(batch)
+    batch = Together()
+    token = _together.set(batch)
     try:
         yield batch
     finally:
-        _routing_batch.reset(token)
-    if batch.tickets:
+        _together.reset(token)
+    waiting = batch.tickets + _hand_back_each_if_need_be(batch.handbacks)
+    if waiting:
         try:
             with transaction.atomic():
-                _route(list({ticket.pk: ticket for ticket in batch.tickets}.values()))
+                _route(list({ticket.pk: ticket for ticket in waiting}.values()))
         except Exception:
-            log.exception("could not route %d tickets together: they wait in their queues", len(batch.tickets))
+            log.exception("could not route %d tickets together: they wait in their queues", len(waiting))
 
 
-def routing_together_now() -> RoutingBatch | None:
-    """The batch whose routing waits, if one is open here."""
-    return _routing_batch.get()
+def _hand_back_each_if_need_be(handbacks: list[tuple[Ticket, datetime, str]]) -> list[Ticket]:
+    if not handbacks:
+        return []
+    try:
+        return _hand_back(handbacks)
+    except Exception:
+        log.exception("could not hand back %d tickets together: one by one instead", len(handbacks))
+    moved = []
+    for handback in handbacks:
+        try:
+            moved += _hand_back([handback])
+        except Exception:
+            log.exception("could not hand back ticket %s to its async queue", handback[0].pk)
+    return moved
+
+
+def together_now() -> Together | None:
+    """The batch open here, if one is."""
+    return _together.get()
 
 
 def _route(opened: list[Ticket]) -> None:
-    if (batch := _routing_batch.get()) is not None:
+    if (batch := _together.get()) is not None:
         batch.tickets.extend(opened)
         return
     if chosen := routing.assignments(opened):

@@ -144,7 +144,7 @@ def assignments(tickets: list) -> list[tuple[object, object]]:
     """
     now = timezone.now()
     waiting = [ticket for ticket in tickets if not ticket.assignee_id]
-    live = [ticket for ticket in waiting if channels.is_live(ticket)]
+    live = [ticket for ticket in waiting if _is_live(ticket)]
     offer_many(live, now=now)
     lines, chosen, turn = _Lines(now), [], 0
     for ticket in waiting:
@@ -156,6 +156,13 @@ def assignments(tickets: list) -> list[tuple[object, object]]:
             candidates[0].state.last_assigned_at = now + timedelta(microseconds=turn)
             chosen.append((ticket, candidates[0].user))
     return chosen
+
+
+def _is_live(ticket) -> bool:
+    """Live work is offered; a ticket already in an async queue (a call handed back) is not, without asking."""
+    if ticket.queue_id and type(ticket).queue.is_cached(ticket) and ticket.queue.kind == Queue.Kind.ASYNC:
+        return False
+    return channels.is_live(ticket)
 
 
 def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:
@@ -253,7 +260,11 @@ def note_taken(taken: list[tuple[object, object]]) -> None:
 
 
 def withdraw_offers(*, ticket) -> None:
-    Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).update(status=Offer.Status.WITHDRAWN)
+    withdraw_offers_of([ticket])
+
+
+def withdraw_offers_of(tickets: list) -> None:
+    Offer.objects.filter(ticket__in=tickets, status=Offer.Status.PENDING).update(status=Offer.Status.WITHDRAWN)
 
 
 def open_offer(*, offer_id: int, user) -> Offer:

@@ -159,20 +159,25 @@ def record_response(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
     return _meet(ticket=ticket, kinds=[Kind.FIRST_RESPONSE, Kind.CALLBACK, Kind.ACKNOWLEDGE], at=at)
 
 
-def set_aside_live_answer(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:
-    """A caller left the live queue unanswered (voicemail, a callback, a hang-up): the answer clock stops.
+def set_aside_live_answers(handbacks: list[tuple[Ticket, datetime]]) -> list[ClockEvent]:
+    """Callers who left the live queue unanswered (voicemail, a callback, a hang-up), ``(ticket, when)``
+    each: their answer clocks stop, in two statements for all.
 
-    Before its deadline the target no longer applies: recorded, and left out of compliance.
+    Before its deadline a target no longer applies: recorded, and left out of compliance.
     At or after it, it was breached (whether or not the sweep has seen it yet).
     """
+    at_of = {ticket.pk: at for ticket, at in handbacks}
+    # Locked: the sweep marking one breached at this moment either did (it is no longer running) or waits.
+    targets = list(running_targets().select_for_update().filter(ticket__in=at_of, kind=Kind.FIRST_RESPONSE)
+                   .order_by("pk"))
     events = []
-    running = running_targets().filter(ticket=ticket, kind=Kind.FIRST_RESPONSE)
-    for target in running:
-        applies = at >= target.due_at
-        change = {"breached_at": at} if applies else {"not_applicable_at": at}
-        if running.filter(pk=target.pk).update(**change):
-            events.append(ClockEvent(ticket_id=ticket.pk, target=target.kind, at=at, due_at=target.due_at,
-                                     event="breached" if applies else "not_applicable"))
+    for target in targets:
+        at = at_of[target.ticket_id]
+        breached = at >= target.due_at
+        target.breached_at, target.not_applicable_at = (at, None) if breached else (None, at)
+        events.append(ClockEvent(ticket_id=target.ticket_id, target=target.kind, at=at, due_at=target.due_at,
+                                 event="breached" if breached else "not_applicable"))
+    SlaTarget.objects.bulk_update(targets, ["breached_at", "not_applicable_at"])
     return events
 
 
@@ -184,16 +189,27 @@ def set_aside(*, ticket: Ticket, at: datetime) -> int:
     return running_targets().filter(ticket=ticket).update(not_applicable_at=at)
 
 
-def start_callback_clock(*, ticket: Ticket, at: datetime) -> None:
-    """The async answer a call now waits for: the email channel's response target, counted from ``at``.
+def start_callback_clocks(handbacks: list[tuple[Ticket, datetime]]) -> list[tuple[Ticket, PolicyError]]:
+    """The async answer each call now waits for, ``(ticket, from when)``: the email channel's response
+    target. A repeated start (Twilio repeats a webhook) keeps the first deadline.
 
-    A repeated start (Twilio repeats a webhook) keeps the first deadline.
+    Returns the tickets the policy has no clock for, with why (a region without hours).
     """
-    deadline = next(d for d in compute_deadlines(channel=Channel.EMAIL, region=ticket.region, received=at)
-                    if d.kind == Kind.FIRST_RESPONSE)
-    SlaTarget.objects.bulk_create([SlaTarget(
-        ticket=ticket, kind=Kind.CALLBACK, clock=deadline.clock, target_seconds=deadline.target_seconds,
-        started_at=at, due_at=deadline.due_at, warn_at=deadline.warn_at)], ignore_conflicts=True)
+    started, failures = [], []
+    regions = Region.objects.in_bulk({ticket.region_id for ticket, _at in handbacks} - {None})
+    for ticket, at in handbacks:
+        try:
+            region = regions.get(ticket.region_id)
+            deadline = next(d for d in compute_deadlines(channel=Channel.EMAIL, region=region, received=at)
+                            if d.kind == Kind.FIRST_RESPONSE)
+        except PolicyError as error:
+            failures.append((ticket, error))
+            continue
+        started.append(SlaTarget(ticket=ticket, kind=Kind.CALLBACK, clock=deadline.clock,
+                                 target_seconds=deadline.target_seconds, started_at=at, due_at=deadline.due_at,
+                                 warn_at=deadline.warn_at))
+    SlaTarget.objects.bulk_create(started, ignore_conflicts=True)
+    return failures
 
 
 def record_acknowledgement(*, ticket: Ticket, at: datetime) -> list[ClockEvent]:

@@ -419,6 +419,25 @@ def hand_over(*, ticket: Ticket, to_agent, to_queue, actor: Actor) -> Ticket:
 
 
 @transaction.atomic
+def hand_back(moves: list[tuple[Ticket, object]], *, actor: Actor) -> None:
+    """Tickets back to a queue unassigned, ``(ticket, queue)`` each (None: the queue they are in), as
+    ``hand_over`` gives one back: one statement per queue and one for the history."""
+    now, by_queue = timezone.now(), {}
+    for ticket, queue in moves:
+        by_queue.setdefault(queue, []).append(ticket)
+    events = []
+    for queue, moved in by_queue.items():
+        fields = {"assignee": None, "updated_at": now, **({"queue": queue} if queue is not None else {})}
+        Ticket.objects.filter(pk__in=[ticket.pk for ticket in moved]).update(**fields)
+        for ticket in moved:
+            events.append(new_event(ticket=ticket, kind=TicketEvent.Kind.ASSIGNED, actor=actor, data={
+                "from": ticket.assignee_id, "to": None, "to_name": None, "queue": queue.pk if queue else None}))
+            for name, value in fields.items():
+                setattr(ticket, name, value)
+    log_events(events)
+
+
+@transaction.atomic
 def merge_into(*, ticket: Ticket, into: Ticket, actor: Actor) -> int:
     """Record ``ticket`` as a duplicate of ``into`` (the action has checked they may merge).
 

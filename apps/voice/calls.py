@@ -61,7 +61,7 @@ def lock_calls(params_list) -> dict[str, Call]:
             first.setdefault(sid, params)
     if not first:
         return {}
-    rows = Call.objects.select_for_update(of=("self",)).select_related("region").order_by("sid")
+    rows = Call.objects.select_for_update(of=("self",)).select_related("region", "ticket").order_by("sid")
     locked = {call.sid: call for call in rows.filter(sid__in=first)}
     missing = [_new_call(sid, params) for sid, params in sorted(first.items()) if sid not in locked]
     if missing:

@@ -46,9 +46,10 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
     """Apply the stored steps of up to ``limit`` pending ones' calls, in one transaction; returns how many.
 
     Callers who entered a queue are put there together, their tickets opened in one go; then
-    each call's steps are applied in order. The tickets they open or hand back to a queue are
-    routed together at the end (``actions.routing_together``). A step that failed before waits for a ``retry``
-    round (the schedule's sweep), so a broken step is tried once per sweep, not in a tight loop.
+    each call's steps are applied in order. The callers who left the queue are handed back to
+    the async queues, and every ticket is routed, together at the end (``actions.together``).
+    A step that failed before waits for a ``retry`` round (the schedule's sweep), so a broken
+    step is tried once per sweep, not in a tight loop.
     """
     burst_started(QUEUED_MARK)
     pending = CallStep.objects.filter(applied_at__isnull=True)
@@ -57,7 +58,7 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
     first_params = [params for _sid, params in pending.order_by("pk").values_list("sid", "params")[:limit]]
     if not first_params:
         return 0
-    with transaction.atomic(), read_once(across_requests=True), actions.routing_together():
+    with transaction.atomic(), read_once(across_requests=True), actions.together():
         held = calls.lock_calls(first_params)
         steps_of: dict[str, list[CallStep]] = {sid: [] for sid in held}
         for step in CallStep.objects.filter(sid__in=held, applied_at__isnull=True).order_by("pk"):
@@ -80,7 +81,7 @@ def _queue_together(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) 
             entering.append((call, chosen.params.get("language") or "en", chosen.received_at))
     if not entering:
         return
-    batch = actions.routing_together_now()
+    batch = actions.together_now()
     mark = batch.mark() if batch else 0
     try:
         with transaction.atomic():
@@ -111,7 +112,7 @@ def _apply_steps(call: Call, pending: list[CallStep]) -> list[int]:
     """
     if not pending:
         return []
-    batch = actions.routing_together_now()
+    batch = actions.together_now()
     mark = batch.mark() if batch else 0
     try:
         with transaction.atomic():

@@ -69,9 +69,9 @@ def test_a_live_ticket_an_agent_let_pass_goes_to_the_next_in_a_batch(contact, qu
     assert Offer.objects.get(ticket=fresh).agent == first
 
 
-def test_routing_together_routes_once_at_the_end_and_not_what_was_rolled_back(contact, queues):
+def test_together_routes_once_at_the_end_and_not_what_was_rolled_back(contact, queues):
     online_agent("a")
-    with transaction.atomic(), actions.routing_together() as batch:
+    with transaction.atomic(), actions.together() as batch:
         kept = actions.open_tickets(requests(contact, 2))
         assert {o.ticket.assignee_id for o in kept} == {None}         # not yet: at the end
         mark = batch.mark()
@@ -81,7 +81,7 @@ def test_routing_together_routes_once_at_the_end_and_not_what_was_rolled_back(co
                 raise RuntimeError("the step failed")
         except RuntimeError:
             batch.forget_since(mark)
-        with actions.routing_together():            # nested: the outer one routes
+        with actions.together():            # nested: the outer one routes
             actions.open_tickets(requests(contact, 1, prefix="inner"))
         assert Ticket.objects.filter(assignee__isnull=False).count() == 0
     assert Ticket.objects.filter(assignee__isnull=False).count() == 3
@@ -95,7 +95,7 @@ def test_routing_that_fails_leaves_the_batch_and_its_tickets_waiting(contact, qu
         raise RuntimeError("routing is down")
 
     monkeypatch.setattr(actions.routing, "assignments", broken)
-    with transaction.atomic(), actions.routing_together():
+    with transaction.atomic(), actions.together():
         opened = actions.open_tickets(requests(contact, 3))
     assert Ticket.objects.filter(pk__in=[o.ticket.pk for o in opened], assignee__isnull=True).count() == 3
     assert "could not route 3 tickets together" in caplog.text

@@ -295,3 +295,68 @@ def test_callers_entering_the_queue_together_are_queued_in_one_batch(client, swe
         assert answer.due_at - answer.started_at == timedelta(minutes=3)
         assert call_events(call.ticket) == ["queued"]
     assert Offer.objects.filter(status=Offer.Status.PENDING).count() >= 1
+
+
+def second_swedish_agent():
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.services import make_agent
+
+    user = get_user_model().objects.create_user("agent_sv2", password="pw")
+    make_agent(user=user, languages=["sv"], channels=["voice"])
+    routing.set_presence(user=user, presence="online")
+    return user
+
+
+def queued_callers(client, open_hours, count):
+    callers = [Caller(client, sid=f"CA{n:032d}", number=f"+4670333{n:04d}") for n in range(count)]
+    for caller in callers:
+        caller.twiml("/voice/incoming", apply=False)
+        caller.twiml("/voice/language", Digits=2, apply=False)
+    apply_steps_job()
+    open_hours.shift(timedelta(seconds=40))
+    return callers
+
+
+def test_callers_hanging_up_together_are_handed_back_together(client, swedish_agent, regions, queues,
+                                                              open_hours, django_assert_max_num_queries):
+    """Ten callers who hung up, found by the worker at once: async work, shared round-robin, in one batch."""
+    other = second_swedish_agent()
+    callers = queued_callers(client, open_hours, 10)
+    for caller in callers:
+        caller.post("/voice/queue-result", QueueResult="hangup", QueueTime=40, apply=False)
+        caller.post("/voice/status", CallStatus="completed", CallDuration=45, SequenceNumber=3, apply=False)
+    with django_assert_max_num_queries(150):        # one call at a time it took about 49 queries a call
+        assert apply_steps_job() == 20
+    tickets = [Call.objects.select_related("ticket").get(sid=caller.sid).ticket for caller in callers]
+    assert {ticket.queue for ticket in tickets} == {queues[("sv", "async")]}
+    assert sorted(ticket.assignee.username for ticket in tickets) == sorted([swedish_agent.username,
+                                                                             other.username] * 5)
+    for ticket in tickets:
+        assert target(ticket).not_applicable_at == Call.objects.get(ticket=ticket).queued_at + timedelta(seconds=40)
+        assert target(ticket, SlaTarget.Kind.CALLBACK).due_at is not None
+        assert not Offer.objects.filter(ticket=ticket, status=Offer.Status.PENDING).exists()
+        assert call_events(ticket) == ["queued", "abandoned", "ended"]
+        handed = ticket.events.filter(kind=TicketEvent.Kind.ASSIGNED).order_by("pk")
+        assert [(e.actor_label, e.data["to"]) for e in handed] == [("phone", None), ("routing", ticket.assignee_id)]
+
+
+def test_when_handing_back_together_fails_each_call_is_handed_back_alone(client, swedish_agent, regions, queues,
+                                                                         open_hours, monkeypatch, caplog):
+    callers = queued_callers(client, open_hours, 3)
+    for caller in callers:
+        caller.post("/voice/queue-result", QueueResult="hangup", QueueTime=40, apply=False)
+    start = actions.sla.start_callback_clocks
+
+    def only_one_at_a_time(handbacks):
+        if len(handbacks) > 1:
+            raise RuntimeError("a batch too many")
+        return start(handbacks)
+
+    monkeypatch.setattr(actions.sla, "start_callback_clocks", only_one_at_a_time)
+    assert apply_steps_job() == 3
+    assert "could not hand back 3 tickets together" in caplog.text
+    for caller in callers:
+        ticket = Call.objects.get(sid=caller.sid).ticket
+        assert ticket.queue == queues[("sv", "async")] and ticket.assignee == swedish_agent
+        assert target(ticket, SlaTarget.Kind.CALLBACK).due_at is not None
