@@ -23,6 +23,7 @@ from apps.policy.models import Region, SlaPolicy
 from apps.policy.services import PolicyError, channel_rule, region_calendar, window_spec
 from apps.sla.models import SlaTarget
 from apps.tickets.models import Ticket
+from supportdesk.bulkupdate import update_rows
 from supportdesk.jobs import enqueue_on_commit
 from supportdesk.readonce import once
 
@@ -177,7 +178,7 @@ def set_aside_live_answers(handbacks: list[tuple[Ticket, datetime]]) -> list[Clo
         target.breached_at, target.not_applicable_at = (at, None) if breached else (None, at)
         events.append(ClockEvent(ticket_id=target.ticket_id, target=target.kind, at=at, due_at=target.due_at,
                                  event="breached" if breached else "not_applicable"))
-    SlaTarget.objects.bulk_update(targets, ["breached_at", "not_applicable_at"])
+    update_rows(targets, ["breached_at", "not_applicable_at"])
     return events
 
 

@@ -22,6 +22,7 @@ from apps.tickets.models import Message, Ticket
 from apps.tickets.selectors import surviving
 from apps.tickets.services import NewTicket
 from apps.voice.models import Call
+from supportdesk.bulkupdate import update_rows
 
 State = Call.State
 QUEUE_ANSWERED = ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged")
@@ -113,8 +114,8 @@ def enqueue_many(entries: list[tuple[Call, str, datetime]]) -> None:
     changed = timezone.now()
     for call, language, now in entries:
         call.state, call.queued_at, call.language, call.updated_at = State.QUEUED, now, language, changed
-    Call.objects.bulk_update([call for call, _language, _now in entries],
-                             ["state", "queued_at", "language", "menu_misses", "updated_at"])
+    update_rows([call for call, _language, _now in entries],
+                ["state", "queued_at", "language", "menu_misses", "updated_at"])
     needing = [(call, now) for call, _language, now in entries if not call.ticket_id]
     if needing:
         contacts = tickets.contacts_for_phones([(call.from_number, call.language, call.region)
@@ -124,7 +125,7 @@ def enqueue_many(entries: list[tuple[Call, str, datetime]]) -> None:
                     for call, now in needing]
         for (call, _now), opened in zip(needing, actions.open_tickets(requests), strict=True):
             call.ticket = opened.ticket
-        Call.objects.bulk_update([call for call, _now in needing], ["ticket"])
+        update_rows([call for call, _now in needing], ["ticket"])
     actions.record_calls([(call.ticket, {"event": "queued", "language": call.language}, now)
                           for call, _language, now in entries])
 
