@@ -12,7 +12,6 @@ becomes a ticket flagged ``unparsed`` with the raw message attached.
 
 import hashlib
 import logging
-import multiprocessing
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -25,13 +24,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.desk.actions import add_message, add_messages, open_ticket, open_tickets
-from apps.mail import outbound, selectors, tokens
+from apps.mail import outbound, parse_pool, selectors, tokens
 from apps.mail.intake import MessageTooLarge, raw_fields, receive_email, too_large
 from apps.mail.models import InboundEmail, MailReference, MailThread
 from apps.mail.parsing import (
     ParsedEmail,
     UnparseableEmail,
-    detector,
     headers_only,
     parse_email,
     parse_many,
@@ -104,12 +102,12 @@ def file_pending(*, batch_size: int | None = None, older_than: timedelta | None 
     """File stored messages that no filer holds, a batch at a time, until none is left; returns how many.
 
     The live paths' filer (``jobs.file_pending_job``) and the sweep. Each batch claims
-    up to ``batch_size`` of the oldest pending rows with ``SELECT … FOR UPDATE SKIP
-    LOCKED`` (PostgreSQL; SQLite has one writer), so filers running at once never wait
-    for or file each other's rows, and files them in one transaction. With ``processes``
+    up to ``batch_size`` pending rows with ``SELECT … FOR UPDATE SKIP LOCKED``
+    (PostgreSQL; SQLite has one writer), so filers running at once never wait for or
+    file each other's rows, and files them in one transaction. With ``processes``
     above 1 the next batch is parsed in that many worker processes while this one is
-    filed, as the bulk import does. ``older_than`` leaves the newest alone; after
-    ``seconds`` it stops at the end of a batch.
+    filed, as the bulk import does (``ParseAhead``). ``older_than`` leaves the newest
+    alone; after ``seconds`` it stops at the end of a batch.
     """
     batch_size = batch_size or settings.MAIL_FILING_BATCH
     done, stop_at = 0, (time.monotonic() + seconds) if seconds is not None else None
@@ -117,8 +115,7 @@ def file_pending(*, batch_size: int | None = None, older_than: timedelta | None 
     with ParseAhead(processes) as ahead:
         while stop_at is None or time.monotonic() < stop_at:
             with transaction.atomic():
-                inbounds = list(selectors.pending_inbound(older_than=before())
-                                .select_for_update(skip_locked=True)[:batch_size])
+                inbounds = ahead.claim(batch_size=batch_size, older_than=before())
                 if not inbounds:
                     return done
                 parsed = ahead.results(inbounds)
@@ -132,54 +129,61 @@ def file_pending(*, batch_size: int | None = None, older_than: timedelta | None 
 class ParseAhead:
     """Parses the next batch of stored mail in worker processes while the filer files the current one.
 
-    Parsing is pure, so a batch parsed ahead is only a guess at what the next claim takes: what
-    another filer claimed meanwhile is parsed for nothing, and what came in since is parsed on
-    claiming. With one process there is no pool and ``_file_items`` parses as it files.
+    The next claim takes the rows parsed ahead that are still pending, not the oldest
+    rows: those include rows stored after the parse-ahead began, whose parse the filer
+    would wait for; they go into the next parse-ahead instead. Parsing is pure, so what
+    another filer claimed meanwhile was only parsed for nothing. The workers are this
+    process's (``parse_pool``), kept from job to job. With one process there is no pool
+    and ``_file_items`` parses as it files.
     """
 
     def __init__(self, processes: int):
         self.processes = processes
-        self.pool = None
-        self.pending: tuple[list[int], object] | None = None
+        self.pending: tuple[list[int], parse_pool.Parses] | None = None
 
     def __enter__(self) -> "ParseAhead":
-        if self.processes > 1:
-            detector()   # loaded before the fork, so the workers share it instead of each loading it
-            self.pool = multiprocessing.get_context("fork").Pool(self.processes)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+        if self.pending is not None:
+            self.pending[1].cancel()
+            self.pending = None
+
+    def claim(self, *, batch_size: int, older_than: datetime | None) -> list[InboundEmail]:
+        """Lock the next batch: the rows parsed ahead that no filer took, else up to ``batch_size`` of the oldest."""
+        pending = selectors.pending_inbound(older_than=older_than)
+        if self.pending is not None:
+            # Their bytes were read for the parse: not read again.
+            parsed_ahead = list(pending.filter(pk__in=self.pending[0]).defer("raw").select_for_update(skip_locked=True))
+            if parsed_ahead:
+                return parsed_ahead
+        return list(pending.select_for_update(skip_locked=True)[:batch_size])
 
     def start(self, rows) -> None:
         """Begin parsing ``(pk, raw)`` rows, the likely next batch."""
-        if self.pool is None:
+        if self.processes <= 1:
             return
         rows = list(rows)
         if rows:
-            raws = [bytes(raw) for _pk, raw in rows]
-            self.pending = ([pk for pk, _raw in rows], self.pool.map_async(parse_or_error, raws, self._chunk(raws)))
+            self.pending = ([pk for pk, _raw in rows],
+                            parse_pool.Parses(parse_or_error, [bytes(raw) for _pk, raw in rows],
+                                              processes=self.processes))
 
     def results(self, inbounds: list[InboundEmail]) -> dict[int, "ParsedEmail | UnparseableEmail"]:
         """The parses of these claimed rows: those parsed ahead, the rest parsed now (in the pool)."""
-        if self.pool is None:
+        if self.processes <= 1:
             return {}
         parsed: dict = {}
         if self.pending is not None:
-            pks, result = self.pending
+            pks, parses = self.pending
             self.pending = None
-            parsed = dict(zip(pks, result.get()))
+            parsed = dict(zip(pks, parses.results(), strict=True))
         missing = [inbound for inbound in inbounds if inbound.pk not in parsed]
         if missing:
-            raws = [bytes(inbound.raw) for inbound in missing]
             parsed.update(zip([inbound.pk for inbound in missing],
-                              self.pool.map(parse_or_error, raws, self._chunk(raws))))
+                              parse_pool.Parses(parse_or_error, [bytes(inbound.raw) for inbound in missing],
+                                                processes=self.processes).results(), strict=True))
         return parsed
-
-    def _chunk(self, raws: list) -> int:
-        return max(1, len(raws) // (self.processes * 4))
 
 
 def process_pending(*, older_than: timedelta = timedelta(minutes=2)) -> int:

@@ -1,17 +1,28 @@
 """The live paths' filer: stored mail parsed ahead in worker processes (flow control: test_smtp_flow_control)."""
 
 import os
+import signal
+import time
 
 import pytest
 import time_machine
+from django.db import transaction
 
-from apps.mail import filing, intake, parsing
+from apps.mail import filing, intake, parse_pool, parsing, selectors
 from apps.mail.models import InboundEmail
 from apps.mail.tests.conftest import build_email
 
 Outcome = InboundEmail.Outcome
 pytestmark = pytest.mark.usefixtures("mailboxes")
 FROZEN = "2026-03-10 10:00 +00:00"
+
+
+@pytest.fixture(autouse=True)
+def fresh_parse_pool():
+    """Each test forks its own parse workers (after its patches), and none outlives it."""
+    parse_pool.discard()
+    yield
+    parse_pool.discard()
 
 
 def store(*raws: bytes) -> list[InboundEmail]:
@@ -57,3 +68,76 @@ def test_the_filer_in_one_process_files_the_same_way():
     first, second = (InboundEmail.objects.get(pk=inbound.pk) for inbound in stored)
     assert (first.outcome, second.outcome) == (Outcome.NEW_TICKET, Outcome.REPLY)
     assert second.ticket_id == first.ticket_id
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_the_parse_workers_outlive_a_filing_job_and_serve_the_next_ones():
+    store(*(build_email(sender=f"user{n}@example.org", subject=f"Fråga {n}") for n in range(3)))
+    assert filing.file_pending(batch_size=2, processes=2) == 3
+    workers = parse_pool.pool(2)
+    pids = set(workers._processes)
+
+    for n in range(6):   # one filing job per message, as a quiet listener queues them
+        store(build_email(sender=f"later{n}@example.org", subject=f"Senare {n}"))
+        assert filing.file_pending(batch_size=2, processes=2) == 1
+
+    assert parse_pool.pool(2) is workers and set(workers._processes) == pids
+    assert InboundEmail.objects.filter(outcome=Outcome.NEW_TICKET).count() == 9
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_a_parse_worker_that_died_costs_a_parse_in_the_filer_not_a_hang():
+    store(build_email(subject="Först", message_id="<d0@client.example.org>"))
+    filing.file_pending(batch_size=2, processes=2)
+    workers = parse_pool.pool(2)
+    for process in list(workers._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+        process.join()
+    stored = store(build_email(message_id="<d1@client.example.org>"),
+                   build_email(sender="b@example.org", subject="Re: Krasch", message_id="<d2@client.example.org>",
+                               in_reply_to="<d1@client.example.org>"))
+
+    assert filing.file_pending(batch_size=5, processes=2) == 2
+
+    first, reply = (InboundEmail.objects.get(pk=inbound.pk) for inbound in stored)
+    assert (first.outcome, reply.outcome, reply.ticket_id) == (Outcome.NEW_TICKET, Outcome.REPLY, first.ticket_id)
+    assert parse_pool.pool(2) is not workers                 # a new pool for the next batch
+
+
+TEST_PROCESS = os.getpid()
+
+
+def _parse_stuck_in_the_workers(raw):
+    if os.getpid() != TEST_PROCESS:
+        time.sleep(30)
+    return parsing.parse_or_error(raw)
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_a_stuck_parse_worker_delays_its_batch_by_the_deadline_not_the_job_timeout(monkeypatch):
+    _parse_stuck_in_the_workers.__module__, _parse_stuck_in_the_workers.__qualname__ = filing.__name__, "parse_or_error"
+    monkeypatch.setattr(filing, "parse_or_error", _parse_stuck_in_the_workers)
+    monkeypatch.setattr(parse_pool, "RESULT_SECONDS", 0.5)
+    stored = store(build_email(message_id="<s1@client.example.org>"))
+    began = time.monotonic()
+
+    assert filing.file_pending(batch_size=5, processes=2) == 1
+
+    assert time.monotonic() - began < 10
+    assert InboundEmail.objects.get(pk=stored[0].pk).outcome == Outcome.NEW_TICKET
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_the_next_claim_takes_the_rows_parsed_ahead_not_those_stored_since():
+    parsed_ahead = store(build_email(subject="Ett"), build_email(sender="b@example.org", subject="Två"))
+    with filing.ParseAhead(2) as ahead:
+        ahead.start(selectors.pending_inbound().values_list("pk", "raw"))
+        store(build_email(sender="c@example.org", subject="Tre"))   # came in while the parse ran
+
+        with transaction.atomic():
+            claimed = ahead.claim(batch_size=5, older_than=None)
+            parsed = ahead.results(claimed)
+
+    assert [inbound.pk for inbound in claimed] == [inbound.pk for inbound in parsed_ahead]
+    assert [parsed[inbound.pk].subject for inbound in parsed_ahead] == ["Ett", "Två"]
+    assert filing.file_pending(batch_size=5, processes=2) == 3
