@@ -352,6 +352,21 @@ class _HeldReply(_Held):
         return self.mail.ticket
 
 
+@dataclass(eq=False)
+class _AddedReply(_Held):
+    """A user's message that continues a ticket filed before the batch: written with the batch's others."""
+
+    ticket: Ticket
+    inbound: InboundEmail
+    parsed: ParsedEmail
+    contact: Contact
+    body: str
+    external_id: str
+    rule: str
+    message: Message | None = None
+    copies: list[InboundEmail] = field(default_factory=list)
+
+
 @dataclass
 class Filing:
     """What filing looks up besides the message itself, and the new tickets not written yet.
@@ -365,9 +380,12 @@ class Filing:
     the same batch threads and the second copy of a Message-ID in one batch is a
     duplicate.
 
-    A batch also holds its new tickets (``opening``) and writes them together in
-    ``flush``: at the end of the batch, or as soon as a message refers to one of
-    them. Until then the maps above name the held message in place of an id.
+    A batch also holds its new tickets (``opening``) and its replies to older tickets
+    (``adding``) and writes them together in ``flush``: at the end of the batch, or as
+    soon as a message refers to a held ticket. Until then the maps above name the held
+    message in place of an id. ``mail_threads`` are the tickets' mail threads by ticket
+    id (None: none), read once for the tickets the batch refers to and changed in
+    memory; ``flush`` writes the changed ones.
     """
 
     mailboxes: dict
@@ -380,6 +398,9 @@ class Filing:
     receipts_sent: dict[str, int]
     receipts: bool = True   # False: new tickets get no automatic receipt (an import of old mail)
     opening: list[_NewMail] = field(default_factory=list)
+    adding: list[_AddedReply] = field(default_factory=list)
+    mail_threads: dict[int, MailThread | None] = field(default_factory=dict)
+    threads_to_save: dict[int, MailThread] = field(default_factory=dict)
     # The batch writes its Message-IDs in one statement and sends its receipts in one job once it commits.
     references_to_store: list[MailReference] = field(default_factory=list)
     deliveries: list[int] = field(default_factory=list)
@@ -392,11 +413,14 @@ class Filing:
         people = [p for _inbound, p in parsed if not p.is_automatic]
         receivers = {(p.reply_to or p.from_address).upper() for p in people}
         now = timezone.now()
-        return cls(mailboxes=selectors.desk_mailboxes(), receipts=receipts,
-                   references=selectors.references_to_tickets(wanted),
+        references = selectors.references_to_tickets(wanted)
+        threads = selectors.recent_threads({_thread_key(p) for p in people} - {None}, now=now)
+        return cls(mailboxes=selectors.desk_mailboxes(), receipts=receipts, references=references,
+                   mail_threads=selectors.mail_threads_of({*references.values(),
+                                                           *(ticket_id for ticket_id, _at in threads.values())}),
                    messages=selectors.email_messages_by_external_id(
                        {_external_id(p, inbound) for inbound, p in parsed}),
-                   threads=selectors.recent_threads({_thread_key(p) for p in people} - {None}, now=now),
+                   threads=threads,
                    tags=selectors.tagged_tickets({reference for _inbound, p in parsed
                                                   for reference in references_in_subject(p.subject)}),
                    contacts=contacts_by_email({p.from_address for p in people}),
@@ -474,12 +498,36 @@ class Filing:
             return None
         return (held.mail if isinstance(held, _HeldReply) else held), rule
 
+    def add_reply(self, reply: _AddedReply) -> None:
+        """Hold a reply to a ticket filed before the batch, to be added with the batch's others (``flush``)."""
+        self.adding.append(reply)
+        self.filed(reply.external_id, reply)
+
+    def thread_of(self, ticket: Ticket) -> MailThread | None:
+        """The ticket's mail thread as this batch left it (read when the batch did not read it yet)."""
+        if ticket.pk not in self.mail_threads:
+            self.mail_threads[ticket.pk] = MailThread.objects.filter(ticket=ticket).first()
+        return self.mail_threads[ticket.pk]
+
+    def keep_thread(self, thread: MailThread) -> None:
+        """A thread made or changed by the batch: ``flush`` writes it."""
+        self.mail_threads[thread.ticket_id] = self.threads_to_save[thread.ticket_id] = thread
+
     def flush(self) -> None:
-        """Write the held new tickets, then put their ids in the maps in place of the held messages."""
+        """Write the held replies and new tickets, then put ids in the maps in place of the held messages."""
+        adding, self.adding = self.adding, []
         opening, self.opening = self.opening, []
-        if not opening:
+        if adding:
+            _add_replies(adding, filing=self)
+        if opening:
+            _open_tickets_for(opening, filing=self)
+        if self.threads_to_save:
+            threads, self.threads_to_save = list(self.threads_to_save.values()), {}
+            stored = [thread for thread in threads if thread.pk is not None]
+            MailThread.objects.bulk_create([thread for thread in threads if thread.pk is None])
+            update_rows(stored, ["last_inbound_at"])
+        if not (adding or opening):
             return
-        _open_tickets_for(opening, filing=self)
         for mapping in (self.references, self.threads):
             for key, value in mapping.items():
                 if isinstance(value, _Held):
@@ -564,17 +612,11 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
                                  language=language or settings.LANGUAGE_CODE)
     body = parsed.reply_text(language)
     if ticket is not None:
-        if contact.pk is None:
-            contact.save()
-        message = add_message(ticket=ticket, direction=Message.Direction.INBOUND, body=body,
-                              body_html=parsed.html, author_contact=contact, external_id=external_id,
-                              created_at=inbound.received_at)
-        filing.filed(external_id, message)
+        filing.add_reply(_AddedReply(ticket=ticket, inbound=inbound, parsed=parsed, contact=contact, body=body,
+                                     external_id=external_id, rule=rule))
         filing.took_part(ticket, parsed.from_address)
         _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox, filing=filing)
-        _store_attachments([(message, parsed)])
         _remember_ids(ticket=ticket, ids=[external_id], filing=filing)
-        _finish(inbound, outcome=Outcome.REPLY, ticket_id=ticket.pk, message_id=message.pk, rule=rule)
         return
     language = language or contact.language or settings.LANGUAGE_CODE
     filing.open_ticket(_NewMail(inbound=inbound, parsed=parsed, external_id=external_id, request=NewTicket(
@@ -598,6 +640,27 @@ def _hold_reply(inbound: InboundEmail, *, parsed: ParsedEmail, external_id: str,
     filing.remembered([external_id], reply)
 
 
+def _add_replies(replies: list[_AddedReply], *, filing: Filing) -> None:
+    """Add the batch's replies to tickets filed before it (one statement per table for all), then attach."""
+    new_contacts = {id(reply.contact): reply.contact for reply in replies if reply.contact.pk is None}
+    Contact.objects.bulk_create(list(new_contacts.values()))
+    # One object per ticket, as reading it again after each reply would give: a ticket the first reply
+    # reopened is not reopened again by the second.
+    tickets = {}
+    messages = add_messages([
+        NewMessage(ticket=tickets.setdefault(reply.ticket.pk, reply.ticket), direction=Message.Direction.INBOUND,
+                   body=reply.body, body_html=reply.parsed.html, author_contact=reply.contact,
+                   external_id=reply.external_id, created_at=reply.inbound.received_at)
+        for reply in replies])
+    for reply, message in zip(replies, messages, strict=True):
+        reply.message = message
+        _finish(reply.inbound, outcome=Outcome.REPLY, ticket_id=reply.ticket.pk, message_id=message.pk,
+                rule=reply.rule)
+        for copy in reply.copies:
+            copy.ticket_id, copy.ticket_message_id = reply.ticket.pk, message.pk
+    _store_attachments([(reply.message, reply.parsed) for reply in replies])
+
+
 def _open_tickets_for(opening: list[_NewMail], *, filing: Filing) -> None:
     """Open the tickets of new mail (one statement per table for all), then thread, attach and acknowledge."""
     replies = [reply for mail in opening for reply in mail.replies]
@@ -612,7 +675,8 @@ def _open_tickets_for(opening: list[_NewMail], *, filing: Filing) -> None:
         mail.message = opened.message if opened.created else ticket.messages.filter(
             external_id=mail.external_id).first()
         if opened.created:
-            threads[ticket.pk] = _new_thread(ticket=ticket, parsed=parsed, inbound=inbound)
+            threads[ticket.pk] = filing.mail_threads[ticket.pk] = _new_thread(ticket=ticket, parsed=parsed,
+                                                                              inbound=inbound)
             desk_mailbox = inbound.mailbox if threads[ticket.pk] is not None else None
         else:  # the same Message-ID opened it before (a retried batch): as a reply would
             desk_mailbox = _remember_thread(ticket=ticket, parsed=parsed, inbound=inbound, mailbox=inbound.mailbox,
@@ -751,15 +815,15 @@ def _remember_thread(*, ticket: Ticket, parsed: ParsedEmail, inbound: InboundEma
     address = _thread_address(ticket, parsed)
     if not address:
         return None
-    thread = MailThread.objects.filter(ticket=ticket).first()
+    thread = filing.thread_of(ticket)
     if thread is None:
         thread = _new_thread(ticket=ticket, parsed=parsed, inbound=inbound)
         thread.mailbox = mailbox
-        thread.save()
     elif address == thread.address:
-        MailThread.objects.filter(pk=thread.pk).update(last_inbound_at=inbound.received_at)
+        thread.last_inbound_at = inbound.received_at
     else:
         return thread.mailbox
+    filing.keep_thread(thread)   # written with the batch (``Filing.flush``)
     filing.threaded((thread.address, thread.normalised_subject) if thread.normalised_subject else None,
                     ticket, inbound.received_at)
     return thread.mailbox

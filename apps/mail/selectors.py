@@ -171,6 +171,14 @@ def recent_threads(keys: set[tuple[str, str]], *, now: datetime) -> dict[tuple[s
     return found
 
 
+def mail_threads_of(ticket_ids: set[int]) -> dict[int, MailThread | None]:
+    """These tickets' mail threads by ticket id, None for a ticket without one (one query per 5,000)."""
+    found: dict[int, MailThread | None] = dict.fromkeys(ticket_ids)
+    for chunk in _chunks(ticket_ids):
+        found.update((thread.ticket_id, thread) for thread in MailThread.objects.filter(ticket_id__in=chunk))
+    return found
+
+
 def token_places(parsed: ParsedEmail, envelope_to: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Where a reply carries the desk's token: the addresses it went to, the ids it answers or reports on."""
     return [*parsed.recipients, *envelope_to, *parsed.thread_ids, *parsed.bounced_message_ids]
