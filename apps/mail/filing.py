@@ -383,9 +383,9 @@ class Filing:
     A batch also holds its new tickets (``opening``) and its replies to older tickets
     (``adding``) and writes them together in ``flush``: at the end of the batch, or as
     soon as a message refers to a held ticket. Until then the maps above name the held
-    message in place of an id. ``mail_threads`` are the tickets' mail threads by ticket
-    id (None: none), read once for the tickets the batch refers to and changed in
-    memory; ``flush`` writes the changed ones.
+    message in place of an id. ``tickets`` and their ``mail_threads`` (None: none), by
+    ticket id, are read once for the tickets the batch refers to; the threads are changed
+    in memory and ``flush`` writes the changed ones.
     """
 
     mailboxes: dict
@@ -399,6 +399,7 @@ class Filing:
     receipts: bool = True   # False: new tickets get no automatic receipt (an import of old mail)
     opening: list[_NewMail] = field(default_factory=list)
     adding: list[_AddedReply] = field(default_factory=list)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
     mail_threads: dict[int, MailThread | None] = field(default_factory=dict)
     threads_to_save: dict[int, MailThread] = field(default_factory=dict)
     # The batch writes its Message-IDs in one statement and sends its receipts in one job once it commits.
@@ -415,14 +416,16 @@ class Filing:
         now = timezone.now()
         references = selectors.references_to_tickets(wanted)
         threads = selectors.recent_threads({_thread_key(p) for p in people} - {None}, now=now)
+        tags = selectors.tagged_tickets({reference for _inbound, p in parsed
+                                         for reference in references_in_subject(p.subject)})
+        tickets, mail_threads = selectors.tickets_with_threads(
+            {*references.values(), *(ticket_id for ticket_id, _at in threads.values()),
+             *(tagged.ticket_id for tagged in tags.values() if tagged.ticket_id)})
         return cls(mailboxes=selectors.desk_mailboxes(), receipts=receipts, references=references,
-                   mail_threads=selectors.mail_threads_of({*references.values(),
-                                                           *(ticket_id for ticket_id, _at in threads.values())}),
+                   tickets=tickets, mail_threads=mail_threads, tags=tags,
                    messages=selectors.email_messages_by_external_id(
                        {_external_id(p, inbound) for inbound, p in parsed}),
                    threads=threads,
-                   tags=selectors.tagged_tickets({reference for _inbound, p in parsed
-                                                  for reference in references_in_subject(p.subject)}),
                    contacts=contacts_by_email({p.from_address for p in people}),
                    receipts_sent=selectors.receipts_sent_last_hour(receivers - {""}, now=now))
 
@@ -599,7 +602,7 @@ def _file(inbound: InboundEmail, parsed: ParsedEmail | UnparseableEmail, *, fili
         return
     ticket, rule = selectors.ticket_for_mail(parsed=parsed, now=inbound.received_at, envelope_to=inbound.envelope_to,
                                              known_references=filing.references, known_threads=filing.threads,
-                                             known_tags=filing.tags)
+                                             known_tags=filing.tags, known_tickets=filing.tickets)
     if ticket is not None and ticket.status == Ticket.Status.CLOSED:
         ticket, rule = None, ""  # a closed ticket stays closed: the user's new mail is a new ticket
     if parsed.is_automatic:

@@ -30,17 +30,26 @@ from apps.tickets.selectors import surviving
 from supportdesk.readonce import once
 
 
-def ticket_by_message_ids(ids: list[str], *, known: dict[str, int] | None = None) -> Ticket | None:
+def _ticket(ticket_id: int | None, tickets: dict[int, Ticket] | None) -> Ticket | None:
+    """The ticket with this id: from ``tickets`` (what a batch read at once), else read now."""
+    if not ticket_id:
+        return None
+    if tickets is not None and ticket_id in tickets:
+        return tickets[ticket_id]
+    return Ticket.objects.filter(pk=ticket_id).first()
+
+
+def ticket_by_message_ids(ids: list[str], *, known: dict[str, int] | None = None,
+                          tickets: dict[int, Ticket] | None = None) -> Ticket | None:
     """The ticket of the first id (in the order given) that the desk has seen or sent.
 
     ``known`` maps Message-IDs to ticket ids when a batch has read them already
-    (``references_to_tickets``); then only the ticket itself is read.
+    (``references_to_tickets``); then only the ticket itself is read, unless it is in ``tickets``.
     """
     if not ids:
         return None
     if known is not None:
-        ticket_id = next((known[message_id] for message_id in ids if message_id in known), None)
-        return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+        return _ticket(next((known[message_id] for message_id in ids if message_id in known), None), tickets)
     found = {ref.message_id: ref.ticket for ref in
              MailReference.objects.filter(message_id__in=ids).select_related("ticket")}
     for message_id in ids:
@@ -106,7 +115,8 @@ def tagged_tickets(references: set[str]) -> dict[str, Tagged]:
     return found
 
 
-def ticket_by_subject_tag(subject: str, *, sender: str, known: dict[str, Tagged] | None = None) -> Ticket | None:
+def ticket_by_subject_tag(subject: str, *, sender: str, known: dict[str, Tagged] | None = None,
+                          tickets: dict[int, Ticket] | None = None) -> Ticket | None:
     """The ticket tagged in the subject, when the sender takes part in its mail.
 
     ``known`` is a batch's ``tagged_tickets``; a reference missing from it is read and added.
@@ -122,7 +132,7 @@ def ticket_by_subject_tag(subject: str, *, sender: str, known: dict[str, Tagged]
     for reference in references:
         tagged = known[reference]
         if tagged.ticket_id is not None and sender in tagged.participants:
-            return Ticket.objects.filter(pk=tagged.ticket_id).first()
+            return _ticket(tagged.ticket_id, tickets)
     return None
 
 
@@ -133,10 +143,11 @@ def thread_key(address: str, subject: str) -> tuple[str, str] | None:
 
 
 def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime,
-                                 known: dict[tuple[str, str], tuple[int, datetime]] | None = None) -> Ticket | None:
+                                 known: dict[tuple[str, str], tuple[int, datetime]] | None = None,
+                                 tickets: dict[int, Ticket] | None = None) -> Ticket | None:
     """The ticket of the sender's latest thread about this subject within ``MAIL_THREAD_DAYS``.
 
-    ``known`` is a batch's ``recent_threads``; then only the ticket itself is read.
+    ``known`` is a batch's ``recent_threads``; then only the ticket itself is read, unless it is in ``tickets``.
     """
     key = thread_key(address, subject)
     if key is None:
@@ -151,7 +162,7 @@ def ticket_by_sender_and_subject(*, address: str, subject: str, now: datetime,
         ticket_id = (MailThread.objects.filter(address=key[0], normalised_subject=key[1],
                                                last_inbound_at__gte=since)
                      .order_by("-last_inbound_at").values_list("ticket_id", flat=True).first())
-    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+    return _ticket(ticket_id, tickets)
 
 
 def recent_threads(keys: set[tuple[str, str]], *, now: datetime) -> dict[tuple[str, str], tuple[int, datetime]]:
@@ -171,12 +182,16 @@ def recent_threads(keys: set[tuple[str, str]], *, now: datetime) -> dict[tuple[s
     return found
 
 
-def mail_threads_of(ticket_ids: set[int]) -> dict[int, MailThread | None]:
-    """These tickets' mail threads by ticket id, None for a ticket without one (one query per 5,000)."""
-    found: dict[int, MailThread | None] = dict.fromkeys(ticket_ids)
+def tickets_with_threads(ticket_ids: set[int]) -> tuple[dict[int, Ticket], dict[int, MailThread | None]]:
+    """These tickets and their mail threads (None: none) by ticket id, one query per 5,000: what a batch's
+    replies continue, read at once instead of one ticket and one thread per reply."""
+    tickets: dict[int, Ticket] = {}
+    threads: dict[int, MailThread | None] = dict.fromkeys(ticket_ids)
     for chunk in _chunks(ticket_ids):
-        found.update((thread.ticket_id, thread) for thread in MailThread.objects.filter(ticket_id__in=chunk))
-    return found
+        for ticket in Ticket.objects.filter(pk__in=chunk).select_related("mail_thread"):
+            tickets[ticket.pk] = ticket
+            threads[ticket.pk] = getattr(ticket, "mail_thread", None)   # select_related knows when there is none
+    return tickets, threads
 
 
 def token_places(parsed: ParsedEmail, envelope_to: list[str] | tuple[str, ...] = ()) -> list[str]:
@@ -187,37 +202,40 @@ def token_places(parsed: ParsedEmail, envelope_to: list[str] | tuple[str, ...] =
 def ticket_for_mail(*, parsed: ParsedEmail, now: datetime, envelope_to: list[str] | tuple[str, ...] = (),
                     known_references: dict[str, int] | None = None,
                     known_threads: dict[tuple[str, str], tuple[int, datetime]] | None = None,
-                    known_tags: dict[str, Tagged] | None = None) -> tuple[Ticket | None, str]:
+                    known_tags: dict[str, Tagged] | None = None,
+                    known_tickets: dict[int, Ticket] | None = None) -> tuple[Ticket | None, str]:
     """The ticket this message continues and the rule that found it, or (None, "").
 
     A reply to a ticket merged into another continues the survivor (``surviving``).
     """
     ticket, rule = _ticket_referred_to(parsed=parsed, now=now, envelope_to=envelope_to,
                                        known_references=known_references, known_threads=known_threads,
-                                       known_tags=known_tags)
+                                       known_tags=known_tags, known_tickets=known_tickets)
     return surviving(ticket), rule
 
 
 def _ticket_referred_to(*, parsed: ParsedEmail, now: datetime, envelope_to: list[str] | tuple[str, ...],
                         known_references: dict[str, int] | None,
                         known_threads: dict[tuple[str, str], tuple[int, datetime]] | None,
-                        known_tags: dict[str, Tagged] | None) -> tuple[Ticket | None, str]:
-    ticket = ticket_by_message_ids(parsed.thread_ids, known=known_references)
+                        known_tags: dict[str, Tagged] | None,
+                        known_tickets: dict[int, Ticket] | None) -> tuple[Ticket | None, str]:
+    ticket = ticket_by_message_ids(parsed.thread_ids, known=known_references, tickets=known_tickets)
     if ticket:
         return ticket, "message-id"
     if parsed.bounced_message_ids:
-        ticket = ticket_by_message_ids(parsed.bounced_message_ids, known=known_references)
+        ticket = ticket_by_message_ids(parsed.bounced_message_ids, known=known_references, tickets=known_tickets)
         if ticket:
             return ticket, "bounce"
     ticket = ticket_by_token(token_places(parsed, envelope_to))
     if ticket:
         return ticket, "token"
-    ticket = ticket_by_subject_tag(parsed.subject, sender=parsed.from_address, known=known_tags)
+    ticket = ticket_by_subject_tag(parsed.subject, sender=parsed.from_address, known=known_tags,
+                                   tickets=known_tickets)
     if ticket:
         return ticket, "subject-tag"
     if not parsed.is_automatic:
         ticket = ticket_by_sender_and_subject(address=parsed.from_address, subject=parsed.subject, now=now,
-                                              known=known_threads)
+                                              known=known_threads, tickets=known_tickets)
         if ticket:
             return ticket, "sender-subject"
     return None, ""
