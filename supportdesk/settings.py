@@ -305,9 +305,6 @@ VOICE_HOLD_MUSIC_URL = env_str(
 VOICE_OFFER_VOICEMAIL_SECONDS = env_int("VOICE_OFFER_VOICEMAIL_SECONDS", 180)
 # Threads per server process answering Twilio's webhooks in front of Django (apps/voice/asgi.py).
 VOICE_WEBHOOK_THREADS = env_int("VOICE_WEBHOOK_THREADS", 8)
-# The voice worker waits this long before it applies stored steps, so that one batch takes the
-# steps of many calls (a burst of calls costs the worker, beside the webhooks, far less CPU).
-VOICE_STEPS_LINGER_MS = env_int("VOICE_STEPS_LINGER_MS", 150)
 # A bridge to an agent is worth trying only while the caller may still be waiting.
 VOICE_BRIDGE_MAX_AGE_SECONDS = env_int("VOICE_BRIDGE_MAX_AGE_SECONDS", 120)
 

@@ -27,7 +27,6 @@ CALLER = "+46701234567"
 def phone_line(settings, monkeypatch):
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_ENABLED = ACCOUNT, TOKEN, True
     settings.PUBLIC_BASE_URL = PUBLIC
-    settings.VOICE_STEPS_LINGER_MS = 0        # each test applies the steps itself, at once
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Each test drives delivery itself (embedded mode would deliver inline at commit).
     monkeypatch.setattr(outbox, "enqueue_on_commit", lambda *args: None)
