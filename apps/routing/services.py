@@ -146,9 +146,10 @@ def assignments(tickets: list) -> list[tuple[object, object]]:
     waiting = [ticket for ticket in tickets if not ticket.assignee_id]
     live = [ticket for ticket in waiting if _is_live(ticket)]
     offer_many(live, now=now)
+    offered = {ticket.pk for ticket in live}
     lines, chosen, turn = _Lines(now), [], 0
     for ticket in waiting:
-        if ticket in live:
+        if ticket.pk in offered:
             continue
         candidates = lines.eligible(ticket)
         if candidates:
@@ -288,17 +289,21 @@ def decline_offer(*, offer_id: int, user) -> Offer | None:
 
 def expire_offers(*, now: datetime | None = None) -> int:
     """Move unanswered offers on to the next agent: all that are due together, in a few statements."""
+    from apps.tickets.models import Ticket
+
     now = now or timezone.now()
+    due = list(Offer.objects.filter(status=Offer.Status.PENDING, expires_at__lte=now).values_list("pk", "ticket_id"))
+    if not due:
+        return 0
+    ticket_ids = sorted({ticket_id for _pk, ticket_id in due})
     with transaction.atomic():
-        # Locked first: an agent accepting one at this moment either wins before (it is no longer
-        # pending here) or waits for this and finds it expired.
-        due = list(Offer.objects.select_for_update().filter(status=Offer.Status.PENDING, expires_at__lte=now)
-                   .order_by("pk").values_list("pk", "ticket_id"))
-        if not due:
-            return 0
-        Offer.objects.filter(pk__in=[pk for pk, _ticket in due]).update(status=Offer.Status.EXPIRED)
-        _offer_tickets(sorted({ticket_id for _pk, ticket_id in due}), now=now)
-    return len(due)
+        # The tickets first, as an agent taking one locks it before its offers: the two never wait
+        # on each other in a circle. An offer accepted meanwhile is no longer pending here.
+        list(Ticket.objects.select_for_update().filter(pk__in=ticket_ids).order_by("pk").values_list("pk"))
+        expired = Offer.objects.filter(pk__in=[pk for pk, _ticket in due], status=Offer.Status.PENDING).update(
+            status=Offer.Status.EXPIRED)
+        _offer_tickets(ticket_ids, now=now)
+    return expired
 
 
 def heartbeat(*, user, now: datetime | None = None) -> AgentState:
