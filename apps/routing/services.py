@@ -144,7 +144,8 @@ def assignments(tickets: list) -> list[tuple[object, object]]:
     """
     now = timezone.now()
     waiting = [ticket for ticket in tickets if not ticket.assignee_id]
-    live = [ticket for ticket in waiting if _is_live(ticket)]
+    live_now = channels.live_ones(waiting)
+    live = [ticket for ticket in waiting if ticket.pk in live_now]
     offer_many(live, now=now)
     offered = {ticket.pk for ticket in live}
     lines, chosen, turn = _Lines(now), [], 0
@@ -157,13 +158,6 @@ def assignments(tickets: list) -> list[tuple[object, object]]:
             candidates[0].state.last_assigned_at = now + timedelta(microseconds=turn)
             chosen.append((ticket, candidates[0].user))
     return chosen
-
-
-def _is_live(ticket) -> bool:
-    """Live work is offered; a ticket already in an async queue (a call handed back) is not, without asking."""
-    if ticket.queue_id and type(ticket).queue.is_cached(ticket) and ticket.queue.kind == Queue.Kind.ASYNC:
-        return False
-    return channels.is_live(ticket)
 
 
 def offer_next(*, ticket, now: datetime | None = None) -> Offer | None:

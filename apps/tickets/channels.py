@@ -31,6 +31,7 @@ class ChannelSpec:
     frame_types: frozenset = field(default_factory=frozenset)   # console socket frames it answers
     frame_handler: Callable | None = None    # async (consumer, frame)
     live_while: Callable | None = None       # (ticket) -> bool: live only while this holds
+    live_among: Callable | None = None       # (tickets) -> set of their pks: ``live_while`` for many at once
     reaches: Callable | None = None          # (ticket) -> bool: can it reach this ticket's user at all
     # (ticket) -> bool: the user's live session goes on now (a chat not ended, a call not over), so the
     # ticket is not merged away, and a channel that carries text (``deliver_reply``) reaches them live.
@@ -47,7 +48,8 @@ REGISTRY: dict[str, ChannelSpec] = {
     Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails and reports")),
 }
 
-HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "reaches", "in_progress")
+HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "live_among", "reaches",
+         "in_progress")
 
 
 def spec(channel: str) -> ChannelSpec:
@@ -73,6 +75,23 @@ def live_channels() -> list[str]:
 def is_live(ticket) -> bool:
     entry = REGISTRY[ticket.channel]
     return entry.live and (entry.live_while is None or entry.live_while(ticket))
+
+
+def live_ones(tickets) -> set[int]:
+    """The pks of those tickets that are live now: ``is_live`` for a batch, one question per channel."""
+    by_channel: dict[str, list] = {}
+    for ticket in tickets:
+        by_channel.setdefault(ticket.channel, []).append(ticket)
+    live: set[int] = set()
+    for channel, group in by_channel.items():
+        entry = REGISTRY[channel]
+        if not entry.live:
+            continue
+        if entry.live_among is not None:
+            live |= entry.live_among(group)
+        else:
+            live |= {ticket.pk for ticket in group if entry.live_while is None or entry.live_while(ticket)}
+    return live
 
 
 def in_progress(ticket) -> bool:

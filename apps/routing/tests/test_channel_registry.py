@@ -24,6 +24,7 @@ def voicemail_is_async(monkeypatch):
     """What the voice app will register: a call that became a voicemail waits like mail."""
     monkeypatch.setattr(channels.spec("voice"), "live_while",
                         lambda ticket: not ticket.external_ref.startswith("voicemail:"))
+    monkeypatch.setattr(channels.spec("voice"), "live_among", None)
 
 
 def test_a_queued_call_is_offered_and_a_voicemail_is_assigned_round_robin(contact, queues, voicemail_is_async):

@@ -360,3 +360,16 @@ def test_when_handing_back_together_fails_each_call_is_handed_back_alone(client,
         ticket = Call.objects.get(sid=caller.sid).ticket
         assert ticket.queue == queues[("sv", "async")] and ticket.assignee == swedish_agent
         assert target(ticket, SlaTarget.Kind.CALLBACK).due_at is not None
+
+
+def test_which_calls_are_live_is_one_question_for_many(client, swedish_agent, regions, queues, open_hours,
+                                                      django_assert_num_queries):
+    from apps.tickets import channels
+
+    callers = queued_callers(client, open_hours, 4)
+    callers[0].post("/voice/queue-result", QueueResult="hangup", QueueTime=40)
+    tickets = [Call.objects.select_related("ticket").get(sid=caller.sid).ticket for caller in callers]
+    with django_assert_num_queries(1):
+        live = channels.live_ones(tickets)
+    assert live == {ticket.pk for ticket in tickets[1:]}
+    assert [channels.is_live(ticket) for ticket in tickets] == [False, True, True, True]
