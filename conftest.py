@@ -23,17 +23,6 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"{name} only: {reason}"))
 
 
-@pytest.fixture(autouse=True, scope="session")
-def fast_password_hashing():
-    """Passwords hashed in one round in tests, as Django's testing docs advise: PBKDF2's million rounds
-    took about 0.6 s a password here, and the demo seeds a dozen users for each browser test that
-    needs them, then signs one in. The settings the desk runs with are untouched."""
-    from django.test import override_settings
-
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        yield
-
-
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """An SQLite test database is a file under var/ (a fresh checkout has no var/ yet)."""
