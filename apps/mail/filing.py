@@ -333,11 +333,10 @@ class _NewMail(_Held):
     replies: list["_HeldReply"] = field(default_factory=list)
 
 
-@dataclass(eq=False)
-class _HeldReply(_Held):
-    """A user's message that continues a ticket opened earlier in the same batch."""
+@dataclass(eq=False, kw_only=True)
+class _Reply(_Held):
+    """A user's message that continues a ticket: written with the batch's other messages."""
 
-    mail: _NewMail
     inbound: InboundEmail
     parsed: ParsedEmail
     contact: Contact
@@ -346,25 +345,24 @@ class _HeldReply(_Held):
     rule: str
     message: Message | None = None
     copies: list[InboundEmail] = field(default_factory=list)
+
+
+@dataclass(eq=False, kw_only=True)
+class _HeldReply(_Reply):
+    """A reply to a ticket opened earlier in the same batch."""
+
+    mail: _NewMail
 
     @property
     def ticket(self) -> Ticket | None:
         return self.mail.ticket
 
 
-@dataclass(eq=False)
-class _AddedReply(_Held):
-    """A user's message that continues a ticket filed before the batch: written with the batch's others."""
+@dataclass(eq=False, kw_only=True)
+class _AddedReply(_Reply):
+    """A reply to a ticket filed before the batch."""
 
     ticket: Ticket
-    inbound: InboundEmail
-    parsed: ParsedEmail
-    contact: Contact
-    body: str
-    external_id: str
-    rule: str
-    message: Message | None = None
-    copies: list[InboundEmail] = field(default_factory=list)
 
 
 @dataclass
