@@ -4,7 +4,9 @@ Settings read the environment only through these helpers so that a wrong value
 stops the process at start-up with a message that names the variable.
 """
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,13 +59,18 @@ def generated_secret(path: Path) -> str:
     from django.core.management.utils import get_random_secret_key
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        value = path.read_text().strip()
-        if not value:
-            raise ImproperlyConfigured(f"{path} is empty: delete it to generate a new key") from None
-        return value
-    with os.fdopen(descriptor, "w") as file:
-        file.write(get_random_secret_key())
-    return path.read_text().strip()
+    if not path.exists():
+        # Written whole under another name, then linked into place: a process starting at the same
+        # moment finds no file or the whole key, never the empty file an O_EXCL create leaves open.
+        descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(get_random_secret_key())
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
+    value = path.read_text().strip()
+    if not value:
+        raise ImproperlyConfigured(f"{path} is empty: delete it to generate a new key")
+    return value

@@ -45,6 +45,22 @@ def test_an_unset_secret_key_is_generated_once_and_kept_private(tmp_path):
     assert setting_values("s.SECRET_KEY", SECRET_KEY_FILE=str(key_file), SECRET_KEY="given") == "given"
 
 
+def test_processes_starting_together_read_one_whole_generated_key(tmp_path):
+    """The two test runs of ``make test`` (and a server beside its worker) start at the same moment:
+    each must read the one key, never an empty or half-written file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from supportdesk.env import generated_secret
+
+    for attempt in range(20):
+        key_file = tmp_path / str(attempt) / "secret_key"
+        with ThreadPoolExecutor(8) as pool:
+            keys = set(pool.map(generated_secret, [key_file] * 8))
+        assert len(keys) == 1 and len(keys.pop()) >= 50
+        assert [path.name for path in key_file.parent.iterdir()] == ["secret_key"]
+        assert key_file.stat().st_mode & 0o777 == 0o600
+
+
 def test_cookies_are_secure_and_https_enforced_only_when_users_reach_the_desk_over_https(tmp_path):
     key_file = str(tmp_path / "secret_key")
     fields = "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0"
