@@ -28,14 +28,17 @@ catalogues: $(STAMP)
 run: install
 	$(PY) -m supportdesk.launcher
 
-# Both runs always run; the target fails if either did.
+# Both runs always run, side by side: each is one process and the machine has two cores. The
+# embedded run's report is printed after the PostgreSQL run's; the target fails if either failed.
 test: install
 	@echo "== layers: lint-imports (the contracts in pyproject.toml)"
 	@$(VENV)/bin/lint-imports --no-cache
-	@echo "== tests on PostgreSQL and Redis"
-	@$(TEST_ENV) $(PY) -m pytest -q; postgresql=$$?; \
-	echo "== tests embedded: SQLite and the in-memory channel layer"; \
-	$(EMBEDDED_TEST_ENV) $(PY) -m pytest -q; embedded=$$?; \
+	@mkdir -p var
+	@echo "== tests on PostgreSQL and Redis (and embedded beside them, reported below)"
+	@$(EMBEDDED_TEST_ENV) $(PY) -m pytest -q > var/embedded-tests.log 2>&1 & embedded_run=$$!; \
+	$(TEST_ENV) $(PY) -m pytest -q; postgresql=$$?; \
+	wait $$embedded_run; embedded=$$?; \
+	echo "== tests embedded: SQLite and the in-memory channel layer"; cat var/embedded-tests.log; \
 	test $$postgresql -eq 0 -a $$embedded -eq 0
 
 lint: install

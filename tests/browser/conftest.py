@@ -83,8 +83,21 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+    """test-artifacts/, or test-artifacts/embedded/ for the embedded run, which ``make test`` runs
+    beside the PostgreSQL run: the two never write one file at once."""
+    from django.db import connection
+
+    folder = ARTIFACTS if connection.vendor == "postgresql" else ARTIFACTS / "embedded"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def chat_panel_ready(agent) -> None:
+    """The ticket page's chat panel with its scripts run and the console's socket open. Enter in the
+    composer sends a live line only once the page's scripts run; typed before that (quicker than any
+    person, on a loaded machine) it would start a new line in the box."""
+    agent.wait_for_selector("#chat-panel")
+    agent.wait_for_selector("#live-status.on")
 
 
 def in_another_thread(work):

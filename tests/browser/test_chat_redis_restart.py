@@ -17,7 +17,7 @@ from apps.chat.models import Conversation, Entry, visitor_group
 from apps.console.events import agent_group
 from apps.desk.actions import open_ticket
 from apps.tickets.models import Contact, TicketEvent
-from tests.browser.conftest import in_another_thread
+from tests.browser.conftest import chat_panel_ready, in_another_thread
 from tests.browser.test_chat_widget import PANEL, agent_console, console_lines, widget_lines
 from tests.browser.test_chat_widget import chat_desk as chat_desk  # a fixture
 
@@ -83,7 +83,7 @@ def test_a_redis_restart_mid_chat_loses_and_doubles_nothing(chat_desk, private_r
     visitor.fill(f"{PANEL} input[name=email]", "ada@example.com")
     visitor.click(f"{PANEL} #sd-prechat button[type=submit]")
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     visitor.wait_for_function(
         f"document.querySelector('{PANEL}').shadowRoot.querySelector('.agent').textContent.includes('Sara Berg')")
     conversation = in_another_thread(lambda: Conversation.objects.get())

@@ -15,7 +15,7 @@ from apps.accounts.services import make_agent
 from apps.chat.models import Conversation, Entry
 from apps.policy.models import ServiceWindow
 from apps.tickets.models import CannedResponse, Ticket
-from tests.browser.conftest import in_another_thread
+from tests.browser.conftest import chat_panel_ready, in_another_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,7 +73,7 @@ def chat_with_agent(browser, agent, base):
 
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()      # accept the offer
     agent.wait_for_url("**/console/tickets/*/")
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     visitor.wait_for_function(
         f"document.querySelector('{PANEL}').shadowRoot.querySelector('.agent').textContent.includes('Sara Berg')")
     return visitor
@@ -242,7 +242,7 @@ def test_a_server_restart_mid_chat_loses_and_doubles_nothing(chat_desk, restarta
     agent = agent_console(browser, base)
     visitor = visitor_asks(browser, base)
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
 
     visitor.fill(f"{PANEL} #sd-composer textarea", "Hej!")
     visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
@@ -288,7 +288,7 @@ def test_a_console_in_the_background_counts_what_needs_the_agent_in_its_title(ch
 
     agent.click("#offers .offer button")
     agent.wait_for_url("**/console/tickets/*/")
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     ticket_title = agent.title()
     agent.evaluate(HIDE)
     for n, text in enumerate(["Hallå?", "Är någon där?"], start=1):
@@ -308,7 +308,7 @@ def test_a_line_in_another_of_the_agents_chats_shows_as_a_link_until_it_is_opene
     second = visitor_asks(browser, desk_server, name="Bo Ek", email="bo@example.com")
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
     agent.wait_for_url(lambda url: first_ticket not in url and "/console/tickets/" in url)
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     second.wait_for_selector(f"{PANEL} #sd-composer")
 
     for text in ["Hallå?", "Är du kvar?"]:
@@ -330,7 +330,7 @@ def test_a_visitor_in_another_tab_sees_the_agents_answers_counted_in_the_pages_t
     title = visitor.title()
     visitor.evaluate(HIDE)                  # the visitor went to another tab while waiting
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     visitor.wait_for_function(f"document.title === '(1) {title}'")          # the agent joined
     agent.fill("#reply-body", "Hej Ada!")
     agent.press("#reply-body", "Enter")

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 import pytest
 
 from supportdesk import launcher
-from tests.browser.conftest import ROOT, free_port
+from tests.browser.conftest import ROOT, chat_panel_ready, free_port
 from tests.browser.test_chat_widget import PANEL, agent_console, visitor_asks
 
 
@@ -88,7 +88,7 @@ def test_mail_and_chat_reach_the_console_live_on_the_embedded_desk(embedded_desk
     visitor = visitor_asks(browser, base)
     visitor.wait_for_selector(f"{PANEL} #sd-composer", timeout=10_000)
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     visitor.fill(f"{PANEL} #sd-composer textarea", "Hej! Programmet startar inte.")
     visitor.press(f"{PANEL} #sd-composer textarea", "Enter")
     agent.wait_for_selector("#thread li.msg[data-seq='1']:has-text('Programmet startar inte')", timeout=10_000)

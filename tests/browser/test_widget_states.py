@@ -12,7 +12,7 @@ import pytest
 from apps.chat.models import Conversation
 from apps.routing.models import Queue
 from apps.tickets.models import Ticket
-from tests.browser.conftest import in_another_thread
+from tests.browser.conftest import chat_panel_ready, in_another_thread
 from tests.browser.test_accessibility import audit
 from tests.browser.test_chat_widget import PANEL, agent_console
 from tests.browser.test_chat_widget import chat_desk as chat_desk  # a fixture
@@ -71,7 +71,7 @@ def start_chat(visitor, name="Ada Lind", email="ada@example.com"):
 
 def agent_takes(agent, visitor):
     agent.wait_for_selector("#offers .offer button", timeout=10_000).click()
-    agent.wait_for_selector("#chat-panel")
+    chat_panel_ready(agent)
     visitor.wait_for_function(
         f"document.querySelector('{PANEL}').shadowRoot.querySelector('.agent').textContent.includes('Sara Berg')")
 
