@@ -15,7 +15,8 @@ What it does, as production does it:
    carry X-Forwarded-Proto: https), as Twilio reaches the desk through the TLS proxy.
    Beside them, as the launcher starts it, ``manage.py worker`` (the rq worker and its
    schedule): the busy webhooks store the call's step and answer; the worker writes the
-   tickets, clocks and offers from the stored steps. After the desk's load the bench waits
+   tickets, clocks and offers from the stored steps. The load starts once the fresh worker is
+   idle (its first round renders the last quarter's owners' reports, once). After the desk's load the bench waits
    until the worker has applied every step and reports how far it lagged behind (from a
    webhook's arrival to its step applied) and how many tickets it opened.
 3. The baseline, in the same run and served the same way (daphne, W processes, one shared
@@ -272,6 +273,30 @@ class Worker:
                 self.process.wait(timeout=5)
 
 
+def settle(redis_url: str, *, quiet: float = 2.0, limit: float = 240) -> float:
+    """Wait until the fresh worker has done its start-up work (every queue empty, no job running, for
+    ``quiet`` seconds); returns the seconds waited. A new database gives the schedule's first round
+    a quarter of owners' reports to render as PDFs, once, which is not the phone line's steady state."""
+    import redis
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    connection = redis.Redis.from_url(redis_url)
+    queues = [Queue(name, connection=connection) for name in ("default", "sla", "mail", "jira")]
+    started = time.monotonic()
+    calm_since = None
+    while time.monotonic() - started < limit:
+        busy = any(queue.count or StartedJobRegistry(queue=queue).count for queue in queues)
+        if busy:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 @dataclass
 class Drain:
     """The worker's side of a run: every stored step applied, and how late."""
@@ -284,6 +309,7 @@ class Drain:
     lag_p99: float = float("nan")
     lag_max: float = float("nan")
     tickets: int = 0
+    settled: float = float("nan")       # seconds the fresh worker took with its start-up work, before the load
 
 
 def drain(admin_url: str, *, limit: float = 300) -> Drain:
@@ -681,10 +707,12 @@ def one_run(args, index: int, work: Path) -> tuple[Figures, Figures]:
         order = ("desk", "bare") if index % 2 == 0 else ("bare", "desk")
         for name in order:
             if name == "desk":
+                settled = settle(args.redis)
                 watch = Watch(args.database_url, server_url(args.database_url)[1])
                 phases[name] = measure(desk, args, seed=args.seed + 10 * index, keep_online=watch, worker=worker)
                 phases[name].db_connections = watch.peak
                 phases[name].drain = drain(args.database_url)
+                phases[name].drain.settled = settled
             else:
                 phases[name] = measure(bare, args, seed=args.seed + 10 * index)
     finally:
@@ -723,7 +751,8 @@ def versions(args) -> str:
 
 
 def drained(d: Drain) -> str:
-    return (f"worker: {d.steps:,} stored steps applied in their calls' order, {d.tickets:,} voice tickets opened; "
+    return (f"worker (idle {d.settled:.1f} s after its start, before the load): "
+            f"{d.steps:,} stored steps applied in their calls' order, {d.tickets:,} voice tickets opened; "
             f"a step applied p50 {d.lag_p50:.2f} s, p99 {d.lag_p99:.2f} s, max {d.lag_max:.2f} s after its webhook "
             f"arrived; all applied {d.seconds:.1f} s after the load stopped; {d.pending} left pending, "
             f"{d.failed} retried")
