@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.accounts.roles import Role
 
@@ -57,6 +57,13 @@ def is_manager(user) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return user.is_superuser or user.groups.filter(name=Role.SUPPORT_MANAGER).exists()
+
+
+def managers() -> QuerySet:
+    """Every user ``is_manager`` says yes to, as a query: who hears what only the manager must hear
+    (SLA breaches, a forward that cannot happen). The same rule, so nobody is told who may not act."""
+    return (get_user_model().objects.filter(is_active=True)
+            .filter(Q(is_superuser=True) | Q(groups__name=Role.SUPPORT_MANAGER)).distinct())
 
 
 def works_tickets(user) -> bool:

@@ -1,20 +1,16 @@
 """The User Support Manager hears at once when a forward cannot happen, by mail through the outbox."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.names import display_name
-from apps.accounts.roles import Role
+from apps.accounts.selectors import managers
 from apps.outbox.email import send_email_later
 
 
 def _managers() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    return sorted(set(users.filter(Q(groups__name=Role.SUPPORT_MANAGER) | Q(is_superuser=True))
-                      .values_list("email", flat=True)))
+    return sorted(set(managers().exclude(email="").values_list("email", flat=True)))
 
 
 def _tell(*, key: str, subject: str, body: str) -> None:

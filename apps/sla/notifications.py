@@ -9,15 +9,16 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from apps.accounts.roles import Role
+from apps.accounts.selectors import managers
 from apps.outbox.email import send_email_later
 from apps.sla.models import SlaTarget
 
 
 def recipients_for(*, language: str, channel: str) -> list:
-    """Agents who can take such a ticket (its language and channel) and every User Support Manager."""
+    """Agents who can take such a ticket (its language and channel) and every manager (``managers``)."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="").select_related("agent_profile")
     chosen = {}
-    for user in users.filter(groups__name=Role.SUPPORT_MANAGER):
+    for user in managers().exclude(email="").select_related("agent_profile"):
         chosen[user.pk] = user
     for user in users.filter(groups__name=Role.AGENT, agent_profile__isnull=False):
         profile = user.agent_profile

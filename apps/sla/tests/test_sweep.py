@@ -72,20 +72,21 @@ def test_notifications_reach_queue_agents_and_the_manager_through_a_real_worker(
     make_agent(user=de_agent, languages=["de"], channels=["chat"])
     manager = users.create_user("manager", email="usm@example.com")
     make_agent(user=manager, languages=["en"], channels=["email"], manager=True)
+    users.create_superuser("root", email="root@example.com")       # a manager too, by the one rule
     ticket = open_chat(contact, "c3")
 
     with django_capture_on_commit_callbacks(execute=True):
         sweep_sla(now=datetime(2025, 5, 19, 9, 5, tzinfo=UTC))
     run_worker("sla")
     deliver_due()                                 # the notices wait in the outbox (embedded: sent already)
-    assert len(mail.outbox) == 2
+    assert len(mail.outbox) == 3
     breached = list(SlaTarget.objects.filter(breached_at__isnull=False).values_list("pk", flat=True))
-    assert notifications.notify(warned_ids=[], breached_ids=breached) == 2    # the job run again…
+    assert notifications.notify(warned_ids=[], breached_ids=breached) == 3    # the job run again…
     deliver_due()
-    assert len(mail.outbox) == 2                                                 # …sends nothing twice
+    assert len(mail.outbox) == 3                                                 # …sends nothing twice
 
     by_recipient = {message.to[0]: message for message in mail.outbox}
-    assert set(by_recipient) == {"sv@example.com", "usm@example.com"}
+    assert set(by_recipient) == {"sv@example.com", "usm@example.com", "root@example.com"}
     swedish = by_recipient["sv@example.com"]
     assert ticket.reference in swedish.subject and "SLA" in swedish.subject
     assert "11:01" in swedish.body           # due time shown in the agent's zone (Stockholm)

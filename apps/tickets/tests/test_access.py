@@ -67,3 +67,20 @@ def test_a_deactivated_agent_works_nothing(agent, sv_ticket):
     assert not access.can_act_on(agent, sv_ticket)
     assert not access.can_act_on_ticket_id(agent, sv_ticket.pk)
     assert visible(agent) == set()
+
+
+def test_who_hears_what_only_managers_hear_is_who_the_rule_calls_a_manager(manager, agent, owner_admin):
+    """SLA breach mails and Jira alerts go to ``managers()``: the same people ``is_manager`` lets act,
+    superusers included, nobody inactive, each once however many roles they hold."""
+    from apps.accounts.roles import Role
+    from apps.accounts.selectors import managers
+    from apps.accounts.services import ensure_role_groups
+
+    root = User.objects.create_superuser("root", email="root@example.com", password="pw")
+    root.groups.add(ensure_role_groups()[Role.SUPPORT_MANAGER])
+    gone = User.objects.create_user("gone", email="gone@example.com", is_active=False)
+    make_agent(user=gone, languages=["sv"], channels=["chat"], manager=True)
+    staff = User.objects.create_user("staff", is_staff=True)
+    everyone = [manager, agent, owner_admin, root, gone, staff]
+    assert sorted(managers().values_list("username", flat=True)) == sorted(
+        user.username for user in everyone if access.is_manager(user)) == sorted([manager.username, "root"])
