@@ -121,3 +121,18 @@ def test_agents_and_strangers_get_no_portal(client, owners, tickets):
     assert client.post(f"/owners/tickets/{tickets['charts'].reference}/not-ours/").status_code == 302
     tickets["charts"].refresh_from_db()
     assert tickets["charts"].scope == "extension"
+
+
+def test_times_reach_the_page_in_utc_marked_for_the_viewers_zone(client, owners, tickets):
+    """Without scripts the portal reads UTC, said so; ``portal/local-times.js`` shows each ``<time>``
+    in the viewer's zone (the browser test ``tests/browser/test_portal_times.py``)."""
+    from datetime import UTC
+
+    seat(owners["acme"], "acme_admin1")
+    client.login(username="acme_admin1", password="pw")
+    received = tickets["charts"].received_at.astimezone(UTC)
+    stamp = (f'<time datetime="{received.isoformat()}" data-local="minute">'
+             f'{received:%Y-%m-%d %H:%M} UTC</time>')
+    assert stamp in client.get("/owners/").content.decode()
+    page = client.get(f"/owners/tickets/{tickets['charts'].reference}/").content.decode()
+    assert stamp in page and "portal/local-times" in page
