@@ -63,6 +63,8 @@ class TicketSummaryOut(Schema):
     extension: str | None = Field(None, alias="extension.slug")
     subject: str
     received_at: datetime
+    merged_into: str | None = Field(None, alias="merged_into.reference",
+                                    description="Merged (and closed): the reference of the ticket it went into")
 
 
 class TicketOut(TicketSummaryOut):

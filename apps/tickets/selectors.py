@@ -15,7 +15,7 @@ from apps.tickets.models import Attachment, Contact, Message, Ticket
 
 
 def ticket_detail_queryset() -> QuerySet[Ticket]:
-    return Ticket.objects.select_related("contact", "region", "extension", "queue").prefetch_related(
+    return Ticket.objects.select_related("contact", "region", "extension", "queue", "merged_into").prefetch_related(
         Prefetch("messages", queryset=Message.objects.order_by("created_at", "pk").prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))),
         "sla_targets",
@@ -54,8 +54,8 @@ def ticket_list(*, user, channel: str = "", language: str = "", status: str = ""
 
     ``assignee``: "me" (``user``), "none" (unassigned) or an agent's id.
     """
-    tickets = visible(Ticket.objects.select_related("contact", "region", "extension"), user=user).order_by(
-        "-received_at", "-pk")
+    related = Ticket.objects.select_related("contact", "region", "extension", "merged_into")
+    tickets = visible(related, user=user).order_by("-received_at", "-pk")
     if channel:
         tickets = tickets.filter(channel=channel)
     if language:

@@ -5,7 +5,7 @@ from django.test import Client
 
 from apps.desk import actions
 from apps.tickets import services
-from apps.tickets.models import Attachment
+from apps.tickets.models import Attachment, Ticket
 
 
 @pytest.fixture
@@ -35,11 +35,30 @@ def test_a_ticket_is_returned_with_its_thread(api_client, ticket):
     assert message["attachments"] == [
         {"id": ticket.messages.get().attachments.get().pk, "filename": "log.txt", "content_type": "text/plain",
          "size": 3, "sha256": "a" * 64}]
-    assert body["jira_key"] is None
+    assert body["jira_key"] is None and body["merged_into"] is None
     targets = {t["kind"]: t for t in body["sla_targets"]}
     assert targets["acknowledge"]["due_at"] == "2025-12-30T08:00:00Z"
     assert targets["first_response"] == {"kind": "first_response", "due_at": "2025-12-23T22:00:00Z",
                                          "met_at": None, "breached": False}
+
+
+def test_a_merged_ticket_names_the_ticket_it_went_into_in_one_query_for_a_page(api_client, contact,
+                                                                              django_assert_max_num_queries):
+    older = actions.open_ticket(channel="email", contact=contact, subject="Krasch", body="Hej", external_ref="m1")
+    newer = actions.open_ticket(channel="email", contact=contact, subject="Igen", body="Hej", external_ref="m2")
+    agent = api_client.get("/api/tickets").wsgi_request.auth
+    actions.merge_tickets(ticket=older, into=newer, user=agent)
+    for i in range(5):
+        gone = actions.open_ticket(channel="email", contact=contact, subject=f"t{i}", body="x", external_ref=f"r{i}")
+        actions.merge_tickets(ticket=gone, into=newer, user=agent)
+
+    assert api_client.get(f"/api/tickets/{older.reference}").json()["merged_into"] == newer.reference
+    assert api_client.get(f"/api/tickets/{newer.reference}").json()["merged_into"] is None
+    with django_assert_max_num_queries(8):
+        items = api_client.get("/api/tickets").json()["items"]
+    assert {item["reference"]: item["merged_into"] for item in items} == {
+        newer.reference: None, **{reference: newer.reference for reference in
+                                  Ticket.objects.filter(merged_into=newer).values_list("reference", flat=True)}}
 
 
 def test_a_tickets_file_is_downloaded_with_a_staff_token_only(api_client, contact, settings, tmp_path):
