@@ -3,7 +3,6 @@
 import pytest
 from asgiref.sync import async_to_sync
 from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -13,6 +12,7 @@ from apps.chat.models import Conversation
 from apps.chat.tokens import visitor_token
 from apps.routing.models import AgentState
 from supportdesk.routing import websocket_urlpatterns
+from tests.sockets import PatientCommunicator
 
 application = URLRouter(websocket_urlpatterns)
 
@@ -54,13 +54,13 @@ def conversation(online_agent):
 async def visitor_socket(conversation_id, token=None, after=None):
     token = visitor_token(conversation_id) if token is None else token
     path = f"/ws/chat/{conversation_id}/?token={token}" + (f"&after={after}" if after is not None else "")
-    communicator = WebsocketCommunicator(application, path)
+    communicator = PatientCommunicator(application, path)
     connected, code = await communicator.connect()
     return communicator, connected, code
 
 
 async def agent_socket(user):
-    communicator = WebsocketCommunicator(application, "/ws/console/")
+    communicator = PatientCommunicator(application, "/ws/console/")
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     assert connected

@@ -4,7 +4,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
@@ -12,6 +11,7 @@ from apps.desk import actions
 from apps.routing.models import AgentState, Offer
 from apps.tickets import services as tickets
 from supportdesk.routing import websocket_urlpatterns
+from tests.sockets import PatientCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
@@ -25,7 +25,7 @@ def agent(name, languages, channels=("chat", "email")):
 
 
 async def connected(user):
-    communicator = WebsocketCommunicator(application, "/ws/console/")
+    communicator = PatientCommunicator(application, "/ws/console/")
     communicator.scope["user"] = user
     ok, code = await communicator.connect()
     return communicator, ok, code
