@@ -81,6 +81,19 @@ def browser(monkeypatch):
         instance.close()
 
 
+@pytest.fixture(autouse=True)
+def one_browser_test_at_a_time():
+    """``make test`` runs its two suites side by side; their browser tests take turns (a lock file
+    under var/), so two Chromiums and two desks never share the two cores. Alone, it costs nothing."""
+    import fcntl
+
+    lock = ROOT / "var" / "browser-tests.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture
 def artifacts() -> Path:
     """test-artifacts/, or test-artifacts/embedded/ for the embedded run, which ``make test`` runs

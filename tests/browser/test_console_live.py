@@ -68,7 +68,8 @@ def test_agent_sees_a_new_ticket_live_and_replies(contact_sv, desk_server, brows
     page.screenshot(path=str(artifacts / "console-queue.png"), full_page=True)
 
     page.click(f'#queue tr[data-ref="{ticket.reference}"] a')
-    page.wait_for_selector("#reply-body")
+    page.wait_for_load_state()                  # the page's scripts run: "r" is their shortcut
+    page.wait_for_selector("#live-status.on", timeout=10_000)
     page.keyboard.press("r")
     page.keyboard.type("Hej Ada! Vi tittar på det.")
     page.click("#send-reply")
