@@ -45,20 +45,27 @@ def message_payload(message: Message) -> dict:
 
 
 def event_payloads(event_ids: list[int]) -> list[dict]:
-    """Websocket payloads for events, in id order, each with its ticket's current state."""
-    events = list(TicketEvent.objects.filter(pk__in=event_ids).select_related(
-        "ticket__assignee__agent_profile", "ticket__contact", "actor__agent_profile")
-        .prefetch_related("ticket__sla_targets").order_by("pk"))
+    """Websocket payloads for events, in id order, each with its ticket's current state.
+
+    A batch holds several events of one ticket (a call queued, offered, its clock started): each
+    ticket is read and described once, and its events share that description.
+    """
+    events = list(TicketEvent.objects.filter(pk__in=event_ids).select_related("actor__agent_profile").order_by("pk"))
+    described = {ticket.pk: ticket_payload(ticket) for ticket in Ticket.objects.filter(
+        pk__in={event.ticket_id for event in events}).select_related("assignee__agent_profile", "contact")
+        .prefetch_related("sla_targets")}
     message_ids = [e.data.get("message_id") for e in events if e.kind == TicketEvent.Kind.MESSAGE]
     messages = {m.pk: m for m in Message.objects.filter(pk__in=[i for i in message_ids if i])
                 .select_related("author_user__agent_profile", "author_contact")}
     payloads = []
     for event in events:
+        if event.ticket_id not in described:        # deleted between the two reads: nothing to show
+            continue
         payload = {
             "type": "ticket.event", "id": event.pk, "kind": event.kind, "data": event.data,
             "at": _iso(event.created_at), "actor": display_name(event.actor) if event.actor_id else event.actor_label,
             "by_desk": not event.actor_id and event.actor_label in TicketEvent.SYSTEM_ACTORS,
-            "ticket": ticket_payload(event.ticket),
+            "ticket": described[event.ticket_id],
         }
         message = messages.get(event.data.get("message_id"))
         if message is not None:
