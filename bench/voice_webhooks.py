@@ -281,8 +281,10 @@ def settle(redis_url: str, *, quiet: float = 2.0, limit: float = 240) -> float:
     from rq import Queue
     from rq.registry import StartedJobRegistry
 
+    from supportdesk.launcher import worker_queues
+
     connection = redis.Redis.from_url(redis_url)
-    queues = [Queue(name, connection=connection) for name in ("default", "sla", "mail", "jira")]
+    queues = [Queue(name, connection=connection) for name in worker_queues()]
     started = time.monotonic()
     calm_since = None
     while time.monotonic() - started < limit:
