@@ -18,7 +18,7 @@ def recipients_for(*, language: str, channel: str) -> list:
     """Agents who can take such a ticket (its language and channel) and every manager (``managers``)."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="").select_related("agent_profile")
     chosen = {}
-    for user in managers().exclude(email="").select_related("agent_profile"):
+    for user in users.filter(pk__in=managers().values("pk")):
         chosen[user.pk] = user
     for user in users.filter(groups__name=Role.AGENT, agent_profile__isnull=False):
         profile = user.agent_profile
