@@ -8,6 +8,8 @@ What it does, as production does it:
    whatever the hour. The voice agents agent_sv and agent_en are put online with a fresh
    heartbeat, kept fresh during the run, so a caller who picks a language is queued (the
    queue path: a ticket, SLA clocks, an offer to the agent) rather than sent to voicemail.
+   Their consoles' open mark in Redis is kept fresh too, so the desk builds and sends its
+   console pushes as it does while agents work (no socket is connected to receive them).
 2. Serves the desk as ``supportdesk/launcher.py`` does: W daphne processes (default one per
    core) sharing one listening socket on a free port of 127.0.0.1, access log off, DEBUG
    off, PostgreSQL and Redis, TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN set. PUBLIC_BASE_URL is
@@ -158,27 +160,42 @@ def agents_online(database_url: str) -> int:
             "(SELECT id FROM auth_user WHERE username = ANY(%s))", [list(AGENTS)]).rowcount
 
 
+# Django's cache key for ``apps.console.push.LISTENING_KEY`` (no KEY_PREFIX, version 1): consoles are open.
+CONSOLES_OPEN_KEY = ":1:console:listening"
+
+
+def consoles_open(redis_url: str) -> None:
+    """The mark open consoles keep in Redis (their heartbeat), so the desk builds its console pushes as it
+    does while agents work; without it the desk would skip them, and the bench would flatter the desk."""
+    import redis
+
+    redis.Redis.from_url(redis_url).set(CONSOLES_OPEN_KEY, 1, ex=60)
+
+
 class Watch:
-    """Each second during the desk's load: the agents' heartbeat (every 10 s) and the desk's PostgreSQL connections.
+    """Each second during the desk's load: the agents' heartbeat and their consoles' open mark (every 10 s),
+    and the desk's PostgreSQL connections.
 
     Connects as the superuser of ``--database-url`` (the desk's own role may have none left)."""
 
-    def __init__(self, admin_url: str, role: str):
-        self.admin_url, self.role = admin_url, role
+    def __init__(self, admin_url: str, role: str, redis_url: str):
+        self.admin_url, self.role, self.redis_url = admin_url, role, redis_url
         self.peak, self.last_heartbeat, self.failures = 0, 0.0, 0
 
     def __call__(self) -> None:
         import psycopg
+        import redis
 
         try:
             if time.monotonic() - self.last_heartbeat > 10:
                 agents_online(self.admin_url)
+                consoles_open(self.redis_url)
                 self.last_heartbeat = time.monotonic()
             with psycopg.connect(self.admin_url, autocommit=True) as conn:
                 held = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
                                     [self.role]).fetchone()[0]
             self.peak = max(self.peak, held)
-        except psycopg.Error:
+        except (psycopg.Error, redis.RedisError):
             self.failures += 1
 
 
@@ -710,7 +727,7 @@ def one_run(args, index: int, work: Path) -> tuple[Figures, Figures]:
         for name in order:
             if name == "desk":
                 settled = settle(args.redis)
-                watch = Watch(args.database_url, server_url(args.database_url)[1])
+                watch = Watch(args.database_url, server_url(args.database_url)[1], args.redis)
                 phases[name] = measure(desk, args, seed=args.seed + 10 * index, keep_online=watch, worker=worker)
                 phases[name].db_connections = watch.peak
                 phases[name].drain = drain(args.database_url)

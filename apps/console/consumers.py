@@ -15,7 +15,7 @@ from django.core.cache import cache
 from apps.accounts.names import display_name
 from apps.console import selectors
 from apps.console.events import MANAGERS_GROUP, agent_group, scope_group
-from apps.console.push import push_epoch
+from apps.console.push import console_listening, push_epoch
 from apps.desk import actions
 from apps.routing import services as routing
 from apps.tickets import access, channels
@@ -62,9 +62,10 @@ def _viewers(reference: str, user, leaving: bool = False) -> list[str]:
     return sorted(viewers)
 
 
-def _heartbeat(user) -> tuple[str | None, list[str] | None]:
+def _heartbeat(user) -> tuple[str | None, list[str] | None, bool]:
+    """The push epoch, the console's groups now, and whether its open mark had lapsed (see ``push``)."""
     routing.heartbeat(user=user)
-    return push_epoch(), _console_groups(user)
+    return push_epoch(), _console_groups(user), not console_listening()
 
 
 class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
@@ -83,6 +84,8 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        # Marked open before the cursor is read: whatever commits after the cursor is pushed here.
+        await database_sync_to_async(console_listening)()
         state = await database_sync_to_async(routing.heartbeat)(user=user)
         cursor = await database_sync_to_async(selectors.latest_event_id)()
         self.epoch, self.resyncs_due = await database_sync_to_async(push_epoch)(), 0
@@ -118,7 +121,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "bad_frame", "detail": str(error), "request": kind})
 
     async def on_heartbeat(self, frame):
-        epoch, groups = await database_sync_to_async(_heartbeat)(self.user)
+        epoch, groups, lapsed = await database_sync_to_async(_heartbeat)(self.user)
         # The push that follows a scope change can be lost (Redis away); a heartbeat catches up.
         if groups != self.groups_joined and not await self._regroup():
             return
@@ -126,6 +129,8 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
         # from its cursor now and once more a heartbeat later, when the layer has surely resubscribed.
         if epoch is None or epoch != self.epoch:
             self.resyncs_due = 2
+        if lapsed:      # writers skipped pushes while no console seemed open; marked again, one resync catches up
+            self.resyncs_due = max(self.resyncs_due, 1)
         self.epoch = epoch or self.epoch
         resync, self.resyncs_due = self.resyncs_due > 0, max(0, self.resyncs_due - 1)
         await self.send_json({"type": "heartbeat", "resync": resync})

@@ -4,12 +4,18 @@
 channel layers open new connections per loop: ~10 ms a send. One long-lived loop
 thread per process keeps the layer's connection warm. Callers wait for the send,
 so a worker process that exits right after its job loses nothing.
+
+With Redis, consoles may be open in any process, so each open console keeps a shared mark
+alive (``LISTENING_KEY``, refreshed by its heartbeat). While no mark is there no console is
+open anywhere, and writers skip building pushes nobody would receive (at night, or a mail
+import with the desk closed): a console that opens later starts from its cursor.
 """
 
 import asyncio
 import logging
 import os
 import threading
+import time
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -19,6 +25,11 @@ from django.core.cache import cache
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 5
 EPOCH_KEY = "console:push-epoch"
+LISTENING_KEY = "console:listening"
+# Three console heartbeats (console.js sends one every 20 s): one lost heartbeat does not expire the mark.
+LISTENING_SECONDS = 60
+# A mark seen is believed this long in a process without asking Redis again; an absent one never is.
+LISTENING_BELIEVED_SECONDS = 5
 
 
 class _LoopThread:
@@ -45,12 +56,45 @@ async def _send_all(layer, sends: list[tuple[str, dict]]) -> None:
         await layer.group_send(group, message)
 
 
+class _Listening:
+    """When this process last saw the shared mark of an open console (monotonic seconds)."""
+
+    seen_at = float("-inf")
+
+
 def anyone_listening() -> bool:
-    """False only when it is certain no socket could receive: an in-memory layer with no groups here."""
+    """False only when it is certain no console could receive: an in-memory layer with no groups here,
+    or no console's mark in Redis. When Redis cannot say, True: the push is tried (and its failure logged)."""
     layer = get_channel_layer()
     if layer is None:
         return False
-    return not isinstance(layer, InMemoryChannelLayer) or any(layer.groups.values())
+    if isinstance(layer, InMemoryChannelLayer):
+        return any(layer.groups.values())
+    if time.monotonic() - _Listening.seen_at < LISTENING_BELIEVED_SECONDS:
+        return True
+    try:
+        listening = cache.get(LISTENING_KEY) is not None
+    except Exception:
+        log.warning("could not read whether a console is open; pushing anyway", exc_info=True)
+        return True
+    if listening:
+        _Listening.seen_at = time.monotonic()
+    return listening
+
+
+def console_listening() -> bool:
+    """An open console says so (on connect, before it reads its cursor, and at each heartbeat).
+
+    Returns False when the mark had gone (expired, or Redis lost it) while this console was open:
+    pushes may have been skipped meanwhile, so the console should resync from its cursor.
+    """
+    try:
+        if cache.touch(LISTENING_KEY, LISTENING_SECONDS):
+            return True
+        cache.set(LISTENING_KEY, 1, LISTENING_SECONDS)
+    except Exception:
+        log.warning("could not mark a console open", exc_info=True)
+    return False
 
 
 def group_send_many(sends: list[tuple[str, dict]]) -> None:

@@ -256,3 +256,75 @@ def test_heartbeats_ask_for_two_resyncs_after_redis_came_back_empty(regions, que
         assert [(await heartbeat(socket))["resync"] for _ in range(3)] == [True, True, False]
         await socket.disconnect()
     run(scenario)
+
+
+@pytest.fixture
+def no_belief():
+    """Forget a console mark this process saw in an earlier test (the layer's Redis is flushed between them)."""
+    from apps.console import push
+
+    push._Listening.seen_at = float("-inf")
+    yield
+    push._Listening.seen_at = float("-inf")
+
+
+@pytest.mark.redis(reason="the open-console mark lives in Redis; embedded, the layer's own groups say")
+def test_with_no_console_open_anywhere_no_push_is_built(regions, queues, flushed_layer, no_belief, contact):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.console.events import publish_events
+
+    swede = agent("swede", ["sv"])
+    ticket = actions.open_ticket(channel="email", contact=contact, subject="Hej", body="x", external_ref="n1")
+    ids = list(ticket.events.values_list("pk", flat=True))
+
+    def queries_to_publish() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            publish_events(ids)
+        return len(queries)
+    assert queries_to_publish() == 0        # nothing read to describe events no console would receive
+
+    async def scenario():
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        assert await database_sync_to_async(queries_to_publish)() > 0
+        frame = await frames_until(socket, lambda f: f.get("type") == "ticket.event")
+        assert frame["ticket"]["reference"] == ticket.reference
+        await socket.disconnect()
+    run(scenario)
+
+
+@pytest.mark.redis(reason="the open-console mark lives in Redis")
+def test_a_console_whose_open_mark_lapsed_resyncs_once(regions, queues, flushed_layer, no_belief):
+    """The mark expires when heartbeats stop reaching Redis; writers skipped pushes meanwhile."""
+    from django.core.cache import cache
+
+    from apps.console.push import LISTENING_KEY, anyone_listening
+
+    swede = agent("swede", ["sv"])
+
+    async def heartbeat(socket):
+        await socket.send_json_to({"type": "heartbeat"})
+        return (await frames_until(socket, lambda f: f.get("type") == "heartbeat"))["resync"]
+
+    async def scenario():
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        assert await heartbeat(socket) is False
+        await database_sync_to_async(cache.delete)(LISTENING_KEY)
+        assert await database_sync_to_async(anyone_listening)() is False
+        assert [await heartbeat(socket) for _ in range(2)] == [True, False]
+        assert await database_sync_to_async(anyone_listening)() is True
+        await socket.disconnect()
+    run(scenario)
+
+
+@pytest.mark.redis(reason="a Redis channel layer whose cache cannot be read")
+def test_when_redis_cannot_say_whether_a_console_is_open_the_push_is_tried(settings, no_belief):
+    from apps.console.push import anyone_listening
+
+    settings.CACHES = {"default": {"BACKEND": "supportdesk.cache.SharedRedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0",      # nothing listens on port 1
+                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    assert anyone_listening() is True
