@@ -3,22 +3,19 @@ the live queues and agents now; every table also as CSV, ``?format=csv&table=<na
 
 import csv
 
-from django.contrib.auth.decorators import login_required, user_passes_test
-from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.decorators import manager_required
 from apps.reports import dashboard
 from apps.reports.periods import PRESETS, period_for
 from apps.reports.staffing import HANDLE_SOURCE_LABELS, SERVICE_LEVEL_TARGET, WEEKS, staffing_forecast
-from apps.tickets.access import is_manager
 
 
-@login_required
+@manager_required
 def sla_dashboard(request):
-    if not is_manager(request.user):
-        return HttpResponseForbidden(_("This view is for the User Support Manager."))
     now = timezone.now()
     zone = timezone.get_current_timezone()          # the manager's own (accounts' middleware)
     period = period_for(request.GET, today=timezone.localdate(now, zone), zone=zone)
@@ -39,8 +36,7 @@ def sla_dashboard(request):
                                                     "breaches", "misassignments", "ratings", "policies")]})
 
 
-@login_required
-@user_passes_test(is_manager)
+@manager_required
 def staffing(request):
     forecasts = staffing_forecast(now=timezone.now())
     return render(request, "reports/staffing.html", {
@@ -49,8 +45,7 @@ def staffing(request):
         "target_share": f"{round(SERVICE_LEVEL_TARGET * 100)} %", "sources": HANDLE_SOURCE_LABELS})
 
 
-@login_required
-@user_passes_test(is_manager)
+@manager_required
 def staffing_csv(request):
     """The forecast grids as one row per queue and hour of the week: codes and words both."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")

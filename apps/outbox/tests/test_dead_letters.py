@@ -40,8 +40,8 @@ def test_the_manager_lists_a_dead_letter_and_sends_it_again(client, dead_letter)
 
 def test_agents_cannot_see_or_retry_dead_letters(client, dead_letter):
     client.force_login(user("agent_sv", manager=False))
-    assert client.get("/console/outbox/").status_code == 404
-    assert client.post(f"/console/outbox/{dead_letter.pk}/retry/").status_code == 404
+    assert client.get("/console/outbox/").status_code == 403
+    assert client.post(f"/console/outbox/{dead_letter.pk}/retry/").status_code == 403
     dead_letter.refresh_from_db()
     assert dead_letter.status == OutboxItem.Status.DEAD
 

@@ -34,11 +34,13 @@ def frozen():
         yield
 
 
-def test_an_agent_is_sent_away_from_the_page_and_the_csv(client, agent, regions, frozen):
-    client.force_login(agent)
+def test_an_agent_is_refused_the_page_and_the_csv_and_a_visitor_is_asked_to_sign_in(client, agent, regions, frozen):
     for url in ("/reports/staffing/", "/reports/staffing/forecast.csv"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    client.force_login(agent)
+    for url in ("/reports/staffing/", "/reports/staffing/forecast.csv"):
+        assert client.get(url).status_code == 403      # signed in already: sending them to sign in again says nothing
 
 
 def test_the_manager_sees_a_week_grid_per_live_queue(client, manager, regions, busy_mondays, frozen):
