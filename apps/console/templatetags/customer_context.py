@@ -14,4 +14,5 @@ def context_panel(context, ticket):
     others = [other for other in selectors.contact_tickets(contact=ticket.contact, user=user) if other.pk != ticket.pk]
     targets = [] if ticket.merged_into_id else list(selectors.merge_targets(ticket, user=user))
     return {"ticket": ticket, "others": others, "merge_targets": targets,
+            "survivor_openable": selectors.may_open_survivor(ticket, user=user),
             "csrf_token": context.get("csrf_token"), "request": context["request"]}

@@ -118,6 +118,26 @@ def test_merging_from_the_ticket_page_goes_to_the_survivor(signed_in, history):
     assert f"{new.reference} was merged into this ticket" in survivor_page
 
 
+def test_a_ticket_merged_where_the_reader_may_not_follow_links_no_survivor(signed_in, contact, history):
+    """A manager merged the Swedish email into the person's feedback report, which the Swedish agent may not open."""
+    manager = User.objects.create_user("manager", password="pw")
+    make_agent(user=manager, languages=["en"], channels=["email"], manager=True)
+    new, report = history["new"], history["report"]
+    actions.merge_tickets(ticket=new, into=report, user=manager)
+
+    page = signed_in.get(f"/console/tickets/{new.reference}/").content.decode()
+    notice = page[page.index('id="merged-notice"'):page.index('id="context-panel"')]
+    assert f"merged into {report.reference}, which you may not open" in notice
+    assert f'href="/console/tickets/{report.reference}/"' not in page and 'id="merged-into"' not in page
+    assert signed_in.get(f"/console/tickets/{report.reference}/").status_code == 404     # what a link would have hit
+
+    # The manager may follow it: the notice links the survivor.
+    signed_in.force_login(manager)
+    page = signed_in.get(f"/console/tickets/{new.reference}/").content.decode()
+    assert f'href="/console/tickets/{report.reference}/" id="merged-into"' in page
+    assert "which you may not open" not in page
+
+
 def test_merging_into_a_ticket_the_agent_may_not_act_on_is_refused(signed_in, history):
     new = history["new"]
     for other in (history["german"], history["report"]):
