@@ -53,6 +53,16 @@ def duration(seconds: float | None) -> str:
     return _("%(days)d d %(hours)d h") % {"days": hours // 24, "hours": hours % 24}
 
 
+def handling_time(seconds: float) -> str:
+    """A handling time with its units (4 min 5 s), never 4:05, which reads as a time of day beside an hour grid."""
+    minutes, rest = divmod(round(seconds), 60)
+    if not minutes:
+        return _("%(seconds)d s") % {"seconds": rest}
+    if not rest:
+        return _("%(minutes)d min") % {"minutes": minutes}
+    return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": rest}
+
+
 def share(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 

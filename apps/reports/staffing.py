@@ -27,10 +27,9 @@ from apps.accounts.preferences import zone_label
 from apps.policy.languages import Channel, Language
 from apps.policy.models import ChannelRule, LanguageRegion, SlaPolicy, Weekday
 from apps.reports import erlang
-from apps.reports.rendering import duration
+from apps.reports.rendering import duration, handling_time
 from apps.routing.selectors import presence_minutes, queue_agents
 from apps.tickets.models import Ticket, TicketEvent
-from supportdesk.text import minutes_seconds
 
 WEEKS = 8
 SERVICE_LEVEL_TARGET = 0.80
@@ -80,7 +79,7 @@ class Cell:
 
     @property
     def handle_display(self) -> str:
-        return minutes_seconds(round(self.handle_seconds))
+        return handling_time(self.handle_seconds)
 
     @property
     def beyond_team(self) -> bool:
@@ -147,7 +146,7 @@ class QueueForecast:
 
     @property
     def handle_display(self) -> str:
-        return minutes_seconds(round(self.handle_seconds))
+        return handling_time(self.handle_seconds)
 
     @property
     def now(self) -> Cell:

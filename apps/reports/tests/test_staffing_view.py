@@ -50,14 +50,14 @@ def test_the_manager_sees_a_week_grid_per_live_queue(client, manager, regions, b
     assert "Swedish · Chat" in html and "English · Phone" in html
     assert "Hours in Europe / Stockholm, weeks from 2026-02-16 to 2026-04-12." in html
     assert "First-response target: 1 min." in html and "Hours in America / New York" in html   # words, not ids
-    assert "Average handling time 6:40, from 96 handled contacts." in html
+    assert "Average handling time 6 min 40 s, from 96 handled contacts." in html
     monday = html.split('id="queue-chat-sv"')[1].split("</tr>")[1]      # the header row, then Monday
     needed = naive_needed(per_hour=12, handle=400, answer=60)
     assert "<th scope=\"row\">Monday</th>" in monday
     assert f'data-needed="{needed}"' in monday
     # Nobody serves Swedish chat but agent_sv: three agents needed is understaffed, said in words.
     assert needed > 1 and "understaffed" in monday
-    assert "No handled contact in these weeks: a handling time of 6:00 is assumed." in html    # voice
+    assert "No handled contact in these weeks: a handling time of 6 min is assumed." in html    # voice
 
 
 def test_the_page_speaks_the_viewers_language(client, manager, regions, frozen):
