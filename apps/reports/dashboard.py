@@ -48,9 +48,9 @@ class Table:
     chart: str = ""
     count: int | None = None            # shown beside the title where the number itself matters
 
-    def cells(self) -> list[list[tuple[str, str]]]:
-        """(text, link) per cell, per row, for the template."""
-        return [[(_text(row.get(column.key)), row.get(column.link, "") if column.link else "")
+    def cells(self) -> list[list[tuple[str, str, str]]]:
+        """(column title, text, link) per cell, per row, for the template (a phone shows each cell under its title)."""
+        return [[(column.title, _text(row.get(column.key)), row.get(column.link, "") if column.link else "")
                  for column in self.columns] for row in self.rows]
 
     def csv(self) -> str:

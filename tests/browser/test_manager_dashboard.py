@@ -86,3 +86,24 @@ def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, 
         (tickets["late"].reference, "chat", "Chatt", "first_response"),
         (tickets["never"].reference, "chat", "Chatt", "first_response")}
     context.close()
+
+
+def test_on_a_phone_every_report_table_reads_row_by_row_without_scrolling_sideways(demo_week, browser, artifacts):
+    tickets, base = demo_week
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/?next=/reports/sla/%3Fperiod%3Dweek")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/reports/sla/?period=week")
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('.table-scroll')]
+        .filter(box => box.scrollWidth > box.clientWidth + 1).map(box => box.closest('section').id)""")
+    assert overflowing == []
+    # The late chat's breach: each value under its column's title, the reference still a link.
+    row = page.locator("#table-breaches tbody tr", has_text=tickets["late"].reference)
+    labels = row.locator("td").evaluate_all("cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    assert '"Ticket"' in labels and all(label not in ("none", '""') for label in labels)
+    assert row.locator("a").first.get_attribute("href").endswith(f"{tickets['late'].reference}/")
+    page.screenshot(path=str(artifacts / "manager-dashboard-phone.png"), full_page=True)
+    context.close()

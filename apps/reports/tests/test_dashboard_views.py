@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,6 +74,9 @@ def test_the_page_shows_words_in_the_managers_language_a_chart_and_every_table(c
     assert '<svg role="img" aria-label="Andel uppfyllda' in html or '<svg role="img" aria-label="Share' in html
     assert "kozea.github.io" not in html                # no script from elsewhere
     assert "2026-07-13 – 2026-07-19 (Europe/Stockholm)" in html
+    # Each cell carries its column's title, which a phone shows above the value (one block per row).
+    assert '<td data-label="Kanal">Chatt</td>' in html
+    html = re.sub(r' data-label="[^"]*"', "", html)
     by_channel = html.split('id="table-compliance_channel"', 1)[1].split("</section>", 1)[0]
     assert "<td>Chatt</td>" in by_channel and "<td>chat</td>" not in by_channel
     queues = html.split('id="table-queues"', 1)[1].split("</section>", 1)[0]
