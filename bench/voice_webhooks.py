@@ -169,7 +169,7 @@ def consoles_open(redis_url: str) -> None:
     does while agents work; without it the desk would skip them, and the bench would flatter the desk."""
     import redis
 
-    redis.Redis.from_url(redis_url).set(CONSOLES_OPEN_KEY, 1, ex=60)
+    redis.Redis.from_url(redis_url).set(CONSOLES_OPEN_KEY, 1, ex=150)
 
 
 class Watch:
