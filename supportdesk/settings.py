@@ -284,6 +284,11 @@ CHAT_ATTACHMENT_TYPES = env_list("CHAT_ATTACHMENT_TYPES", [
 # Sites allowed to embed the widget ("*" = any): a visitor token, not a cookie, authorises it.
 CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS", ["*"])
 
+# --- the console (apps.console) -----------------------------------------------
+# How often a console's socket asks the page for its heartbeat, which keeps the agent online
+# (apps.routing.selectors.PRESENCE_TIMEOUT_SECONDS, 60 s): asked from the server, as a hidden tab's timers run late.
+CONSOLE_HEARTBEAT_SECONDS = env_int("CONSOLE_HEARTBEAT_SECONDS", 20)
+
 # --- integrations ------------------------------------------------------------
 # The phone line (apps.voice) is on when both are set; /voice/* answers 404 otherwise.
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")

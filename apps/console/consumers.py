@@ -10,6 +10,7 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.cache import cache
 
 from apps.accounts.names import display_name
@@ -91,12 +92,28 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
         self.epoch, self.resyncs_due = await database_sync_to_async(push_epoch)(), 0
         await self.send_json({"type": "hello", "cursor": cursor, "presence": state.presence})
         await self._send_pending_offers()
+        self.asking = asyncio.ensure_future(self._ask_for_heartbeats())
+
+    async def _ask_for_heartbeats(self):
+        """Ask the console for its heartbeat, from here: a browser throttles a hidden tab's timers (Chrome: to
+        once a minute after five minutes), which alone would let an agent working in another tab drop offline
+        (``PRESENCE_TIMEOUT_SECONDS``); a message on the socket still reaches the page at once."""
+        try:
+            while True:
+                await asyncio.sleep(settings.CONSOLE_HEARTBEAT_SECONDS)
+                await self.send_json({"type": "heartbeat.due"})
+        except asyncio.CancelledError:
+            raise
+        except Exception:       # the socket is gone: its disconnect ends the rest
+            log.debug("stopped asking a closed console for heartbeats", exc_info=True)
 
     async def _send_pending_offers(self):
         for frame in await database_sync_to_async(routing.pending_offer_frames)(user=self.user):
             await self.send_json(frame)
 
     async def disconnect(self, code):
+        if getattr(self, "asking", None) is not None:
+            self.asking.cancel()
         for group in getattr(self, "groups_joined", None) or []:
             await self.channel_layer.group_discard(group, self.channel_name)
 

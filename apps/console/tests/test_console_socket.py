@@ -328,3 +328,27 @@ def test_when_redis_cannot_say_whether_a_console_is_open_the_push_is_tried(setti
                                    "LOCATION": "redis://127.0.0.1:1/0",      # nothing listens on port 1
                                    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
     assert anyone_listening() is True
+
+
+def test_the_server_asks_an_open_console_for_its_heartbeat(regions, queues, flushed_layer, settings):
+    """A hidden tab's timers run late (Chrome: once a minute); the socket asks, so the agent stays online."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.CONSOLE_HEARTBEAT_SECONDS = 0.2
+    swede = agent("swede", ["sv"])
+
+    async def scenario():
+        socket, _, _ = await connected(swede)
+        await socket.receive_json_from()
+        long_ago = timezone.now() - timedelta(minutes=5)
+        await database_sync_to_async(AgentState.objects.filter(user=swede).update)(last_seen_at=long_ago)
+        await frames_until(socket, lambda f: f.get("type") == "heartbeat.due")
+        await socket.send_json_to({"type": "heartbeat"})        # what console.js answers
+        await frames_until(socket, lambda f: f.get("type") == "heartbeat")
+        state = await database_sync_to_async(AgentState.objects.get)(user=swede)
+        assert state.last_seen_at > long_ago + timedelta(minutes=4) and state.presence == "online"
+        await frames_until(socket, lambda f: f.get("type") == "heartbeat.due")     # and again
+        await socket.disconnect()
+    run(scenario)
