@@ -63,6 +63,8 @@ def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, 
     page.click("button[type=submit]")
     page.wait_for_url("**/reports/sla/?period=week")
     assert page.inner_text("#period-shown") == "2026-07-13 – 2026-07-19 (Europe/Stockholm)"
+    # A laptop's 1280 px holds the manager's header (brand, five links, search, language, name) in one row.
+    assert page.eval_on_selector(".site-header-inner", "header => header.getBoundingClientRect().height") < 60
     chart = page.wait_for_selector("#table-trend figure svg[role=img]")
     assert chart.is_visible() and chart.get_attribute("aria-label")
     assert "Chatt" in page.inner_text("#table-trend table")                 # the channel as a word, in Swedish
