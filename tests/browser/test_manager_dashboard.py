@@ -53,15 +53,21 @@ def demo_week(transactional_db, settings, monkeypatch):
                                                  desk_env(settings.REDIS_URL)))
 
 
-def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, browser, artifacts):
-    tickets, base = demo_week
-    context = browser.new_context(locale="sv-SE", accept_downloads=True, viewport={"width": 1280, "height": 900})
+def this_week_as_manager(context, base):
+    """A page of ``context`` signed in as the demo's manager, on this week's dashboard."""
     page = context.new_page()
     page.goto(f"{base}/accounts/login/?next=/reports/sla/%3Fperiod%3Dweek")
     page.fill("#id_username", "manager")
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/reports/sla/?period=week")
+    return page
+
+
+def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, browser, artifacts):
+    tickets, base = demo_week
+    context = browser.new_context(locale="sv-SE", accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = this_week_as_manager(context, base)
     assert page.inner_text("#period-shown") == "2026-07-13 – 2026-07-19 (Europe/Stockholm)"
     # A laptop's 1280 px holds the manager's header (brand, five links, search, language, name) in one row.
     assert page.eval_on_selector(".site-header-inner", "header => header.getBoundingClientRect().height") < 60
@@ -92,13 +98,7 @@ def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, 
 
 def test_on_a_phone_every_report_table_reads_row_by_row_without_scrolling_sideways(demo_week, browser, artifacts):
     tickets, base = demo_week
-    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{base}/accounts/login/?next=/reports/sla/%3Fperiod%3Dweek")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/reports/sla/?period=week")
+    page = this_week_as_manager(browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}), base)
     overflowing = page.evaluate("""() => [...document.querySelectorAll('.table-scroll')]
         .filter(box => box.scrollWidth > box.clientWidth + 1).map(box => box.closest('section').id)""")
     assert overflowing == []
@@ -108,4 +108,4 @@ def test_on_a_phone_every_report_table_reads_row_by_row_without_scrolling_sidewa
     assert '"Ticket"' in labels and all(label not in ("none", '""') for label in labels)
     assert row.locator("a").first.get_attribute("href").endswith(f"{tickets['late'].reference}/")
     page.screenshot(path=str(artifacts / "manager-dashboard-phone.png"), full_page=True)
-    context.close()
+    page.context.close()
