@@ -102,9 +102,7 @@ class ConsoleConsumer(FramesAndPushesApart, AsyncJsonWebsocketConsumer):
             while True:
                 await asyncio.sleep(settings.CONSOLE_HEARTBEAT_SECONDS)
                 await self.send_json({"type": "heartbeat.due"})
-        except asyncio.CancelledError:
-            raise
-        except Exception:       # the socket is gone: its disconnect ends the rest
+        except Exception:       # the socket is gone: its disconnect ends the rest (a cancel is no Exception)
             log.debug("stopped asking a closed console for heartbeats", exc_info=True)
 
     async def _send_pending_offers(self):

@@ -143,17 +143,6 @@ def contact_tickets(*, contact: Contact, user) -> QuerySet[Ticket]:
             .select_related("assignee__agent_profile", "merged_into").order_by("-received_at", "-pk"))
 
 
-def may_open_survivor(ticket: Ticket, *, user) -> bool:
-    """May ``user`` open the ticket ``ticket`` was merged into (the access rule)? False when it was not merged.
-
-    A merge joins two tickets the merging agent could act on; a reader of the merged one may not be
-    allowed where it went, and is then not offered a link that would answer 404.
-    """
-    if ticket.merged_into_id is None:
-        return False
-    return visible(Ticket.objects.filter(pk=ticket.merged_into_id), user=user).exists()
-
-
 def merge_targets(ticket: Ticket, *, user) -> QuerySet[Ticket]:
     """The person's other open tickets ``user`` may act on: where ``ticket`` may be merged."""
     return (contact_tickets(contact=ticket.contact, user=user).exclude(pk=ticket.pk)

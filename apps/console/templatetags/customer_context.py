@@ -2,7 +2,7 @@
 
 from django import template
 
-from apps.tickets import selectors
+from apps.tickets import access, selectors
 
 register = template.Library()
 
@@ -14,5 +14,6 @@ def context_panel(context, ticket):
     others = [other for other in selectors.contact_tickets(contact=ticket.contact, user=user) if other.pk != ticket.pk]
     targets = [] if ticket.merged_into_id else list(selectors.merge_targets(ticket, user=user))
     return {"ticket": ticket, "others": others, "merge_targets": targets,
-            "survivor_openable": selectors.may_open_survivor(ticket, user=user),
+            # A reader of the merged ticket may not be allowed where it went: no link that would answer 404.
+            "survivor_openable": ticket.merged_into is not None and access.can_act_on(user, ticket.merged_into),
             "csrf_token": context.get("csrf_token"), "request": context["request"]}
