@@ -161,13 +161,15 @@ def conversation_start_allowed(address: str | None) -> bool:
     """At most CHAT_IP_CONVERSATIONS_PER_HOUR new conversations per address and hour, across processes."""
     if not address:
         return True
-    key = f"chat:starts:{address}:{int(time.time() // 3600)}"
+    hour, into_hour = divmod(int(time.time()), 3600)
+    key = f"chat:starts:{address}:{hour}"
+    lifetime = 3600 - into_hour + 1     # the key is this clock hour's: it goes when the hour does
     try:
-        cache.add(key, 0, 3600)
+        cache.add(key, 0, lifetime)
         try:
             count = cache.incr(key)
         except ValueError:          # expired between add and incr
-            cache.set(key, 1, 3600)
+            cache.set(key, 1, lifetime)
             count = 1
     except Exception:
         # The shared count is away (Redis): a visitor's question matters more than the limit for a while.

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,6 +170,24 @@ def test_conversation_starts_are_limited_per_address(client, chat_open, settings
     codes = [post(client, "/api/chat/conversations", {**START, "email": f"v{n}@example.com"}).status_code
              for n in range(3)]
     assert codes == [201, 201, 429]
+
+
+def test_the_count_of_starts_goes_when_its_hour_ends(client, chat_open, settings):
+    """The count is the clock hour's: kept past 11:00 it would only hold memory (and a stale count) for an hour."""
+    from django.core.cache import cache
+
+    cache.clear()
+    with time_machine.travel(datetime(2026, 3, 10, 10, 59, 30, tzinfo=UTC), tick=False):
+        assert post(client, "/api/chat/conversations", START).status_code == 201
+        key = f"chat:starts:127.0.0.1:{int(time.time() // 3600)}"
+        assert cache.get(key) == 1
+        if settings.REDIS_URL:
+            import redis
+
+            assert 0 < redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_and_validate_key(key)) <= 31
+    if not settings.REDIS_URL:
+        with time_machine.travel(datetime(2026, 3, 10, 11, 0, 2, tzinfo=UTC), tick=False):
+            assert cache.get(key) is None
 
 
 def test_attachments_are_checked_stored_in_sequence_and_downloaded_only_with_the_token(client, chat_open, settings):
