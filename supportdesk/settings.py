@@ -19,7 +19,8 @@ from supportdesk.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", default=False)
+# Off unless exactly 1 (DESIGN.md): "true", "2" or a typo leave it off, the safe side.
+DEBUG = env_str("DEBUG").strip() == "1"
 # `make run` sets DEMO=1 (supportdesk/launcher.py): a demo, not a development server.
 DEMO = env_bool("DEMO", default=False)
 SECRET_KEY = env_str("SECRET_KEY") or generated_secret(

@@ -78,8 +78,14 @@ def test_the_demo_prints_mail_and_serves_static_files_without_debug(tmp_path):
 
 
 def test_a_malformed_boolean_names_the_variable():
-    result = load_settings(DEBUG="maybe")
-    assert "DEBUG must be a boolean" in result.stderr
+    result = load_settings(DEMO="maybe")
+    assert "DEMO must be a boolean" in result.stderr
+
+
+def test_debug_is_on_only_for_1(tmp_path):
+    key = str(tmp_path / "key")
+    assert [setting_values("s.DEBUG", SECRET_KEY_FILE=key, DEBUG=value)
+            for value in ("1", " 1 ", "0", "true", "2", "maybe", "")] == ["True", "True"] + ["False"] * 5
 
 
 def test_embedded_defaults_without_database_or_redis():
