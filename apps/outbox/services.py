@@ -104,14 +104,18 @@ def _record(item: OutboxItem, outcome: registry.Outcome) -> str:
 
 
 def backoff_seconds(attempts: int, *, kind: str = "") -> float:
-    """Exponential from the kind's first delay (else OUTBOX_RETRY_BASE_SECONDS), capped, with jitter.
+    """Exponential from the kind's first delay (else OUTBOX_RETRY_BASE_SECONDS), capped, with jitter after the first.
 
-    The jitter keeps a recovered server from being hit by every waiting row at once.
+    The first retry waits exactly the first delay (``JIRA_RETRY_BASE_SECONDS`` is documented as
+    that). Later ones draw between half and all of the doubled delay: the jitter keeps a recovered
+    server from being hit by every row that has been waiting for it at once.
     """
     deliverer = registry.deliverer(kind)
     base = (deliverer.retry_base_seconds() if deliverer and deliverer.retry_base_seconds
             else settings.OUTBOX_RETRY_BASE_SECONDS)
-    ceiling = min(settings.OUTBOX_RETRY_MAX_SECONDS, base * 2 ** max(0, attempts - 1))
+    if attempts <= 1:
+        return min(settings.OUTBOX_RETRY_MAX_SECONDS, base)
+    ceiling = min(settings.OUTBOX_RETRY_MAX_SECONDS, base * 2 ** (attempts - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 

@@ -52,6 +52,22 @@ def test_a_create_whose_answer_is_lost_is_found_by_its_label_not_made_twice(cont
     assert [event.data["outcome"] for event in attempts] == ["retry"]
 
 
+def test_the_first_retry_waits_exactly_jira_retry_base_seconds(contact, acme, jira, settings):
+    settings.JIRA_RETRY_BASE_SECONDS = 45
+    configure("acme", jira)
+    ticket = extension_ticket(contact, acme)
+    jira.fail_next(1, 503, path_contains="/issue")
+    with time_machine.travel(NOW, tick=False):
+        outbox.deliver_due()
+    item = OutboxItem.objects.get(kind="jira.forward", key=str(ticket.pk))
+    assert (item.status, item.next_attempt_at) == ("pending", NOW + timedelta(seconds=45))
+    with time_machine.travel(NOW + timedelta(seconds=44), tick=False):
+        assert outbox.deliver_due() == {}
+    with time_machine.travel(NOW + timedelta(seconds=45), tick=False):
+        outbox.deliver_due()
+    assert JiraLink.objects.get(ticket=ticket).issue_key
+
+
 def test_retry_after_is_honoured_and_the_first_delay_is_jira_retry_base_seconds(contact, acme, jira, settings):
     configure("acme", jira)
     ticket = extension_ticket(contact, acme)
