@@ -1,11 +1,13 @@
 """The REST API: one NinjaAPI collecting each app's router (wiring only)."""
 
 import logging
+import re
 
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 
 from apps.accounts.api_auth import DeskToken
 from apps.chat.api import router as chat_router
@@ -47,6 +49,17 @@ def unexpected_error(request, exc):
 @api.exception_handler(MultiPartParserError)
 def unreadable_multipart(request, exc):
     return bad_input_response(request, _("The body is not valid multipart/form-data."))
+
+
+TRIAGE_PATH = re.compile(r"^/api/tickets/[^/]+/triage/?$")
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    """ninja's own answer, except that a triage body which is not JSON is a bad body: 422, as DESIGN.md says."""
+    if exc.status_code == 400 and request.method == "POST" and TRIAGE_PATH.match(request.path):
+        return api.create_response(request, {"detail": _("The body is not valid JSON.")}, status=422)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 @api.exception_handler(SuspiciousOperation)

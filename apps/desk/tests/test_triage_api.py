@@ -43,6 +43,7 @@ def test_a_core_triage_ignores_the_extension(api_client, ticket):
     {"scope": "everything", "category": "bug"},
     {"scope": "core", "category": "complaint"},
     {"category": "bug"},
+    "{not json", '"core"', "[1]", "",
 ])
 def test_an_invalid_body_is_a_422_with_detail(api_client, ticket, acme, body):
     answer = post(api_client, ticket.reference, body)
