@@ -13,8 +13,10 @@ from apps.owners.models import Extension, ExtensionOwner
 from apps.owners.services import grant_owner_admin
 from apps.policy.defaults import install_default_policy
 from apps.policy.languages import Channel, Language
+from apps.policy.models import DemoMode
 from apps.policy.services import set_demo_mode
 from apps.routing.models import Queue
+from apps.routing.services import agent_state
 from apps.tickets.models import CannedResponse
 
 DEMO_PASSWORD = "supportdesk"
@@ -111,28 +113,56 @@ def _queue_name(language: str, kind: str) -> dict[str, str]:
     return names
 
 
-@transaction.atomic
-def seed_demo(*, real_hours: bool = False) -> list[tuple[str, str]]:
-    """Create the demo data; returns (what, value) lines to print.
+# Demo agents trained on the Trained Specialist extension, so its functionality questions have someone to go to.
+TRAINED = {"acme-lighting": ["agent_en", "agent_sv"]}
 
-    Unless ``real_hours``, the demo switch keeps chat and phone open whatever the day,
-    so the desk can be tried on a Saturday; SLA clocks count the real hours either way.
+
+def demo_usernames() -> set[str]:
+    return ({username for username, *_rest in AGENTS} | {MANAGER, ADMINISTRATOR}
+            | {username for *_owner, admins in OWNERS for username in admins})
+
+
+def has_accounts_of_its_own() -> bool:
+    """Accounts other than the demo's: a desk in use, where demo logins with a public password do not belong."""
+    return get_user_model().objects.exclude(username__in=demo_usernames()).exists()
+
+
+def _agent(user, **skills) -> tuple[AgentProfile, bool]:
+    """The demo agent's profile, made with these skills the first time; later an administrator's edits stay."""
+    profile = AgentProfile.objects.filter(user=user).first()
+    if profile is not None:
+        return profile, False
+    return make_agent(user=user, **skills), True
+
+
+@transaction.atomic
+def seed_demo(*, real_hours: bool = False, keep_demo_mode: bool = False) -> list[tuple[str, str]]:
+    """Create the demo data that is missing; returns (what, value) lines to print.
+
+    Rows that exist stay as they are (an administrator may have edited them). Unless
+    ``real_hours``, the demo switch keeps chat and phone open whatever the day, so the desk can
+    be tried on a Saturday; SLA clocks count the real hours either way. ``keep_demo_mode``
+    leaves a switch that exists alone (``make run`` seeds at every start).
     """
     ensure_role_groups()
     install_default_policy()
-    set_demo_mode(on=not real_hours)
+    if not (keep_demo_mode and DemoMode.objects.exists()):
+        set_demo_mode(on=not real_hours)
     for language in Language.values:
         for kind in Queue.Kind.values:
             names = _queue_name(language, kind)
-            Queue.objects.update_or_create(language=language, kind=kind,
-                                           defaults={"name": names["name_en"], **names})
-    lines = []
+            Queue.objects.get_or_create(language=language, kind=kind, defaults={"name": names["name_en"], **names})
+    lines, new_agents = [], set()
     for username, language, channels, tz_name in AGENTS:
-        _identity(make_agent(user=_user(username), languages=[language], channels=channels, time_zone=tz_name))
+        profile, created = _agent(_user(username), languages=[language], channels=channels, time_zone=tz_name)
+        _identity(profile)
+        if created:
+            new_agents.add(username)
         lines.append(("agent", username))
     manager = _user(MANAGER)
-    _identity(make_agent(user=manager, languages=Language.values, channels=[Channel.EMAIL, Channel.FEEDBACK],
-                         time_zone="Europe/Stockholm", manager=True))
+    profile, _created = _agent(manager, languages=Language.values, channels=[Channel.EMAIL, Channel.FEEDBACK],
+                               time_zone="Europe/Stockholm", manager=True)
+    _identity(profile)
     lines.append(("User Support Manager", MANAGER))
     administrator = _user(ADMINISTRATOR)
     if not administrator.is_superuser:
@@ -140,10 +170,15 @@ def seed_demo(*, real_hours: bool = False) -> list[tuple[str, str]]:
         administrator.save(update_fields=["is_superuser"])
     lines.append(("administrator (/admin/)", ADMINISTRATOR))
     for owner_slug, owner_name, extensions, admins in OWNERS:
-        owner, _ = ExtensionOwner.objects.update_or_create(slug=owner_slug, defaults={"name": owner_name})
+        owner, _ = ExtensionOwner.objects.get_or_create(slug=owner_slug, defaults={"name": owner_name})
         for ext_slug, ext_name, trained in extensions:
-            Extension.objects.update_or_create(
+            extension, created = Extension.objects.get_or_create(
                 slug=ext_slug, defaults={"name": ext_name, "owner": owner, "trained_specialist": trained})
+            for username in TRAINED.get(ext_slug, []):
+                if created or username in new_agents:
+                    agent_state(get_user_model().objects.get(username=username)).trained_extensions.add(extension)
+            if TRAINED.get(ext_slug):
+                lines.append((f"trained on {ext_slug}", ", ".join(TRAINED[ext_slug])))
         for username in admins:
             grant_owner_admin(owner=owner, user=_user(username, staff=False))
             lines.append((f"owner admin of {owner_slug}", username))
@@ -152,7 +187,7 @@ def seed_demo(*, real_hours: bool = False) -> list[tuple[str, str]]:
         for code, (title, body) in texts.items():
             fields[build_localized_fieldname("title", code)] = title
             fields[build_localized_fieldname("body", code)] = body
-        CannedResponse.objects.update_or_create(title_en=texts["en"][0], defaults=fields)
+        CannedResponse.objects.get_or_create(title_en=texts["en"][0], defaults=fields)
     token = demo_token(MANAGER)
     ApiToken.objects.get_or_create(key_hash=hash_token(token),
                                    defaults={"user": manager, "name": "demo", "prefix": token[:8]})

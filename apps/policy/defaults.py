@@ -1,7 +1,8 @@
 """The policy's defaults (basic-support-policy.txt), installed by seed_demo and tests.
 
-Everything here is data an administrator edits afterwards; re-installing keeps
-their edits to existing rows' identity but resets the values to the policy's.
+Everything here is data an administrator edits afterwards; installing again adds what
+is missing and leaves existing rows as they are, so an edit survives ``make run``'s
+seeding at every start.
 """
 
 from datetime import time
@@ -59,29 +60,29 @@ SLA_TARGETS = {
 def install_default_policy() -> dict[str, Region]:
     regions = {}
     for slug, name, zone, opens, closes, (country, subdivision, categories) in REGIONS:
-        region, created = Region.objects.update_or_create(slug=slug, defaults={
+        region, created = Region.objects.get_or_create(slug=slug, defaults={
             "name": name, "tz_name": zone, "holiday_country": country,
             "holiday_subdivision": subdivision, "holiday_categories": categories})
-        if created or not region.periods.exists():
+        if created:
             OpeningPeriod.objects.bulk_create(
                 OpeningPeriod(region=region, weekday=day, start=opens, end=closes) for day in WEEKDAYS)
         regions[slug] = region
     for slug, phone, mailbox, language in ENTRY_POINTS:
         for kind, address in ((EntryPoint.Kind.PHONE, phone), (EntryPoint.Kind.MAILBOX, mailbox),
                               (EntryPoint.Kind.WIDGET, f"widget-{slug}")):
-            EntryPoint.objects.update_or_create(kind=kind, address=address, defaults={
+            EntryPoint.objects.get_or_create(kind=kind, address=address, defaults={
                 "region": regions[slug], "default_language": language})
     for language, slug in LANGUAGE_REGIONS.items():
-        LanguageRegion.objects.update_or_create(language=language, defaults={"region": regions[slug]})
-    window, _ = ServiceWindow.objects.update_or_create(name="24x5", defaults={
+        LanguageRegion.objects.get_or_create(language=language, defaults={"region": regions[slug]})
+    window, _ = ServiceWindow.objects.get_or_create(name="24x5", defaults={
         "open_weekday": 0, "open_time": time(6), "open_tz": "Asia/Kuala_Lumpur",
         "close_weekday": 4, "close_time": time(20), "close_tz": "America/New_York"})
     for channel, languages in CHANNEL_LANGUAGES.items():
         hours = ChannelRule.Hours.REGION if channel == Channel.VOICE else ChannelRule.Hours.WINDOW
-        ChannelRule.objects.update_or_create(channel=channel, defaults={
+        ChannelRule.objects.get_or_create(channel=channel, defaults={
             "languages": list(languages), "hours": hours,
             "window": None if hours == ChannelRule.Hours.REGION else window})
     for channel, (seconds, clock) in SLA_TARGETS.items():
-        SlaPolicy.objects.update_or_create(channel=channel, defaults={
+        SlaPolicy.objects.get_or_create(channel=channel, defaults={
             "response_seconds": seconds, "response_clock": clock, "acknowledge_seconds": 12 * 3600})
     return regions

@@ -35,11 +35,67 @@ def test_seed_demo_is_idempotent_and_covers_the_design(db, capsys, settings):
                for code in ("en", "sv", "es", "de", "zh_hans", "ja"))
 
 
-def test_seed_demo_refuses_to_run_with_debug_off(db, settings):
+def test_seed_demo_runs_on_a_fresh_database_with_debug_and_demo_off(db, settings, capsys):
+    settings.DEBUG, settings.DEMO = False, False
+    call_command("seed_demo")
+    assert get_user_model().objects.filter(username="manager").exists()
+    assert "Demo data ready" in capsys.readouterr().out
+
+
+def test_seed_demo_refuses_a_database_with_accounts_of_its_own_unless_asked(db, settings):
     import pytest
     from django.core.management.base import CommandError
 
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="DEBUG off"):
+    settings.DEBUG, settings.DEMO = False, False
+    get_user_model().objects.create_user("lena", password="her own")
+    with pytest.raises(CommandError, match="accounts of its own"):
         call_command("seed_demo")
-    assert not get_user_model().objects.exists()
+    assert not get_user_model().objects.filter(username="manager").exists()
+    call_command("seed_demo", "--force")
+    assert get_user_model().objects.filter(username="manager").exists()
+
+
+def test_demo_mode_allows_seeding_a_desk_with_accounts(db, settings):
+    settings.DEBUG, settings.DEMO = False, True
+    get_user_model().objects.create_user("lena", password="her own")
+    call_command("seed_demo")
+    assert get_user_model().objects.filter(username="agent_sv").exists()
+
+
+def test_seeding_again_keeps_what_an_administrator_edited(db, settings):
+    from apps.accounts.models import AgentProfile
+    from apps.policy.models import SlaPolicy
+    from apps.tickets.models import CannedResponse
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    Region.objects.filter(slug="japan").update(tz_name="Asia/Seoul", holiday_categories=["public"])
+    SlaPolicy.objects.filter(channel="email").update(response_seconds=4 * 3600)
+    AgentProfile.objects.filter(user__username="agent_de").update(languages=["de", "en"], time_zone="UTC")
+    Extension.objects.filter(slug="acme-stairs").update(trained_specialist=True)
+    Queue.objects.filter(language="sv", kind="live").update(name_en="Swedish hotline")
+    CannedResponse.objects.filter(title_en="Greeting").update(body_en="Hello {name}!")
+    call_command("seed_demo")
+    japan = Region.objects.get(slug="japan")
+    assert (japan.tz_name, japan.holiday_categories) == ("Asia/Seoul", ["public"])
+    assert SlaPolicy.objects.get(channel="email").response_seconds == 4 * 3600
+    assert AgentProfile.objects.values_list("languages", "time_zone").get(user__username="agent_de") == (
+        ["de", "en"], "UTC")
+    assert Extension.objects.get(slug="acme-stairs").trained_specialist
+    assert Queue.objects.get(language="sv", kind="live").name_en == "Swedish hotline"
+    assert CannedResponse.objects.get(title_en="Greeting").body_en == "Hello {name}!"
+
+
+def test_the_demo_has_agents_trained_on_the_trained_specialist_extension(db, settings, capsys):
+    from apps.routing.models import AgentState
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    lighting = Extension.objects.get(slug="acme-lighting")
+    trained = set(AgentState.objects.filter(trained_extensions=lighting).values_list("user__username", flat=True))
+    assert trained == {"agent_en", "agent_sv"}
+    assert "trained on acme-lighting" in capsys.readouterr().out
+    AgentState.objects.get(user__username="agent_sv").trained_extensions.clear()   # the manager's edit
+    call_command("seed_demo")
+    assert set(AgentState.objects.filter(trained_extensions=lighting).values_list(
+        "user__username", flat=True)) == {"agent_en"}
