@@ -165,6 +165,9 @@ def _forward(*, ticket: Ticket, actor: Actor) -> None:
             return      # a resolved or closed ticket is not sent on; reopening it comes first
         tickets.change_status(ticket=ticket, to=Status.FORWARDED, actor=actor, reason="extension")
         _tell_user(ticket=ticket, body=notices.forwarded_to_owner(ticket))
+        # A person sent it where it is answered and the user was told: the vendor's response is given (the
+        # owner's own answer is outside the vendor's targets, so the clock would otherwise only breach).
+        _record_clock_events(sla.record_response(ticket=ticket, at=timezone.now()))
     forward_requested.send(sender=Ticket, ticket=ticket)
 
 

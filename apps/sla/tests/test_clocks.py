@@ -72,6 +72,25 @@ def test_triage_meets_only_the_acknowledgement(contact, agent):
     assert met[Kind.FIRST_RESPONSE].met_at is None
 
 
+def test_forwarding_to_the_extensions_owner_meets_the_response_and_nothing_breaches_later(contact, agent):
+    from apps.owners.models import Extension, ExtensionOwner
+
+    owner = ExtensionOwner.objects.create(name="Acme", slug="acme")
+    extension = Extension.objects.create(name="Acme Stairs", slug="acme-stairs", owner=owner)
+    with time_machine.travel("2025-05-19 09:00 +00:00", tick=False):
+        ticket = actions.open_ticket(channel="email", contact=contact, subject="", body="hej", external_ref="m9")
+    forwarded_at = datetime(2025, 5, 19, 10, 0, tzinfo=UTC)
+    with time_machine.travel(forwarded_at, tick=False):
+        actions.triage_ticket(ticket=ticket, scope="extension", category="bug", extension=extension,
+                              actor=services.Actor(user=agent))
+    met = targets(ticket)
+    assert ticket.status == "forwarded"
+    assert met[Kind.ACKNOWLEDGE].met_at == met[Kind.FIRST_RESPONSE].met_at == forwarded_at
+    with time_machine.travel("2025-05-20 09:00 +00:00", tick=False):
+        actions.sweep_sla()
+    assert not any(target.breached_at for target in ticket.sla_targets.all())
+
+
 def test_a_late_answer_is_met_and_reported_as_breached(contact, agent):
     with time_machine.travel("2025-05-19 09:00 +00:00", tick=False):
         ticket = actions.open_ticket(channel="chat", contact=contact, subject="", body="hej", external_ref="c2")
