@@ -10,15 +10,15 @@ class JiraSyncConfig(AppConfig):
 
     def ready(self):
         from apps.desk.signals import forward_requested, merging, misassigned, owner_message
-        from apps.jira_sync import comments, forwarding, sync
+        from apps.jira_sync import comments, forwarding, recovery, sync
         from apps.jira_sync.merging import on_merging
         from apps.outbox import registry
 
-        registry.register(forwarding.KIND, forwarding.deliver_forwards, queue="jira",
+        registry.register(forwarding.KIND, recovery.resuming(forwarding.deliver_forwards), queue="jira",
                           describe=forwarding.describe_forwards,
                           retry_base_seconds=forwarding.retry_base_seconds,
                           max_age_seconds=forwarding.max_age_seconds)
-        registry.register(comments.KIND, comments.deliver_comments, queue="jira",
+        registry.register(comments.KIND, recovery.resuming(comments.deliver_comments), queue="jira",
                           describe=comments.describe_comments,
                           retry_base_seconds=forwarding.retry_base_seconds,
                           max_age_seconds=forwarding.max_age_seconds)

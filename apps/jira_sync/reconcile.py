@@ -9,7 +9,7 @@ import logging
 import requests
 from jira.exceptions import JIRAError
 
-from apps.jira_sync import sync
+from apps.jira_sync import recovery, sync
 from apps.jira_sync.client import client_for
 from apps.jira_sync.models import JiraConnection, JiraLink
 from apps.tickets.models import Ticket
@@ -28,6 +28,7 @@ def reconcile(*, limit: int = 2000) -> dict[str, int]:
     by_owner: dict[int, list[JiraLink]] = {}
     for link in links:
         by_owner.setdefault(link.owner_id, []).append(link)
+    answered = set()
     for owner_id, owned in by_owner.items():
         connection = connections.get(owner_id)
         if connection is None:
@@ -37,6 +38,10 @@ def reconcile(*, limit: int = 2000) -> dict[str, int]:
         except (JIRAError, requests.RequestException) as error:
             counts["failed_owners"] += 1
             log.warning("reconcile: %s's Jira did not answer: %s", connection.owner, error)
+        else:
+            answered.add(owner_id)
+    # An outage that outlasted the letters' time limit has ended where Jira answers: they go out again.
+    counts["resent"] = recovery.jira_answers(owner_ids=answered) + recovery.probe_waiting_owners(skip=answered)
     return counts
 
 

@@ -27,6 +27,9 @@ class OutboxItem(models.Model):
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("given up after"))
     last_error = models.TextField(_("last error"), blank=True)
+    # A dead letter that kept failing until its time ran out (the remote end was away), not one refused for good:
+    # its kind may send it again by itself once the remote end answers (``services.revive_timed_out``).
+    timed_out = models.BooleanField(_("ran out of time"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 

@@ -98,6 +98,9 @@ def _record(item: OutboxItem, outcome: registry.Outcome) -> str:
             held.update(status=Status.PENDING, next_attempt_at=at, last_error=error, claimed_at=None)
             return "retry"
         error = f"{error} (gave up after {item.attempts} attempts)"[:2000]
+        held.update(status=Status.DEAD, last_error=error, claimed_at=None, timed_out=True)
+        log.warning("outbox %s %s is a dead letter (ran out of time): %s", item.kind, item.key, error)
+        return "dead"
     held.update(status=Status.DEAD, last_error=error, claimed_at=None)
     log.warning("outbox %s %s is a dead letter: %s", item.kind, item.key, error)
     return "dead"
@@ -141,11 +144,34 @@ def deliver_due(*, limit: int = 500) -> dict[str, int]:
 
 def retry(*, item_id: int) -> bool:
     """A manager sends a dead letter again: it gets a fresh time limit and goes out with the next sweep."""
-    now = timezone.now()
     item = OutboxItem.objects.filter(pk=item_id).first()
-    retried = item is not None and OutboxItem.objects.filter(pk=item_id, status=Status.DEAD).update(
-        status=Status.PENDING, next_attempt_at=now, expires_at=now + timedelta(seconds=max_age_seconds(item.kind)))
-    if retried:
-        deliverer = registry.deliverer(item.kind)
-        enqueue_on_commit(deliverer.queue if deliverer else "default", "apps.outbox.jobs.deliver_job", [item_id])
-    return bool(retried)
+    return item is not None and _send_again(item.kind, OutboxItem.objects.filter(pk=item_id)) > 0
+
+
+def timed_out(*, kinds: list[str]) -> list[OutboxItem]:
+    """The dead letters of these kinds that ran out of time (rather than being refused)."""
+    return list(OutboxItem.objects.filter(kind__in=kinds, status=Status.DEAD, timed_out=True).order_by("pk"))
+
+
+def revive_timed_out(*, kind: str, keys: list[str]) -> int:
+    """The remote end answers again: these dead letters that ran out of time go out again, with a fresh limit.
+
+    A letter refused for good (``registry.Dead``) stays dead: sending it again would only fail again.
+    """
+    rows = OutboxItem.objects.filter(kind=kind, key__in=keys, timed_out=True)
+    revived = _send_again(kind, rows)
+    if revived:
+        log.info("outbox: %d %s dead letters that ran out of time are sent again", revived, kind)
+    return revived
+
+
+def _send_again(kind: str, rows) -> int:
+    now = timezone.now()
+    ids = list(rows.filter(status=Status.DEAD).values_list("pk", flat=True))
+    revived = OutboxItem.objects.filter(pk__in=ids, status=Status.DEAD).update(
+        status=Status.PENDING, next_attempt_at=now, timed_out=False,
+        expires_at=now + timedelta(seconds=max_age_seconds(kind)))
+    if revived:
+        deliverer = registry.deliverer(kind)
+        enqueue_on_commit(deliverer.queue if deliverer else "default", "apps.outbox.jobs.deliver_job", ids)
+    return revived

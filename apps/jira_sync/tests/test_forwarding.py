@@ -100,6 +100,54 @@ def test_a_configuration_error_stops_flags_the_ticket_and_alerts_the_manager(con
     assert len(jira.issues) == 1 and JiraLink.objects.get(ticket=ticket).state == "created"
 
 
+def test_an_outage_that_outlasts_the_time_limit_ends_by_itself_when_jira_answers_again(contact, acme, jira, settings):
+    from apps.jira_sync.reconcile import reconcile
+
+    settings.JIRA_MAX_AGE_SECONDS = 3600
+    configure("acme", jira)
+    jira.fail_next(10_000, 503)                                  # Jira is away for the day
+    ticket = extension_ticket(contact, acme)
+    sweep_until_quiet(minutes=30)
+    item = OutboxItem.objects.get(kind="jira.forward")
+    assert (item.status, item.timed_out) == ("dead", True) and "gave up after" in item.last_error
+    with time_machine.travel(NOW + timedelta(hours=6), tick=False):
+        assert reconcile()["resent"] == 0                        # asked, still away: the letter stays listed
+    assert OutboxItem.objects.get(pk=item.pk).status == "dead"
+    jira.reset()                                                 # back
+    with time_machine.travel(NOW + timedelta(hours=7), tick=False):
+        assert reconcile()["resent"] == 1
+        outbox.deliver_due()
+    assert [issue.labels[0] for issue in jira.issues.values()] == [f"supportdesk-{ticket.reference}"]
+    assert OutboxItem.objects.get(pk=item.pk).status == "sent"
+
+
+def test_a_forward_that_goes_through_sends_the_owners_timed_out_ones_again(contact, acme, jira, settings):
+    settings.JIRA_MAX_AGE_SECONDS = 3600
+    configure("acme", jira)
+    jira.fail_next(10_000, 503)
+    first = extension_ticket(contact, acme, ref="m1")
+    sweep_until_quiet(minutes=30)
+    assert OutboxItem.objects.get(kind="jira.forward", key=str(first.pk)).timed_out
+    jira.reset()
+    second = extension_ticket(contact, acme, ref="m2")
+    sweep_until_quiet()
+    assert sorted(issue.labels[0] for issue in jira.issues.values()) == sorted(
+        f"supportdesk-{ticket.reference}" for ticket in (first, second))
+
+
+def test_a_forward_refused_for_good_is_not_sent_again_by_itself(contact, acme, jira, settings):
+    from apps.jira_sync.reconcile import reconcile
+
+    configure("acme", jira, project="NOPE")
+    extension_ticket(contact, acme)
+    sweep_until_quiet()
+    item = OutboxItem.objects.get(kind="jira.forward")
+    assert (item.status, item.timed_out) == ("dead", False)
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        assert reconcile()["resent"] == 0
+    assert OutboxItem.objects.get(pk=item.pk).status == "dead" and not jira.issues
+
+
 def test_without_a_connection_the_forward_waits_and_goes_out_once_configured(contact, acme, jira, manager):
     ticket = extension_ticket(contact, acme)
     assert JiraLink.objects.get(ticket=ticket).state == "waiting"

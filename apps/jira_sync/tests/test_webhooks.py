@@ -193,7 +193,7 @@ def test_a_lost_webhook_only_delays_the_sync_the_reconcile_job_reads_the_issue(f
     jira.set_status(key, "Done", "done")        # the webhook never arrives
     with time_machine.travel(NOW + timedelta(minutes=20), tick=False):
         counts = reconcile()
-    assert counts == {"checked": 1, "changed": 1, "failed_owners": 0}
+    assert counts == {"checked": 1, "changed": 1, "failed_owners": 0, "resent": 0}
     ticket.refresh_from_db()
     assert ticket.status == "resolved"
     jira.fail_next(1, 503, retry_after=1, path_contains="search")
