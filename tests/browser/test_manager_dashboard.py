@@ -96,6 +96,28 @@ def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, 
     context.close()
 
 
+def test_the_consoles_header_is_one_row_at_1280_px_in_every_language(demo_week, browser):
+    """Brand, five links, search, the live dot, language, name and sign-out: German and Spanish wrapped before."""
+    _tickets, base = demo_week
+    for locale, language in (("en-US", "en"), ("sv-SE", "sv"), ("es-ES", "es"), ("de-DE", "de"),
+                             ("zh-CN", "zh-hans"), ("ja-JP", "ja")):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{base}/accounts/login/?next=/console/")
+        page.fill("#id_username", "manager")
+        page.fill("#id_password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#live-status.on")
+        assert page.get_attribute("html", "lang") == language
+        height = page.eval_on_selector(".site-header-inner", "header => header.getBoundingClientRect().height")
+        assert height < 60, (language, height)
+        live = page.locator("#live-status")     # the dot alone on a laptop; its word stays for screen readers
+        assert live.text_content() and live.get_attribute("title") == live.text_content()
+        assert page.get_attribute("#console-search", "aria-label") != page.get_attribute("#console-search",
+                                                                                          "placeholder")
+        context.close()
+
+
 def test_on_a_phone_every_report_table_reads_row_by_row_without_scrolling_sideways(demo_week, browser, artifacts):
     tickets, base = demo_week
     page = this_week_as_manager(browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}), base)

@@ -117,7 +117,7 @@
     socket = new WebSocket(scheme + location.host + "/ws/console/");
     socket.onopen = function () {
       retry = 0;
-      status.textContent = S.connected; status.className = "live on";
+      status.textContent = status.title = S.connected; status.className = "live on";
       if (cursor()) send({type: "resync", after: cursor()});
       if (window.consoleChat) window.consoleChat.connected(send);   // apps/chat: live chat panel
       lastBeat = 0;
@@ -130,7 +130,7 @@
     socket.onmessage = function (message) { handle(JSON.parse(message.data)); };
     socket.onclose = function (event) {
       clearInterval(heartbeatTimer); clearInterval(viewingTimer);
-      status.textContent = S.reconnecting; status.className = "live off";
+      status.textContent = status.title = S.reconnecting; status.className = "live off";
       if (event.code === 4401 || event.code === 4403) return;   // not allowed: do not hammer the server
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * Math.pow(2, retry));
