@@ -177,8 +177,9 @@ def seed_demo(*, real_hours: bool = False, keep_demo_mode: bool = False) -> list
             for username in TRAINED.get(ext_slug, []):
                 if created or username in new_agents:
                     agent_state(get_user_model().objects.get(username=username)).trained_extensions.add(extension)
-            if TRAINED.get(ext_slug):
-                lines.append((f"trained on {ext_slug}", ", ".join(TRAINED[ext_slug])))
+            trained_agents = sorted(extension.trained_agents.values_list("user__username", flat=True))
+            if trained_agents:       # as they are now: a manager may have changed who is trained
+                lines.append((f"trained on {ext_slug}", ", ".join(trained_agents)))
         for username in admins:
             grant_owner_admin(owner=owner, user=_user(username, staff=False))
             lines.append((f"owner admin of {owner_slug}", username))

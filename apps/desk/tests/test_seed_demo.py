@@ -99,3 +99,4 @@ def test_the_demo_has_agents_trained_on_the_trained_specialist_extension(db, set
     call_command("seed_demo")
     assert set(AgentState.objects.filter(trained_extensions=lighting).values_list(
         "user__username", flat=True)) == {"agent_en"}
+    assert [line for line in capsys.readouterr().out.splitlines() if "trained on" in line][0].split()[-1] == "agent_en"
