@@ -4,14 +4,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from modeltranslation.utils import build_localized_fieldname
 
 from apps.accounts.models import AgentProfile, ApiToken, hash_token
 from apps.accounts.services import ensure_role_groups, make_agent
 from apps.owners.models import Extension, ExtensionOwner
 from apps.owners.services import grant_owner_admin
-from apps.policy.defaults import install_default_policy
+from apps.policy.defaults import CHANNEL_LANGUAGES, install_default_policy
 from apps.policy.languages import Channel, Language
 from apps.policy.models import DemoMode
 from apps.policy.services import set_demo_mode
@@ -103,13 +103,30 @@ def _identity(profile: AgentProfile) -> None:
     profile.save(update_fields=["display_name", "signature"])
 
 
-def _queue_name(language: str, kind: str) -> dict[str, str]:
+# A live queue only where the policy serves a live channel: no chat or calls in Chinese or Japanese, no calls in
+# Spanish or German (CHANNEL_LANGUAGES); a queue nothing can reach would only puzzle the manager.
+LIVE_ONLY_CHAT = gettext_lazy("Live (chat)")
+
+
+def _queues() -> list[tuple[str, str, str]]:
+    """(language, kind, kind's label) of each demo queue."""
+    queues = []
+    for language in Language.values:
+        queues.append((language, Queue.Kind.ASYNC, Queue.Kind.ASYNC.label))
+        if language in CHANNEL_LANGUAGES[Channel.VOICE]:
+            queues.append((language, Queue.Kind.LIVE, Queue.Kind.LIVE.label))
+        elif language in CHANNEL_LANGUAGES[Channel.CHAT]:
+            queues.append((language, Queue.Kind.LIVE, LIVE_ONLY_CHAT))
+    return queues
+
+
+def _queue_name(language: str, kind_label) -> dict[str, str]:
     """The queue's name in every language, for the modeltranslation fields."""
     names = {}
     for code, _label in settings.LANGUAGES:
         with translation.override(code):
             names[f"name_{code.replace('-', '_')}"] = gettext("%(language)s – %(kind)s") % {
-                "language": Language(language).label, "kind": Queue.Kind(kind).label}
+                "language": Language(language).label, "kind": str(kind_label)}
     return names
 
 
@@ -148,10 +165,9 @@ def seed_demo(*, real_hours: bool = False, keep_demo_mode: bool = False) -> list
     install_default_policy()
     if not (keep_demo_mode and DemoMode.objects.exists()):
         set_demo_mode(on=not real_hours)
-    for language in Language.values:
-        for kind in Queue.Kind.values:
-            names = _queue_name(language, kind)
-            Queue.objects.get_or_create(language=language, kind=kind, defaults={"name": names["name_en"], **names})
+    for language, kind, kind_label in _queues():
+        names = _queue_name(language, kind_label)
+        Queue.objects.get_or_create(language=language, kind=kind, defaults={"name": names["name_en"], **names})
     lines, new_agents = [], set()
     for username, language, channels, tz_name in AGENTS:
         profile, created = _agent(_user(username), languages=[language], channels=channels, time_zone=tz_name)

@@ -14,8 +14,11 @@ def test_seed_demo_is_idempotent_and_covers_the_design(db, capsys, settings):
     out = capsys.readouterr().out
     users = get_user_model().objects
     assert set(Region.objects.values_list("slug", flat=True)) == {"us", "europe", "malaysia", "japan"}
-    assert Queue.objects.count() == 12
-    assert Queue.objects.get(language="sv", kind="live").name_sv
+    # Async for all six; live where the policy serves chat or calls: calls and chat in en/sv, chat in es/de.
+    assert sorted(Queue.objects.filter(kind="live").values_list("language", flat=True)) == ["de", "en", "es", "sv"]
+    assert Queue.objects.filter(kind="async").count() == 6
+    assert Queue.objects.get(language="sv", kind="live").name_sv == "Svenska – Live (chatt, samtal)"
+    assert Queue.objects.get(language="de", kind="live").name_de == "Deutsch – Live (Chat)"
     for name in ["agent_en", "agent_sv", "agent_es", "agent_de", "agent_zh", "agent_ja", "manager"]:
         assert users.get(username=name).is_staff
     assert "voice" in users.get(username="agent_sv").agent_profile.channels
