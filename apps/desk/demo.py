@@ -33,7 +33,10 @@ AGENTS = [
 # What visitors and users see as the agent's name (a chat's "Sara Berg joined the chat").
 NAMES = {"agent_en": ("Emily", "Carter"), "agent_sv": ("Sara", "Berg"), "agent_es": ("Lucía", "García"),
          "agent_de": ("Jonas", "Weber"), "agent_zh": ("Wei", "Li"), "agent_ja": ("Yui", "Sato"),
-         "manager": ("Maja", "Lind")}
+         "manager": ("Maja", "Lind"),
+         # The owners' administrators, as their portal names them.
+         "acme_admin1": ("Alex", "Moreno"), "acme_admin2": ("Priya", "Shah"),
+         "nk_admin1": ("Lars", "Holm"), "nk_admin2": ("Mette", "Dahl")}
 # The second line of each signature in the agent's own language (their replies go out in it).
 TEAM = {"agent_en": "Support team", "agent_sv": "Kundsupport", "agent_es": "Equipo de soporte",
         "agent_de": "Support-Team", "agent_zh": "客户支持团队", "agent_ja": "サポートチーム",

@@ -23,6 +23,7 @@ def test_seed_demo_is_idempotent_and_covers_the_design(db, capsys, settings):
         assert users.get(username=name).is_staff
     assert "voice" in users.get(username="agent_sv").agent_profile.channels
     assert users.get(username="agent_sv").get_full_name() == "Sara Berg"     # what a visitor sees in a chat
+    assert users.get(username="acme_admin1").get_full_name() == "Alex Moreno"  # what the owner portal shows
     assert "voice" not in users.get(username="agent_de").agent_profile.channels
     assert users.get(username="manager").groups.filter(name="User Support Manager").exists()
     assert Extension.objects.get(slug="acme-lighting").trained_specialist

@@ -67,6 +67,14 @@ def test_an_owner_admin_signs_in_to_the_portal_and_sees_only_their_tickets(clien
     assert client.get(f"/api/tickets/{tickets['charts'].reference}").status_code == 401
 
 
+def test_the_portal_names_its_admin_by_their_name(client, owners):
+    admin = seat(owners["acme"], "acme_admin1")
+    admin.first_name, admin.last_name = "Alex", "Moreno"
+    admin.save()
+    client.force_login(admin)
+    assert '<span class="user">Alex Moreno</span>' in client.get("/owners/").content.decode()
+
+
 def test_the_ticket_page_shows_the_users_words_and_shared_notes_never_other_notes(client, owners, tickets, contact):
     ticket = tickets["charts"]
     agent = User.objects.create_user("agent_sv")
