@@ -72,7 +72,7 @@ def main() -> int:
     (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)     # WhiteNoise warns when it is missing
     log.info(choose_stores(env))
     manage("migrate", "--no-input", "-v", "0", env=env)
-    manage("seed_demo", "--keep-demo-mode", env=env)   # adds what is missing; edits and the switch stay
+    manage("seed_demo", "--force", "--keep-demo-mode", env=env)   # adds what is missing; edits and the switch stay
     host, port = env.get("HOST", "127.0.0.1"), int(env.get("PORT", "8000"))
     smtp_port = int(env.get("MAIL_SMTP_PORT", "2525"))
     if env.get("REDIS_URL"):

@@ -53,15 +53,20 @@ def demo_week(transactional_db, settings, monkeypatch):
                                                  desk_env(settings.REDIS_URL)))
 
 
-def this_week_as_manager(context, base):
-    """A page of ``context`` signed in as the demo's manager, on this week's dashboard."""
+def as_manager(context, base, path: str, landed: str):
+    """A page of ``context`` signed in as the demo's manager, on ``path`` (``landed``: its URL pattern)."""
     page = context.new_page()
-    page.goto(f"{base}/accounts/login/?next=/reports/sla/%3Fperiod%3Dweek")
+    page.goto(f"{base}/accounts/login/?next={path}")
     page.fill("#id_username", "manager")
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/reports/sla/?period=week")
+    page.wait_for_url(landed)
     return page
+
+
+def this_week_as_manager(context, base):
+    """This week's dashboard, as the demo's manager."""
+    return as_manager(context, base, "/reports/sla/%3Fperiod%3Dweek", "**/reports/sla/?period=week")
 
 
 def test_the_manager_sees_a_chart_and_the_tables_and_downloads_a_csv(demo_week, browser, artifacts):
@@ -102,11 +107,7 @@ def test_the_consoles_header_is_one_row_at_1280_px_in_every_language(demo_week, 
     for locale, language in (("en-US", "en"), ("sv-SE", "sv"), ("es-ES", "es"), ("de-DE", "de"),
                              ("zh-CN", "zh-hans"), ("ja-JP", "ja")):
         context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(f"{base}/accounts/login/?next=/console/")
-        page.fill("#id_username", "manager")
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
+        page = as_manager(context, base, "/console/", "**/console/")
         page.wait_for_selector("#live-status.on")
         assert page.get_attribute("html", "lang") == language
         height = page.eval_on_selector(".site-header-inner", "header => header.getBoundingClientRect().height")
