@@ -41,7 +41,7 @@ def reconcile(*, limit: int = 2000) -> dict[str, int]:
         else:
             answered.add(owner_id)
     # An outage that outlasted the letters' time limit has ended where Jira answers: they go out again.
-    counts["resent"] = recovery.jira_answers(owner_ids=answered) + recovery.probe_waiting_owners(skip=answered)
+    counts["resent"] = recovery.resend_where_jira_answers(answered=answered)
     return counts
 
 

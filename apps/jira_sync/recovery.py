@@ -26,12 +26,11 @@ KINDS = [forwarding.KIND, comments.KIND]
 
 def owners_of(letters) -> dict[int, int]:
     """outbox row id → the owner whose Jira the forward or comment goes to (rows of a gone ticket are left out)."""
-    forward_tickets = {item.pk: item.payload.get("ticket") for item in letters if item.kind == forwarding.KIND}
     ticket_of_message = dict(Message.objects.filter(
         pk__in=[item.payload.get("message") for item in letters if item.kind == comments.KIND])
         .values_list("pk", "ticket_id"))
-    ticket_of = {**forward_tickets, **{item.pk: ticket_of_message.get(item.payload.get("message"))
-                                       for item in letters if item.kind == comments.KIND}}
+    ticket_of = {item.pk: item.payload.get("ticket") if item.kind == forwarding.KIND
+                 else ticket_of_message.get(item.payload.get("message")) for item in letters}
     owner_of_ticket = dict(JiraLink.objects.filter(ticket_id__in={t for t in ticket_of.values() if t})
                            .values_list("ticket_id", "owner_id"))
     return {pk: owner_of_ticket[ticket] for pk, ticket in ticket_of.items() if ticket in owner_of_ticket}
@@ -53,31 +52,32 @@ def resuming(deliver):
     def deliver_and_resume(items):
         outcomes = deliver(items)
         sent = [item for item, outcome in zip(items, outcomes, strict=True) if isinstance(outcome, registry.Sent)]
-        if sent and outbox.timed_out(kinds=KINDS):
-            jira_answers(owner_ids=set(owners_of(sent).values()))
+        if sent and (waiting := waiting_by_owner()):
+            _send_again(waiting, answering=set(owners_of(sent).values()))
         return outcomes
     return deliver_and_resume
 
 
-def jira_answers(*, owner_ids: set[int]) -> int:
-    """These owners' Jira answered just now: their letters that ran out of time go out again. How many."""
+def resend_where_jira_answers(*, answered: set[int]) -> int:
+    """The periodic read-back reached ``answered`` owners' Jira; each other owner with letters that ran out of
+    time is asked (``myself``) whether its Jira is back. Where it answers, those letters go out again. How many."""
     waiting = waiting_by_owner()
-    revived = 0
-    for owner_id in owner_ids & waiting.keys():
-        for kind, keys in waiting[owner_id].items():
-            revived += outbox.revive_timed_out(kind=kind, keys=keys)
-    return revived
-
-
-def probe_waiting_owners(*, skip: set[int] = frozenset()) -> int:
-    """Ask each owner with letters that ran out of time (and no answer seen this round) whether Jira is back."""
-    waiting = set(waiting_by_owner()) - set(skip)
-    answering = set()
-    for connection in JiraConnection.objects.filter(owner_id__in=waiting).select_related("owner"):
+    if not waiting:
+        return 0
+    answering = set(answered)
+    for connection in JiraConnection.objects.filter(owner_id__in=waiting.keys() - answered).select_related("owner"):
         try:
             client_for(connection).myself()
         except (JIRAError, requests.RequestException) as error:
             log.info("%s's Jira is still away: %s", connection.owner, error)
             continue
         answering.add(connection.owner_id)
-    return jira_answers(owner_ids=answering) if answering else 0
+    return _send_again(waiting, answering=answering)
+
+
+def _send_again(waiting: dict[int, dict[str, list[str]]], *, answering: set[int]) -> int:
+    revived = 0
+    for owner_id in answering & waiting.keys():
+        for kind, keys in waiting[owner_id].items():
+            revived += outbox.revive_timed_out(kind=kind, keys=keys)
+    return revived

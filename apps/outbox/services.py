@@ -98,10 +98,8 @@ def _record(item: OutboxItem, outcome: registry.Outcome) -> str:
             held.update(status=Status.PENDING, next_attempt_at=at, last_error=error, claimed_at=None)
             return "retry"
         error = f"{error} (gave up after {item.attempts} attempts)"[:2000]
-        held.update(status=Status.DEAD, last_error=error, claimed_at=None, timed_out=True)
-        log.warning("outbox %s %s is a dead letter (ran out of time): %s", item.kind, item.key, error)
-        return "dead"
-    held.update(status=Status.DEAD, last_error=error, claimed_at=None)
+    timed_out = isinstance(outcome, registry.Retry)     # still passing when its time ran out, not refused
+    held.update(status=Status.DEAD, last_error=error, claimed_at=None, timed_out=timed_out)
     log.warning("outbox %s %s is a dead letter: %s", item.kind, item.key, error)
     return "dead"
 
