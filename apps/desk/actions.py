@@ -210,7 +210,7 @@ def _take(claims: list[tuple[Ticket, object]], *, actor: Actor, live: bool = Tru
     for ticket, user in taken:
         if live and ticket.status == Status.NEW and channels.is_live(ticket):
             tickets.change_status(ticket=ticket, to=Status.OPEN, actor=actor)
-        ticket_taken.send(sender=Ticket, ticket=ticket, user=user)
+        ticket_taken.send(sender=Ticket, ticket=ticket, user=user, live=live)
     return taken
 
 
@@ -387,9 +387,14 @@ def record_call(*, ticket: Ticket, data: dict, at: datetime | None = None) -> No
 
 
 def record_calls(steps: list[tuple[Ticket, dict, datetime | None]]) -> None:
-    """``record_call`` for many calls, ``(ticket, data, at)`` each, in one statement."""
-    tickets.log_events([tickets.new_event(ticket=ticket, kind=TicketEvent.Kind.CALL, actor=Actor(label="phone"),
-                                          data=data, at=at) for ticket, data, at in steps])
+    """``record_call`` for many calls, ``(ticket, data, at)`` each, in one statement (inside ``together()``, in
+    one with the rest of the batch's at its end)."""
+    events = [tickets.new_event(ticket=ticket, kind=TicketEvent.Kind.CALL, actor=Actor(label="phone"),
+                                data=data, at=at) for ticket, data, at in steps]
+    if (batch := _together.get()) is not None:
+        batch.events.extend(events)
+    else:
+        tickets.log_events(events)
 
 
 def record_chat(*, ticket: Ticket, data: vocabulary.Chat, user=None) -> None:
@@ -404,19 +409,22 @@ def record_forwarding(*, ticket: Ticket, data: dict) -> None:
 
 
 class Together:
-    """What waits for the end of a batch (``together``): tickets to route, live work to hand back."""
+    """What waits for the end of a batch (``together``): calls' history to write, tickets to route, live
+    work to hand back."""
 
     def __init__(self):
         self.tickets: list[Ticket] = []
         self.handbacks: list[tuple[Ticket, datetime, str]] = []
+        self.events: list[TicketEvent] = []
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.tickets), len(self.handbacks)
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.tickets), len(self.handbacks), len(self.events)
 
-    def forget_since(self, mark: tuple[int, int]) -> None:
+    def forget_since(self, mark: tuple[int, int, int]) -> None:
         """A step of the batch was rolled back: what it asked for is not done."""
         del self.tickets[mark[0]:]
         del self.handbacks[mark[1]:]
+        del self.events[mark[2]:]
 
 
 _together: ContextVar[Together | None] = ContextVar("together", default=None)
@@ -426,14 +434,14 @@ _together: ContextVar[Together | None] = ContextVar("together", default=None)
 def together() -> Iterator[Together]:
     """Inside, routing and the hand-back of live work wait; at the end they are done for the whole batch.
 
-    A worker applying a batch of phone calls uses it: the callers who left the queue are handed
-    back to the async queues together (their clocks, offers and queue in a few statements), and
-    every ticket opened or handed back is routed with one read of who is online and one
-    assignment per agent. Call it inside the batch's transaction; a step rolled back in a
-    savepoint takes its part back with ``forget_since``. If the hand-back of the batch fails,
-    each ticket's is tried alone; if routing fails the tickets wait unassigned in their queues,
-    as when nobody is online. Either is logged, and the batch keeps what it did. Nested, the
-    outermost one does the work.
+    A worker applying a batch of phone calls uses it: the calls' history is written in one
+    statement, the callers who left the queue are handed back to the async queues together
+    (their clocks, offers and queue in a few statements), and every ticket opened or handed
+    back is routed with one read of who is online and one assignment per agent. Call it inside
+    the batch's transaction; a step rolled back in a savepoint takes its part back with
+    ``forget_since``. If the hand-back of the batch fails, each ticket's is tried alone; if
+    routing fails the tickets wait unassigned in their queues, as when nobody is online. Either
+    is logged, and the batch keeps what it did. Nested, the outermost one does the work.
     """
     if (batch := _together.get()) is not None:
         yield batch
@@ -444,6 +452,7 @@ def together() -> Iterator[Together]:
         yield batch
     finally:
         _together.reset(token)
+    tickets.log_events(batch.events)
     waiting = batch.tickets + _hand_back_each_if_need_be(batch.handbacks)
     if waiting:
         try:

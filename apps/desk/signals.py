@@ -14,8 +14,9 @@ owner_message = Signal()
 # transaction that returned it to triage: the owner said it is not theirs.
 misassigned = Signal()
 
-# Sent with ``ticket`` and ``user`` INSIDE the transaction that gave the ticket to an agent (an offer
-# accepted, routing, a take): a queued call is bridged to that agent (the voice app's outbox row).
+# Sent with ``ticket``, ``user`` and ``live`` INSIDE the transaction that gave the ticket to an agent (an
+# offer accepted, routing, a take): a queued call is bridged to that agent (the voice app's outbox row).
+# ``live`` False: the ticket is known to be async work (routing assigns only that), so no caller waits.
 ticket_taken = Signal()
 
 # Sent with ``ticket`` and ``into`` INSIDE the transaction that merges ``ticket`` into ``into``, before

@@ -47,9 +47,9 @@ def twilio_client() -> Client:
     return _local.client
 
 
-def on_ticket_taken(*, ticket, user, **_signal) -> None:
+def on_ticket_taken(*, ticket, user, live: bool = True, **_signal) -> None:
     """Subscriber of ``apps.desk.signals.ticket_taken``: a waiting call goes to the agent who took it."""
-    if ticket.channel != Channel.VOICE:
+    if ticket.channel != Channel.VOICE or not live:     # routing's async work: a voicemail, nobody waiting
         return
     call = calls.bridge_to(ticket=ticket, user=user)
     if call is None:

@@ -6,7 +6,10 @@ ticket when it enters the queue or starts a voicemail; a caller who hangs up in 
 leaves a call row and no ticket.
 """
 
+import contextlib
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -28,6 +31,8 @@ State = Call.State
 QUEUE_ANSWERED = ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged")
 QUEUE_FAILED = ("queue-full", "error", "system-error")
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+# The largest number a call's counters (seconds, sequence) hold; Twilio's are far below it.
+LARGEST = 2_147_483_647
 
 
 def in_progress(ticket: Ticket) -> bool:
@@ -77,6 +82,53 @@ def _new_call(sid: str, params) -> Call:
                 region=region_for(entry_point=to_number) if to_number else None)
 
 
+_unwritten: ContextVar[dict[int, tuple[Call, set[str]]] | None] = ContextVar("unwritten_calls", default=None)
+
+
+def save(call: Call, fields: list[str]) -> None:
+    """Write these fields of the call: now, or inside ``written_together`` with the batch's other calls at its end."""
+    call.updated_at = timezone.now()
+    unwritten = _unwritten.get()
+    if unwritten is None:
+        call.save(update_fields=[*fields, "updated_at"])
+    else:
+        unwritten.setdefault(call.pk, (call, set()))[1].update(fields)
+
+
+@contextlib.contextmanager
+def written_together() -> Iterator[None]:
+    """Inside, changed calls are written once, together, at the end: a worker's batch of steps.
+
+    The batch holds its calls' rows locked, so what it keeps in memory is each row as it will
+    be; a step rolled back restores its call (``remember``/``restore``). Nothing reads a call
+    row inside the batch before the end, where routing asks which calls are still live.
+    """
+    unwritten: dict[int, tuple[Call, set[str]]] = {}
+    token = _unwritten.set(unwritten)
+    try:
+        yield
+    finally:
+        _unwritten.reset(token)
+    if unwritten:
+        fields = set().union(*(changed for _call, changed in unwritten.values()))
+        update_rows([call for call, _changed in unwritten.values()], sorted(fields | {"updated_at"}))
+
+
+def remember(call: Call) -> dict:
+    """The call's fields as they are, for ``restore`` if the step about to change it is rolled back."""
+    return {field.attname: getattr(call, field.attname) for field in Call._meta.concrete_fields}
+
+
+def restore(call: Call, remembered: dict) -> None:
+    """The call as ``remember`` found it; related rows read again when next used (a rolled-back step's
+    ticket may hold changes that were not kept)."""
+    for name, value in remembered.items():
+        setattr(call, name, value)
+    for field in Call._meta.concrete_fields:
+        if field.is_relation and field.is_cached(call):
+            field.delete_cached_value(call)
+
+
 def ensure_ticket(call: Call, *, now: datetime, waiting: bool) -> Ticket:
     """The call's ticket, opened once (``external_ref`` is the CallSid); ``waiting`` starts the answer clock now."""
     if call.ticket_id:
@@ -84,7 +136,7 @@ def ensure_ticket(call: Call, *, now: datetime, waiting: bool) -> Ticket:
     contact = tickets.find_or_create_contact(phone=call.from_number, language=call.language or "en",
                                              region=call.region)
     call.ticket = actions.open_ticket(contact=contact, **_ticket_fields(call, now=now, waiting=waiting))
-    call.save(update_fields=["ticket", "updated_at"])
+    save(call, ["ticket"])
     return call.ticket
 
 
@@ -157,7 +209,7 @@ def to_async(call: Call, *, state: str, now: datetime) -> Ticket:
     if not call.live:
         return call.ticket
     call.state = state
-    call.save(update_fields=["state", "language", "queue_seconds", "updated_at"])
+    save(call, ["state", "language", "queue_seconds"])
     ticket = ensure_ticket(call, now=now, waiting=False)
     data = {"event": state}
     if call.queue_seconds is not None:
@@ -202,13 +254,13 @@ def answered(call: Call, *, queue_seconds: int | None, now: datetime) -> None:
     if call.queue_seconds is None and queue_seconds is not None:
         call.queue_seconds = queue_seconds
     if call.state not in (State.BRIDGING, State.BRIDGED) or call.ticket_id is None:
-        call.save(update_fields=["queue_seconds", "updated_at"])
+        save(call, ["queue_seconds"])
         return
     at = (call.queued_at + timedelta(seconds=queue_seconds)) if call.queued_at and queue_seconds is not None else now
     first = call.state == State.BRIDGING
     call.state = State.BRIDGED
     call.answered_at = call.answered_at or at
-    call.save(update_fields=["state", "answered_at", "queue_seconds", "updated_at"])
+    save(call, ["state", "answered_at", "queue_seconds"])
     if first:
         actions.answer_call(ticket=call.ticket, at=at, user=call.answered_by)
         actions.record_call(ticket=call.ticket, at=at, data={
@@ -224,7 +276,7 @@ def store_recording(call: Call, params, *, now: datetime) -> None:
         return
     seconds = integer(params.get("RecordingDuration"))
     call.recording_sid, call.recording_url, call.recording_seconds = sid, url, seconds
-    call.save(update_fields=["recording_sid", "recording_url", "recording_seconds", "updated_at"])
+    save(call, ["recording_sid", "recording_url", "recording_seconds"])
     if call.state not in (State.VOICEMAIL,):     # the apology's voicemail, after a failure: make it one now
         to_async(call, state=State.VOICEMAIL, now=now)
     ticket = surviving(ensure_ticket(call, now=now, waiting=False))   # merged meanwhile: the survivor hears it
@@ -240,7 +292,7 @@ def store_transcription(call: Call, params, *, now: datetime) -> None:
     if (params.get("TranscriptionStatus") or "completed") != "completed" or not text or call.ticket_id is None:
         return
     call.transcription = text[:20_000]
-    call.save(update_fields=["transcription", "updated_at"])
+    save(call, ["transcription"])
     sid = (params.get("TranscriptionSid") or "").strip()[:64] or f"{call.sid}-transcription"
     ticket = surviving(call.ticket)     # a voicemail's ticket may be merged before Twilio transcribes it
     actions.add_message(ticket=ticket, direction=Message.Direction.INBOUND, author_contact=ticket.contact,
@@ -257,7 +309,7 @@ def record_status(call: Call, params, *, now: datetime) -> None:
     sequence = integer(params.get("SequenceNumber"))
     status = (params.get("CallStatus") or "").strip()[:16]
     duration = integer(params.get("CallDuration")) or integer(params.get("Duration"))
-    fields = ["updated_at"]
+    fields = []
     if duration is not None and call.duration_seconds is None:
         call.duration_seconds = duration
         fields.append("duration_seconds")
@@ -266,7 +318,7 @@ def record_status(call: Call, params, *, now: datetime) -> None:
         call.twilio_status = status
         call.status_sequence = sequence if sequence is not None else call.status_sequence
         fields += ["twilio_status", "status_sequence"]
-    call.save(update_fields=fields)
+    save(call, fields)
     if status not in ENDED or ended_before:
         return
     if call.state == State.QUEUED:
@@ -295,7 +347,9 @@ def leave_queue_for(call: Call, destination: str, *, now: datetime) -> None:
 
 
 def integer(value) -> int | None:
+    """A whole number a call's counters hold (0 to ``LARGEST``), or None: Twilio's parameters are text."""
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return None
+    return number if 0 <= number <= LARGEST else None

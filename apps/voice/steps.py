@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 5
 
 def store(*, step: str, params, decision: str = "", now: datetime, **chosen) -> None:
     """Keep a webhook as it arrived (``chosen``: what the answer settled, e.g. the language) for the worker."""
-    data = {key: value for key, value in params.items()}
+    data = {key: value.replace("\x00", "") for key, value in params.items()}     # PostgreSQL keeps no NUL
     data.update(chosen)
     CallStep.objects.create(sid=calls.sid_of(params), step=step, decision=decision, params=data, received_at=now)
     transaction.on_commit(lambda: enqueue_burst(QUEUED_MARK, "default", "apps.voice.jobs.apply_steps_job"))
@@ -46,8 +46,10 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
     """Apply the stored steps of up to ``limit`` pending ones' calls, in one transaction; returns how many.
 
     Callers who entered a queue are put there together, their tickets opened in one go; then
-    each call's steps are applied in order. The callers who left the queue are handed back to
-    the async queues, and every ticket is routed, together at the end (``actions.together``).
+    each call's steps are applied in order. At the end the changed calls are written in one
+    statement (``calls.written_together``) and the history they add in another; the callers who
+    left the queue are handed back to the async queues, and every ticket is routed, together
+    (``actions.together``). A step that fails is the failing call's alone (``_apply_all``).
     A step that failed before waits for a ``retry`` round (the schedule's sweep), so a broken
     step is tried once per sweep, not in a tight loop.
     """
@@ -58,13 +60,13 @@ def apply_pending(*, limit: int = BATCH, retry: bool = False) -> int:
     first_params = [params for _sid, params in pending.order_by("pk").values_list("sid", "params")[:limit]]
     if not first_params:
         return 0
-    with transaction.atomic(), read_once(across_requests=True), actions.together():
+    with transaction.atomic(), read_once(across_requests=True), actions.together(), calls.written_together():
         held = calls.lock_calls(first_params)
         steps_of: dict[str, list[CallStep]] = {sid: [] for sid in held}
         for step in CallStep.objects.filter(sid__in=held, applied_at__isnull=True).order_by("pk"):
             steps_of[step.sid].append(step)
         _queue_together(held, steps_of)
-        applied = [pk for sid, call in held.items() for pk in _apply_steps(call, steps_of[sid])]
+        applied = _apply_all(held, steps_of)
         CallStep.objects.filter(pk__in=applied).update(applied_at=timezone.now())
         return len(applied)
 
@@ -94,6 +96,31 @@ def _queue_together(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) 
             call.refresh_from_db()
 
 
+def _apply_all(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) -> list[int]:
+    """Every call's steps, in order, in one savepoint; the ones applied (``applied_at`` is the caller's to write).
+
+    Usually every step applies. If one fails, the savepoint is rolled back and the calls are
+    applied one call at a time (``_apply_steps``), so the failure stays that call's.
+    """
+    batch = actions.together_now()
+    mark = batch.mark() if batch else 0
+    before = {sid: calls.remember(call) for sid, call in held.items()}
+    try:
+        with transaction.atomic():
+            for sid, call in held.items():
+                for step in steps_of[sid]:
+                    _apply(call, step)
+        return [step.pk for sid in held for step in steps_of[sid]]
+    except Exception:
+        if batch:
+            batch.forget_since(mark)
+        for sid, call in held.items():
+            calls.restore(call, before[sid])
+        log.warning("a batch of %d calls' steps failed together: one call at a time instead", len(held),
+                    exc_info=True)
+    return [pk for sid, call in held.items() for pk in _apply_steps(call, steps_of[sid])]
+
+
 def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
     """Apply the call's pending steps in order (the caller holds the call's lock); returns how many."""
     if pending is None:
@@ -114,6 +141,7 @@ def _apply_steps(call: Call, pending: list[CallStep]) -> list[int]:
         return []
     batch = actions.together_now()
     mark = batch.mark() if batch else 0
+    before = calls.remember(call)
     try:
         with transaction.atomic():
             for step in pending:
@@ -122,7 +150,7 @@ def _apply_steps(call: Call, pending: list[CallStep]) -> list[int]:
     except Exception:
         if batch:
             batch.forget_since(mark)
-        call.refresh_from_db()
+        calls.restore(call, before)
     return _apply_one_by_one(call, pending, batch)
 
 
@@ -130,6 +158,7 @@ def _apply_one_by_one(call: Call, pending: list[CallStep], batch) -> list[int]:
     applied = []
     for step in pending:
         mark = batch.mark() if batch else 0
+        before = calls.remember(call)
         try:
             with transaction.atomic():
                 _apply(call, step)
@@ -137,7 +166,7 @@ def _apply_one_by_one(call: Call, pending: list[CallStep], batch) -> list[int]:
             if batch:
                 batch.forget_since(mark)
             log.exception("voice step %s (%s) of call %s failed", step.pk, step.step, call.sid)
-            call.refresh_from_db()
+            calls.restore(call, before)
             step.attempts += 1
             step.error = repr(error)[:2000]
             if step.attempts < MAX_ATTEMPTS:
@@ -172,7 +201,7 @@ def _apply(call: Call, step: CallStep) -> None:
 def _apply_language(call: Call, step: CallStep, *, now: datetime) -> None:
     if step.decision == "again":
         call.menu_misses += 1
-        call.save(update_fields=["menu_misses", "updated_at"])
+        calls.save(call, ["menu_misses"])
         return
     if call.state != State.MENU:        # a repeated request, or queued with the batch: the call already moved on
         return

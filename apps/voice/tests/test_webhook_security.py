@@ -165,3 +165,45 @@ def test_a_failing_later_step_keeps_the_steps_before_it_and_the_other_calls(
     assert set(Call.objects.values_list("state", flat=True)) == {Call.State.QUEUED}
     assert Call.objects.filter(ticket__isnull=False).count() == 2
     assert CallStep.objects.filter(applied_at__isnull=True).count() == 1
+
+
+def test_a_rolled_back_step_leaves_nothing_on_its_call_and_the_steps_before_it_are_written(
+        client, swedish_agent, regions, queues, monkeypatch):
+    """The worker writes its batch's calls once, at the end: what a failed step changed in memory is undone,
+    what the call's steps before it changed is written, and so is every other call of the batch."""
+    first, second = Caller(client, sid="CA" + "1" * 32), Caller(client, sid="CA" + "2" * 32, number="+46709999999")
+    for caller in (first, second):
+        caller.twiml("/voice/incoming")
+        caller.twiml("/voice/language", Digits=2)
+    first.twiml("/voice/status", CallStatus="ringing", CallDuration=3, SequenceNumber=1, apply=False)
+    first.twiml("/voice/voicemail", RecordingUrl="https://api.twilio.com/rec/RE1", RecordingSid="RE1",
+                RecordingDuration=12, apply=False)
+    second.twiml("/voice/status", CallStatus="completed", CallDuration=30, SequenceNumber=2, apply=False)
+
+    def broken(call, params, *, now):
+        call.recording_url, call.state = "https://example.com/not-kept", Call.State.BRIDGED
+        raise RuntimeError("a bug in recordings")
+
+    monkeypatch.setattr(calls, "store_recording", broken)
+    assert apply_steps_job() == 2
+    kept = Call.objects.get(sid=first.sid)
+    assert (kept.twilio_status, kept.status_sequence, kept.duration_seconds) == ("ringing", 1, 3)
+    assert kept.recording_url == "" and kept.state == Call.State.QUEUED
+    assert CallStep.objects.get(step="voicemail").attempts == 1
+    ended = Call.objects.get(sid=second.sid)
+    assert (ended.twilio_status, ended.duration_seconds, ended.state) == ("completed", 30, Call.State.ABANDONED)
+    assert [event.data["event"] for event in ended.ticket.events.filter(kind="call")] == ["queued", "abandoned",
+                                                                                         "ended"]
+    assert [event.data["event"] for event in kept.ticket.events.filter(kind="call")] == ["queued"]
+
+
+def test_numbers_a_call_cannot_hold_and_nul_characters_are_dropped_not_fatal(caller, swedish_agent, regions,
+                                                                               queues):
+    caller.twiml("/voice/incoming")
+    caller.twiml("/voice/language", Digits=2)
+    caller.twiml("/voice/status", CallStatus="ring\x00ing", CallDuration=10 ** 12, SequenceNumber=-4)
+    caller.twiml("/voice/queue-result", QueueResult="hangup", QueueTime="99999999999")
+    call = Call.objects.get(sid=caller.sid)
+    assert (call.twilio_status, call.duration_seconds, call.status_sequence) == ("ringing", None, -1)
+    assert call.state == Call.State.ABANDONED and call.queue_seconds is None
+    assert not CallStep.objects.filter(applied_at__isnull=True).exists()
