@@ -3,7 +3,10 @@ misassignments and chat ratings for a period; live queues' waiting now.
 
 Every read of a period counts the tickets *received* in it, so the breaches listed are the
 breaches the compliance tables count. A ticket merged into another (a duplicate of the same
-person's issue) is counted once, as the surviving ticket: ``COUNTED`` leaves the merged one out.
+person's issue) keeps the targets decided before the merge, met or breached: each was a
+request the person waited on. The clocks it still had running stopped applying at the merge
+and are left out, so a duplicate merged in time is counted once, as its survivor, and a
+merge never erases a breach.
 """
 
 import statistics
@@ -26,7 +29,6 @@ from apps.tickets.models import Ticket, TicketEvent
 ON_TIME = Q(met_at__isnull=False, met_at__lte=F("due_at"), breached_at__isnull=True)
 BREACHED = Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at"))
 PENDING = Q(met_at__isnull=True, breached_at__isnull=True)
-COUNTED = Q(ticket__merged_into__isnull=True)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def sla_compliance(*, start: datetime, end: datetime, by: str) -> list[Complianc
     """
     field = {"channel": "ticket__channel", "language": "ticket__language", "region": "ticket__region__slug"}[by]
     rows = (
-        SlaTarget.objects.filter(COUNTED, ticket__received_at__gte=start, ticket__received_at__lt=end,
+        SlaTarget.objects.filter(ticket__received_at__gte=start, ticket__received_at__lt=end,
                                  not_applicable_at__isnull=True)
         .values(field, "kind")
         .annotate(met=Count("pk", filter=ON_TIME), breached=Count("pk", filter=BREACHED),
@@ -116,7 +118,7 @@ class TrendPoint:
 def compliance_trend(*, period: Period, today: date) -> list[TrendPoint]:
     """Met and breached targets per channel and day (per week for a long period) of the tickets' arrival,
     in the period's time zone; a point for every channel with targets in the period and every bucket."""
-    rows = (SlaTarget.objects.filter(COUNTED, ticket__received_at__gte=period.start,
+    rows = (SlaTarget.objects.filter(ticket__received_at__gte=period.start,
                                      ticket__received_at__lt=period.end, not_applicable_at__isnull=True)
             .annotate(day=TruncDay("ticket__received_at", tzinfo=period.zone))
             .values("day", "ticket__channel")
@@ -154,7 +156,7 @@ class Breach:
 
 def breaches(*, start: datetime, end: datetime, now: datetime, limit: int | None = None) -> list[Breach]:
     """Targets missed (breached, or met after the deadline) of tickets received in [start, end), earliest due first."""
-    targets = (SlaTarget.objects.filter(BREACHED, COUNTED, ticket__received_at__gte=start,
+    targets = (SlaTarget.objects.filter(BREACHED, ticket__received_at__gte=start,
                                         ticket__received_at__lt=end, not_applicable_at__isnull=True)
                .select_related("ticket__region").order_by("due_at", "pk"))
     return [Breach(reference=t.ticket.reference, channel=t.ticket.channel, language=t.ticket.language,
