@@ -6,6 +6,8 @@ import pytest
 from autobahn import util
 from autobahn.websocket import protocol as autobahn_protocol
 from twisted.internet import protocol, tcp
+from twisted.web import http
+from twisted.web.test.requesthelper import DummyChannel
 
 from supportdesk import daphne_tuning
 
@@ -93,3 +95,43 @@ def test_autobahns_debug_arguments_are_formatted_only_when_a_line_is_written(mon
     assert f"{argument}" == real_hltype(handler) == str(argument)
     assert formatted == [handler, handler]
     assert format(autobahn_protocol.hlval(42), "") == util.hlval(42)
+
+
+class _Request(http.Request):
+    """A Twisted request as daphne's subclasses it, recording that it was handed on."""
+
+    __init__ = daphne_tuning.form_blind(http.Request.__init__)
+    processed = False
+
+    def process(self):
+        self.processed = True
+
+
+def _received(request_class, body: bytes):
+    request = request_class(DummyChannel())
+    request.requestHeaders.setRawHeaders(b"content-type", [b"application/x-www-form-urlencoded"])
+    request.gotLength(len(body))
+    request.handleContentChunk(body)
+    request.requestReceived(b"POST", b"/voice/language?misses=1", b"HTTP/1.1")
+    return request
+
+
+def test_a_form_post_reaches_daphne_unparsed_and_whole():
+    body = b"CallSid=CA1&Digits=2&SpeechResult=svenska"
+    request = _received(_Request, body)
+    assert request.processed and request.content.read() == body
+    assert request.args == {b"misses": [b"1"]}          # the query only: the body is daphne's to read
+    assert _received(http.Request, body).args[b"Digits"] == [b"2"]      # what Twisted does by itself
+
+
+def test_daphnes_requests_skip_the_form_parse_once_tuned_and_only_once(monkeypatch):
+    from daphne.http_protocol import WebRequest
+
+    monkeypatch.setattr(WebRequest, "__init__", WebRequest.__init__)
+    monkeypatch.setattr(tcp.Connection, "write", tcp.Connection.write)
+    monkeypatch.setattr(autobahn_protocol, "hltype", autobahn_protocol.hltype)
+    monkeypatch.setattr(autobahn_protocol, "hlval", autobahn_protocol.hlval)
+    daphne_tuning.apply()
+    tuned = WebRequest.__init__
+    daphne_tuning.apply()
+    assert WebRequest.__init__ is tuned and tuned.form_blind
