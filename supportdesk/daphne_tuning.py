@@ -14,8 +14,8 @@ sent or when:
 - Twisted parses the body of every form POST into ``request.args``, which daphne never reads
   (it hands the raw body to the application). Its parse of the Content-Type header goes
   through ``email``'s header registry, which builds a new class each time: every Twilio
-  webhook left ~3 classes of cyclic garbage, so the collector ran every second and a middle
-  pass paused a server for 9-35 ms, the phone line's slowest answers (bench/RESULTS.md).
+  webhook left about two classes of cyclic garbage, so the collector ran every second and a
+  middle pass paused a server for 9-35 ms, the phone line's slowest answers (bench/RESULTS.md).
   ``form_blind`` makes daphne's requests skip it, as Twisted's own ``Site`` can
   (``parsePOSTFormSubmission=False``).
 """

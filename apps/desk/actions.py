@@ -348,11 +348,10 @@ def merge_tickets(*, ticket: Ticket, into: Ticket, user) -> Ticket:
 
     The survivor keeps both threads and the Jira link (``merging`` subscribers move it, or
     refuse when both tickets have one); the merged ticket is closed, names the survivor and
-    drops out of worklists, and its running SLA clocks stop applying (reports keep the targets it
-    had met or breached before). Refused
-    (``TicketError``, nothing written): the same ticket, different people, a ticket already
-    merged, a closed survivor, a chat or call still going on (``channels.in_progress``), or a ``user`` who
-    may not act on both.
+    drops out of worklists, and its running SLA clocks stop applying (reports keep the targets
+    it had met or breached before). Refused (``TicketError``, nothing written): the same
+    ticket, different people, a ticket already merged, a closed survivor, a chat or call still
+    going on (``channels.in_progress``), or a ``user`` who may not act on both.
     """
     if ticket.pk == into.pk:
         raise tickets.TicketError(_("A ticket cannot be merged into itself."))
