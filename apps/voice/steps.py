@@ -99,26 +99,15 @@ def _queue_together(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) 
 def _apply_all(held: dict[str, Call], steps_of: dict[str, list[CallStep]]) -> list[int]:
     """Every call's steps, in order, in one savepoint; the ones applied (``applied_at`` is the caller's to write).
 
-    Usually every step applies. If one fails, the savepoint is rolled back and the calls are
-    applied one call at a time (``_apply_steps``), so the failure stays that call's.
+    Usually every step applies. If one fails, the calls are applied one call at a time
+    (``_apply_steps``), so the failure stays that call's.
     """
-    batch = actions.together_now()
-    mark = batch.mark() if batch else 0
-    before = {sid: calls.remember(call) for sid, call in held.items()}
-    try:
-        with transaction.atomic():
-            for sid, call in held.items():
-                for step in steps_of[sid]:
-                    _apply(call, step)
-        return [step.pk for sid in held for step in steps_of[sid]]
-    except Exception:
-        if batch:
-            batch.forget_since(mark)
-        for sid, call in held.items():
-            calls.restore(call, before[sid])
+    pairs = [(call, steps_of[sid]) for sid, call in held.items()]
+    if failure := _undone_on_failure(pairs):
         log.warning("a batch of %d calls' steps failed together: one call at a time instead", len(held),
-                    exc_info=True)
-    return [pk for sid, call in held.items() for pk in _apply_steps(call, steps_of[sid])]
+                    exc_info=failure)
+        return [pk for call, pending in pairs for pk in _apply_steps(call, pending)]
+    return [step.pk for _call, pending in pairs for step in pending]
 
 
 def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
@@ -133,50 +122,49 @@ def catch_up(call: Call, pending: list[CallStep] | None = None) -> int:
 def _apply_steps(call: Call, pending: list[CallStep]) -> list[int]:
     """The call's steps applied in order; the ones applied (their ``applied_at`` is the caller's to write).
 
-    Usually every step applies: all in one savepoint. If one fails, that savepoint is rolled
-    back and the steps are applied one at a time, each in its own, so the failure stays that
-    step's and the steps before it are kept.
+    Usually every step applies: all in one savepoint. If one fails, the steps are applied one at
+    a time, each in its own, so the failure stays that step's and the steps before it are kept.
     """
-    if not pending:
-        return []
-    batch = actions.together_now()
-    mark = batch.mark() if batch else 0
-    before = calls.remember(call)
-    try:
-        with transaction.atomic():
-            for step in pending:
-                _apply(call, step)
+    if not pending or not _undone_on_failure([(call, pending)]):
         return [step.pk for step in pending]
-    except Exception:
-        if batch:
-            batch.forget_since(mark)
-        calls.restore(call, before)
-    return _apply_one_by_one(call, pending, batch)
-
-
-def _apply_one_by_one(call: Call, pending: list[CallStep], batch) -> list[int]:
     applied = []
     for step in pending:
-        mark = batch.mark() if batch else 0
-        before = calls.remember(call)
-        try:
-            with transaction.atomic():
-                _apply(call, step)
-        except Exception as error:      # kept for another try; the call's later steps wait behind it
-            if batch:
-                batch.forget_since(mark)
-            log.exception("voice step %s (%s) of call %s failed", step.pk, step.step, call.sid)
-            calls.restore(call, before)
-            step.attempts += 1
-            step.error = repr(error)[:2000]
-            if step.attempts < MAX_ATTEMPTS:
-                step.save(update_fields=["attempts", "error"])
-                break
-            step.applied_at = timezone.now()        # given up: recorded with its error, the call goes on
-            step.save(update_fields=["attempts", "error", "applied_at"])
+        if (error := _undone_on_failure([(call, [step])])) is None:
+            applied.append(step.pk)
             continue
-        applied.append(step.pk)
+        # Kept for another try; the call's later steps wait behind it.
+        log.error("voice step %s (%s) of call %s failed", step.pk, step.step, call.sid, exc_info=error)
+        step.attempts += 1
+        step.error = repr(error)[:2000]
+        if step.attempts < MAX_ATTEMPTS:
+            step.save(update_fields=["attempts", "error"])
+            break
+        step.applied_at = timezone.now()        # given up: recorded with its error, the call goes on
+        step.save(update_fields=["attempts", "error", "applied_at"])
     return applied
+
+
+def _undone_on_failure(pairs: list[tuple[Call, list[CallStep]]]) -> Exception | None:
+    """Apply each ``(call, steps)`` in one savepoint; None, or the error after which all of it is undone.
+
+    Undone means the savepoint rolled back, the batch's waiting work of these steps forgotten
+    (``actions.together``) and each call as it was in memory before (``calls.restore``).
+    """
+    batch = actions.together_now()
+    mark = batch.mark() if batch else 0
+    before = [calls.remember(call) for call, _pending in pairs]
+    try:
+        with transaction.atomic():
+            for call, pending in pairs:
+                for step in pending:
+                    _apply(call, step)
+    except Exception as error:
+        if batch:
+            batch.forget_since(mark)
+        for (call, _pending), remembered in zip(pairs, before, strict=True):
+            calls.restore(call, remembered)
+        return error
+    return None
 
 
 def _apply(call: Call, step: CallStep) -> None:
