@@ -30,8 +30,13 @@ What it does, as production does it:
    in the server or the client counts against the server). Requests are spread over
    R × gap call "lanes"; a lane plays calls one after the other, one step every ``gap``
    seconds, and never sends a call's next step before the previous one answered (Twilio
-   would not); such a late send still counts from its due time. Before the measured
-   seconds, a warm-up at the same rate (other calls, not counted).
+   would not); such a late send still counts from its due time. Callers do not all ring in
+   the same second: each lane first sits out a random share of its first call (uniform over
+   that call's steps), so calls start spread over the seconds and, after the warm-up (long
+   enough for every lane to have started; not counted), the same lanes go on into the
+   measured seconds with calls at every stage. (Lanes that all started together rang 200
+   calls in one second and opened 200 tickets in the next, again every few seconds as their
+   calls stayed in step: a load no phone line sees at 200 requests/s.)
 
 Each request is signed exactly as Twilio signs it (``RequestValidator(token).compute_signature(
 PUBLIC_BASE_URL + path, params)``), with the parameters Twilio sends. Call flows (each call a
@@ -50,7 +55,7 @@ bare view's p99 measured in the same run, and under 100 ms, with 0 errors.
         [--database-url postgres://postgres@127.0.0.1:5432/sd_bench_voice] [--redis redis://127.0.0.1:6379/13]
         [--write-results bench/RESULTS.md] [--smoke]
 
-``--smoke``: the suite's run, 20 requests/s for 3 s (1 s warm-up, one step every 0.25 s).
+``--smoke``: the suite's run, 20 requests/s for 3 s (3 s warm-up, one step every 0.25 s).
 Exit status 0 when neither side had an error (the target's verdict is printed, not the exit status).
 """
 
@@ -127,8 +132,9 @@ def desk_environment(database_url: str, redis_url: str, media: Path) -> dict[str
             "ALLOWED_HOSTS": urlsplit(PUBLIC).hostname, "TRUSTED_PROXIES": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
 
 
-def bare_environment() -> dict[str, str]:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.voice_baseline", "PYTHONUNBUFFERED": "1"}
+def bare_environment(*, as_tuned: bool = False) -> dict[str, str]:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.voice_baseline", "PYTHONUNBUFFERED": "1",
+            **({"BARE_AS_TUNED": "1"} if as_tuned else {})}
 
 
 def manage(env: dict[str, str], *arguments: str, timeout: float = 300) -> None:
@@ -420,14 +426,18 @@ def call_flow(rng: random.Random, validator) -> list[Request]:
     return requests
 
 
-def lanes_of(rng: random.Random, *, lanes: int, per_lane: int) -> list[list[Request]]:
-    """Each lane's requests, calls back to back; the last call of a lane may be cut short by the end of the run."""
+def lanes_of(rng: random.Random, *, lanes: int, per_lane: int, stagger: int = 0) -> list[list[Request | None]]:
+    """Each lane's ``per_lane`` slots: calls back to back, the last one perhaps cut short by the end of the run.
+
+    With ``stagger``, a lane first sits out (None) a random number of slots, fewer than its first
+    call's steps and than ``stagger``: the lanes' calls start out of step, as callers' do."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TOKEN)
     out = []
     for _lane in range(lanes):
-        queue: list[Request] = []
+        first = call_flow(rng, validator)
+        queue: list[Request | None] = [None] * rng.randrange(max(1, min(len(first), stagger))) + first
         while len(queue) < per_lane:
             queue += call_flow(rng, validator)
         out.append(queue[:per_lane])
@@ -490,17 +500,19 @@ async def send(session, port: int, request: Request, due: float, timeout) -> Out
     return Outcome(request.path, due, done - due, sent - due, status, kind, what_it_said(request.path, body))
 
 
-async def play(port: int, lanes: list[list[Request]], *, rate: float, sessions: int, keep_online=None,
-               warm: list[list[Request]] | None = None, before_close=None) -> tuple[list[Outcome], float]:
-    """Warm-up (not counted), then every lane's requests at their due times; the outcomes and the wall time.
+async def play(port: int, lanes: list[list[Request | None]], *, rate: float, sessions: int, counted_from: int = 0,
+               keep_online=None, before_close=None) -> tuple[list[Outcome], float]:
+    """Every lane's requests at their due times; the outcomes of slots from ``counted_from`` on and their wall time.
 
-    ``before_close()`` is called while the client's connections are still open."""
+    The slots before ``counted_from`` are the warm-up. ``before_close()`` is called while the
+    client's connections are still open."""
     import aiohttp
 
     timeout = aiohttp.ClientTimeout(total=TWILIO_GIVES_UP)
     clients = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=False),
                                      skip_auto_headers=("User-Agent",)) for _ in range(sessions)]
     stop_keeping = asyncio.Event()
+    count = len(lanes)
 
     async def keeper():
         while not stop_keeping.is_set():
@@ -508,26 +520,25 @@ async def play(port: int, lanes: list[list[Request]], *, rate: float, sessions: 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop_keeping.wait(), 1)
 
-    async def lane(index: int, requests: list[Request], start: float, count: int, into: list[Outcome] | None):
+    async def lane(index: int, requests: list[Request | None], start: float, into: list[Outcome]):
         client = clients[index % sessions]
         for step, request in enumerate(requests):
+            if request is None:             # this lane's caller has not rung yet
+                continue
             due = start + (index + step * count) / rate
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             outcome = await send(client, port, request, due, timeout)
-            if into is not None:
+            if step >= counted_from:
                 into.append(outcome)
 
     keeping = asyncio.create_task(keeper()) if keep_online else None
     try:
-        if warm:
-            start = time.perf_counter() + 0.05
-            await asyncio.gather(*(lane(i, requests, start, len(warm), None) for i, requests in enumerate(warm)))
         outcomes: list[Outcome] = []
         start = time.perf_counter() + 0.05
-        await asyncio.gather(*(lane(i, requests, start, len(lanes), outcomes) for i, requests in enumerate(lanes)))
-        wall = time.perf_counter() - start
+        await asyncio.gather(*(lane(i, requests, start, outcomes) for i, requests in enumerate(lanes)))
+        wall = time.perf_counter() - (start + counted_from * count / rate)
         if before_close:
             before_close()
     finally:
@@ -577,12 +588,10 @@ def established(pids: list[int], port: int) -> list[int]:
 
 
 def measure(servers: Servers, args, *, seed: int, keep_online=None, worker: Worker | None = None) -> Phase:
-    rng = random.Random(seed)
     lanes = max(1, round(args.rate * args.gap))
-    per_lane = max(1, round(args.rate * args.seconds / lanes))
-    warm = lanes_of(random.Random(seed + 1), lanes=lanes,
-                    per_lane=max(1, round(args.rate * args.warm / lanes))) if args.warm else None
-    plan = lanes_of(rng, lanes=lanes, per_lane=per_lane)
+    measured = max(1, round(args.rate * args.seconds / lanes))
+    warm = round(args.rate * args.warm / lanes)
+    plan = lanes_of(random.Random(seed), lanes=lanes, per_lane=warm + measured, stagger=warm)
     # Listed again at the end: PostgreSQL starts a backend for each connection the run opens.
     groups = {"server": lambda: servers.pids, "client": lambda: [os.getpid()],
               "postgres": lambda: named_pids("postgres"), "redis": lambda: named_pids("redis-server"),
@@ -596,10 +605,11 @@ def measure(servers: Servers, args, *, seed: int, keep_online=None, worker: Work
 
     async def go():
         before = {name: cpu_seconds(pids()) for name, pids in groups.items()}
-        outcomes, wall = await play(servers.port, plan, rate=args.rate, sessions=sessions, keep_online=keep_online,
-                                    warm=warm, before_close=count_connections)
-        # Counted over the measured seconds and the warm-up alike: the warm-up runs at the same rate.
-        spent = (args.warm + wall) or 1.0
+        started = time.perf_counter()
+        outcomes, wall = await play(servers.port, plan, rate=args.rate, sessions=sessions, counted_from=warm,
+                                    keep_online=keep_online, before_close=count_connections)
+        # Over the warm-up and the measured seconds alike: the warm-up runs at nearly the same rate.
+        spent = (time.perf_counter() - started) or 1.0
         phase.cpu = {name: 100 * cpu_between(before[name], cpu_seconds(pids())) / spent
                      for name, pids in groups.items()}
         phase.outcomes, phase.wall = outcomes, wall
@@ -709,7 +719,8 @@ def one_run(args, index: int, work: Path) -> tuple[Figures, Figures]:
             f"DATABASES['default']['CONN_MAX_AGE'] = {args.conn_max_age}  # noqa: F405\n")
         env.update(DJANGO_SETTINGS_MODULE="voice_bench_settings",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(work), env.get("PYTHONPATH")])))
-    bare = Servers("bench.voice_baseline:application", count=args.servers, env=bare_environment(),
+    bare = Servers("bench.voice_baseline:application", count=args.servers,
+                   env=bare_environment(as_tuned=args.bare_as_tuned),
                    log=work / "bare.log")
     desk = worker = None
     try:
@@ -816,9 +827,11 @@ def write_results(path: Path, args, results: list[tuple[Figures, Figures]], verd
         + f"connecting as a role of its own limited to {args.connection_limit or 'any number of'} PostgreSQL "
         f"connections (the server, max_connections 100, is shared), Redis, behind a trusted proxy "
         f"(X-Forwarded-Proto https, PUBLIC_BASE_URL {PUBLIC}); bare view: `bench/voice_baseline.py` (static TwiML, "
-        f"no middleware, database or signature check)",
-        f"- load: {args.rate:g} signed requests/s for {args.seconds:g} s per side after a {args.warm:g} s warm-up, "
-        f"open loop (latency from each request's due time), {lanes} call lanes (one step every {args.gap:g} s), "
+        f"no middleware, database or signature check)"
+        + (", **what-if: with the desk's server tuning** (`--bare-as-tuned`)" if args.bare_as_tuned else ""),
+        f"- load: {args.rate:g} signed requests/s for {args.seconds:g} s per side after a {args.warm:g} s warm-up "
+        f"(lanes start out of step, then go on into the measured seconds), open loop (latency from each request's "
+        f"due time), {lanes} call lanes (one step every {args.gap:g} s), "
         f"{min(args.sessions, lanes)} aiohttp keep-alive sessions; calls: 50 % incoming → language → wait ×3 → "
         f"status completed, 30 % the same with queue-result hangup, 20 % leave the queue for voicemail "
         f"(recording, transcription for English)",
@@ -857,7 +870,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--rate", type=float, default=200, help="signed requests per second, each side")
     parser.add_argument("--seconds", type=float, default=30, help="measured seconds, each side")
-    parser.add_argument("--warm", type=float, default=3, help="warm-up seconds at the same rate, not counted")
+    parser.add_argument("--warm", type=float, default=12,
+                        help="warm-up seconds, not counted: the lanes start out of step within them (≥ a call's steps)")
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between two steps of one call")
     parser.add_argument("--servers", type=int, default=os.cpu_count() or 1, help="daphne processes, each side")
     parser.add_argument("--sessions", type=int, default=16, help="client sessions (keep-alive connection pools)")
@@ -869,12 +883,15 @@ def main() -> int:
                         help="PostgreSQL connections the desk's role may hold (the server is shared: 0 = no limit)")
     parser.add_argument("--conn-max-age", type=int, default=None,
                         help="what-if: serve the desk with this CONN_MAX_AGE instead of the settings' (0, pooled)")
+    parser.add_argument("--bare-as-tuned", action="store_true",
+                        help="what-if: serve the bare view with the desk's server tuning "
+                             "(supportdesk/daphne_tuning.py, the collector's settings in supportdesk/asgi.py)")
     parser.add_argument("--keep-database", action="store_true", help="leave the database for a look afterwards")
     parser.add_argument("--write-results", type=Path)
     parser.add_argument("--smoke", action="store_true", help="the suite's run: 20 requests/s for 3 s, one run")
     args = parser.parse_args()
     if args.smoke:
-        args.rate, args.seconds, args.warm, args.gap, args.runs = 20, 3, 1, 0.25, 1
+        args.rate, args.seconds, args.warm, args.gap, args.runs = 20, 3, 3, 0.25, 1
         args.connection_limit = max(args.connection_limit, 60)     # 80 requests: room for the leak described below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # stop the servers on the way out
     work = Path(tempfile.mkdtemp(prefix="voice-bench-"))

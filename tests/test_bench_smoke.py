@@ -128,7 +128,8 @@ def test_voice_webhooks_answer_every_signed_call_step():             # ~30 s
                  timeout=150)     # ~30 s on a quiet machine; 50-90 s beside a browser-test run
     figure(r"^voice webhooks, run 1: desk p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 errors of 60, .*; "
            r"bare p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 errors of 60, ", output)
-    figure(r"^  desk answers: \{'incoming→menu': 10, 'language→queue': 10\}", output)
+    # The measured slots of the seed's plan: 10 calls ring, 9 choose a language (the lanes start out of step).
+    figure(r"^  desk answers: \{'incoming→menu': 10, 'language→queue': 9\}", output)
     figure(r"^voice webhooks smoke: 60 desk and 60 bare requests, 0 errors — OK$", output)
 
 
