@@ -311,6 +311,11 @@ VOICE_HOLD_MUSIC_URL = env_str(
 VOICE_OFFER_VOICEMAIL_SECONDS = env_int("VOICE_OFFER_VOICEMAIL_SECONDS", 180)
 # Threads per server process answering Twilio's webhooks in front of Django (apps/voice/asgi.py).
 VOICE_WEBHOOK_THREADS = env_int("VOICE_WEBHOOK_THREADS", 8)
+# The worker applies stored call steps in batches; while steps keep coming it pauses this long
+# between two, so the batches are fewer and larger (apps/voice/jobs.py). 0: no pause.
+VOICE_STEPS_LINGER_MS = env_int("VOICE_STEPS_LINGER_MS", 100)
+# One job applies steps for at most this long; then the worker's other queues get their turn.
+VOICE_STEPS_SLICE_SECONDS = env_int("VOICE_STEPS_SLICE_SECONDS", 2)
 # A bridge to an agent is worth trying only while the caller may still be waiting.
 VOICE_BRIDGE_MAX_AGE_SECONDS = env_int("VOICE_BRIDGE_MAX_AGE_SECONDS", 120)
 

@@ -98,27 +98,53 @@ def test_the_tick_command_files_mail_a_lost_job_left_stored(regions, queues):
     assert Ticket.objects.filter(pk=inbound.ticket_id, subject="Skrivaren").exists()
 
 
-@pytest.mark.redis
-@pytest.mark.django_db(transaction=True)
-def test_the_worker_in_burst_mode_runs_due_retries_and_drains_every_queue(redis_queues):
-    """`manage.py worker --burst`: a job scheduled for the past is moved and run, with the queued ones."""
+def burst_worker():
+    """``manage.py worker --burst`` in a process of its own, on this test's Redis and database."""
     import os
     import subprocess
     import sys
-    from datetime import UTC, datetime
 
     from django.conf import settings
     from django.db import connection
 
-    queue = redis_queues.get_queue("mail")
-    queue.enqueue_at(datetime(2020, 1, 1, tzinfo=UTC), "apps.outbox.jobs.deliver_due_job")    # a due retry
-    redis_queues.get_queue("sla").enqueue("apps.desk.jobs.sweep_sla_job")
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL,
            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
            if connection.vendor == "postgresql" else os.environ.get("DATABASE_URL", "")}
     done = subprocess.run([sys.executable, "manage.py", "worker", "--burst"], cwd=settings.BASE_DIR, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "moved 1 due scheduled jobs; queues drained" in done.stdout
+    return done
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_in_burst_mode_runs_due_retries_and_drains_every_queue(redis_queues):
+    """`manage.py worker --burst`: a job scheduled for the past is moved and run, with the queued ones."""
+    from datetime import UTC, datetime
+
+    queue = redis_queues.get_queue("mail")
+    queue.enqueue_at(datetime(2020, 1, 1, tzinfo=UTC), "apps.outbox.jobs.deliver_due_job")    # a due retry
+    redis_queues.get_queue("sla").enqueue("apps.desk.jobs.sweep_sla_job")
+    assert "moved 1 due scheduled jobs; queues drained" in burst_worker().stdout
     assert queue.scheduled_job_registry.count == 0
     assert all(redis_queues.get_queue(name).count == 0 for name in launcher.worker_queues())
+
+
+TURNS = "test:worker-turns"
+
+
+def note_turn(queue: str) -> None:
+    import django_rq
+
+    django_rq.get_connection("default").rpush(TURNS, queue)
+
+
+@pytest.mark.redis(reason="the worker's own order of queues")
+@pytest.mark.django_db(transaction=True)       # jobs are queued on commit
+def test_the_worker_takes_its_queues_in_turn(redis_queues):
+    """A busy queue does not hold up the others (a phone line's steps, mail, Jira): one job of each in turn."""
+    for queue in ("default", "default", "default", "mail", "jira"):
+        redis_queues.get_queue(queue).enqueue("tests.test_schedule.note_turn", queue)
+    burst_worker()
+    turns = [turn.decode() for turn in redis_queues.get_connection("default").lrange(TURNS, 0, -1)]
+    assert turns == ["default", "mail", "jira", "default", "default"]      # in queue order: default ×3 first

@@ -33,7 +33,12 @@ def store(*, step: str, params, decision: str = "", now: datetime, **chosen) -> 
     data = {key: value.replace("\x00", "") for key, value in params.items()}     # PostgreSQL keeps no NUL
     data.update(chosen)
     CallStep.objects.create(sid=calls.sid_of(params), step=step, decision=decision, params=data, received_at=now)
-    transaction.on_commit(lambda: enqueue_burst(QUEUED_MARK, "default", "apps.voice.jobs.apply_steps_job"))
+    transaction.on_commit(queue_job)
+
+
+def queue_job() -> None:
+    """The worker's job that applies pending steps, unless one is queued already."""
+    enqueue_burst(QUEUED_MARK, "default", "apps.voice.jobs.apply_steps_job")
 
 
 def leaving_for(sid: str) -> str:

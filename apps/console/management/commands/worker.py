@@ -3,6 +3,7 @@ import subprocess
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from rq.worker import DequeueStrategy
 
 from supportdesk.launcher import cron_command, worker_queues
 
@@ -10,7 +11,8 @@ VERBOSITY_LEVELS = {0: "WARNING", 1: "INFO", 2: "DEBUG", 3: "DEBUG"}
 
 
 class Command(BaseCommand):
-    help = ("The rq worker and its schedulers on every queue the desk uses: delayed jobs and retries "
+    help = ("The rq worker and its schedulers on every queue the desk uses, taken in turn (a busy queue "
+            "does not hold up the others): delayed jobs and retries "
             "(rq's scheduler) and the periodic jobs of supportdesk.schedule (rq's cron). "
             "With --burst: move the due scheduled jobs and retries, drain the queues, exit.")
 
@@ -27,7 +29,7 @@ class Command(BaseCommand):
         worker = django_rq.get_worker(*worker_queues(), worker_class="supportdesk.worker.DeskWorker")
         if burst:
             moved = self.move_due_scheduled_jobs(worker)
-            worker.work(burst=True, logging_level=level)
+            worker.work(burst=True, logging_level=level, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
             self.stdout.write(f"moved {moved} due scheduled jobs; queues drained")
             return
         if settings.WORKER_NICE:
@@ -35,7 +37,7 @@ class Command(BaseCommand):
         # rq's cron scheduler installs signal handlers, so it needs a main thread: its own process.
         cron = subprocess.Popen(cron_command(), cwd=settings.BASE_DIR)
         try:
-            worker.work(with_scheduler=True, logging_level=level)
+            worker.work(with_scheduler=True, logging_level=level, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
         finally:
             cron.terminate()
             try:

@@ -1,0 +1,44 @@
+"""The voice worker's job: in the rq worker it pauses between batches and yields after a slice; in process not."""
+
+import time
+
+import pytest
+from rq.job import Job
+from rq.registry import FinishedJobRegistry
+
+from apps.voice.jobs import apply_steps_job
+from apps.voice.models import Call
+from apps.voice.tests.conftest import Caller
+from conftest import run_worker
+
+
+def ring(client, count: int) -> None:
+    """``count`` calls arriving, their steps stored and left for the job."""
+    for n in range(count):
+        Caller(client, sid=f"CA{n:032d}", number=f"+4670444{n:04d}").twiml("/voice/incoming", apply=False)
+
+
+def test_in_process_the_job_applies_everything_at_once(client, regions, queues, open_hours, settings):
+    """Embedded (or with Redis away) a webhook runs the job: a pause would keep a caller waiting."""
+    settings.VOICE_STEPS_LINGER_MS = 60_000
+    ring(client, 3)
+    started = time.monotonic()
+    assert apply_steps_job() == 3
+    assert time.monotonic() - started < 30          # a pause between the rounds would take a minute
+    assert Call.objects.count() == 3
+
+
+@pytest.mark.redis(reason="the slice is the rq worker's: embedded, the job runs in process")
+@pytest.mark.django_db(transaction=True)       # the job is queued on commit
+@pytest.mark.parametrize(("slice_seconds", "jobs_applied"), [(60, [3]), (0, [0, 3])])
+def test_in_the_worker_a_job_applies_steps_for_one_slice_then_queues_the_next(
+        client, regions, queues, open_hours, settings, redis_queues, slice_seconds, jobs_applied):
+    """Past its slice the job stops and queues another, which the worker takes after the other queues' turn."""
+    settings.VOICE_STEPS_LINGER_MS, settings.VOICE_STEPS_SLICE_SECONDS = 0, slice_seconds
+    ring(client, 3)             # the first step queues the job; it finds the three
+    queue = redis_queues.get_queue("default")
+    assert queue.count == 1
+    run_worker("default")
+    finished = FinishedJobRegistry(queue=queue).get_job_ids()
+    assert sorted(Job.fetch(job_id, connection=queue.connection).return_value() for job_id in finished) == jobs_applied
+    assert Call.objects.count() == 3
