@@ -243,6 +243,9 @@ MAIL_RECEIPTS_PER_SENDER_PER_HOUR = env_int("MAIL_RECEIPTS_PER_SENDER_PER_HOUR",
 # processes while it files the current one (embedded, without Redis, it parses in process).
 MAIL_FILING_BATCH = env_int("MAIL_FILING_BATCH", 50)
 MAIL_PARSE_PROCESSES = env_int("MAIL_PARSE_PROCESSES", os.cpu_count() or 1)
+# One filing job files for at most this long (then at least one batch); under steady mail the
+# next job goes on after the worker's other queues had their turn (a caller's steps, Jira, SLA).
+MAIL_FILING_SLICE_SECONDS = env_int("MAIL_FILING_SLICE_SECONDS", 10)
 # Flow control: while more stored messages than this wait to be filed (two batches: the filer never
 # runs dry), the SMTP listener holds its next "250" (up to MAIL_BACKLOG_MAX_WAIT_SECONDS; the message
 # is stored either way), so senders slow to the pace mail is filed instead of building a queue of

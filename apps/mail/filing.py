@@ -107,13 +107,13 @@ def file_pending(*, batch_size: int | None = None, older_than: timedelta | None 
     file each other's rows, and files them in one transaction. With ``processes``
     above 1 the next batch is parsed in that many worker processes while this one is
     filed, as the bulk import does (``ParseAhead``). ``older_than`` leaves the newest
-    alone; after ``seconds`` it stops at the end of a batch.
+    alone; after ``seconds`` it stops at the end of a batch (it files one at least).
     """
     batch_size = batch_size or settings.MAIL_FILING_BATCH
     done, stop_at = 0, (time.monotonic() + seconds) if seconds is not None else None
     before = (lambda: timezone.now() - older_than) if older_than is not None else (lambda: None)
     with ParseAhead(processes) as ahead:
-        while stop_at is None or time.monotonic() < stop_at:
+        while not done or stop_at is None or time.monotonic() < stop_at:
             with transaction.atomic():
                 inbounds = ahead.claim(batch_size=batch_size, older_than=before())
                 if not inbounds:
