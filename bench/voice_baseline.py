@@ -4,7 +4,10 @@ Settings, URLs, view and ASGI application in one module, served exactly as the d
 (``python -m daphne … bench.voice_baseline:application``, same process count, same shared
 socket): no middleware, no database, no signature check, no template. What
 ``bench/voice_webhooks.py`` measures here is daphne + Django's request handling + the load
-client, so the desk's figures divided by these are what the desk's own work costs.
+client, so the desk's figures divided by these are what the desk's own work costs. Daphne
+and the collector are as they come; with ``--bare-as-tuned`` (a what-if) the bare view gets
+the desk's server tuning too (``supportdesk/daphne_tuning.py``, the collector frozen and
+its thresholds at the desk's defaults).
 """
 
 import os
