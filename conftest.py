@@ -147,3 +147,15 @@ def run_worker(*queues: str) -> None:
     if not settings.REDIS_URL:
         return      # embedded: supportdesk.jobs ran each job when it was enqueued
     django_rq.get_worker(*queues, worker_class=SimpleWorker).work(burst=True)
+
+
+def returned_by(queue: str, func_name: str) -> list:
+    """What the finished jobs of ``func_name`` on the rq ``queue`` returned, in ascending order."""
+    import django_rq
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+
+    rq_queue = django_rq.get_queue(queue)
+    jobs = [Job.fetch(job_id, connection=rq_queue.connection)
+            for job_id in FinishedJobRegistry(queue=rq_queue).get_job_ids()]
+    return sorted(job.return_value() for job in jobs if job.func_name == func_name)

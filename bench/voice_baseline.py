@@ -46,10 +46,7 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
 
     application = get_asgi_application()
     if os.environ.get("BARE_AS_TUNED"):     # what-if (voice_webhooks.py --bare-as-tuned): the desk's server tuning
-        import gc
-
         from supportdesk import daphne_tuning
 
         daphne_tuning.apply()
-        gc.freeze()
-        gc.set_threshold(7000, 10, 100)
+        daphne_tuning.settle_collector()

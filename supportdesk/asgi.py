@@ -1,6 +1,5 @@
 """ASGI entry point: HTTP through Django (the phone line's webhooks in front of it), websockets through Channels."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -31,13 +30,4 @@ application = TrustedProxies(ProtocolTypeRouter({
         AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
 }), networks=parse_networks(settings.TRUSTED_PROXIES))
 
-# Everything loaded so far (Django, the apps, catalogues, language data) lives as long as the
-# process. Frozen, it is left out of the collector's full passes, which otherwise re-scanned
-# it all and paused every socket of the server for tens to hundreds of milliseconds.
-gc.freeze()
-# What the chat servers create later (a socket's protocol, consumer and tasks) lives as long as
-# the socket. A full pass scans all of it: ~120-180 ms with 1,000 sockets on a 2-core machine,
-# a stall every chat on the process feels. CPython runs one after every 10 middle passes (when
-# a quarter of the old objects are new); here after 100, and young passes every 7,000 net
-# allocations instead of 700. Cycles are still collected, later (bench/RESULTS.md).
-gc.set_threshold(*(int(n) for n in os.environ.get("GC_THRESHOLDS", "7000,10,100").split(",")))
+daphne_tuning.settle_collector()

@@ -26,16 +26,14 @@ def apply_steps_job() -> int:
     everything at once: a caller is waiting, and no other queue waits for a turn.
     """
     applied = done = steps.apply_pending(retry=True)
-    if get_current_job() is None:       # in a webhook's or the ticker's process: all now, no pause
-        while done := steps.apply_pending():
-            applied += done
-        return applied
+    in_worker = get_current_job() is not None      # else a webhook or the ticker: all now, no pause
     ends = time.monotonic() + settings.VOICE_STEPS_SLICE_SECONDS
     while done:
-        if time.monotonic() >= ends:
-            steps.queue_job()       # the rest in the next job, after the other queues' turn
-            break
-        time.sleep(settings.VOICE_STEPS_LINGER_MS / 1000)
+        if in_worker:
+            if time.monotonic() >= ends:
+                steps.queue_job()       # the rest in the next job, after the other queues' turn
+                break
+            time.sleep(settings.VOICE_STEPS_LINGER_MS / 1000)
         done = steps.apply_pending()
         applied += done
     return applied

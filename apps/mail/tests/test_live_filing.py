@@ -158,18 +158,12 @@ def test_past_its_time_the_filer_stops_after_one_batch_at_least():
 def test_a_filing_job_files_for_one_slice_then_hands_on_to_the_next(settings, redis_queues, slice_seconds, jobs_filed):
     """Under steady mail a job stops after its slice and queues the next, which the worker takes in turn
     with its other queues' jobs; a job that found nothing queues none."""
-    from rq.job import Job
-    from rq.registry import FinishedJobRegistry
-
-    from conftest import run_worker
+    from conftest import returned_by, run_worker
 
     settings.MAIL_FILING_SLICE_SECONDS, settings.MAIL_FILING_BATCH, settings.MAIL_PARSE_PROCESSES = slice_seconds, 1, 1
     store(*(build_email(sender=f"slice{n}@example.org", subject=f"Fråga {n}", message_id=f"<j{n}@client.example.org>")
             for n in range(3)))
     intake.queue_filing()
-    queue = redis_queues.get_queue("mail")
     run_worker("mail")
-    jobs = [Job.fetch(job_id, connection=queue.connection) for job_id in FinishedJobRegistry(queue=queue).get_job_ids()]
-    filed = [job.return_value() for job in jobs if job.func_name == "apps.mail.jobs.file_pending_job"]  # not receipts
-    assert sorted(filed) == jobs_filed
+    assert returned_by("mail", "apps.mail.jobs.file_pending_job") == jobs_filed      # not the receipts' jobs
     assert not selectors.pending_inbound().exists()

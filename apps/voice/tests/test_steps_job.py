@@ -3,13 +3,11 @@
 import time
 
 import pytest
-from rq.job import Job
-from rq.registry import FinishedJobRegistry
 
 from apps.voice.jobs import apply_steps_job
 from apps.voice.models import Call
 from apps.voice.tests.conftest import Caller
-from conftest import run_worker
+from conftest import returned_by, run_worker
 
 
 def ring(client, count: int) -> None:
@@ -36,9 +34,7 @@ def test_in_the_worker_a_job_applies_steps_for_one_slice_then_queues_the_next(
     """Past its slice the job stops and queues another, which the worker takes after the other queues' turn."""
     settings.VOICE_STEPS_LINGER_MS, settings.VOICE_STEPS_SLICE_SECONDS = 0, slice_seconds
     ring(client, 3)             # the first step queues the job; it finds the three
-    queue = redis_queues.get_queue("default")
-    assert queue.count == 1
+    assert redis_queues.get_queue("default").count == 1
     run_worker("default")
-    finished = FinishedJobRegistry(queue=queue).get_job_ids()
-    assert sorted(Job.fetch(job_id, connection=queue.connection).return_value() for job_id in finished) == jobs_applied
+    assert returned_by("default", "apps.voice.jobs.apply_steps_job") == jobs_applied
     assert Call.objects.count() == 3
