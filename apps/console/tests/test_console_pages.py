@@ -1,12 +1,15 @@
 """Console pages: the agent's actions through HTTP, each ending in one service call."""
 
 import json
+import re
+from html import unescape
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
+from apps.console.selectors import sla_payload
 from apps.desk import actions
 from apps.tickets import services as tickets
 from apps.tickets.models import Message, Ticket
@@ -289,3 +292,20 @@ def test_owner_admins_get_404_for_console_tickets(client, ticket):
     assert client.post(f"/console/tickets/{ticket.reference}/status/", {"status": "resolved"}).status_code == 404
     assert client.get("/console/").status_code == 403
     assert Ticket.objects.get(pk=ticket.pk).status == "new"
+
+
+def _sla_attributes(html: str) -> list[list[dict]]:
+    return [json.loads(unescape(value)) for value in re.findall(r'data-sla="([^"]*)"', html)]
+
+
+def test_pages_carry_each_clock_as_the_pushes_do_set_aside_clocks_included(signed_in, ticket):
+    """A set-aside clock read "breached" on page load while pushes said "not applicable"."""
+    ticket.sla_targets.filter(kind="first_response").update(not_applicable_at=ticket.received_at)
+    pushed = sla_payload(ticket.sla_targets.all())
+    assert {"kind": "first_response", "not_applicable": True} in [
+        {"kind": t["kind"], "not_applicable": t["not_applicable"]} for t in pushed]
+
+    worklist = _sla_attributes(signed_in.get("/console/").content.decode())
+    page = _sla_attributes(signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode())
+    assert worklist == [pushed]
+    assert page == [[target] for target in pushed]
