@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/mail_live.py [--messages 5000] [--senders 8] [--workers 1] [--runs 1]
         [--database sd_bench_mail_live] [--redis redis://127.0.0.1:6379/13]
-        [--write-results bench/RESULTS.md] [--smoke]
+        [--probe-seconds 1] [--write-results bench/RESULTS.md] [--smoke]
 
 What it does, each run, on its own emptied PostgreSQL database:
 
@@ -19,6 +19,9 @@ What it does, each run, on its own emptied PostgreSQL database:
    committed: a new ticket or reply visible in the API, automatic and duplicate mail
    recorded) every 50 ms. Figures: msg/s from the first send to the last message filed,
    and the latency from each 250 to the poll that first saw it filed (p50/p95/p99/max).
+   Meanwhile a probe puts a no-op job on the worker's ``default`` queue (where a caller's
+   steps wait) every ``--probe-seconds``: how long it waited for the worker, from its
+   enqueue to its start, is how long the flood of mail holds up the other queues.
 3. Bulk: the database emptied, one warm-up message, then the same N messages through
    ``apps.mail.filing.ingest_many`` (``--jobs`` = CPU count, batches of 200, as
    ``manage.py ingest_email`` runs it) in this process, wall clock.
@@ -205,13 +208,43 @@ def send_all(messages: list[bytes], *, port: int, senders: int) -> tuple[dict[in
     return accepted, errors
 
 
+class QueueProbe:
+    """Puts a no-op job on another of the worker's queues every ``interval`` seconds; reads how long each waited."""
+
+    def __init__(self, redis_url: str, interval: float, queue: str = "default"):
+        self.redis_url, self.interval, self.queue = redis_url, interval, queue
+        self.job_ids: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        import redis
+        from rq import Queue
+
+        queue = Queue(self.queue, connection=redis.Redis.from_url(self.redis_url))
+        while self.interval > 0:     # the first at once, so even a short run has one
+            self.job_ids.append(queue.enqueue("os.getpid").id)
+            if self.stop.wait(self.interval):
+                return
+
+    def waits(self) -> list[float]:
+        """Seconds from each probe's enqueue to its start (probes not started by now count to now)."""
+        import redis
+        from rq.job import Job
+
+        connection = redis.Redis.from_url(self.redis_url)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        jobs = Job.fetch_many(self.job_ids, connection=connection)
+        return [((job.started_at or now) - job.enqueued_at).total_seconds() for job in jobs if job is not None]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else float("nan")
 
 
 def run_live(messages: list[bytes], *, env: dict, senders: int, workers: int, logs: Path,
-             time_limit: float) -> dict:
+             time_limit: float, probe_seconds: float) -> dict:
     import collections
 
     import redis
@@ -232,12 +265,18 @@ def run_live(messages: list[bytes], *, env: dict, senders: int, workers: int, lo
         before = set(InboundEmail.objects.values_list("pk", flat=True))
         watch = FiledWatch()
         watch.thread.start()
+        probe = QueueProbe(env["REDIS_URL"], probe_seconds)
+        probe.thread.start()
         started = time.monotonic()
         accepted, errors = send_all(messages, port=port, senders=senders)
         sent = time.monotonic()
         deadline = sent + time_limit
         while len(set(accepted) - set(watch.seen)) and time.monotonic() < deadline:
             time.sleep(0.05)
+        probe.stop.set()
+        probe.thread.join()
+        time.sleep(0.5)     # the last probe's turn
+        probe_waits = probe.waits()
         watch.stop.set()
         watch.thread.join()
     finally:
@@ -257,7 +296,8 @@ def run_live(messages: list[bytes], *, env: dict, senders: int, workers: int, lo
             "mean": statistics.fmean(latencies) if latencies else float("nan"),
             "outcomes": dict(outcomes), "marked_p50": percentile(marked, 0.5),
             "marked_p99": percentile(marked, 0.99),
-            "poll_ms": 1000 * watch.poll_seconds / max(1, watch.polls), "polls": watch.polls}
+            "poll_ms": 1000 * watch.poll_seconds / max(1, watch.polls), "polls": watch.polls,
+            "probe_waits": probe_waits}
 
 
 def run_bulk(messages: list[bytes], *, jobs: int) -> dict:
@@ -317,7 +357,7 @@ def one_run(args, messages: list[bytes], work: Path, number: int) -> dict:
            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECRET_KEY": "bench-only",
            "DJANGO_SETTINGS_MODULE": "supportdesk.settings"}
     live = run_live(messages, env=env, senders=args.senders, workers=args.workers, logs=logs,
-                    time_limit=args.time_limit)
+                    time_limit=args.time_limit, probe_seconds=args.probe_seconds)
     call_command("flush", interactive=False, verbosity=0)
     bulk = run_bulk(messages, jobs=args.jobs)
     return {"live": live, "bulk": bulk, "load1": os.getloadavg()[0]}
@@ -331,7 +371,14 @@ def line_of(run: dict) -> str:
             f"{live['p50']:.2f} s, p95 {live['p95']:.2f} s, p99 {live['p99']:.2f} s, max {live['max']:.2f} s "
             f"(load1 {run['load1']:.1f}); filer's own mark p50 {live['marked_p50']:.2f} s, p99 "
             f"{live['marked_p99']:.2f} s; {live['polls']} polls of {live['poll_ms']:.1f} ms; sending took "
-            f"{live['send_seconds']:.1f} s")
+            f"{live['send_seconds']:.1f} s; {probe_line(live['probe_waits'])}")
+
+
+def probe_line(waits: list[float]) -> str:
+    if not waits:
+        return "no probe of the other queues"
+    return (f"a job on another queue waited p50 {percentile(waits, 0.5):.2f} s, max {max(waits):.2f} s "
+            f"({len(waits)} probes)")
 
 
 def report(args, runs: list[dict]) -> str:
@@ -373,6 +420,8 @@ def report(args, runs: list[dict]) -> str:
         f"- outcomes, bulk (last run): {runs[-1]['bulk']['outcomes']}",
         f"- seconds to send everything (last run): {runs[-1]['live']['send_seconds']:.1f}; "
         f"refused: {runs[-1]['live']['refused'][:3]}",
+        f"- the other queues (a no-op job on `default` every {args.probe_seconds:g} s during the live run), "
+        "by run: " + "; ".join(probe_line(run["live"]["probe_waits"]) for run in runs),
         "",
     ]
     return "\n".join(lines) + "\n"
@@ -389,11 +438,13 @@ def main() -> int:
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--time-limit", type=float, default=300, help="seconds to wait for filing after the last 250")
+    parser.add_argument("--probe-seconds", type=float, default=1.0,
+                        help="a no-op job on the worker's default queue this often during the live run (0: none)")
     parser.add_argument("--write-results", type=Path)
     parser.add_argument("--smoke", action="store_true", help="the suite's run: 80 messages, one run")
     args = parser.parse_args()
     if args.smoke:
-        args.messages, args.runs, args.time_limit = 80, 1, 60
+        args.messages, args.runs, args.time_limit, args.probe_seconds = 80, 1, 60, min(args.probe_seconds, 0.2)
     work = Path(tempfile.mkdtemp(prefix="mail-live-"))
     setup_django(work / "media", database=args.database)
     messages = build_messages(args.messages)

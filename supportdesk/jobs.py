@@ -9,6 +9,7 @@ that fails is logged; what it should have done is also left for the periodic job
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -77,3 +78,44 @@ def burst_started(mark: str) -> None:
         cache.delete(mark)
     except Exception:  # when Redis is away the mark expires by itself
         log.warning("could not clear the mark %s", mark, exc_info=True)
+
+
+class Slice:
+    """How long a worker's job may go on: until its time is up, or until another queue has a job waiting.
+
+    The worker takes its queues in turn, but only between jobs: a job that keeps finding
+    work (a flood of mail, a busy phone line) held every other queue up for its whole
+    slice, so a caller's ticket could reach the console ten seconds late behind mail. A job
+    that asks ``over()`` between batches and leaves the rest to a job of its own now delays
+    the others by one batch. Outside a worker (embedded, the ticker) no queue waits, so
+    only the time counts. Jobs waiting in the job's own queue wait for the slice: that is
+    where the job's own follow-up waits.
+    """
+
+    def __init__(self, seconds: float):
+        from rq import get_current_job
+
+        from supportdesk.launcher import worker_queues
+
+        self.ends, self.ended = time.monotonic() + seconds, False
+        job = get_current_job()
+        self.others = [name for name in worker_queues() if name != job.origin] if job and settings.REDIS_URL else []
+
+    def over(self) -> bool:
+        """Whether to stop now; once true, ``ended`` says so (the job then queues its follow-up)."""
+        self.ended = self.ended or time.monotonic() >= self.ends or self.others_waiting()
+        return self.ended
+
+    def others_waiting(self) -> bool:
+        """Whether another of the worker's queues has a job waiting: one round trip to Redis."""
+        if not self.others:
+            return False
+        from redis.exceptions import RedisError
+
+        try:
+            pipe = _queue(self.others[0]).connection.pipeline(transaction=False)
+            for name in self.others:
+                pipe.llen(_queue(name).key)
+            return any(pipe.execute())
+        except (RedisError, OSError):
+            return False    # the worker will find out; this job goes on meanwhile

@@ -149,3 +149,4 @@ def test_mail_live_files_every_message_sent_over_smtp():               # ~40 s
                  timeout=240)
     figure(r"^mail live: 80/80 filed \(0 refused\) at [\d.]+ msg/s, bulk [\d.]+ msg/s, ratio [\d.]+×; 250→filed "
            r"p50 [\d.]+ s, p95 [\d.]+ s, p99 [\d.]+ s", output)
+    figure(r"a job on another queue waited p50 [\d.]+ s, max [\d.]+ s \([1-9]\d* probes\)$", output)

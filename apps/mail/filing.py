@@ -10,11 +10,11 @@ that fails is filed again one message at a time, and a message that still fails
 becomes a ticket flagged ``unparsed`` with the raw message attached.
 """
 
+import contextlib
 import hashlib
 import logging
 import re
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -98,7 +98,8 @@ def file_stored(*, inbound_ids: Iterable[int], receipts: bool = True) -> list[In
 
 
 def file_pending(*, batch_size: int | None = None, older_than: timedelta | None = None,
-                 seconds: float | None = None, processes: int = 1) -> int:
+                 until: Callable[[], bool] | None = None, processes: int = 1,
+                 ahead: "ParseAhead | None" = None) -> int:
     """File stored messages that no filer holds, a batch at a time, until none is left; returns how many.
 
     The live paths' filer (``jobs.file_pending_job``) and the sweep. Each batch claims
@@ -106,21 +107,22 @@ def file_pending(*, batch_size: int | None = None, older_than: timedelta | None 
     (PostgreSQL; SQLite has one writer), so filers running at once never wait for or
     file each other's rows, and files them in one transaction. With ``processes``
     above 1 the next batch is parsed in that many worker processes while this one is
-    filed, as the bulk import does (``ParseAhead``). ``older_than`` leaves the newest
-    alone; after ``seconds`` it stops at the end of a batch (it files one at least).
+    filed, as the bulk import does (``ParseAhead``; pass ``ahead`` to keep that parse
+    for a later call). ``older_than`` leaves the newest alone; once ``until()`` is true
+    it stops at the end of a batch (it files one at least).
     """
     batch_size = batch_size or settings.MAIL_FILING_BATCH
-    done, stop_at = 0, (time.monotonic() + seconds) if seconds is not None else None
+    done = 0
     before = (lambda: timezone.now() - older_than) if older_than is not None else (lambda: None)
-    with ParseAhead(processes) as ahead:
-        while not done or stop_at is None or time.monotonic() < stop_at:
+    with (contextlib.nullcontext(ahead) if ahead is not None else ParseAhead(processes)) as ahead:
+        while not done or until is None or not until():
             with transaction.atomic():
                 inbounds = ahead.claim(batch_size=batch_size, older_than=before())
                 if not inbounds:
                     return done
                 parsed = ahead.results(inbounds)
                 ahead.start(selectors.pending_inbound(older_than=before()).exclude(
-                    pk__in=[inbound.pk for inbound in inbounds]).values_list("pk", "raw")[:batch_size])
+                    pk__in=[inbound.pk for inbound in inbounds]).values_list("pk", "sha256", "raw")[:batch_size])
                 _file_items([(inbound, parsed.get(inbound.pk)) for inbound in inbounds], receipts=True, insert=False)
             done += len(inbounds)
     return done
@@ -132,14 +134,16 @@ class ParseAhead:
     The next claim takes the rows parsed ahead that are still pending, not the oldest
     rows: those include rows stored after the parse-ahead began, whose parse the filer
     would wait for; they go into the next parse-ahead instead. Parsing is pure, so what
-    another filer claimed meanwhile was only parsed for nothing. The workers are this
-    process's (``parse_pool``), kept from job to job. With one process there is no pool
-    and ``_file_items`` parses as it files.
+    another filer claimed meanwhile was only parsed for nothing, and a parse is used only
+    for the bytes it was made from (their SHA-256). The workers are this process's
+    (``parse_pool``), kept from job to job; so is the mail worker's ``ParseAhead``
+    (``jobs.file_pending_job``), so a job that hands over leaves its next batch parsed for
+    the next job. With one process there is no pool and ``_file_items`` parses as it files.
     """
 
     def __init__(self, processes: int):
         self.processes = processes
-        self.pending: tuple[list[int], parse_pool.Parses] | None = None
+        self.pending: tuple[list[tuple[int, str]], parse_pool.Parses] | None = None
 
     def __enter__(self) -> "ParseAhead":
         return self
@@ -154,19 +158,20 @@ class ParseAhead:
         pending = selectors.pending_inbound(older_than=older_than)
         if self.pending is not None:
             # Their bytes were read for the parse: not read again.
-            parsed_ahead = list(pending.filter(pk__in=self.pending[0]).defer("raw").select_for_update(skip_locked=True))
+            parsed_ahead = list(pending.filter(pk__in=[pk for pk, _sha in self.pending[0]]).defer("raw")
+                                .select_for_update(skip_locked=True))
             if parsed_ahead:
                 return parsed_ahead
         return list(pending.select_for_update(skip_locked=True)[:batch_size])
 
     def start(self, rows) -> None:
-        """Begin parsing ``(pk, raw)`` rows, the likely next batch."""
+        """Begin parsing ``(pk, sha256, raw)`` rows, the likely next batch."""
         if self.processes <= 1:
             return
         rows = list(rows)
         if rows:
-            self.pending = ([pk for pk, _raw in rows],
-                            parse_pool.Parses(parse_or_error, [bytes(raw) for _pk, raw in rows],
+            self.pending = ([(pk, sha) for pk, sha, _raw in rows],
+                            parse_pool.Parses(parse_or_error, [bytes(raw) for _pk, _sha, raw in rows],
                                               processes=self.processes))
 
     def results(self, inbounds: list[InboundEmail]) -> dict[int, "ParsedEmail | UnparseableEmail"]:
@@ -175,9 +180,11 @@ class ParseAhead:
             return {}
         parsed: dict = {}
         if self.pending is not None:
-            pks, parses = self.pending
+            keys, parses = self.pending
             self.pending = None
-            parsed = dict(zip(pks, parses.results(), strict=True))
+            parsed = dict(zip(keys, parses.results(), strict=True))
+        parsed = {inbound.pk: parsed[inbound.pk, inbound.sha256] for inbound in inbounds
+                  if (inbound.pk, inbound.sha256) in parsed}
         missing = [inbound for inbound in inbounds if inbound.pk not in parsed]
         if missing:
             parsed.update(zip([inbound.pk for inbound in missing],

@@ -6,6 +6,7 @@ from django.conf import settings
 from rq import get_current_job
 
 from apps.voice import steps
+from supportdesk.jobs import Slice
 
 
 def apply_steps_job() -> int:
@@ -13,9 +14,10 @@ def apply_steps_job() -> int:
 
     First a round that retries failed ones (the schedule's sweep also runs this job, so a
     lost job or a failed step waits one sweep at most), then fresh steps while they keep
-    coming, for one slice of ``VOICE_STEPS_SLICE_SECONDS``; what comes after it queues the
-    next job, which the worker takes in turn with its other queues' jobs (round-robin), so a
-    busy phone line does not hold up mail, SLA or Jira.
+    coming, for one slice of ``VOICE_STEPS_SLICE_SECONDS`` or until another queue has a job
+    waiting (``Slice``); what comes after queues the next job, which the worker takes in turn
+    with its other queues' jobs (round-robin), so a busy phone line does not hold up mail,
+    SLA or Jira.
 
     In the worker, a round that found steps is followed by a pause of ``VOICE_STEPS_LINGER_MS``:
     while calls keep coming, their steps are applied in a few larger batches rather than one
@@ -27,10 +29,10 @@ def apply_steps_job() -> int:
     """
     applied = done = steps.apply_pending(retry=True)
     in_worker = get_current_job() is not None      # else a webhook or the ticker: all now, no pause
-    ends = time.monotonic() + settings.VOICE_STEPS_SLICE_SECONDS
+    turn = Slice(settings.VOICE_STEPS_SLICE_SECONDS)
     while done:
         if in_worker:
-            if time.monotonic() >= ends:
+            if turn.over():
                 steps.queue_job()       # the rest in the next job, after the other queues' turn
                 break
             time.sleep(settings.VOICE_STEPS_LINGER_MS / 1000)

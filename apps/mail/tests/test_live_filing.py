@@ -131,7 +131,7 @@ def test_a_stuck_parse_worker_delays_its_batch_by_the_deadline_not_the_job_timeo
 def test_the_next_claim_takes_the_rows_parsed_ahead_not_those_stored_since():
     parsed_ahead = store(build_email(subject="Ett"), build_email(sender="b@example.org", subject="Två"))
     with filing.ParseAhead(2) as ahead:
-        ahead.start(selectors.pending_inbound().values_list("pk", "raw"))
+        ahead.start(selectors.pending_inbound().values_list("pk", "sha256", "raw"))
         store(build_email(sender="c@example.org", subject="Tre"))   # came in while the parse ran
 
         with transaction.atomic():
@@ -147,8 +147,33 @@ def test_the_next_claim_takes_the_rows_parsed_ahead_not_those_stored_since():
 def test_past_its_time_the_filer_stops_after_one_batch_at_least():
     store(*(build_email(sender=f"slice{n}@example.org", subject=f"Fråga {n}", message_id=f"<s{n}@client.example.org>")
             for n in range(3)))
-    assert filing.file_pending(batch_size=1, seconds=0) == 1
+    assert filing.file_pending(batch_size=1, until=lambda: True) == 1
     assert selectors.pending_inbound().count() == 2
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_a_kept_parse_ahead_hands_the_next_batch_to_the_next_call_and_only_for_the_same_bytes():
+    """A filing job that hands over leaves its next batch parsed: the next job files that parse, but
+    only for the bytes it was made from (a row that differs is parsed again)."""
+    store(*(build_email(sender=f"kept{n}@example.org", subject=f"Fråga {n}", message_id=f"<k{n}@client.example.org>")
+            for n in range(3)))
+    ahead = filing.ParseAhead(2)
+    assert filing.file_pending(batch_size=1, until=lambda: True, processes=2, ahead=ahead) == 1
+    assert ahead.pending is not None                 # the next batch, parsing meanwhile
+    [(kept_pk, _sha)] = ahead.pending[0]
+    with transaction.atomic():
+        claimed = ahead.claim(batch_size=1, older_than=None)
+        parsed = ahead.results(claimed)
+    assert [inbound.pk for inbound in claimed] == [kept_pk] and parsed[kept_pk].subject == "Fråga 1"
+
+    ahead.start(selectors.pending_inbound().exclude(pk=kept_pk).values_list("pk", "sha256", "raw"))
+    [(other_pk, _sha)] = ahead.pending[0]
+    changed = build_email(sender="kept2@example.org", subject="Ändrad", message_id="<k2@client.example.org>")
+    InboundEmail.objects.filter(pk=other_pk).update(**{key: value for key, value in intake.raw_fields(changed).items()
+                                                       if key in ("raw", "size", "sha256")})
+    with transaction.atomic():
+        claimed = ahead.claim(batch_size=1, older_than=None)
+        assert ahead.results(claimed)[other_pk].subject == "Ändrad"
 
 
 @pytest.mark.redis(reason="the slice is the rq worker's: embedded, the job runs in process")
@@ -166,4 +191,22 @@ def test_a_filing_job_files_for_one_slice_then_hands_on_to_the_next(settings, re
     intake.queue_filing()
     run_worker("mail")
     assert returned_by("mail", "apps.mail.jobs.file_pending_job") == jobs_filed      # not the receipts' jobs
+    assert not selectors.pending_inbound().exists()
+
+
+@pytest.mark.redis(reason="the worker's other queues are rq's: embedded, the job runs in process")
+@pytest.mark.django_db(transaction=True)       # the job is queued on commit
+@time_machine.travel(FROZEN, tick=False)
+def test_a_filing_job_hands_over_after_one_batch_while_another_queue_has_a_job_waiting(settings, redis_queues):
+    """A flood of mail no longer holds up a caller's steps for a whole slice: one batch, then the job
+    queues its follow-up and the worker takes the waiting job of the other queue first."""
+    from conftest import returned_by, run_worker
+
+    settings.MAIL_FILING_SLICE_SECONDS, settings.MAIL_FILING_BATCH, settings.MAIL_PARSE_PROCESSES = 60, 1, 1
+    store(*(build_email(sender=f"turn{n}@example.org", subject=f"Fråga {n}", message_id=f"<t{n}@client.example.org>")
+            for n in range(3)))
+    redis_queues.get_queue("default").enqueue("apps.voice.jobs.apply_steps_job")   # a caller's steps, say
+    intake.queue_filing()
+    run_worker("mail")                 # the default queue's job stays waiting: every mail job hands over
+    assert returned_by("mail", "apps.mail.jobs.file_pending_job") == [0, 1, 1, 1]
     assert not selectors.pending_inbound().exists()

@@ -38,3 +38,16 @@ def test_in_the_worker_a_job_applies_steps_for_one_slice_then_queues_the_next(
     run_worker("default")
     assert returned_by("default", "apps.voice.jobs.apply_steps_job") == jobs_applied
     assert Call.objects.count() == 3
+
+
+@pytest.mark.redis(reason="the worker's other queues are rq's: embedded, the job runs in process")
+@pytest.mark.django_db(transaction=True)       # the job is queued on commit
+def test_in_the_worker_a_job_hands_over_after_a_batch_while_another_queue_has_a_job_waiting(
+        client, regions, queues, open_hours, settings, redis_queues):
+    """A busy phone line holds up mail, SLA and Jira for one batch, not a slice."""
+    settings.VOICE_STEPS_LINGER_MS, settings.VOICE_STEPS_SLICE_SECONDS = 0, 60
+    redis_queues.get_queue("mail").enqueue("apps.mail.jobs.process_pending_job")
+    ring(client, 2)
+    run_worker("default")       # the first job applies both steps, then sees the mail job waiting
+    assert returned_by("default", "apps.voice.jobs.apply_steps_job") == [0, 2]
+    assert redis_queues.get_queue("mail").count == 1
