@@ -60,7 +60,8 @@ def tickets_of(*, user, view: View, filters: dict | None = None) -> QuerySet[Tic
 
 def worklist(*, user, view: View, filters: dict | None = None, sort: str = "", limit: int = 200) -> list[Ticket]:
     """The view's rows for one page: sorted as asked (else the view's own order), at most ``limit``."""
-    next_due = SlaTarget.objects.filter(ticket=OuterRef("pk"), met_at__isnull=True).order_by("due_at")
+    next_due = SlaTarget.objects.filter(ticket=OuterRef("pk"), met_at__isnull=True,
+                                        not_applicable_at__isnull=True).order_by("due_at")
     rows = (tickets_of(user=user, view=view, filters=filters)
             .annotate(next_due=Subquery(next_due.values("due_at")[:1]))
             .select_related("assignee__agent_profile", "queue").prefetch_related("sla_targets")

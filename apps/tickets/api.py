@@ -50,6 +50,9 @@ class SlaTargetOut(Schema):
     due_at: datetime | None
     met_at: datetime | None
     breached: bool
+    not_applicable_at: datetime | None = Field(
+        None, description="When the target was set aside and left out of compliance (a caller who left the "
+                          "queue for voicemail within the answer time); past its due time it is not breached")
 
 
 class TicketSummaryOut(Schema):

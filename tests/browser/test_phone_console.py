@@ -89,3 +89,41 @@ def test_waiting_call_is_offered_live_with_its_countdown_and_accepting_bridges_i
     agent = get_user_model().objects.get(username="agent_sv")
     assert f"<Client>agent-{agent.pk}</Client>" in updates[0].form["Twiml"]
     assert Call.objects.get(sid=CALL).state == Call.State.BRIDGED
+
+
+def test_a_caller_who_left_for_voicemail_in_time_is_not_shown_as_breached(phone_desk, browser):
+    """The 3-minute target is set aside (not applicable) when the caller leaves for voicemail in time: past
+    its due time the worklist shows the next open clock (the call-back), live and after a reload."""
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context.clock.install(time=datetime.fromisoformat(TUESDAY_MORNING))
+    page = context.new_page()
+    page.goto(f"{phone_desk}/accounts/login/?next=/console/")
+    page.fill("#id_username", "agent_sv")
+    page.fill("#id_password", "pw-agent-sv")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/")
+    page.wait_for_selector("#live-status.on", timeout=10_000)
+
+    queued = {"QueueSid": "QU" + "1" * 32, "QueuePosition": 1, "CurrentQueueSize": 1, "AvgQueueTime": 60}
+    for path, params in [("/voice/incoming", {}), ("/voice/language", {"Digits": 2}),
+                         ("/voice/wait?language=sv", {**queued, "QueueTime": 45, "Digits": 1}),
+                         ("/voice/queue-result?language=sv", {"QueueSid": queued["QueueSid"], "QueueResult": "leave",
+                                                              "QueueTime": 46}),
+                         ("/voice/voicemail?language=sv", {"RecordingSid": "RE" + "2" * 32, "RecordingDuration": 30,
+                                                           "RecordingUrl": "https://api.twilio.com/x/Recordings/RE2"})]:
+        assert twilio_posts(phone_desk, path, **params).status_code == 200
+    with time_machine.travel(datetime.fromisoformat(TUESDAY_MORNING), tick=False):
+        in_another_thread(apply_steps_job)
+    call = Call.objects.get(sid=CALL)
+    assert call.state == Call.State.VOICEMAIL
+    assert call.ticket.sla_targets.get(kind="first_response").not_applicable_at is not None
+
+    sla = f'#queue tr[data-ref="{call.ticket.reference}"] td.sla'
+    page.wait_for_selector(sla, timeout=5_000)
+    page.clock.fast_forward("05:00")                       # past the 3-minute target's due time
+    left = f"/^[0-9]+h [0-9]+m$/.test(document.querySelector('{sla}').textContent)"   # the call-back's 8 h
+    page.wait_for_function(left, timeout=5_000)
+    assert "red" not in page.get_attribute(sla, "class")
+    page.reload()
+    page.wait_for_function(left, timeout=5_000)
+    assert "red" not in page.get_attribute(sla, "class")

@@ -9,6 +9,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from apps.accounts.services import make_agent
+from apps.console import worklists
 from apps.console.selectors import sla_payload
 from apps.desk import actions
 from apps.tickets import services as tickets
@@ -309,3 +310,11 @@ def test_pages_carry_each_clock_as_the_pushes_do_set_aside_clocks_included(signe
     page = _sla_attributes(signed_in.get(f"/console/tickets/{ticket.reference}/").content.decode())
     assert worklist == [pushed]
     assert page == [[target] for target in pushed]
+
+
+def test_the_worklist_sorts_by_the_next_clock_still_running_not_a_set_aside_one(agent, ticket):
+    first_response = ticket.sla_targets.get(kind="first_response")
+    assert worklists.worklist(user=agent, view=worklists.VIEWS["queue"])[0].next_due == first_response.due_at
+    ticket.sla_targets.filter(pk=first_response.pk).update(not_applicable_at=ticket.received_at)
+    [row] = worklists.worklist(user=agent, view=worklists.VIEWS["queue"])
+    assert row.next_due == ticket.sla_targets.get(kind="acknowledge").due_at != first_response.due_at

@@ -39,7 +39,19 @@ def test_a_ticket_is_returned_with_its_thread(api_client, ticket):
     targets = {t["kind"]: t for t in body["sla_targets"]}
     assert targets["acknowledge"]["due_at"] == "2025-12-30T08:00:00Z"
     assert targets["first_response"] == {"kind": "first_response", "due_at": "2025-12-23T22:00:00Z",
-                                         "met_at": None, "breached": False}
+                                         "met_at": None, "breached": False, "not_applicable_at": None}
+
+
+def test_a_set_aside_target_says_when_it_was_set_aside(api_client, contact):
+    """A caller who left the queue for voicemail in time: past its due time the answer target is not breached."""
+    ticket = actions.open_ticket(channel="email", contact=contact, subject="Krasch", body="Hej", external_ref="m1")
+    ticket.sla_targets.filter(kind="first_response").update(not_applicable_at=datetime(2025, 12, 23, 21, 5, tzinfo=UTC))
+
+    body = api_client.get(f"/api/tickets/{ticket.reference}").json()
+
+    set_aside = {t["kind"]: t for t in body["sla_targets"]}["first_response"]
+    assert set_aside["not_applicable_at"] == "2025-12-23T21:05:00Z"
+    assert set_aside["breached"] is False and set_aside["met_at"] is None
 
 
 def test_a_merged_ticket_names_the_ticket_it_went_into_in_one_query_for_a_page(api_client, contact,

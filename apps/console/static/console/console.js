@@ -250,8 +250,8 @@
 
   /* The queue is ordered as the server orders it: the nearest open SLA deadline first, work
      with no open deadline last, then by arrival. A row moves when its deadlines change. */
-  function nearestOpen(targets) {
-    var open = (targets || []).filter(function (x) { return !x.met_at; });
+  function nearestOpen(targets) {      // set-aside targets (a caller who left for voicemail in time) are done
+    var open = (targets || []).filter(function (x) { return !x.met_at && !x.not_applicable; });
     return open.sort(function (a, b) { return new Date(a.due_at) - new Date(b.due_at); })[0];
   }
   function nextDue(targets) { var target = nearestOpen(targets); return target ? target.due_at : ""; }
