@@ -25,9 +25,10 @@ def sla_payload(targets) -> list[dict]:
              "breached": t.breached, "not_applicable": t.not_applicable_at is not None} for t in targets]
 
 
-def ticket_payload(ticket: Ticket) -> dict:
+def ticket_payload(ticket: Ticket, *, live: bool) -> dict:
+    """The ticket as a console row shows it; ``live``: a person waits on it now (``channels.live_ones``)."""
     return {
-        "reference": ticket.reference, "channel": ticket.channel, "language": ticket.language,
+        "reference": ticket.reference, "channel": ticket.channel, "language": ticket.language, "live": live,
         "status": ticket.status, "subject": ticket.subject, "queue": ticket.queue_id,
         "assignee_id": ticket.assignee_id,
         "assignee": display_name(ticket.assignee) if ticket.assignee_id else None,
@@ -51,9 +52,10 @@ def event_payloads(event_ids: list[int]) -> list[dict]:
     ticket is read and described once, and its events share that description.
     """
     events = list(TicketEvent.objects.filter(pk__in=event_ids).select_related("actor__agent_profile").order_by("pk"))
-    described = {ticket.pk: ticket_payload(ticket) for ticket in Ticket.objects.filter(
-        pk__in={event.ticket_id for event in events}).select_related("assignee__agent_profile", "contact")
-        .prefetch_related("sla_targets")}
+    tickets = list(Ticket.objects.filter(pk__in={event.ticket_id for event in events})
+                   .select_related("assignee__agent_profile", "contact").prefetch_related("sla_targets"))
+    live = channels.live_ones(tickets)
+    described = {ticket.pk: ticket_payload(ticket, live=ticket.pk in live) for ticket in tickets}
     message_ids = [e.data.get("message_id") for e in events if e.kind == TicketEvent.Kind.MESSAGE]
     messages = {m.pk: m for m in Message.objects.filter(pk__in=[i for i in message_ids if i])
                 .select_related("author_user__agent_profile", "author_contact")}
@@ -89,18 +91,27 @@ def live_counts(*, user) -> list[dict]:
     """The console header's counts: unassigned live work per live channel, open async work.
 
     Labels come from the channel registry; channels sharing a label share a count, keyed
-    by the first. Each count names its channels, so the page recounts live from its rows.
+    by the first. A ticket of a live channel that is not live now (a voicemail, a chat
+    answered by email) is async work and counted as such. Each count names its channels,
+    so the page recounts live from its rows (and their ``data-live``).
     """
     groups: dict[str, dict] = {}
     for name, entry in channels.REGISTRY.items():
         group = groups.setdefault(str(entry.waiting_label), {
-            "key": name, "label": str(entry.waiting_label), "live": entry.live, "channels": []})
+            "key": name, "label": str(entry.waiting_label), "live": entry.live, "channels": [], "count": 0})
         group["channels"].append(name)
     waiting = visible_tickets(user).filter(status__in=WAITING)
-    counts = waiting.aggregate(**{group["key"]: Count("pk", filter=Q(
-        channel__in=group["channels"], **({"assignee__isnull": True} if group["live"] else {})))
-        for group in groups.values()})
-    return [{**group, "count": counts[group["key"]]} for group in groups.values()]
+    of_live_channels = list(waiting.filter(channel__in=channels.live_channels()).only("pk", "channel", "assignee",
+                                                                                       "external_ref"))
+    live = channels.live_ones(of_live_channels)
+    async_group = next(group for group in groups.values() if not group["live"])
+    async_group["count"] = waiting.exclude(channel__in=channels.live_channels()).count()
+    for ticket in of_live_channels:
+        if ticket.pk not in live:
+            async_group["count"] += 1
+        elif ticket.assignee_id is None:
+            next(group for group in groups.values() if ticket.channel in group["channels"])["count"] += 1
+    return list(groups.values())
 
 
 def ticket_view(*, reference: str) -> Ticket | None:

@@ -12,6 +12,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from apps.sla.models import SlaTarget
+from apps.tickets import channels
 from apps.tickets.models import Ticket
 from apps.tickets.selectors import ticket_list
 
@@ -62,11 +63,14 @@ def worklist(*, user, view: View, filters: dict | None = None, sort: str = "", l
     """The view's rows for one page: sorted as asked (else the view's own order), at most ``limit``."""
     next_due = SlaTarget.objects.filter(ticket=OuterRef("pk"), met_at__isnull=True,
                                         not_applicable_at__isnull=True).order_by("due_at")
-    rows = (tickets_of(user=user, view=view, filters=filters)
-            .annotate(next_due=Subquery(next_due.values("due_at")[:1]))
-            .select_related("assignee__agent_profile", "queue").prefetch_related("sla_targets")
-            .order_by(*SORTS[sort if sort in SORTS else view.sort][1]))
-    return list(rows[:limit])
+    rows = list((tickets_of(user=user, view=view, filters=filters)
+                 .annotate(next_due=Subquery(next_due.values("due_at")[:1]))
+                 .select_related("assignee__agent_profile", "queue").prefetch_related("sla_targets")
+                 .order_by(*SORTS[sort if sort in SORTS else view.sort][1]))[:limit])
+    live = channels.live_ones(rows)
+    for row in rows:
+        row.live = row.pk in live       # a person waits on it now: the page counts it as live work
+    return rows
 
 
 def counts(*, user) -> dict[str, int]:

@@ -44,8 +44,9 @@ REGISTRY: dict[str, ChannelSpec] = {
     # A queued call is live; a call that became a voicemail is async (the voice app says which).
     Channel.VOICE: ChannelSpec(Channel.VOICE, live=True, capacity_field="max_calls",
                                waiting_label=_("waiting calls"), reply_fallback=Channel.EMAIL),
-    Channel.EMAIL: ChannelSpec(Channel.EMAIL, live=False, waiting_label=_("open emails and reports")),
-    Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails and reports")),
+    # Async work of every channel counts here: a voicemail or a chat answered by email too.
+    Channel.EMAIL: ChannelSpec(Channel.EMAIL, live=False, waiting_label=_("open emails, voicemails and reports")),
+    Channel.FEEDBACK: ChannelSpec(Channel.FEEDBACK, live=False, waiting_label=_("open emails, voicemails and reports")),
 }
 
 HOOKS = ("deliver_reply", "console_panel", "frame_types", "frame_handler", "live_while", "live_among", "reaches",

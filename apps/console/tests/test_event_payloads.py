@@ -22,7 +22,8 @@ def test_a_batch_reads_each_ticket_once_whatever_its_number_of_events(contact, a
     with CaptureQueriesContext(connection) as read_few:
         event_payloads(few)
     described, describe = [], selectors.ticket_payload
-    monkeypatch.setattr(selectors, "ticket_payload", lambda ticket: described.append(ticket.pk) or describe(ticket))
+    monkeypatch.setattr(selectors, "ticket_payload",
+                        lambda ticket, **kwargs: described.append(ticket.pk) or describe(ticket, **kwargs))
     with CaptureQueriesContext(connection) as read_many:
         payloads = event_payloads(many)
     assert len(read_many.captured_queries) == len(read_few.captured_queries) <= 4

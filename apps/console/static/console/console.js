@@ -227,6 +227,7 @@
     cell("status").textContent = S.statuses[t.status] || t.status; cell("assignee").textContent = t.assignee || "—";
     row.dataset.received = t.received_at; row.dataset.channel = t.channel; row.dataset.status = t.status;
     row.dataset.assigned = t.assignee ? "1" : "";
+    if (t.live) row.dataset.live = ""; else delete row.dataset.live;
     cell("sla").dataset.sla = JSON.stringify(t.sla);
     row.dataset.due = nextDue(t.sla);
     if (live) { place(body, row); recount(); }
@@ -268,13 +269,15 @@
     body.insertBefore(row, next || null);
   }
 
-  /* Each count names its channels (the channel registry) and whether only unassigned work counts. */
+  /* Each live count names its channels (the channel registry) and counts their unassigned rows that
+     are live now (data-live: a queued call, a chat); the async count takes every other row (a voicemail too). */
   function recount() {
-    var rows = document.querySelectorAll("#queue tbody tr");
+    var rows = document.querySelectorAll("#queue tbody tr[data-ref]");
     document.querySelectorAll(".counts [data-channels]").forEach(function (count) {
-      var wanted = count.dataset.channels.split(" "), unassigned = count.hasAttribute("data-unassigned");
+      var wanted = count.dataset.channels.split(" "), live = count.hasAttribute("data-unassigned");
       count.textContent = Array.prototype.filter.call(rows, function (row) {
-        return wanted.indexOf(row.dataset.channel) !== -1 && !(unassigned && row.dataset.assigned);
+        if (!live) return !row.hasAttribute("data-live");
+        return row.hasAttribute("data-live") && wanted.indexOf(row.dataset.channel) !== -1 && !row.dataset.assigned;
       }).length;
     });
   }
