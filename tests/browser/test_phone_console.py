@@ -48,17 +48,23 @@ def twilio_posts(base: str, path: str, **params) -> requests.Response:
     return requests.post(base + path, data=data, headers={"X-Twilio-Signature": signature}, timeout=10)
 
 
-def test_waiting_call_is_offered_live_with_its_countdown_and_accepting_bridges_it(phone_desk, browser, twilio):
+def agent_sv_online(browser, base: str):
+    """agent_sv's console, online, in a Swedish browser whose clock is the desk's."""
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    context.clock.install(time=datetime.fromisoformat(TUESDAY_MORNING))     # the browser's clock = the desk's
+    context.clock.install(time=datetime.fromisoformat(TUESDAY_MORNING))
     page = context.new_page()
-    page.goto(f"{phone_desk}/accounts/login/?next=/console/")
+    page.goto(f"{base}/accounts/login/?next=/console/")
     page.fill("#id_username", "agent_sv")
     page.fill("#id_password", "pw-agent-sv")
     page.click("button[type=submit]")
     page.wait_for_url("**/console/")
     page.wait_for_selector("#live-status.on", timeout=10_000)
     page.wait_for_function("document.getElementById('presence').value === 'online'")
+    return page
+
+
+def test_waiting_call_is_offered_live_with_its_countdown_and_accepting_bridges_it(phone_desk, browser, twilio):
+    page = agent_sv_online(browser, phone_desk)
 
     assert twilio_posts(phone_desk, "/voice/incoming").status_code == 200
     queued = twilio_posts(phone_desk, "/voice/language", Digits=2)
@@ -94,15 +100,7 @@ def test_waiting_call_is_offered_live_with_its_countdown_and_accepting_bridges_i
 def test_a_caller_who_left_for_voicemail_in_time_is_not_shown_as_breached(phone_desk, browser):
     """The 3-minute target is set aside (not applicable) when the caller leaves for voicemail in time: past
     its due time the worklist shows the next open clock (the call-back), live and after a reload."""
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    context.clock.install(time=datetime.fromisoformat(TUESDAY_MORNING))
-    page = context.new_page()
-    page.goto(f"{phone_desk}/accounts/login/?next=/console/")
-    page.fill("#id_username", "agent_sv")
-    page.fill("#id_password", "pw-agent-sv")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/")
-    page.wait_for_selector("#live-status.on", timeout=10_000)
+    page = agent_sv_online(browser, phone_desk)
 
     queued = {"QueueSid": "QU" + "1" * 32, "QueuePosition": 1, "CurrentQueueSize": 1, "AvgQueueTime": 60}
     for path, params in [("/voice/incoming", {}), ("/voice/language", {"Digits": 2}),
