@@ -99,6 +99,7 @@ class Slice:
 
         self.ends, self.ended = time.monotonic() + seconds, False
         job = get_current_job()
+        self.in_worker = job is not None        # else a webhook, the ticker or a test called the job
         self.others = [name for name in worker_queues() if name != job.origin] if job and settings.REDIS_URL else []
 
     def over(self) -> bool:

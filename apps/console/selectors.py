@@ -96,8 +96,9 @@ def live_counts(*, user) -> list[dict]:
     so the page recounts live from its rows (and their ``data-live``).
     """
     groups: dict[str, dict] = {}
+    group_of: dict[str, dict] = {}
     for name, entry in channels.REGISTRY.items():
-        group = groups.setdefault(str(entry.waiting_label), {
+        group = group_of[name] = groups.setdefault(str(entry.waiting_label), {
             "key": name, "label": str(entry.waiting_label), "live": entry.live, "channels": [], "count": 0})
         group["channels"].append(name)
     waiting = visible_tickets(user).filter(status__in=WAITING)
@@ -110,7 +111,7 @@ def live_counts(*, user) -> list[dict]:
         if ticket.pk not in live:
             async_group["count"] += 1
         elif ticket.assignee_id is None:
-            next(group for group in groups.values() if ticket.channel in group["channels"])["count"] += 1
+            group_of[ticket.channel]["count"] += 1
     return list(groups.values())
 
 

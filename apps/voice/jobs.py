@@ -3,7 +3,6 @@
 import time
 
 from django.conf import settings
-from rq import get_current_job
 
 from apps.voice import steps
 from supportdesk.jobs import Slice
@@ -28,10 +27,9 @@ def apply_steps_job() -> int:
     everything at once: a caller is waiting, and no other queue waits for a turn.
     """
     applied = done = steps.apply_pending(retry=True)
-    in_worker = get_current_job() is not None      # else a webhook or the ticker: all now, no pause
     turn = Slice(settings.VOICE_STEPS_SLICE_SECONDS)
     while done:
-        if in_worker:
+        if turn.in_worker:          # else a webhook or the ticker: all now, no pause
             if turn.over():
                 steps.queue_job()       # the rest in the next job, after the other queues' turn
                 break

@@ -269,12 +269,12 @@
     body.insertBefore(row, next || null);
   }
 
-  /* Each live count names its channels (the channel registry) and counts their unassigned rows that
-     are live now (data-live: a queued call, a chat); the async count takes every other row (a voicemail too). */
+  /* A live count (data-live) names its channels (the channel registry) and counts their unassigned rows
+     that are live now (data-live: a queued call, a chat); the async count takes every other row (a voicemail too). */
   function recount() {
     var rows = document.querySelectorAll("#queue tbody tr[data-ref]");
     document.querySelectorAll(".counts [data-channels]").forEach(function (count) {
-      var wanted = count.dataset.channels.split(" "), live = count.hasAttribute("data-unassigned");
+      var wanted = count.dataset.channels.split(" "), live = count.hasAttribute("data-live");
       count.textContent = Array.prototype.filter.call(rows, function (row) {
         if (!live) return !row.hasAttribute("data-live");
         return row.hasAttribute("data-live") && wanted.indexOf(row.dataset.channel) !== -1 && !row.dataset.assigned;
